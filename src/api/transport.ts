@@ -1,0 +1,82 @@
+// Mesh URLs (unix:///path, tcp://host:port) and the gRPC servers and channels behind them.
+import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createChannel, createServer, type Channel, type Server, ChannelCredentials } from 'nice-grpc';
+import { InvalidArgumentError } from '../sdk/core/errors.js';
+
+/** A parsed mesh URL. */
+export type MeshUrl = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+/** Parses `unix:///path`, `tcp://host:port` (or a bare `host:port`). */
+export function parseMeshUrl(url: string): MeshUrl {
+  if (url.startsWith('unix://')) {
+    const path = url.slice('unix://'.length);
+    if (!path.startsWith('/')) throw new InvalidArgumentError(`unix URL needs an absolute path: ${url}`);
+    return { kind: 'unix', path };
+  }
+  const rest = url.startsWith('tcp://') ? url.slice('tcp://'.length) : url;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(rest);
+  if (!m) throw new InvalidArgumentError(`not a mesh URL (want unix:///path or tcp://host:port): ${url}`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new InvalidArgumentError(`port out of range in ${url}`);
+  return { kind: 'tcp', host: m[1]!, port };
+}
+
+/** The address string grpc-js understands for a mesh URL. */
+export function grpcAddress(url: string): string {
+  const u = parseMeshUrl(url);
+  return u.kind === 'unix' ? `unix://${u.path}` : `${u.host}:${u.port}`;
+}
+
+/** Formats a mesh URL back to text (tcp URLs with the actual port). */
+export function formatMeshUrl(u: MeshUrl): string {
+  return u.kind === 'unix' ? `unix://${u.path}` : `tcp://${u.host}:${u.port}`;
+}
+
+/** Creates a gRPC server. Register services on it, then call `listenOn`. */
+export function newGrpcServer(): Server {
+  return createServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+}
+
+/**
+ * Binds a server to a mesh URL; for unix sockets the directory is created and
+ * a stale socket file removed. Returns the URL actually bound (port 0 resolved).
+ */
+export async function listenOn(server: Server, url: string): Promise<string> {
+  const u = parseMeshUrl(url);
+  if (u.kind === 'unix') {
+    mkdirSync(dirname(u.path), { recursive: true });
+    if (existsSync(u.path)) rmSync(u.path, { force: true });
+  }
+  const port = await server.listen(grpcAddress(url));
+  return u.kind === 'unix' ? url : formatMeshUrl({ ...u, port });
+}
+
+const channels = new Map<string, Channel>();
+
+/** A shared insecure channel to a mesh URL (one per address per process). */
+export function channelTo(url: string): Channel {
+  const address = grpcAddress(url);
+  let ch = channels.get(address);
+  if (!ch) {
+    ch = createChannel(address, ChannelCredentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    });
+    channels.set(address, ch);
+  }
+  return ch;
+}
+
+/** Closes and forgets the shared channel to a URL (e.g. after its peer died). */
+export function dropChannel(url: string): void {
+  const address = grpcAddress(url);
+  channels.get(address)?.close();
+  channels.delete(address);
+}
+
+/** Closes every shared channel (on shutdown). */
+export function closeAllChannels(): void {
+  for (const ch of channels.values()) ch.close();
+  channels.clear();
+}

@@ -1,0 +1,33 @@
+// Adapts a NetworkService chain to the gRPC service implementation (server side).
+import type { CallContext } from 'nice-grpc-common';
+import { Connection, type NetworkServiceImplementation, type NetworkServiceRequest } from '../../api/index.js';
+import type { NetworkServiceHandler } from './chain.js';
+import { newCtx } from './ctx.js';
+import { toServerError } from './errors.js';
+import { incomingFrom } from './grpc-metadata.js';
+import type { Logger } from './log.js';
+
+/** Serves `handler` as networkservice.NetworkService; errors become gRPC statuses. */
+export function networkServiceImplementation(handler: NetworkServiceHandler, log: Logger): NetworkServiceImplementation {
+  return {
+    async request(req: NetworkServiceRequest, call: CallContext): Promise<Connection> {
+      const ctx = newCtx({ signal: call.signal, log, incoming: incomingFrom(call.metadata) });
+      try {
+        return await handler.request(req, ctx);
+      } catch (err) {
+        log.warn({ connId: req.connection?.id, err: String(err) }, 'request failed');
+        throw toServerError(err);
+      }
+    },
+    async close(conn: Connection, call: CallContext) {
+      const ctx = newCtx({ signal: call.signal, log, incoming: incomingFrom(call.metadata) });
+      try {
+        await handler.close(conn, ctx);
+        return {};
+      } catch (err) {
+        log.warn({ connId: conn.id, err: String(err) }, 'close failed');
+        throw toServerError(err);
+      }
+    },
+  };
+}
