@@ -1,0 +1,339 @@
+// A long-lived `ip -force -batch -` process per network namespace that runs iproute2 commands
+// without a spawn per operation; each command is followed by a sentinel that always fails, so
+// its "Command failed -:LINE" on stderr marks the end of the command and attributes errors to lines.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { InvalidArgumentError, MeshError, Status } from '../sdk/core/errors.js';
+import { netnsKey, describeNetns, type NetnsRef } from './netns.js';
+
+/** A command that always fails quickly without side effects ('/' can never be in an ifname). */
+const SENTINEL = 'link show dev nsm/end';
+const FAILED_RE = /^Command failed -:(\d+)$/;
+/** Characters that would change how `ip -batch` splits or numbers lines. */
+const UNSAFE_RE = /[\n\r#\\"']/;
+
+/** An iproute2 command that failed; `stderr` holds ip's error text. */
+export class IpCommandError extends MeshError {
+  constructor(
+    readonly command: string,
+    readonly stderr: string,
+    readonly netns: string,
+  ) {
+    super(Status.INTERNAL, `ip ${command} (${netns}): ${stderr || 'failed'}`);
+    this.name = 'IpCommandError';
+  }
+}
+
+/** Outcome of one line of a batch. */
+export interface LineResult {
+  line: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface IpBatchOptions {
+  logger?: Logger;
+  /** Kill the process when a command takes longer than this (default 10 s). */
+  timeoutMs?: number;
+  /** Close the process after this long without work (0 = never). */
+  idleMs?: number;
+}
+
+interface Pending {
+  lines: string[];
+  first: number; // ip's line number of lines[0]
+  sentinel: number; // ip's line number of the sentinel
+  errors: Map<number, string>;
+  resolve: (r: LineResult[]) => void;
+  reject: (e: Error) => void;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const p of live) p.kill('SIGKILL');
+  });
+}
+
+function refAll(proc: ChildProcess, on: boolean): void {
+  for (const s of [proc.stdin, proc.stdout, proc.stderr] as unknown as (Socket | null)[]) {
+    if (s && typeof s.ref === 'function') on ? s.ref() : s.unref();
+  }
+  on ? proc.ref() : proc.unref();
+}
+
+/** One `ip -batch` process bound to one namespace; commands are executed in submission order. */
+export class IpBatchChannel {
+  readonly key: string;
+  /** Identity (DEV:INO) of the namespace this channel was opened for, when known. */
+  id: string | undefined;
+  private proc: ChildProcess | undefined;
+  private nextLine = 1;
+  private queue: Pending[] = [];
+  private errBuf = '';
+  private errLines: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly timeoutMs: number;
+  private readonly idleMs: number;
+
+  constructor(
+    readonly netns: NetnsRef,
+    private readonly opts: IpBatchOptions = {},
+  ) {
+    this.key = netnsKey(netns);
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.idleMs = opts.idleMs ?? 0;
+  }
+
+  /** Whether a process is currently running for this channel. */
+  get running(): boolean {
+    return this.proc !== undefined;
+  }
+
+  /** The pid of the current process (for tests). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Run lines in order; resolves when all ran; rejects with the first failing line's error. */
+  async run(lines: string | string[]): Promise<void> {
+    const list = typeof lines === 'string' ? [lines] : lines;
+    const res = await this.runAll(list);
+    const bad = res.find((r) => !r.ok);
+    if (bad) throw new IpCommandError(bad.line, bad.error ?? '', describeNetns(this.netns));
+  }
+
+  /** Run lines in order (ip keeps going after a failure) and report each line's outcome. */
+  runAll(lines: string[]): Promise<LineResult[]> {
+    if (this.closed) return Promise.reject(new MeshError(Status.UNAVAILABLE, `ip channel for ${describeNetns(this.netns)} is closed`));
+    for (const l of lines) {
+      if (!l.trim() || UNSAFE_RE.test(l)) {
+        return Promise.reject(new InvalidArgumentError(`ip batch line contains unsafe characters: ${JSON.stringify(l)}`));
+      }
+    }
+    return new Promise<LineResult[]>((resolve, reject) => {
+      const p: Pending = { lines, first: 0, sentinel: 0, errors: new Map(), resolve, reject };
+      this.queue.push(p);
+      try {
+        this.write(p);
+      } catch (err) {
+        this.queue.splice(this.queue.indexOf(p), 1);
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** Stop the process; pending commands are rejected. */
+  close(): void {
+    this.closed = true;
+    this.stop(new MeshError(Status.UNAVAILABLE, `ip channel for ${describeNetns(this.netns)} closed`));
+  }
+
+  private stop(reason: Error): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = this.idleTimer = undefined;
+    const proc = this.proc;
+    this.proc = undefined;
+    const q = this.queue;
+    this.queue = [];
+    for (const p of q) p.reject(reason);
+    if (proc) {
+      live.delete(proc);
+      proc.stdin?.end();
+      proc.kill('SIGKILL');
+    }
+  }
+
+  private ensure(): ChildProcess {
+    if (this.proc) return this.proc;
+    const [cmd, args] = this.command();
+    const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    installExitHook();
+    live.add(proc);
+    this.proc = proc;
+    this.nextLine = 1;
+    this.errBuf = '';
+    this.errLines = [];
+    proc.stdout!.on('data', () => {}); // drain; we never parse stdout
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (d: string) => this.onStderr(proc, d));
+    proc.stdin!.on('error', () => {}); // EPIPE: handled by 'exit'
+    proc.on('error', (err) => this.onDeath(proc, `cannot run ${cmd}: ${err.message}`));
+    proc.on('exit', (code, sig) => this.onDeath(proc, `ip exited (${sig ?? code})`));
+    this.opts.logger?.debug({ netns: this.key, pid: proc.pid }, 'ip batch channel started');
+    return proc;
+  }
+
+  private command(): [string, string[]] {
+    const base = ['-force', '-batch', '-'];
+    switch (this.netns.kind) {
+      case 'host':
+        return ['ip', base];
+      case 'named':
+        return ['ip', ['-n', this.netns.name, ...base]];
+      case 'path':
+        return ['nsenter', [`--net=${this.netns.path}`, 'ip', ...base]];
+    }
+  }
+
+  private write(p: Pending): void {
+    const proc = this.ensure();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    p.first = this.nextLine;
+    p.sentinel = this.nextLine + p.lines.length;
+    this.nextLine = p.sentinel + 1;
+    p.errors.clear();
+    refAll(proc, true);
+    proc.stdin!.write(p.lines.join('\n') + '\n' + SENTINEL + '\n');
+    if (!this.timer) this.armTimer();
+  }
+
+  private armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.queue.length === 0) return;
+    const proc = this.proc;
+    this.timer = setTimeout(() => {
+      if (proc && proc === this.proc) {
+        this.errLines.push(`timed out after ${this.timeoutMs} ms`);
+        proc.kill('SIGKILL');
+      }
+    }, this.timeoutMs);
+  }
+
+  private onStderr(proc: ChildProcess, data: string): void {
+    if (proc !== this.proc) return;
+    this.errBuf += data;
+    let i: number;
+    while ((i = this.errBuf.indexOf('\n')) >= 0) {
+      const line = this.errBuf.slice(0, i);
+      this.errBuf = this.errBuf.slice(i + 1);
+      this.onLine(line);
+    }
+  }
+
+  private onLine(line: string): void {
+    const m = FAILED_RE.exec(line);
+    if (!m) {
+      if (line.trim()) this.errLines.push(line.trim());
+      return;
+    }
+    const n = Number(m[1]);
+    const head = this.queue[0];
+    const text = this.errLines.join('\n');
+    this.errLines = [];
+    if (!head) {
+      this.opts.logger?.warn({ netns: this.key, line: n, text }, 'ip batch: unexpected failure report');
+      return;
+    }
+    if (n === head.sentinel) {
+      this.queue.shift();
+      head.resolve(head.lines.map((l, k) => {
+        const err = head.errors.get(head.first + k);
+        return err === undefined ? { line: l, ok: true } : { line: l, ok: false, error: err };
+      }));
+      this.armTimer();
+      if (this.queue.length === 0) this.onIdle();
+    } else if (n >= head.first && n < head.sentinel) {
+      head.errors.set(n, text);
+    } else {
+      this.opts.logger?.warn({ netns: this.key, line: n, text }, 'ip batch: failure report for unknown line');
+    }
+  }
+
+  private onIdle(): void {
+    const proc = this.proc;
+    if (!proc) return;
+    refAll(proc, false);
+    if (this.idleMs > 0) {
+      this.idleTimer = setTimeout(() => {
+        if (this.queue.length === 0 && this.proc === proc) this.stop(new Error('idle'));
+      }, this.idleMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** The process died: fail the command it was running, replay the ones it never started. */
+  private onDeath(proc: ChildProcess, why: string): void {
+    if (proc !== this.proc) return;
+    live.delete(proc);
+    this.proc = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.errBuf.trim()) this.errLines.push(this.errBuf.trim());
+    const text = [...this.errLines, why].join('\n');
+    this.errBuf = '';
+    this.errLines = [];
+    this.opts.logger?.warn({ netns: this.key, why: text }, 'ip batch channel died');
+    const [head, ...rest] = this.queue;
+    this.queue = [];
+    if (head) head.reject(new IpCommandError(head.lines.join('; '), text, describeNetns(this.netns)));
+    if (this.closed) {
+      for (const p of rest) p.reject(new MeshError(Status.UNAVAILABLE, 'ip channel closed'));
+      return;
+    }
+    // A spawn failure would fail every replay too; do not loop.
+    const spawnFailed = why.startsWith('cannot run');
+    for (const p of rest) {
+      if (spawnFailed) {
+        p.reject(new IpCommandError(p.lines.join('; '), text, describeNetns(this.netns)));
+        continue;
+      }
+      this.queue.push(p);
+      try {
+        this.write(p);
+      } catch (err) {
+        this.queue.splice(this.queue.indexOf(p), 1);
+        p.reject(err as Error);
+      }
+    }
+  }
+}
+
+/** Channels cached per namespace. */
+export class IpBatchPool {
+  private readonly channels = new Map<string, IpBatchChannel>();
+
+  constructor(private readonly opts: IpBatchOptions = {}) {}
+
+  /**
+   * The channel for a namespace (created lazily; its process starts on first use). When `id`
+   * (the namespace's DEV:INO) differs from the cached channel's, the namespace was recreated under
+   * the same name: the old channel (pinning the old namespace) is closed and a new one made.
+   */
+  get(ref: NetnsRef, id?: string): IpBatchChannel {
+    const key = netnsKey(ref);
+    let ch = this.channels.get(key);
+    if (ch && id !== undefined && ch.id !== undefined && ch.id !== id) {
+      ch.close();
+      ch = undefined;
+    }
+    if (!ch) {
+      const idleMs = this.opts.idleMs ?? (ref.kind === 'host' ? 0 : 5_000);
+      ch = new IpBatchChannel(ref, { ...this.opts, idleMs });
+      ch.id = id;
+      this.channels.set(key, ch);
+    }
+    return ch;
+  }
+
+  /** Close one namespace's channel (do this before deleting the namespace: the process pins it). */
+  closeFor(ref: NetnsRef): void {
+    const key = netnsKey(ref);
+    this.channels.get(key)?.close();
+    this.channels.delete(key);
+  }
+
+  closeAll(): void {
+    for (const ch of this.channels.values()) ch.close();
+    this.channels.clear();
+  }
+}

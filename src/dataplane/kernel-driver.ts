@@ -1,0 +1,330 @@
+// KernelDriver: typed, validated kernel operations (veth, vxlan, bridge, addresses, routes, MTU,
+// tagging) executed over one long-lived `ip -batch` channel per namespace; rolls back on failure.
+import type { Logger } from 'pino';
+import { FailedPreconditionError, InvalidArgumentError } from '../sdk/core/errors.js';
+import { ALIAS_PREFIX } from './alias.js';
+import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
+import { describeNetns, deleteNamedNetns, netnsKey, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
+import { listLinksIn, writeSysctlIn, type LinkInfo } from './ns-exec.js';
+import { checkAlias, checkCidr, checkIfName, checkIp, checkMtu, checkPort, checkSysctl, checkVni } from './validate.js';
+
+export interface KernelDriverOptions {
+  logger?: Logger;
+  /** Per-command timeout of the ip channels (default 10 s). */
+  timeoutMs?: number;
+  /** Idle time after which a non-host channel's process exits (default 5 s; it pins its namespace). */
+  idleMs?: number;
+}
+
+export interface VethSpec {
+  name: string;
+  netns: NetnsLike;
+  peerName: string;
+  peerNetns: NetnsLike;
+  alias: string;
+  mtu?: number;
+}
+
+export interface VxlanSpec {
+  name: string;
+  netns: NetnsLike;
+  vni: number;
+  local: string;
+  remote: string;
+  port?: number;
+  dev?: string;
+  alias: string;
+  mtu?: number;
+}
+
+export interface RouteSpec {
+  prefix: string;
+  via?: string;
+  dev: string;
+  src?: string;
+}
+
+export interface BridgeOptions {
+  alias?: string;
+  mtu?: number;
+}
+
+const EXISTS_RE = /File exists/i;
+const MISSING_RE = /Cannot find device|does not exist|No such device/i;
+
+/** The only code that touches the kernel: typed operations over cached per-namespace ip channels. */
+export class KernelDriver {
+  private readonly pool: IpBatchPool;
+  private readonly log: Logger | undefined;
+  /** Last seen identity (DEV:INO) per namespace key, to notice a namespace recreated under its name. */
+  private readonly ids = new Map<string, string>();
+
+  constructor(opts: KernelDriverOptions = {}) {
+    this.log = opts.logger;
+    const poolOpts: ConstructorParameters<typeof IpBatchPool>[0] = {};
+    if (opts.logger) poolOpts.logger = opts.logger;
+    if (opts.timeoutMs !== undefined) poolOpts.timeoutMs = opts.timeoutMs;
+    if (opts.idleMs !== undefined) poolOpts.idleMs = opts.idleMs;
+    this.pool = new IpBatchPool(poolOpts);
+  }
+
+  /** Create a veth pair with each end directly in its namespace, tagged with `alias` and up. */
+  async createVeth(spec: VethSpec): Promise<void> {
+    const name = checkIfName('name', spec.name);
+    const peer = checkIfName('peerName', spec.peerName);
+    const alias = checkAlias('alias', spec.alias);
+    const mtu = spec.mtu === undefined ? undefined : checkMtu('mtu', spec.mtu);
+    const [a, b] = await Promise.all([this.resolve(spec.netns, 'netns'), this.resolve(spec.peerNetns, 'peerNetns')]);
+    if (name === peer && sameNetns(a, b)) throw new InvalidArgumentError(`peerName: "${peer}" equals name in the same namespace`);
+    const m = mtu === undefined ? '' : ` mtu ${mtu}`;
+    const add = `link add ${name}${m}${netnsArg(a)} type veth peer name ${peer}${m}${netnsArg(b)}`;
+    try {
+      await this.pool.get({ kind: 'host' }).run(add);
+    } catch (err) {
+      if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {
+        const [ta, tb] = await Promise.all([this.linkExists(a, name), this.linkExists(b, peer)]);
+        const which = ta ? `"${name}" in ${describeNetns(a)}` : tb ? `"${peer}" in ${describeNetns(b)}` : `"${name}"/"${peer}"`;
+        throw new FailedPreconditionError(`interface ${which} already exists`);
+      }
+      throw this.mapError(err, a, name);
+    }
+    try {
+      await settleAll([
+        this.chan(a).run(`link set dev ${name} alias ${alias} up`),
+        this.chan(b).run(`link set dev ${peer} alias ${alias} up`),
+      ]);
+    } catch (err) {
+      await this.rollback(a, name);
+      throw this.mapError(err, a, name);
+    }
+    this.log?.debug({ name, peer, alias }, 'veth created');
+  }
+
+  /** Create a VXLAN interface in `netns` (its underlay lives there), tagged and up. */
+  async createVxlan(spec: VxlanSpec): Promise<void> {
+    const name = checkIfName('name', spec.name);
+    const vni = checkVni('vni', spec.vni);
+    const local = checkIp('local', spec.local);
+    const remote = checkIp('remote', spec.remote);
+    if (local.family !== remote.family) throw new InvalidArgumentError('remote: address family differs from local');
+    const port = checkPort('port', spec.port ?? 4789);
+    const dev = spec.dev === undefined ? undefined : checkIfName('dev', spec.dev);
+    const alias = checkAlias('alias', spec.alias);
+    const mtu = spec.mtu === undefined ? undefined : checkMtu('mtu', spec.mtu);
+    const ns = await this.resolve(spec.netns, 'netns');
+    const ch = this.chan(ns);
+    const m = mtu === undefined ? '' : ` mtu ${mtu}`;
+    const d = dev === undefined ? '' : ` dev ${dev}`;
+    try {
+      await ch.run(`link add ${name}${m} type vxlan id ${vni} local ${local.address} remote ${remote.address} dstport ${port}${d}`);
+    } catch (err) {
+      throw this.mapError(err, ns, name);
+    }
+    try {
+      await ch.run(`link set dev ${name} alias ${alias} up`);
+    } catch (err) {
+      await this.rollback(ns, name);
+      throw this.mapError(err, ns, name);
+    }
+  }
+
+  /** Create a bridge (for underlays), up, optionally tagged. */
+  async createBridge(netns: NetnsLike, name: string, opts: BridgeOptions = {}): Promise<void> {
+    checkIfName('name', name);
+    const alias = opts.alias === undefined ? undefined : checkAlias('alias', opts.alias);
+    const mtu = opts.mtu === undefined ? undefined : checkMtu('mtu', opts.mtu);
+    const ns = await this.resolve(netns, 'netns');
+    try {
+      await this.chan(ns).run(`link add ${name}${mtu === undefined ? '' : ` mtu ${mtu}`} type bridge`);
+    } catch (err) {
+      throw this.mapError(err, ns, name);
+    }
+    try {
+      await this.chan(ns).run(`link set dev ${name}${alias === undefined ? '' : ` alias ${alias}`} up`);
+    } catch (err) {
+      await this.rollback(ns, name);
+      throw this.mapError(err, ns, name);
+    }
+  }
+
+  /** Enslave an interface to a bridge in the same namespace. */
+  async addToBridge(netns: NetnsLike, ifname: string, bridge: string): Promise<void> {
+    checkIfName('ifname', ifname);
+    checkIfName('bridge', bridge);
+    await this.exec(netns, ifname, `link set dev ${ifname} master ${bridge} up`);
+  }
+
+  /** Add an address (idempotent: `addr replace`; IPv6 without DAD so it is usable at once). */
+  async addAddress(netns: NetnsLike, ifname: string, cidr: string): Promise<void> {
+    checkIfName('ifname', ifname);
+    const c = checkCidr('cidr', cidr);
+    await this.exec(netns, ifname, `addr replace ${c.address}/${c.prefixLen} dev ${ifname}${c.family === 6 ? ' nodad' : ''}`);
+  }
+
+  /** Remove an address; a missing address or interface is not an error. */
+  async deleteAddress(netns: NetnsLike, ifname: string, cidr: string): Promise<void> {
+    checkIfName('ifname', ifname);
+    const c = checkCidr('cidr', cidr);
+    await this.execIgnoring(netns, `addr del ${c.address}/${c.prefixLen} dev ${ifname}`, /Cannot assign|does not exist|Cannot find/i);
+  }
+
+  /** Add or replace a route (idempotent). */
+  async addRoute(netns: NetnsLike, route: RouteSpec): Promise<void> {
+    await this.exec(netns, route.dev, `route replace ${routeArgs(route)}`);
+  }
+
+  /** Remove a route; a missing one is not an error. */
+  async deleteRoute(netns: NetnsLike, route: RouteSpec): Promise<void> {
+    await this.execIgnoring(netns, `route del ${routeArgs(route)}`, /No such process|Cannot find|does not exist/i);
+  }
+
+  async setMtu(netns: NetnsLike, name: string, mtu: number): Promise<void> {
+    checkIfName('name', name);
+    checkMtu('mtu', mtu);
+    await this.exec(netns, name, `link set dev ${name} mtu ${mtu}`);
+  }
+
+  async setUp(netns: NetnsLike, name: string): Promise<void> {
+    checkIfName('name', name);
+    await this.exec(netns, name, `link set dev ${name} up`);
+  }
+
+  async setDown(netns: NetnsLike, name: string): Promise<void> {
+    checkIfName('name', name);
+    await this.exec(netns, name, `link set dev ${name} down`);
+  }
+
+  async setAlias(netns: NetnsLike, name: string, alias: string): Promise<void> {
+    checkIfName('name', name);
+    checkAlias('alias', alias);
+    await this.exec(netns, name, `link set dev ${name} alias ${alias}`);
+  }
+
+  /** Delete a link (for veth, both ends go); returns false when it did not exist. */
+  async deleteLink(netns: NetnsLike, name: string): Promise<boolean> {
+    checkIfName('name', name);
+    const ns = await this.resolve(netns, 'netns');
+    const [r] = await this.chan(ns).runAll([`link del dev ${name}`]);
+    if (r!.ok) return true;
+    if (MISSING_RE.test(r!.error ?? '')) return false;
+    throw this.mapError(new IpCommandError(r!.line, r!.error ?? '', describeNetns(ns)), ns, name);
+  }
+
+  /** Whether a link with this name exists in the namespace. */
+  async linkExists(netns: NetnsLike, name: string): Promise<boolean> {
+    checkIfName('name', name);
+    const ns = await this.resolve(netns, 'netns');
+    const [r] = await this.chan(ns).runAll([`link show dev ${name}`]);
+    return r!.ok;
+  }
+
+  /** Set a net.* sysctl inside a namespace (spawns a process; rare). */
+  async setSysctl(netns: NetnsLike, key: string, value: string | number): Promise<void> {
+    const s = checkSysctl(key, value);
+    await writeSysctlIn(await this.resolve(netns, 'netns'), s.path, s.value);
+  }
+
+  /** All links of a namespace (spawns one `ip -json`; rare). */
+  async listLinks(netns: NetnsLike): Promise<LinkInfo[]> {
+    return listLinksIn(await this.resolve(netns, 'netns'));
+  }
+
+  /** Links whose alias starts with `aliasPrefix` (default "nsm:", i.e. everything the forwarder made). */
+  async listTagged(netns: NetnsLike, aliasPrefix: string = ALIAS_PREFIX): Promise<LinkInfo[]> {
+    return (await this.listLinks(netns)).filter((l) => l.alias !== undefined && l.alias.startsWith(aliasPrefix));
+  }
+
+  /** Close the channel of one namespace (do it before deleting the namespace: the channel pins it). */
+  closeNetns(netns: NetnsLike): void {
+    const p = parseNetns(netns);
+    if (p.kind !== 'inode') this.pool.closeFor(p);
+  }
+
+  /** Close the channel, then delete a named namespace. */
+  async deleteNetns(name: string): Promise<void> {
+    this.closeNetns(name);
+    await deleteNamedNetns(name);
+  }
+
+  /** Stop all channel processes. */
+  close(): void {
+    this.pool.closeAll();
+  }
+
+  private async resolve(netns: NetnsLike, field: string): Promise<NetnsRef> {
+    try {
+      const r = await resolveNetnsId(netns);
+      this.ids.set(netnsKey(r.ref), r.id);
+      return r.ref;
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`${field}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private chan(ns: NetnsRef): IpBatchChannel {
+    return this.pool.get(ns, this.ids.get(netnsKey(ns)));
+  }
+
+  private async exec(netns: NetnsLike, ifname: string, line: string): Promise<void> {
+    const ns = await this.resolve(netns, 'netns');
+    try {
+      await this.chan(ns).run(line);
+    } catch (err) {
+      throw this.mapError(err, ns, ifname);
+    }
+  }
+
+  private async execIgnoring(netns: NetnsLike, line: string, ignore: RegExp): Promise<void> {
+    const ns = await this.resolve(netns, 'netns');
+    const [r] = await this.chan(ns).runAll([line]);
+    if (!r!.ok && !ignore.test(r!.error ?? '')) throw new IpCommandError(line, r!.error ?? '', describeNetns(ns));
+  }
+
+  private async rollback(ns: NetnsRef, name: string): Promise<void> {
+    const [r] = await this.chan(ns).runAll([`link del dev ${name}`]).catch(() => [undefined]);
+    if (r && !r.ok && !MISSING_RE.test(r.error ?? '')) this.log?.warn({ name, error: r.error }, 'rollback failed');
+  }
+
+  private mapError(err: unknown, ns: NetnsRef, name: string): Error {
+    if (err instanceof IpCommandError) {
+      if (EXISTS_RE.test(err.stderr)) return new FailedPreconditionError(`interface "${name}" already exists in ${describeNetns(ns)}: ${err.stderr}`);
+      if (MISSING_RE.test(err.stderr)) return new FailedPreconditionError(`${err.stderr} (in ${describeNetns(ns)}, for "${name}")`);
+    }
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+function sameNetns(a: NetnsRef, b: NetnsRef): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The ` netns X` argument for creating a link directly in a namespace from the host channel. */
+function netnsArg(ns: NetnsRef): string {
+  return ns.kind === 'host' ? '' : ns.kind === 'named' ? ` netns ${ns.name}` : ` netns ${ns.path}`;
+}
+
+function routeArgs(route: RouteSpec): string {
+  checkIfName('dev', route.dev);
+  const p = checkCidr('prefix', route.prefix);
+  let s = `${p.address}/${p.prefixLen}`;
+  if (route.via !== undefined) {
+    const v = checkIp('via', route.via);
+    if (v.family !== p.family) throw new InvalidArgumentError('via: address family differs from prefix');
+    s += ` via ${v.address}`;
+  }
+  s += ` dev ${route.dev}`;
+  if (route.src !== undefined) {
+    const src = checkIp('src', route.src);
+    if (src.family !== p.family) throw new InvalidArgumentError('src: address family differs from prefix');
+    s += ` src ${src.address}`;
+  }
+  return s;
+}
+
+/** Await all; throw the first rejection only after every promise settled. */
+async function settleAll(ps: Promise<unknown>[]): Promise<void> {
+  const rs = await Promise.allSettled(ps);
+  const bad = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (bad) throw bad.reason;
+}

@@ -1,0 +1,170 @@
+// Network namespace references: parse names, file:// URLs, paths and upstream's inode://DEV/INO
+// form into a NetnsRef the ip channels can use, and create/delete named namespaces.
+import { execFile } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { FailedPreconditionError, InvalidArgumentError } from '../sdk/core/errors.js';
+
+const execFileP = promisify(execFile);
+
+/** Where `ip netns add` keeps its bind mounts. */
+export const NETNS_RUN_DIR = '/var/run/netns';
+
+/** A resolved namespace: the host (our own) namespace, a named one, or a path to an nsfs file. */
+export type NetnsRef =
+  | { kind: 'host' }
+  | { kind: 'named'; name: string }
+  | { kind: 'path'; path: string };
+
+/** Anything callers may pass as a namespace: a NetnsRef or a string (see parseNetns). */
+export type NetnsLike = NetnsRef | string | undefined;
+
+export const HOST_NETNS: NetnsRef = Object.freeze({ kind: 'host' }) as NetnsRef;
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,200}$/;
+const PATH_RE = /^\/[A-Za-z0-9_.\/-]+$/;
+const INODE_RE = /^inode:\/\/(\d+)\/(\d+)$/;
+
+/** An `inode://DEV/INO` reference before it is looked up. */
+export interface InodeRef {
+  kind: 'inode';
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Parse a namespace reference without touching the file system.
+ * '' / undefined / 'host' -> host; 'NAME' -> named; 'file:///var/run/netns/NAME' -> named;
+ * 'file:///proc/PID/ns/net' or '/some/path' -> path; 'inode://DEV/INO' -> inode (resolve later).
+ */
+export function parseNetns(ref: NetnsLike): NetnsRef | InodeRef {
+  if (ref === undefined || ref === '' || ref === 'host') return HOST_NETNS;
+  if (typeof ref !== 'string') return validateRef(ref);
+  const m = INODE_RE.exec(ref);
+  if (m) return { kind: 'inode', dev: Number(m[1]), ino: Number(m[2]) };
+  let s = ref;
+  if (s.startsWith('file://')) s = decodeURIComponent(s.slice('file://'.length));
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) throw new InvalidArgumentError(`netns: unsupported URL scheme in "${ref}"`);
+  if (s.startsWith('/')) {
+    const named = s.startsWith(NETNS_RUN_DIR + '/') ? s.slice(NETNS_RUN_DIR.length + 1) : undefined;
+    if (named !== undefined && NAME_RE.test(named)) return { kind: 'named', name: named };
+    if (named === undefined && s.startsWith('/run/netns/') && NAME_RE.test(s.slice(11))) {
+      return { kind: 'named', name: s.slice(11) };
+    }
+    if (!PATH_RE.test(s) || s.split('/').includes('..')) throw new InvalidArgumentError(`netns: invalid path "${ref}"`);
+    return { kind: 'path', path: s };
+  }
+  if (!NAME_RE.test(s) || s === '.' || s === '..') throw new InvalidArgumentError(`netns: invalid namespace name "${ref}"`);
+  return { kind: 'named', name: s };
+}
+
+function validateRef(ref: NetnsRef): NetnsRef {
+  if (ref.kind === 'named' && (!NAME_RE.test(ref.name) || ref.name === '.' || ref.name === '..')) {
+    throw new InvalidArgumentError(`netns: invalid namespace name "${ref.name}"`);
+  }
+  if (ref.kind === 'path' && !PATH_RE.test(ref.path)) throw new InvalidArgumentError(`netns: invalid path "${ref.path}"`);
+  return ref;
+}
+
+/** The file backing a namespace (for stat/nsenter). */
+export function netnsPath(ref: NetnsRef): string {
+  switch (ref.kind) {
+    case 'host':
+      return '/proc/self/ns/net';
+    case 'named':
+      return `${NETNS_RUN_DIR}/${ref.name}`;
+    case 'path':
+      return ref.path;
+  }
+}
+
+/** A stable printable form (also the channel cache key). */
+export function netnsKey(ref: NetnsRef): string {
+  return ref.kind === 'host' ? 'host' : ref.kind === 'named' ? `name:${ref.name}` : `path:${ref.path}`;
+}
+
+/** Human-readable form for error messages. */
+export function describeNetns(ref: NetnsRef): string {
+  return ref.kind === 'host' ? 'host namespace' : ref.kind === 'named' ? `netns "${ref.name}"` : `netns ${ref.path}`;
+}
+
+/** Find the namespace file with this device/inode among /var/run/netns/* and /proc/*\/ns/net. */
+export async function findByInode(dev: number, ino: number): Promise<NetnsRef | undefined> {
+  const self = await stat('/proc/self/ns/net').catch(() => undefined);
+  if (self && self.dev === dev && self.ino === ino) return HOST_NETNS;
+  for (const name of await readdir(NETNS_RUN_DIR).catch(() => [] as string[])) {
+    const st = await stat(`${NETNS_RUN_DIR}/${name}`).catch(() => undefined);
+    if (st && st.dev === dev && st.ino === ino && NAME_RE.test(name)) return { kind: 'named', name };
+  }
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const path = `/proc/${pid}/ns/net`;
+    const st = await stat(path).catch(() => undefined);
+    if (st && st.dev === dev && st.ino === ino) return { kind: 'path', path };
+  }
+  return undefined;
+}
+
+/** A resolved namespace and the identity ("DEV:INO") of the namespace it names right now. */
+export interface ResolvedNetns {
+  ref: NetnsRef;
+  id: string;
+}
+
+/** Parse, check existence and identify a namespace; throws FailedPreconditionError naming it if missing. */
+export async function resolveNetnsId(ref: NetnsLike): Promise<ResolvedNetns> {
+  const parsed = parseNetns(ref);
+  if (parsed.kind === 'inode') {
+    const found = await findByInode(parsed.dev, parsed.ino);
+    if (!found) throw new FailedPreconditionError(`netns inode://${parsed.dev}/${parsed.ino} does not exist`);
+    return { ref: found, id: `${parsed.dev}:${parsed.ino}` };
+  }
+  const st = await stat(netnsPath(parsed)).catch(() => undefined);
+  if (!st) throw new FailedPreconditionError(`${describeNetns(parsed)} does not exist`);
+  return { ref: parsed, id: `${st.dev}:${st.ino}` };
+}
+
+/** Parse and check that the namespace exists; throws FailedPreconditionError naming it if not. */
+export async function resolveNetns(ref: NetnsLike): Promise<NetnsRef> {
+  return (await resolveNetnsId(ref)).ref;
+}
+
+/** `inode://DEV/INO` URL of a namespace (upstream's form for mechanism parameters). */
+export async function inodeUrlOf(ref: NetnsLike): Promise<string> {
+  const r = await resolveNetns(ref);
+  const st = await stat(netnsPath(r));
+  return `inode://${st.dev}/${st.ino}`;
+}
+
+/** Names of the namespaces in /var/run/netns. */
+export async function listNamedNetns(): Promise<string[]> {
+  return (await readdir(NETNS_RUN_DIR).catch(() => [] as string[])).filter((n) => NAME_RE.test(n));
+}
+
+/** Create a named namespace (`ip netns add`) and bring its loopback up. Spawns processes; rare. */
+export async function createNamedNetns(name: string): Promise<NetnsRef> {
+  const ref = parseNetns(name);
+  if (ref.kind !== 'named') throw new InvalidArgumentError(`netns: invalid namespace name "${name}"`);
+  try {
+    await execFileP('ip', ['netns', 'add', ref.name]);
+    await execFileP('ip', ['-n', ref.name, 'link', 'set', 'dev', 'lo', 'up']);
+  } catch (err) {
+    const text = (err as { stderr?: string }).stderr?.trim() || String(err);
+    if (/exists/i.test(text)) throw new FailedPreconditionError(`netns "${ref.name}" already exists`);
+    throw new FailedPreconditionError(`cannot create netns "${ref.name}": ${text}`);
+  }
+  return ref;
+}
+
+/** Delete a named namespace (`ip netns del`); a missing one is not an error. */
+export async function deleteNamedNetns(name: string): Promise<void> {
+  const ref = parseNetns(name);
+  if (ref.kind !== 'named') throw new InvalidArgumentError(`netns: invalid namespace name "${name}"`);
+  try {
+    await execFileP('ip', ['netns', 'del', ref.name]);
+  } catch (err) {
+    const text = (err as { stderr?: string }).stderr ?? '';
+    if (/No such file|does not exist/i.test(text)) return;
+    throw new FailedPreconditionError(`cannot delete netns "${ref.name}": ${text.trim() || String(err)}`);
+  }
+}
