@@ -68,6 +68,8 @@ export class CancelledError extends MeshError {
 export function statusOf(err: unknown): Status {
   if (err instanceof MeshError || err instanceof ServerError || err instanceof ClientError) return err.code;
   if (err instanceof Error && err.name === 'AbortError') return Status.CANCELLED;
+  // A ctx deadline (AbortSignal.timeout) aborts with a DOMException named TimeoutError.
+  if (err instanceof Error && err.name === 'TimeoutError') return Status.DEADLINE_EXCEEDED;
   return Status.UNKNOWN;
 }
 
