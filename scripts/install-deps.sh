@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the mesh and its tests use, when missing.
+set -euo pipefail
+declare -A pkg_for=(
+  [ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [etcd]=etcd-server [etcdctl]=etcd-client
+  [nsenter]=util-linux [tcpdump]=tcpdump
+)
+missing=()
+for bin in "${!pkg_for[@]}"; do
+  command -v "$bin" >/dev/null 2>&1 || missing+=("${pkg_for[$bin]}")
+done
+if [ ! -x /usr/lib/cni/ptp ] && [ ! -x /opt/cni/bin/ptp ]; then missing+=(containernetworking-plugins); fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# etcd-server's package starts a system etcd on 2379: tests start their own members.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop etcd >/dev/null 2>&1 || true; fi

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs (Debian packages, npm packages),
+# builds, type-checks, then runs unit and end-to-end tests on real namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shopt -s globstar nullglob
+
+bash scripts/install-deps.sh
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+npm run --silent typecheck
+
+cleanup() { bash scripts/sweep-test-netns.sh || true; }
+trap cleanup EXIT
+
+files=(test/unit/**/*.test.ts test/e2e/**/*.test.ts)
+if [ "$#" -gt 0 ]; then files=("$@"); fi
+NSM_LOG_LEVEL=${NSM_LOG_LEVEL:-silent} node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

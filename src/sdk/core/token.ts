@@ -1,0 +1,53 @@
+// Path-segment tokens: ES256 JWTs signed with this process's key; the public key
+// travels in the JWT header so the next hop can check integrity, expiry and subject.
+import { EmbeddedJWK, SignJWT, exportJWK, generateKeyPair, jwtVerify, type CryptoKey } from 'jose';
+import { PermissionDeniedError } from './errors.js';
+
+export interface SignedToken {
+  token: string;
+  expires: Date;
+}
+
+export interface TokenSigner {
+  /** Signs a token for `subject` (this hop's name) valid for the signer's lifetime. */
+  sign(subject: string, audience?: string): Promise<SignedToken>;
+  readonly lifetimeMs: number;
+}
+
+/** Default token lifetime (upstream: 10 minutes; NSM_MAX_TOKEN_LIFETIME). */
+export const DEFAULT_TOKEN_LIFETIME_MS = 10 * 60_000;
+
+/** A signer with a fresh ES256 key pair. */
+export async function newTokenSigner(lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS): Promise<TokenSigner> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwk = await exportJWK(publicKey);
+  return {
+    lifetimeMs,
+    async sign(subject, audience) {
+      const expires = new Date(Date.now() + lifetimeMs);
+      let jwt = new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', jwk })
+        .setSubject(subject)
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(expires.getTime() / 1000));
+      if (audience) jwt = jwt.setAudience(audience);
+      return { token: await jwt.sign(privateKey as CryptoKey), expires: new Date(Math.floor(expires.getTime() / 1000) * 1000) };
+    },
+  };
+}
+
+export interface VerifiedToken {
+  subject: string;
+  expires: Date;
+}
+
+/** Verifies signature and expiry; throws PermissionDeniedError with the reason. */
+export async function verifyToken(token: string): Promise<VerifiedToken> {
+  try {
+    const { payload } = await jwtVerify(token, EmbeddedJWK, { algorithms: ['ES256'] });
+    if (!payload.sub || !payload.exp) throw new Error('token lacks sub or exp');
+    return { subject: payload.sub, expires: new Date(payload.exp * 1000) };
+  } catch (err) {
+    throw new PermissionDeniedError(`invalid token: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

@@ -1,0 +1,48 @@
+// authorize: checks the caller's token (nsm-client-token) before anything else
+// happens: valid signature, not expired, issued by the previous path segment, and
+// equal to the token that segment carries. Callers without a token are served
+// (insecure mode) unless `requireToken` is set.
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import type { Ctx } from '../core/ctx.js';
+import { PermissionDeniedError } from '../core/errors.js';
+import { verifyToken } from '../core/token.js';
+import type { Connection } from '../../api/index.js';
+
+async function check(conn: Connection, ctx: Ctx, requireToken: boolean): Promise<void> {
+  const token = ctx.incoming.token;
+  const path = conn.path;
+  // Runs after updatepath: the caller is the segment before ours.
+  const callerIndex = path ? path.index - 1 : -1;
+  const caller = callerIndex >= 0 ? path!.pathSegments[callerIndex] : undefined;
+  if (!token) {
+    if (requireToken) throw new PermissionDeniedError('missing nsm-client-token');
+    if (caller?.token) {
+      await verifyToken(caller.token).then((v) => {
+        if (v.subject !== caller.name) throw new PermissionDeniedError(`path segment ${caller.name}: token was issued to ${v.subject}`);
+      });
+    }
+    return;
+  }
+  const v = await verifyToken(token);
+  if (!caller) throw new PermissionDeniedError('token presented without a path');
+  if (v.subject !== caller.name) {
+    throw new PermissionDeniedError(`token was issued to "${v.subject}" but the path's current segment is "${caller.name}"`);
+  }
+  if (caller.token && caller.token !== token) {
+    throw new PermissionDeniedError(`path segment "${caller.name}" carries a token other than the caller's (path tampered)`);
+  }
+}
+
+export function authorize(opts: { requireToken?: boolean } = {}): NetworkServiceElement {
+  const requireToken = opts.requireToken ?? false;
+  return element({
+    async request(req, ctx, next) {
+      await check(req.connection!, ctx, requireToken);
+      return next.request(req, ctx);
+    },
+    async close(conn, ctx, next) {
+      await check(conn, ctx, requireToken);
+      return next.close(conn, ctx);
+    },
+  });
+}

@@ -1,0 +1,71 @@
+// connect: the client side of a hop. Sends the Request (or Close) to the next
+// hop's URL over gRPC with this hop's token in the metadata, and remembers per
+// connection where it went so that Close and refresh reach the same peer.
+import { createClient, Metadata } from 'nice-grpc';
+import { NetworkServiceDefinition, type Connection, type NetworkServiceClient } from '../../api/index.js';
+import { channelTo } from '../../api/transport.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import type { Ctx } from '../core/ctx.js';
+import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../core/errors.js';
+import { TOKEN_EXPIRES_HEADER, TOKEN_HEADER } from '../core/grpc-metadata.js';
+
+const CONNECTED_URL = Symbol('connect.url');
+
+/** Where the connection was sent last (set by `connect`). */
+export function connectedUrl(ctx: Ctx): string | undefined {
+  return ctx.metadata.get(CONNECTED_URL) as string | undefined;
+}
+
+const clients = new Map<string, NetworkServiceClient>();
+function clientFor(url: string): NetworkServiceClient {
+  let c = clients.get(url);
+  if (!c) {
+    c = createClient(NetworkServiceDefinition, channelTo(url));
+    clients.set(url, c);
+  }
+  return c;
+}
+
+function metadataFor(conn: Connection): Metadata {
+  const md = new Metadata();
+  const seg = conn.path?.pathSegments[conn.path.index];
+  if (seg?.token) md.set(TOKEN_HEADER, seg.token);
+  if (seg?.expires) md.set(TOKEN_EXPIRES_HEADER, seg.expires.toISOString());
+  return md;
+}
+
+/** Rethrows a gRPC client error as a MeshError naming the peer. */
+function peerError(url: string, err: unknown): never {
+  if (err instanceof Error && err.name === 'AbortError') throw err;
+  const code = statusOf(err);
+  if (code === Status.UNAVAILABLE || code === Status.UNKNOWN) throw new UnavailableError(`${url}: ${messageOf(err)}`);
+  throw new MeshError(code, messageOf(err));
+}
+
+/** `urlOf` says where this request goes (e.g. a fixed nsmgr URL, or a URL chosen earlier in the chain). */
+export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkServiceElement {
+  return element({
+    async request(req, ctx) {
+      const url = urlOf(ctx) ?? connectedUrl(ctx);
+      if (!url) throw new UnavailableError('no next hop to connect to');
+      const previous = connectedUrl(ctx);
+      try {
+        const conn = await clientFor(url).request(req, { signal: ctx.signal, metadata: metadataFor(req.connection!) });
+        ctx.metadata.set(CONNECTED_URL, url);
+        return conn;
+      } catch (err) {
+        if (previous && previous !== url) ctx.metadata.set(CONNECTED_URL, previous);
+        peerError(url, err);
+      }
+    },
+    async close(conn, ctx) {
+      const url = connectedUrl(ctx) ?? urlOf(ctx);
+      if (!url) return;
+      try {
+        await clientFor(url).close(conn, { signal: ctx.signal, metadata: metadataFor(conn) });
+      } catch (err) {
+        ctx.log.warn({ connId: conn.id, url, err: messageOf(err) }, 'close: next hop did not answer');
+      }
+    },
+  });
+}

@@ -1,0 +1,21 @@
+// What nsmgr and forwarder chains need to know from a registry, behind a small
+// interface (the gRPC implementation is in registry-directory.ts; tests use fakes).
+import type { NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
+
+export interface EndpointDirectory {
+  /** The NetworkService named exactly `name`, if registered. */
+  service(name: string): Promise<NetworkService | undefined>;
+  /** Live endpoints offering `service`. */
+  endpointsFor(service: string): Promise<NetworkServiceEndpoint[]>;
+  /** The endpoint named exactly `name`, if registered. */
+  endpoint(name: string): Promise<NetworkServiceEndpoint | undefined>;
+}
+
+/** The forwarders of this node. */
+export interface ForwarderDirectory {
+  forwarders(): NetworkServiceEndpoint[];
+}
+
+export function isLive(nse: NetworkServiceEndpoint, now = Date.now()): boolean {
+  return !nse.expirationTime || nse.expirationTime.getTime() > now;
+}

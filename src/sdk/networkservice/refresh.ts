@@ -1,0 +1,45 @@
+// refresh (client side): re-requests the connection well before the earliest
+// token in its path expires (at a third of the remaining lifetime, like upstream's
+// 0.2-0.4), so every hop keeps it. Close stops refreshing.
+import type { Connection } from '../../api/index.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { eventFactoryOf } from '../core/begin.js';
+
+const TIMER = Symbol('refresh.timer');
+
+function earliestExpiry(conn: Connection): number | undefined {
+  let min: number | undefined;
+  for (const seg of conn.path?.pathSegments ?? []) {
+    const t = seg.expires?.getTime();
+    if (t !== undefined && (min === undefined || t < min)) min = t;
+  }
+  return min;
+}
+
+export function refresh(opts: { onError?: (connId: string, err: unknown) => void } = {}): NetworkServiceElement {
+  return element({
+    async request(req, ctx, next) {
+      clearTimeout(ctx.metadata.get(TIMER) as NodeJS.Timeout | undefined);
+      const conn = await next.request(req, ctx);
+      const expires = earliestExpiry(conn);
+      const factory = eventFactoryOf(ctx);
+      if (expires !== undefined && factory) {
+        const delay = Math.max(50, (expires - Date.now()) / 3);
+        const timer = setTimeout(() => {
+          factory.request().catch((err) => {
+            ctx.log.warn({ connId: conn.id, err: String(err) }, 'refresh failed');
+            opts.onError?.(conn.id, err);
+          });
+        }, delay);
+        timer.unref();
+        ctx.metadata.set(TIMER, timer);
+      }
+      return conn;
+    },
+    async close(conn, ctx, next) {
+      clearTimeout(ctx.metadata.get(TIMER) as NodeJS.Timeout | undefined);
+      ctx.metadata.delete(TIMER);
+      return next.close(conn, ctx);
+    },
+  });
+}

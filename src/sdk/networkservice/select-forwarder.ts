@@ -1,0 +1,46 @@
+// select-forwarder (nsmgr): picks a forwarder of this node for the connection,
+// preferring the one already on its path, filtered by the forwarder labels asked
+// for in the request's `forwarder` label selector, and tries the others if it fails.
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { UnavailableError } from '../core/errors.js';
+import type { ForwarderDirectory } from './directory.js';
+import { setNextUrl } from './next-url.js';
+import { tryCandidates } from './try-candidates.js';
+import type { NetworkServiceEndpoint } from '../../api/index.js';
+
+/** Connection labels with this prefix select forwarders: `forwarder.<key>=<value>`. */
+export const FORWARDER_LABEL_PREFIX = 'forwarder.';
+
+function wanted(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) if (k.startsWith(FORWARDER_LABEL_PREFIX)) out[k.slice(FORWARDER_LABEL_PREFIX.length)] = v;
+  return out;
+}
+
+function fits(fwd: NetworkServiceEndpoint, selector: Record<string, string>): boolean {
+  const labels = Object.values(fwd.networkServiceLabels).reduce<Record<string, string>>((acc, l) => ({ ...acc, ...l.labels }), {});
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+export function selectForwarder(directory: ForwarderDirectory): NetworkServiceElement {
+  let cursor = 0;
+  return element({
+    async request(req, ctx, next) {
+      const conn = req.connection!;
+      const selector = wanted(conn.labels);
+      const all = directory.forwarders().filter((f) => fits(f, selector));
+      if (all.length === 0) throw new UnavailableError(`no forwarder available on this node${Object.keys(selector).length ? ' matching the requested labels' : ''}`);
+      const onPath = conn.path?.pathSegments[conn.path.index + 1]?.name;
+      const start = cursor++ % all.length;
+      const ordered = [...all.slice(start), ...all.slice(0, start)].sort((a, b) => Number(b.name === onPath) - Number(a.name === onPath));
+      return tryCandidates(
+        ordered,
+        (fwd) => {
+          setNextUrl(ctx, fwd.url);
+          return next.request(req, ctx);
+        },
+        ctx.signal,
+      );
+    },
+  });
+}

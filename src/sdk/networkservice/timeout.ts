@@ -1,0 +1,39 @@
+// timeout (server side): closes a connection on this hop when the previous hop's
+// segment expires without a refresh; each Request re-arms the timer.
+import type { Connection } from '../../api/index.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { eventFactoryOf } from '../core/begin.js';
+
+const TIMER = Symbol('timeout.timer');
+
+function expiryOf(conn: Connection): Date | undefined {
+  const path = conn.path;
+  if (!path || path.index === 0) return undefined;
+  return path.pathSegments[path.index - 1]?.expires;
+}
+
+export function timeout(): NetworkServiceElement {
+  return element({
+    async request(req, ctx, next) {
+      clearTimeout(ctx.metadata.get(TIMER) as NodeJS.Timeout | undefined);
+      const conn = await next.request(req, ctx);
+      const expires = expiryOf(req.connection!);
+      const factory = eventFactoryOf(ctx);
+      if (expires && factory) {
+        const ms = Math.max(0, expires.getTime() - Date.now());
+        const timer = setTimeout(() => {
+          ctx.log.info({ connId: conn.id }, 'connection expired: closing');
+          factory.close().catch((err) => ctx.log.warn({ connId: conn.id, err: String(err) }, 'expiry close failed'));
+        }, ms);
+        timer.unref();
+        ctx.metadata.set(TIMER, timer);
+      }
+      return conn;
+    },
+    async close(conn, ctx, next) {
+      clearTimeout(ctx.metadata.get(TIMER) as NodeJS.Timeout | undefined);
+      ctx.metadata.delete(TIMER);
+      return next.close(conn, ctx);
+    },
+  });
+}

@@ -1,0 +1,38 @@
+// forwarders (nsmgr): forwarders register with their node's nsmgr as endpoints of
+// the "forwarder" service; the nsmgr keeps them locally (they are no business of
+// the mesh-wide registry), expires them, and answers Finds for them.
+import { NetworkServiceEndpoint, NetworkServiceEndpointResponse } from '../../api/index.js';
+import type { NSERegistryElement } from '../core/registry-chain.js';
+import { isLive, type ForwarderDirectory } from '../networkservice/directory.js';
+
+export const FORWARDER_SERVICE = 'forwarder';
+
+const isForwarder = (nse: NetworkServiceEndpoint | undefined) => !!nse?.networkServiceNames.includes(FORWARDER_SERVICE);
+
+export function localForwarders(): NSERegistryElement & ForwarderDirectory {
+  const fwds = new Map<string, NetworkServiceEndpoint>();
+  return {
+    forwarders: () => [...fwds.values()].filter((f) => isLive(f)),
+    async register(item, ctx, next) {
+      if (!isForwarder(item)) return next.register(item, ctx);
+      const stored = NetworkServiceEndpoint.fromPartial({ ...item, initialRegistrationTime: fwds.get(item.name)?.initialRegistrationTime ?? new Date() });
+      fwds.set(item.name, stored);
+      ctx.log.info({ forwarder: item.name, url: item.url }, 'forwarder registered');
+      return stored;
+    },
+    async *find(query, ctx, next) {
+      if (!isForwarder(query.networkServiceEndpoint)) {
+        yield* next.find(query, ctx);
+        return;
+      }
+      const name = query.networkServiceEndpoint?.name ?? '';
+      for (const f of fwds.values()) {
+        if (isLive(f) && f.name.includes(name)) yield NetworkServiceEndpointResponse.fromPartial({ networkServiceEndpoint: f });
+      }
+    },
+    async unregister(item, ctx, next) {
+      if (!isForwarder(item)) return next.unregister(item, ctx);
+      fwds.delete(item.name);
+    },
+  };
+}
