@@ -1,9 +1,9 @@
 // Builds an etcd3 client from EtcdConnectionOptions (TLS files, auth, call deadlines)
 // and waits, with backoff and a bounded overall timeout, until the cluster answers.
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, type IOptions } from 'etcd3';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, UnavailableError, messageOf } from '../sdk/core/errors.js';
+import { InvalidArgumentError, PermissionDeniedError, UnavailableError, messageOf } from '../sdk/core/errors.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
 
 /** Deadline of each unary etcd call; the client retries on another member after it. */
@@ -47,6 +47,7 @@ export interface WaitOptions {
 /**
  * Resolves once a read under `prefix` succeeds; retries with exponential backoff
  * (100 ms doubling to 2 s) and then rejects with UnavailableError naming the endpoints.
+ * Bad credentials fail at once with PermissionDeniedError.
  */
 export async function waitForEtcd(
   client: Etcd3,
@@ -66,6 +67,9 @@ export async function waitForEtcd(
       if (attempt > 1) logger?.info({ endpoints: opts.endpoints, attempt }, 'etcd reachable');
       return;
     } catch (err) {
+      if (err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError) {
+        throw new PermissionDeniedError(`etcd at ${opts.endpoints.join(',')} refused access: ${messageOf(err)}`);
+      }
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted === true) {
         throw new UnavailableError(

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { NetworkServiceEndpoint } from '../../../src/api/index.js';
-import { UnavailableError } from '../../../src/sdk/core/errors.js';
+import { PermissionDeniedError, UnavailableError } from '../../../src/sdk/core/errors.js';
 import { messageCodec } from '../../../src/registry/etcd-codec.js';
 import { EtcdStore } from '../../../src/registry/etcd-store.js';
 import type { StoreEvent } from '../../../src/registry/store.js';
@@ -189,4 +189,30 @@ test('EtcdStore gives a clear UnavailableError when etcd is unreachable', async 
   const took = Date.now() - started;
   assert.ok(took >= 1400 && took < 5000, `gave up after ${took} ms`);
   assert.ok(lines.filter((l) => l.includes('retrying')).length >= 2, 'retries are logged');
+});
+
+test('EtcdStore with etcd auth: right password works, wrong one fails at once', async (t) => {
+  const etcd = await startEtcdCluster(t, 1);
+  const ctl = (...args: string[]): void => {
+    const r = spawnSync('etcdctl', ['--endpoints', etcd.endpoints[0]!, ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  ctl('user', 'add', 'root', '--new-user-password=s3cret');
+  ctl('user', 'grant-role', 'root', 'root');
+  ctl('auth', 'enable');
+  const make = (password: string): EtcdStore<Nse> =>
+    new EtcdStore<Nse>({
+      kind: 'nse',
+      codec: messageCodec(NetworkServiceEndpoint),
+      connection: { endpoints: etcd.endpoints, prefix: '/nsm/registry', username: 'root', password },
+      startTimeoutMs: 5000,
+    });
+  const good = make('s3cret');
+  const bad = make('wrong');
+  t.after(() => Promise.all([good.close(), bad.close()]));
+  await good.put('a', nse('a'));
+  assert.equal((await good.get('a'))?.name, 'a');
+  const started = Date.now();
+  await assert.rejects(bad.list(), (err: unknown) => err instanceof PermissionDeniedError && /refused access/.test(err.message));
+  assert.ok(Date.now() - started < 2000, 'bad credentials are not retried until the timeout');
 });
