@@ -12,6 +12,12 @@ const SENTINEL = 'link show dev nsm/end';
 const FAILED_RE = /^Command failed -:(\d+)$/;
 /** Characters that would change how `ip -batch` splits or numbers lines. */
 const UNSAFE_RE = /[\n\r#\\"']/;
+/**
+ * Kernel ENODEV for an index ip took from its name cache: ip caches name->ifindex for the life of
+ * the process, so a link deleted and recreated elsewhere (e.g. a veth peer) leaves a stale entry.
+ * ip's own "Cannot find device"/"does not exist" (a fresh lookup failed) are not matched.
+ */
+const STALE_RE = /No such device|Device not found|Nexthop device/i;
 
 /** An iproute2 command that failed; `stderr` holds ip's error text. */
 export class IpCommandError extends MeshError {
@@ -79,6 +85,8 @@ export class IpBatchChannel {
   private timer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Called synchronously when the queue becomes empty (before anything else can be written). */
+  private drained: (() => void)[] = [];
   private readonly timeoutMs: number;
   private readonly idleMs: number;
 
@@ -109,8 +117,42 @@ export class IpBatchChannel {
     if (bad) throw new IpCommandError(bad.line, bad.error ?? '', describeNetns(this.netns));
   }
 
-  /** Run lines in order (ip keeps going after a failure) and report each line's outcome. */
-  runAll(lines: string[]): Promise<LineResult[]> {
+  /**
+   * Run lines in order (ip keeps going after a failure) and report each line's outcome.
+   * A single line that fails with a stale-ifindex error is retried once on a fresh process.
+   */
+  async runAll(lines: string[]): Promise<LineResult[]> {
+    let res: LineResult[];
+    try {
+      res = await this.submit(lines);
+    } catch (err) {
+      // a stale index can even make ip exit ("Cannot send link get request"); it respawns on next use
+      if (lines.length === 1 && err instanceof IpCommandError && STALE_RE.test(err.stderr)) return this.submit(lines);
+      throw err;
+    }
+    if (lines.length !== 1 || res[0]!.ok || !STALE_RE.test(res[0]!.error ?? '')) return res;
+    this.recycle();
+    return this.submit(lines);
+  }
+
+  /** Replace the process (fresh name cache) once the commands already written to it are done. */
+  recycle(): void {
+    const proc = this.proc;
+    if (!proc) return;
+    const retire = () => {
+      if (this.proc !== proc) return;
+      this.proc = undefined;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      proc.once('exit', () => live.delete(proc));
+      proc.stdin?.end();
+      refAll(proc, false);
+    };
+    if (this.queue.length === 0) retire();
+    else this.drained.push(retire);
+  }
+
+  private submit(lines: string[]): Promise<LineResult[]> {
     if (this.closed) return Promise.reject(new MeshError(Status.UNAVAILABLE, `ip channel for ${describeNetns(this.netns)} is closed`));
     for (const l of lines) {
       if (!l.trim() || UNSAFE_RE.test(l)) {
@@ -241,7 +283,12 @@ export class IpBatchChannel {
         return err === undefined ? { line: l, ok: true } : { line: l, ok: false, error: err };
       }));
       this.armTimer();
-      if (this.queue.length === 0) this.onIdle();
+      if (this.queue.length === 0) {
+        const fns = this.drained;
+        this.drained = [];
+        for (const f of fns) f();
+        this.onIdle();
+      }
     } else if (n >= head.first && n < head.sentinel) {
       head.errors.set(n, text);
     } else {

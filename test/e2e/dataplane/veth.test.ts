@@ -109,3 +109,18 @@ test('path and inode namespace references; channel respawns after its process di
   assert.equal(await driver.deleteLink(path, 'p2'), true);
   driver.closeNetns(path);
 });
+
+test('re-creating a deleted veth under the same names works (stale ip name cache is refreshed)', async (t) => {
+  const [a, b] = await createTestNetns(t, 'a', 'b');
+  for (let i = 0; i < 3; i++) {
+    await driver.createVeth({ name: 'r1', netns: a, peerName: 'r2', peerNetns: b, alias: aliasFor('c4') });
+    await driver.addAddress(a, 'r1', '169.254.3.1/24');
+    await driver.addAddress(b, 'r2', '169.254.3.2/24');
+    await driver.addRoute(b, { prefix: '169.254.4.0/24', via: '169.254.3.1', dev: 'r2' });
+    assert.ok(ping(b, '169.254.3.1'), `round ${i}`);
+    // delete from a: b's channel never sees r2 go away
+    assert.equal(await driver.deleteLink(a, 'r1'), true);
+    assert.equal(await driver.linkExists(b, 'r2'), false);
+  }
+  assert.deepEqual(await linkNames(b), ['lo']);
+});
