@@ -1,7 +1,8 @@
 // Starts real etcd members on 127.0.0.1 (free ports, temp data dirs) for tests, waits
 // until they are healthy, and always kills them and removes their data dirs afterwards.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,13 @@ export interface EtcdMember {
   proc: ChildProcess;
   /** Kills the member (default SIGKILL) and waits for it to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** PEM files for client TLS: the server uses cert/key and requires clients signed by ca. */
+export interface EtcdTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
 }
 
 export interface EtcdCluster {
@@ -71,7 +79,7 @@ export function freePort(): Promise<number> {
  * Starts `size` members forming one cluster (1 = single member) and waits until each
  * answers /health. Registers cleanup with `t.after` and at process exit.
  */
-export async function startEtcdCluster(t: TestContext | undefined, size = 1): Promise<EtcdCluster> {
+export async function startEtcdCluster(t: TestContext | undefined, size = 1, tls?: EtcdTls): Promise<EtcdCluster> {
   assertEtcdInstalled();
   installExitHook();
   const token = `nsm-test-${process.pid}-${Date.now()}`;
@@ -80,7 +88,7 @@ export async function startEtcdCluster(t: TestContext | undefined, size = 1): Pr
     specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
-  const members = specs.map((s) => spawnMember(s.name, s.clientPort, s.peerPort, initialCluster, token));
+  const members = specs.map((s) => spawnMember(s.name, s.clientPort, s.peerPort, initialCluster, token, tls));
   const cluster: EtcdCluster = {
     members,
     endpoints: members.map((m) => m.clientUrl),
@@ -90,7 +98,7 @@ export async function startEtcdCluster(t: TestContext | undefined, size = 1): Pr
   };
   t?.after(() => cluster.stop());
   try {
-    await Promise.all(members.map((m) => waitHealthy(m, 20_000)));
+    await Promise.all(members.map((m) => waitHealthy(m, 20_000, tls)));
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -98,9 +106,16 @@ export async function startEtcdCluster(t: TestContext | undefined, size = 1): Pr
   return cluster;
 }
 
-function spawnMember(name: string, clientPort: number, peerPort: number, initialCluster: string, token: string): EtcdMember {
+function spawnMember(
+  name: string,
+  clientPort: number,
+  peerPort: number,
+  initialCluster: string,
+  token: string,
+  tls: EtcdTls | undefined,
+): EtcdMember {
   const dataDir = mkdtempSync(join(tmpdir(), `nsm-etcd-${name}-`));
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const clientUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const args = [
     `--name=${name}`,
@@ -118,6 +133,9 @@ function spawnMember(name: string, clientPort: number, peerPort: number, initial
     '--logger=zap',
     '--log-level=error',
   ];
+  if (tls) {
+    args.push(`--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`, `--trusted-ca-file=${tls.caFile}`, '--client-cert-auth');
+  }
   const proc = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => {
@@ -142,13 +160,28 @@ function spawnMember(name: string, clientPort: number, peerPort: number, initial
   return member;
 }
 
-async function waitHealthy(m: EtcdMember, timeoutMs: number): Promise<void> {
+/** GET /health of a member; with TLS through the given CA and client certificate. */
+function health(url: string, tls: EtcdTls | undefined): Promise<string> {
+  if (!tls) return fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.text());
+  const opts = { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), timeout: 1000, servername: '' };
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(`${url}/health`, opts, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function waitHealthy(m: EtcdMember, timeoutMs: number, tls: EtcdTls | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (m.proc.exitCode !== null) break;
     try {
-      const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-      const body = (await res.json()) as { health?: string };
+      const body = JSON.parse(await health(m.clientUrl, tls)) as { health?: string };
       if (body.health === 'true') return;
     } catch {
       // not up yet
@@ -157,4 +190,24 @@ async function waitHealthy(m: EtcdMember, timeoutMs: number): Promise<void> {
   }
   const log = (m as unknown as { stderr: string }).stderr;
   throw new Error(`etcd member ${m.name} (${m.clientUrl}) not healthy within ${timeoutMs} ms; exit=${m.proc.exitCode}; stderr: ${log}`);
+}
+
+/**
+ * A throwaway CA and one certificate for 127.0.0.1 (server and client use) made with
+ * openssl in a temp dir, removed after the test.
+ */
+export function makeEtcdTls(t: TestContext): EtcdTls {
+  const dir = mkdtempSync(join(tmpdir(), 'nsm-etcd-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const f = (n: string): string => join(dir, n);
+  const ssl = (...args: string[]): void => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr ?? r.error}`);
+  };
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=nsm-test-ca', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('node.key'), '-out', f('node.csr'));
+  const ext = 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n';
+  spawnSync('sh', ['-c', `printf '${ext}' > ${f('ext.cnf')}`]);
+  ssl('x509', '-req', '-in', f('node.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('ext.cnf'), '-out', f('node.pem'));
+  return { caFile: f('ca.pem'), certFile: f('node.pem'), keyFile: f('node.key') };
 }

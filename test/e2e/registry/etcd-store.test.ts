@@ -5,12 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { NetworkServiceEndpoint } from '../../../src/api/index.js';
+import { NetworkService, NetworkServiceEndpoint } from '../../../src/api/index.js';
 import { PermissionDeniedError, UnavailableError } from '../../../src/sdk/core/errors.js';
 import { messageCodec } from '../../../src/registry/etcd-codec.js';
+import { openEtcdBackend } from '../../../src/registry/etcd-backend.js';
+import { parseEtcdOptions } from '../../../src/registry/etcd-options.js';
 import { EtcdStore } from '../../../src/registry/etcd-store.js';
 import type { StoreEvent } from '../../../src/registry/store.js';
-import { freePort, startEtcdCluster } from '../helpers/etcd.js';
+import { freePort, makeEtcdTls, startEtcdCluster } from '../helpers/etcd.js';
 
 type Nse = NetworkServiceEndpoint;
 const nse = (name: string, url = 'tcp://127.0.0.1:1'): Nse =>
@@ -215,4 +217,28 @@ test('EtcdStore with etcd auth: right password works, wrong one fails at once', 
   const started = Date.now();
   await assert.rejects(bad.list(), (err: unknown) => err instanceof PermissionDeniedError && /refused access/.test(err.message));
   assert.ok(Date.now() - started < 2000, 'bad credentials are not retried until the timeout');
+});
+
+test('EtcdStore over TLS with a client certificate, through openEtcdBackend', async (t) => {
+  const tls = makeEtcdTls(t);
+  const etcd = await startEtcdCluster(t, 1, tls);
+  assert.ok(etcd.endpoints[0]!.startsWith('https://'));
+  const connection = parseEtcdOptions({
+    etcdEndpoints: etcd.endpoints.join(','),
+    etcdPrefix: '/nsm-tls/registry',
+    etcdCa: tls.caFile,
+    etcdCert: tls.certFile,
+    etcdKey: tls.keyFile,
+  });
+  const backend = openEtcdBackend(connection, undefined, 5000);
+  t.after(() => backend.close());
+  await backend.nse.put('a', nse('a'));
+  await backend.ns.put('ns-a', NetworkService.fromPartial({ name: 'ns-a', payload: 'IP' }));
+  assert.equal((await backend.nse.get('a'))?.name, 'a');
+  assert.deepEqual((await backend.ns.list()).map((n) => n.name), ['ns-a']);
+  assert.equal(backend.ns.keyOf('ns-a'), '/nsm-tls/registry/ns/ns-a');
+
+  const noCert = openEtcdBackend({ endpoints: connection.endpoints, prefix: connection.prefix, caFile: tls.caFile }, undefined, 1000);
+  t.after(() => noCert.close());
+  await assert.rejects(noCert.nse.list(), UnavailableError);
 });
