@@ -27,7 +27,10 @@ export interface VethSpec {
 
 export interface VxlanSpec {
   name: string;
-  netns: NetnsLike;
+  /** Where the underlay lives (the UDP socket and routes); default the host namespace. */
+  netns?: NetnsLike;
+  /** Where the interface goes; default `netns`. Its underlay stays in `netns`. */
+  targetNetns?: NetnsLike;
   vni: number;
   local: string;
   remote: string;
@@ -112,19 +115,23 @@ export class KernelDriver {
     const alias = checkAlias('alias', spec.alias);
     const mtu = spec.mtu === undefined ? undefined : checkMtu('mtu', spec.mtu);
     const ns = await this.resolve(spec.netns, 'netns');
-    const ch = this.chan(ns);
+    const target = spec.targetNetns === undefined ? ns : await this.resolve(spec.targetNetns, 'targetNetns');
     const m = mtu === undefined ? '' : ` mtu ${mtu}`;
     const d = dev === undefined ? '' : ` dev ${dev}`;
+    const into = sameNetns(ns, target) ? '' : netnsArg(target);
     try {
-      await ch.run(`link add ${name}${m} type vxlan id ${vni} local ${local.address} remote ${remote.address} dstport ${port}${d}`);
+      await this.chan(ns).run(`link add ${name}${m}${into} type vxlan id ${vni} local ${local.address} remote ${remote.address} dstport ${port}${d}`);
     } catch (err) {
-      throw this.mapError(err, ns, name);
+      if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {
+        throw new FailedPreconditionError(`interface "${name}" in ${describeNetns(target)} (or VNI ${vni} on port ${port}) already exists`);
+      }
+      throw this.mapError(err, target, name);
     }
     try {
-      await ch.run(`link set dev ${name} alias ${alias} up`);
+      await this.chan(target).run(`link set dev ${name} alias ${alias} up`);
     } catch (err) {
-      await this.rollback(ns, name);
-      throw this.mapError(err, ns, name);
+      await this.rollback(target, name);
+      throw this.mapError(err, target, name);
     }
   }
 

@@ -1,0 +1,30 @@
+// The client chain (assembly only): the first hop of every path; keeps its
+// connections refreshed and sends them to the local nsmgr.
+import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
+import { chain } from '../core/chain.js';
+import { begin } from '../core/begin.js';
+import type { TokenSigner } from '../core/token.js';
+import { connect } from '../networkservice/connect.js';
+import { refresh } from '../networkservice/refresh.js';
+import { updatePath } from '../networkservice/updatepath.js';
+import { updateToken } from '../networkservice/updatetoken.js';
+
+export interface ClientChainOptions {
+  name: string;
+  nsmgrUrl: string;
+  signer: TokenSigner;
+  /** Elements between refresh and connect (e.g. heal). */
+  extra?: NetworkServiceElement[];
+  onRefreshError?: (connId: string, err: unknown) => void;
+}
+
+export function newClientChain(opts: ClientChainOptions): NetworkServiceHandler {
+  return chain(
+    updatePath(opts.name),
+    begin(),
+    updateToken(opts.signer),
+    refresh(opts.onRefreshError ? { onError: opts.onRefreshError } : {}),
+    ...(opts.extra ?? []),
+    connect(() => opts.nsmgrUrl),
+  );
+}

@@ -1,0 +1,41 @@
+// The endpoint chain (assembly only): accepts connections for the network
+// services it offers, hands out addresses, and runs the endpoint's own elements.
+import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
+import { chain } from '../core/chain.js';
+import { begin } from '../core/begin.js';
+import type { TokenSigner } from '../core/token.js';
+import { authorize } from '../networkservice/authorize.js';
+import { pointToPointIpam } from '../networkservice/ipam.js';
+import { kernelEndpoint } from '../networkservice/kernel-endpoint.js';
+import { ConnectionMonitor } from '../networkservice/monitor.js';
+import { timeout } from '../networkservice/timeout.js';
+import { updatePath } from '../networkservice/updatepath.js';
+import { updateToken } from '../networkservice/updatetoken.js';
+
+export interface EndpointChainOptions {
+  name: string;
+  signer: TokenSigner;
+  cidrs: string[];
+  /** This endpoint's network namespace, as a mechanism inodeURL (file:// or inode://). */
+  netnsUrl: string;
+  /** The endpoint's own behaviour (e.g. passthrough's onward connection). */
+  extra?: NetworkServiceElement[];
+}
+
+export function newEndpointChain(opts: EndpointChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor } {
+  const monitor = new ConnectionMonitor();
+  return {
+    monitor,
+    networkService: chain(
+      updatePath(opts.name),
+      begin(),
+      authorize(),
+      updateToken(opts.signer),
+      timeout(),
+      monitor.element(),
+      pointToPointIpam(opts.cidrs),
+      kernelEndpoint({ netnsUrl: opts.netnsUrl }),
+      ...(opts.extra ?? []),
+    ),
+  };
+}

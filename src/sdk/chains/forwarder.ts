@@ -1,0 +1,45 @@
+// The forwarder chain (assembly only): a hop in every path that programs its
+// half of the data plane on the way back.
+import type { NetworkServiceHandler } from '../core/chain.js';
+import { chain } from '../core/chain.js';
+import { begin } from '../core/begin.js';
+import type { TokenSigner } from '../core/token.js';
+import { authorize } from '../networkservice/authorize.js';
+import { connect } from '../networkservice/connect.js';
+import type { EndpointDirectory } from '../networkservice/directory.js';
+import { forwarderMechanisms } from '../networkservice/forwarder-mechanisms.js';
+import { ConnectionMonitor } from '../networkservice/monitor.js';
+import { nextUrlOf } from '../networkservice/next-url.js';
+import { programDataplane, type ForwarderDataplane } from '../networkservice/program-dataplane.js';
+import { resolveEndpoint } from '../networkservice/resolve-endpoint.js';
+import { timeout } from '../networkservice/timeout.js';
+import { updatePath } from '../networkservice/updatepath.js';
+import { updateToken } from '../networkservice/updatetoken.js';
+
+export interface ForwarderChainOptions {
+  name: string;
+  underlayIp: string;
+  signer: TokenSigner;
+  /** The node's nsmgr registry (finds endpoints with local URLs for local ones). */
+  directory: EndpointDirectory;
+  dataplane: ForwarderDataplane;
+}
+
+export function newForwarderChain(opts: ForwarderChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor } {
+  const monitor = new ConnectionMonitor();
+  return {
+    monitor,
+    networkService: chain(
+      updatePath(opts.name),
+      begin(),
+      authorize(),
+      updateToken(opts.signer),
+      timeout(),
+      monitor.element(),
+      resolveEndpoint(opts.directory),
+      forwarderMechanisms({ underlayIp: opts.underlayIp }),
+      programDataplane(opts.dataplane, { underlayIp: opts.underlayIp }),
+      connect(nextUrlOf),
+    ),
+  };
+}

@@ -1,0 +1,58 @@
+// The nsmgr chains (assembly only): the NetworkService chain that takes Requests
+// from local clients and remote forwarders, and the registry chains it serves to
+// its endpoints and forwarders.
+import type { NetworkServiceHandler } from '../core/chain.js';
+import { chain } from '../core/chain.js';
+import { begin } from '../core/begin.js';
+import { registryChain, type NSERegistryHandler, type NSRegistryHandler } from '../core/registry-chain.js';
+import type { TokenSigner } from '../core/token.js';
+import { authorize } from '../networkservice/authorize.js';
+import { connect } from '../networkservice/connect.js';
+import { discover } from '../networkservice/discover.js';
+import type { EndpointDirectory } from '../networkservice/directory.js';
+import { ConnectionMonitor } from '../networkservice/monitor.js';
+import { nextUrlOf } from '../networkservice/next-url.js';
+import { selectForwarder } from '../networkservice/select-forwarder.js';
+import { timeout } from '../networkservice/timeout.js';
+import { updatePath } from '../networkservice/updatepath.js';
+import { updateToken } from '../networkservice/updatetoken.js';
+import { connectNSERegistry, connectNSRegistry } from '../registry/connect.js';
+import { localBypass } from '../registry/localbypass.js';
+import { localForwarders } from '../registry/forwarders.js';
+
+export interface NsmgrChainOptions {
+  name: string;
+  /** The URL remote nsmgrs reach this one at (registered for local endpoints). */
+  publicUrl: string;
+  registryUrl: string;
+  signer: TokenSigner;
+  directory: EndpointDirectory;
+}
+
+export interface NsmgrChains {
+  networkService: NetworkServiceHandler;
+  monitor: ConnectionMonitor;
+  nsRegistry: NSRegistryHandler;
+  nseRegistry: NSERegistryHandler;
+}
+
+export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
+  const monitor = new ConnectionMonitor();
+  const forwarders = localForwarders();
+  return {
+    monitor,
+    networkService: chain(
+      updatePath(opts.name),
+      begin(),
+      authorize(),
+      updateToken(opts.signer),
+      timeout(),
+      monitor.element(),
+      discover(opts.directory),
+      selectForwarder(forwarders),
+      connect(nextUrlOf),
+    ),
+    nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),
+    nseRegistry: registryChain(forwarders, localBypass(opts.publicUrl), connectNSERegistry(opts.registryUrl)),
+  };
+}

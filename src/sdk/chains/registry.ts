@@ -1,0 +1,35 @@
+// The registry server's chains (assembly only): NSE: validate -> expire -> store;
+// NS: validate -> store.
+import type { NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
+import type { RegistryStore } from '../../registry/store.js';
+import { registryChain, type NSERegistryHandler, type NSRegistryHandler } from '../core/registry-chain.js';
+import { expireNSEElement } from '../registry/expire.js';
+import { nsStoreElement, nseStoreElement } from '../registry/store.js';
+import { validateNSElement, validateNSEElement } from '../registry/validate.js';
+
+export interface RegistryStores {
+  ns: RegistryStore<NetworkService>;
+  nse: RegistryStore<NetworkServiceEndpoint>;
+}
+
+export interface RegistryServerOptions {
+  /** Longest lifetime granted to an NSE registration (default one minute, as upstream). */
+  maxLifetimeMs?: number;
+  /** Milliseconds since the epoch (tests may pass a fake clock). */
+  now?: () => number;
+}
+
+export function newRegistryServer(
+  stores: RegistryStores,
+  opts: RegistryServerOptions = {},
+): { ns: NSRegistryHandler; nse: NSERegistryHandler } {
+  const clock = opts.now ? { now: opts.now } : {};
+  return {
+    nse: registryChain(
+      validateNSEElement(clock),
+      expireNSEElement({ ...clock, ...(opts.maxLifetimeMs !== undefined ? { maxLifetimeMs: opts.maxLifetimeMs } : {}) }),
+      nseStoreElement(stores.nse, clock),
+    ),
+    ns: registryChain(validateNSElement(), nsStoreElement(stores.ns, clock)),
+  };
+}

@@ -1,0 +1,75 @@
+// forwarder-mechanisms (forwarder): chooses the incoming mechanism from the
+// caller's preferences (LOCAL/KERNEL from a client on this node, REMOTE/VXLAN from a
+// forwarder on another node), offers the next hop the outgoing one (KERNEL to an
+// endpoint on this node, VXLAN to another node), and on the way back hands the
+// caller its incoming mechanism while keeping both for the data plane.
+import { randomInt } from 'node:crypto';
+import type { Mechanism } from '../../api/index.js';
+import { parseMeshUrl } from '../../api/transport.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import type { Ctx } from '../core/ctx.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { describeMechanisms, isKernel, isVxlan, kernelMechanism, P, vxlanMechanism } from './mechanisms.js';
+import { nextUrlOf } from './next-url.js';
+
+export interface ForwarderMechanisms {
+  incoming: Mechanism;
+  outgoing?: Mechanism;
+}
+
+const MECHS = Symbol('forwarder.mechanisms');
+
+export function mechanismsOf(ctx: Ctx): ForwarderMechanisms | undefined {
+  return ctx.values.get(MECHS) as ForwarderMechanisms | undefined;
+}
+
+/** A name for this connection's interface in the endpoint's namespace (<= 15 chars). */
+export function endpointIfName(connId: string): string {
+  return `nsm-${connId.replace(/-/g, '').slice(0, 8)}`;
+}
+
+function chooseIncoming(prefs: Mechanism[], current: Mechanism | undefined, underlayIp: string, vni: () => number): Mechanism {
+  for (const m of current ? [current, ...prefs] : prefs) {
+    if (isKernel(m)) {
+      if (!m.parameters[P.inodeURL]) throw new InvalidArgumentError('KERNEL mechanism needs the client namespace in parameter "inodeURL"');
+      if (!m.parameters[P.name]) throw new InvalidArgumentError('KERNEL mechanism needs the interface name in parameter "name"');
+      return kernelMechanism({ ...m.parameters });
+    }
+    if (isVxlan(m)) {
+      if (!m.parameters[P.srcIp]) throw new InvalidArgumentError('VXLAN mechanism needs parameter "src_ip"');
+      const proposed = Number(m.parameters[P.vni] ?? '');
+      const chosen = Number.isInteger(proposed) && proposed > 0 && proposed < 2 ** 24 ? proposed : vni();
+      return vxlanMechanism({ ...m.parameters, [P.dstIp]: underlayIp, [P.vni]: String(chosen) });
+    }
+  }
+  throw new InvalidArgumentError(`no supported mechanism (want LOCAL/KERNEL or REMOTE/VXLAN); offered: ${describeMechanisms(prefs)}`);
+}
+
+export function forwarderMechanisms(opts: { underlayIp: string }): NetworkServiceElement {
+  const newVni = () => randomInt(1, 2 ** 24);
+  return element({
+    async request(req, ctx, next) {
+      const conn = req.connection!;
+      const previous = mechanismsOf(ctx) ?? (ctx.metadata.get(MECHS) as ForwarderMechanisms | undefined);
+      const incoming = chooseIncoming(req.mechanismPreferences, previous?.incoming ?? conn.mechanism, opts.underlayIp, newVni);
+      const url = nextUrlOf(ctx);
+      const local = !!url && parseMeshUrl(url).kind === 'unix';
+      const prevOut = previous?.outgoing;
+      const outgoing = local
+        ? kernelMechanism({ [P.name]: prevOut?.parameters[P.name] ?? endpointIfName(conn.id) })
+        : vxlanMechanism({ [P.srcIp]: opts.underlayIp, [P.vni]: prevOut?.parameters[P.vni] ?? incoming.parameters[P.vni] ?? String(newVni()) });
+      const mechs: ForwarderMechanisms = { incoming };
+      ctx.values.set(MECHS, mechs);
+      conn.mechanism = prevOut;
+      const out = await next.request({ ...req, mechanismPreferences: [outgoing] }, ctx);
+      mechs.outgoing = out.mechanism;
+      ctx.metadata.set(MECHS, mechs);
+      return { ...out, mechanism: incoming };
+    },
+    async close(conn, ctx, next) {
+      const mechs = ctx.metadata.get(MECHS) as ForwarderMechanisms | undefined;
+      if (mechs) ctx.values.set(MECHS, mechs);
+      await next.close({ ...conn, mechanism: mechs?.outgoing ?? conn.mechanism }, ctx);
+    },
+  });
+}

@@ -1,0 +1,151 @@
+// program-dataplane (forwarder): on the way back, builds this hop's half of the
+// data plane from the incoming and outgoing mechanisms and the IP context:
+// KERNEL->KERNEL is one veth pair between the client's and the endpoint's
+// namespaces; KERNEL->VXLAN and VXLAN->KERNEL put a VXLAN interface, whose
+// underlay stays in the forwarder's namespace, straight into the workload's
+// namespace. Every link is tagged with the connection id; Close removes exactly those.
+import type { Connection, IPContext, Mechanism } from '../../api/index.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
+import { isKernel, isVxlan, P } from './mechanisms.js';
+import { mechanismsOf } from './forwarder-mechanisms.js';
+
+/** The kernel operations the forwarder needs (implemented by dataplane's KernelDriver). */
+export interface ForwarderDataplane {
+  createVeth(spec: { name: string; netns: string; peerName: string; peerNetns: string; alias: string; mtu?: number }): Promise<void>;
+  createVxlan(spec: { name: string; netns?: string; targetNetns: string; vni: number; local: string; remote: string; alias: string; mtu?: number }): Promise<void>;
+  addAddress(netns: string, ifname: string, cidr: string): Promise<void>;
+  addRoute(netns: string, route: { prefix: string; via?: string; dev: string }): Promise<void>;
+  deleteLink(netns: string, name: string): Promise<boolean>;
+}
+
+export interface ProgrammedLink {
+  netns: string;
+  name: string;
+}
+
+interface Programmed {
+  key: string;
+  links: ProgrammedLink[];
+}
+
+const PROGRAMMED = Symbol('dataplane.programmed');
+export const ALIAS_PREFIX = 'nsm:';
+const VXLAN_OVERHEAD = 50;
+
+interface Side {
+  netns: string;
+  name: string;
+  addrs: string[];
+  routes: { prefix: string; nextHop: string }[];
+}
+
+function clientSide(m: Mechanism, ip: IPContext | undefined): Side {
+  return { netns: m.parameters[P.inodeURL]!, name: m.parameters[P.name]!, addrs: ip?.srcIpAddrs ?? [], routes: ip?.srcRoutes ?? [] };
+}
+
+function endpointSide(m: Mechanism, ip: IPContext | undefined): Side {
+  const netns = m.parameters[P.inodeURL];
+  if (!netns) throw new FailedPreconditionError('the endpoint did not say which namespace its interface goes in (inodeURL)');
+  return { netns, name: m.parameters[P.name]!, addrs: ip?.dstIpAddrs ?? [], routes: ip?.dstRoutes ?? [] };
+}
+
+async function configure(dp: ForwarderDataplane, side: Side): Promise<void> {
+  for (const a of side.addrs) await dp.addAddress(side.netns, side.name, a);
+  for (const r of side.routes) await dp.addRoute(side.netns, { prefix: r.prefix, dev: side.name, ...(r.nextHop ? { via: r.nextHop } : {}) });
+}
+
+async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<void> {
+  await Promise.all(links.map((l) => dp.deleteLink(l.netns, l.name).catch(() => false)));
+}
+
+/** Runs `create`; a link already there under our name is a leftover of an earlier life of this connection: replace it. */
+async function replacing(dp: ForwarderDataplane, link: ProgrammedLink, create: () => Promise<void>): Promise<void> {
+  try {
+    await create();
+  } catch (err) {
+    if (!(err instanceof FailedPreconditionError) || !/already exists/.test(err.message)) throw err;
+    await dp.deleteLink(link.netns, link.name);
+    await create();
+  }
+}
+
+async function build(dp: ForwarderDataplane, conn: Connection, incoming: Mechanism, outgoing: Mechanism, underlayIp: string): Promise<ProgrammedLink[]> {
+  const alias = `${ALIAS_PREFIX}${conn.id}`;
+  const ip = conn.context?.ipContext;
+  const mtu = conn.context?.MTU || undefined;
+  if (isKernel(incoming) && isKernel(outgoing)) {
+    const c = clientSide(incoming, ip);
+    const e = endpointSide(outgoing, ip);
+    const links = [{ netns: c.netns, name: c.name }];
+    await replacing(dp, links[0]!, () => dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias, ...(mtu ? { mtu } : {}) }));
+    try {
+      await configure(dp, c);
+      await configure(dp, e);
+    } catch (err) {
+      await remove(dp, links);
+      throw err;
+    }
+    return links;
+  }
+  const vxlanSide = (side: Side, m: Mechanism, remote: string): Promise<ProgrammedLink[]> =>
+    (async () => {
+      const vni = Number(m.parameters[P.vni]);
+      const links = [{ netns: side.netns, name: side.name }];
+      const vxMtu = mtu ? Math.min(mtu, 1500 - VXLAN_OVERHEAD) : 1500 - VXLAN_OVERHEAD;
+      await replacing(dp, links[0]!, () => dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: underlayIp, remote, alias, mtu: vxMtu }));
+      try {
+        await configure(dp, side);
+      } catch (err) {
+        await remove(dp, links);
+        throw err;
+      }
+      return links;
+    })();
+  if (isKernel(incoming) && isVxlan(outgoing)) return vxlanSide(clientSide(incoming, ip), outgoing, outgoing.parameters[P.dstIp]!);
+  if (isVxlan(incoming) && isKernel(outgoing)) return vxlanSide(endpointSide(outgoing, ip), incoming, incoming.parameters[P.srcIp]!);
+  throw new InvalidArgumentError(`cannot join ${incoming.cls}/${incoming.type} to ${outgoing.cls}/${outgoing.type}`);
+}
+
+/** What the data plane of a connection depends on: re-programmed only when it changes. */
+function keyOf(conn: Connection, incoming: Mechanism, outgoing: Mechanism): string {
+  const ip = conn.context?.ipContext;
+  return JSON.stringify([incoming.type, incoming.parameters, outgoing.type, outgoing.parameters, ip?.srcIpAddrs, ip?.dstIpAddrs, ip?.srcRoutes, ip?.dstRoutes]);
+}
+
+export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string }): NetworkServiceElement {
+  return element({
+    async request(req, ctx, next) {
+      const out = await next.request(req, ctx);
+      const mechs = mechanismsOf(ctx);
+      if (!mechs?.incoming || !out.mechanism) throw new FailedPreconditionError('the next hop returned no mechanism');
+      const key = keyOf(out, mechs.incoming, out.mechanism);
+      const done = ctx.metadata.get(PROGRAMMED) as Programmed | undefined;
+      if (done?.key === key) return out;
+      try {
+        if (done) await remove(dp, done.links);
+        const started = performance.now();
+        const links = await build(dp, out, mechs.incoming, out.mechanism, opts.underlayIp);
+        ctx.metadata.set(PROGRAMMED, { key, links });
+        ctx.log.info({ connId: out.id, links, ms: +(performance.now() - started).toFixed(2) }, 'data plane programmed');
+      } catch (err) {
+        ctx.metadata.delete(PROGRAMMED);
+        await next.close(out, ctx).catch(() => undefined);
+        throw err;
+      }
+      return out;
+    },
+    async close(conn, ctx, next) {
+      const done = ctx.metadata.get(PROGRAMMED) as Programmed | undefined;
+      ctx.metadata.delete(PROGRAMMED);
+      try {
+        await next.close(conn, ctx);
+      } finally {
+        if (done) {
+          await remove(dp, done.links);
+          ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
+        }
+      }
+    },
+  });
+}

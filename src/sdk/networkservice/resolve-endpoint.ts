@@ -1,0 +1,20 @@
+// resolve-endpoint (forwarder): finds where the chosen endpoint is reachable by
+// asking the node's nsmgr: its own unix socket when it lives on this node, the
+// remote nsmgr's URL otherwise.
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import type { EndpointDirectory } from './directory.js';
+import { setNextUrl } from './next-url.js';
+
+export function resolveEndpoint(directory: EndpointDirectory): NetworkServiceElement {
+  return element({
+    async request(req, ctx, next) {
+      const name = req.connection!.networkServiceEndpointName;
+      if (!name) throw new InvalidArgumentError('connection.network_service_endpoint_name is required at the forwarder');
+      const nse = await directory.endpoint(name);
+      if (!nse?.url) throw new NotFoundError(`endpoint "${name}" is not registered (or has expired)`);
+      setNextUrl(ctx, nse.url);
+      return next.request(req, ctx);
+    },
+  });
+}
