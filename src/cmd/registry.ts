@@ -1,0 +1,77 @@
+// `nsm registry`: runs the NetworkService and NetworkServiceEndpoint registries.
+import { Option, type Command } from 'commander';
+import { parseMeshUrl } from '../api/index.js';
+import { BACKENDS } from '../registry/backends.js';
+import { startRegistry } from '../registry/server.js';
+import { createLogger } from '../sdk/core/log.js';
+import { InvalidArgumentError } from './cli-error.js';
+
+/** Upstream's default registry URL (tcp://localhost:5001), on the loopback address. */
+export const DEFAULT_REGISTRY_LISTEN = 'tcp://127.0.0.1:5001';
+
+function meshUrl(value: string): string {
+  try {
+    parseMeshUrl(value);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
+  return value;
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('want a positive number of seconds');
+  return n;
+}
+
+interface RegistryFlags {
+  listen: string;
+  backend: string;
+  etcdEndpoints?: string;
+  etcdPrefix?: string;
+  expirePeriod: number;
+}
+
+export function registerRegistryCommand(program: Command): void {
+  program
+    .command('registry')
+    .description('serve the NetworkService and NetworkServiceEndpoint registries')
+    .addOption(new Option('--listen <url>', 'unix:///path or tcp://host:port').env('NSM_LISTEN_ON').default(DEFAULT_REGISTRY_LISTEN).argParser(meshUrl))
+    .addOption(new Option('--backend <name>', 'storage backend').choices([...BACKENDS]).default('memory'))
+    .addOption(new Option('--etcd-endpoints <urls>', 'etcd client URLs, comma separated (etcd backend)'))
+    .addOption(new Option('--etcd-prefix <prefix>', 'etcd key prefix (etcd backend)'))
+    .addOption(
+      new Option('--expire-period <seconds>', 'longest lifetime granted to an endpoint registration')
+        .env('NSM_REGISTRY_EXPIRE_PERIOD')
+        .default(60)
+        .argParser(positiveSeconds),
+    )
+    .action(async (flags: RegistryFlags) => {
+      const log = createLogger('registry');
+      const backendOptions = {
+        ...(flags.etcdEndpoints ? { etcdEndpoints: flags.etcdEndpoints.split(',').filter(Boolean) } : {}),
+        ...(flags.etcdPrefix ? { etcdPrefix: flags.etcdPrefix } : {}),
+      };
+      const registry = await startRegistry({
+        listen: flags.listen,
+        backend: flags.backend,
+        backendOptions,
+        maxLifetimeMs: flags.expirePeriod * 1000,
+        log,
+      });
+      process.stdout.write(`registry listening on ${registry.url}\n`);
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          log.info({ signal }, 'shutting down');
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+          resolve();
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+      await registry.stop();
+      // grpc-js keeps timers alive for a while after shutdown: exit once the logs are out.
+      log.flush(() => process.exit(0));
+    });
+}

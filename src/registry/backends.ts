@@ -1,0 +1,37 @@
+// Storage backends of the registry server, chosen by name (`--backend`). Add a backend
+// by adding its name to BACKENDS and a case to createStores.
+import type { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
+import type { Logger } from '../sdk/core/log.js';
+import { MemoryStore } from './memory-store.js';
+import type { RegistryStore } from './store.js';
+
+/** Backend names the CLI accepts. */
+export const BACKENDS = ['memory'] as const;
+
+export interface BackendOptions {
+  log?: Logger;
+  /** etcd: client URLs. */
+  etcdEndpoints?: string[];
+  /** etcd: key prefix. */
+  etcdPrefix?: string;
+}
+
+/** One store per kind of registration, closed together. */
+export interface BackendStores {
+  ns: RegistryStore<NetworkService>;
+  nse: RegistryStore<NetworkServiceEndpoint>;
+  close(): Promise<void>;
+}
+
+export async function createStores(backend: string, opts: BackendOptions = {}): Promise<BackendStores> {
+  switch (backend) {
+    case 'memory': {
+      const onWatcherError = (err: unknown) => opts.log?.error({ err: String(err), backend }, 'watcher failed');
+      const ns = new MemoryStore<NetworkService>({ onWatcherError });
+      const nse = new MemoryStore<NetworkServiceEndpoint>({ onWatcherError });
+      return { ns, nse, close: async () => void (await Promise.all([ns.close(), nse.close()])) };
+    }
+    default:
+      throw new Error(`unknown backend ${JSON.stringify(backend)} (known: ${BACKENDS.join(', ')})`);
+  }
+}

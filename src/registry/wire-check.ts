@@ -1,0 +1,123 @@
+// Checks the protobuf wire types of a registry request before decoding, because the
+// generated decoder silently skips a known field sent with the wrong wire type;
+// returns a message naming the field (proto name), or undefined when the bytes are fine.
+
+export interface FieldSpec {
+  name: string;
+  /** 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. */
+  wire: number;
+  /** Schema of the embedded message, for length-delimited message fields. */
+  msg?: Schema;
+}
+export type Schema = Readonly<Record<number, FieldSpec>>;
+
+const WIRE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32'];
+const wireName = (w: number) => WIRE_NAMES[w] ?? `wire type ${w}`;
+
+const STRING_MAP: Schema = { 1: { name: 'key', wire: 2 }, 2: { name: 'value', wire: 2 } };
+const TIMESTAMP: Schema = { 1: { name: 'seconds', wire: 0 }, 2: { name: 'nanos', wire: 0 } };
+const NS_LABELS: Schema = { 1: { name: 'labels', wire: 2, msg: STRING_MAP } };
+const DESTINATION: Schema = {
+  1: { name: 'destination_selector', wire: 2, msg: STRING_MAP },
+  2: { name: 'weight', wire: 0 },
+};
+const MATCH: Schema = {
+  1: { name: 'source_selector', wire: 2, msg: STRING_MAP },
+  2: { name: 'routes', wire: 2, msg: DESTINATION },
+  3: { name: 'fallthrough', wire: 0 },
+  4: { name: 'metadata', wire: 2, msg: NS_LABELS },
+};
+
+export const NETWORK_SERVICE: Schema = {
+  1: { name: 'name', wire: 2 },
+  2: { name: 'payload', wire: 2 },
+  3: { name: 'matches', wire: 2, msg: MATCH },
+  4: { name: 'path_ids', wire: 2 },
+};
+export const NETWORK_SERVICE_ENDPOINT: Schema = {
+  1: { name: 'name', wire: 2 },
+  2: { name: 'network_service_names', wire: 2 },
+  3: {
+    name: 'network_service_labels',
+    wire: 2,
+    msg: { 1: { name: 'key', wire: 2 }, 2: { name: 'value', wire: 2, msg: NS_LABELS } },
+  },
+  4: { name: 'url', wire: 2 },
+  5: { name: 'expiration_time', wire: 2, msg: TIMESTAMP },
+  6: { name: 'initial_registration_time', wire: 2, msg: TIMESTAMP },
+  7: { name: 'path_ids', wire: 2 },
+};
+export const NETWORK_SERVICE_QUERY: Schema = {
+  1: { name: 'network_service', wire: 2, msg: NETWORK_SERVICE },
+  2: { name: 'watch', wire: 0 },
+};
+export const NETWORK_SERVICE_ENDPOINT_QUERY: Schema = {
+  1: { name: 'network_service_endpoint', wire: 2, msg: NETWORK_SERVICE_ENDPOINT },
+  2: { name: 'watch', wire: 0 },
+};
+
+class Truncated extends Error {}
+
+function readVarint(b: Uint8Array, pos: number): [number, number] {
+  let v = 0;
+  for (let shift = 0; shift < 70; shift += 7) {
+    if (pos >= b.length) throw new Truncated();
+    const byte = b[pos++]!;
+    if (shift < 28) v |= (byte & 0x7f) << shift;
+    else v += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return [v, pos];
+  }
+  throw new Truncated();
+}
+
+function check(b: Uint8Array, schema: Schema, path: string): string | undefined {
+  let pos = 0;
+  while (pos < b.length) {
+    let tag: number;
+    [tag, pos] = readVarint(b, pos);
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (field === 0) return `${path}: field number 0 is invalid`;
+    const spec = schema[field];
+    if (spec && spec.wire !== wire) {
+      return `${path}.${spec.name} (field ${field}) has ${wireName(wire)} encoding, want ${wireName(spec.wire)}`;
+    }
+    switch (wire) {
+      case 0:
+        [, pos] = readVarint(b, pos);
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        let len: number;
+        [len, pos] = readVarint(b, pos);
+        const end = pos + len;
+        if (end > b.length) throw new Truncated();
+        if (spec?.msg) {
+          const p = check(b.subarray(pos, end), spec.msg, `${path}.${spec.name}`);
+          if (p) return p;
+        }
+        pos = end;
+        break;
+      }
+      default:
+        return `${path}: unsupported wire type ${wire} of field ${field}`;
+    }
+    if (pos > b.length) throw new Truncated();
+  }
+  return undefined;
+}
+
+/** Why `bytes` is not a well-formed message of `schema` (named `root`), or undefined. */
+export function wireProblem(bytes: Uint8Array, schema: Schema, root: string): string | undefined {
+  try {
+    return check(bytes, schema, root);
+  } catch (err) {
+    if (err instanceof Truncated) return `${root}: truncated or malformed message`;
+    throw err;
+  }
+}
