@@ -1,0 +1,66 @@
+// Shared flag parsers for the subcommands and the wait-for-shutdown helper.
+import { InvalidArgumentError } from 'commander';
+import { parseMeshUrl } from '../api/transport.js';
+import { parseCidr4 } from '../sdk/networkservice/ip4.js';
+
+const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** A mesh URL flag (unix:///path or tcp://host:port). */
+export function meshUrlArg(value: string): string {
+  try {
+    parseMeshUrl(value);
+  } catch (err) {
+    throw new InvalidArgumentError(reason(err));
+  }
+  return value;
+}
+
+/** `k=v,k2=v2` into a label map. */
+export function labelsArg(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',').filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`label "${part}" is not key=value`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** A comma-separated list of IPv4 CIDRs. */
+export function cidrsArg(value: string): string[] {
+  const cidrs = value.split(',').filter(Boolean);
+  try {
+    cidrs.forEach(parseCidr4);
+  } catch (err) {
+    throw new InvalidArgumentError(reason(err));
+  }
+  return cidrs;
+}
+
+/** A comma-separated list. */
+export function listArg(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** A duration such as 600, 10s, 500ms, 10m into milliseconds. */
+export function durationArg(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`"${value}" is not a duration (e.g. 10m, 30s, 500ms)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+/** Resolves on the first SIGTERM or SIGINT (and keeps the process alive until then). */
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const onSignal = (signal: NodeJS.Signals) => {
+      clearInterval(keepAlive);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,85 @@
+// `nsm nsc`: requests connections to network services for a namespace, prints
+// them, keeps them refreshed, and closes them on SIGTERM/SIGINT.
+import { Option, type Command } from 'commander';
+import { MeshClient } from '../components/client.js';
+import { parseServiceUrl, type ServiceRequestSpec } from '../components/service-url.js';
+import { Connection } from '../api/index.js';
+import { createLogger } from '../sdk/core/log.js';
+import { messageOf } from '../sdk/core/errors.js';
+import { InvalidArgumentError, usageError } from './cli-error.js';
+import { durationArg, listArg, meshUrlArg, waitForSignal } from './cli-options.js';
+import { netnsUrlArg } from './netns-arg.js';
+
+interface NscFlags {
+  name: string;
+  netns?: string;
+  nsmgr: string;
+  requestTimeout: number;
+  maxTokenLifetime: number;
+  exclude?: string[];
+  once?: boolean;
+}
+
+function summary(spec: ServiceRequestSpec, c: Connection) {
+  const ip = c.context?.ipContext;
+  return {
+    id: c.id,
+    service: c.networkService,
+    endpoint: c.networkServiceEndpointName,
+    interface: spec.ifname,
+    mechanism: c.mechanism?.type,
+    srcIp: ip?.srcIpAddrs[0],
+    dstIp: ip?.dstIpAddrs[0],
+    path: c.path?.pathSegments.map((s) => s.name) ?? [],
+  };
+}
+
+export function registerNscCommand(program: Command): void {
+  program
+    .command('nsc')
+    .description('request connections to network services, e.g. kernel://icmp-responder/nsm-1?app=web')
+    .argument('[urls...]', 'service URLs kernel://service/ifname?k=v (or NSM_NETWORK_SERVICES)')
+    .addOption(new Option('--name <name>', 'client name').env('NSM_NAME').default(`nsc-${process.pid}`))
+    .addOption(new Option('--netns <name|path|url>', "the client's network namespace (default: its own)").env('NSM_NETNS').argParser(netnsUrlArg))
+    .addOption(new Option('--nsmgr <url>', "the node's nsmgr").env('NSM_CONNECT_TO').default('unix:///var/lib/networkservicemesh/nsm.io.sock').argParser(meshUrlArg))
+    .addOption(new Option('--request-timeout <duration>', 'give up a request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
+    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
+    .addOption(new Option('--once', 'close the connections and exit once they are up'))
+    .action(async (urls: string[], flags: NscFlags) => {
+      const texts = urls.length > 0 ? urls : listArg(process.env.NSM_NETWORK_SERVICES ?? '');
+      if (texts.length === 0) usageError('nsc: no service URL given (argument or NSM_NETWORK_SERVICES)');
+      let specs: ServiceRequestSpec[];
+      try {
+        specs = texts.map((t, i) => parseServiceUrl(t, `nsm-${i + 1}`));
+      } catch (err) {
+        throw new InvalidArgumentError(messageOf(err));
+      }
+      const log = createLogger(flags.name);
+      const client = await MeshClient.create({ name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime });
+      const netnsUrl = flags.netns ?? `file:///proc/${process.pid}/ns/net`;
+      const conns: Connection[] = [];
+      try {
+        for (const spec of specs) {
+          const conn = await client.request({
+            service: spec.service,
+            ifname: spec.ifname,
+            netnsUrl,
+            labels: spec.labels,
+            ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),
+            ...(flags.exclude ? { excludedPrefixes: flags.exclude } : {}),
+            timeoutMs: flags.requestTimeout,
+          });
+          conns.push(conn);
+          process.stdout.write(`${JSON.stringify(summary(spec, conn))}\n`);
+        }
+      } catch (err) {
+        process.stderr.write(`nsm: nsc: request failed: ${messageOf(err)}\n`);
+        await Promise.all(conns.map((c) => client.close(c).catch(() => undefined)));
+        process.exit(1);
+      }
+      if (!flags.once) await waitForSignal();
+      await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err: messageOf(err) }, 'close failed'))));
+      process.exit(0);
+    });
+}

@@ -1,0 +1,50 @@
+// `nsm nse <kind>`: runs an endpoint of the given kind (icmp-responder now).
+import { Option, type Command } from 'commander';
+import { startEndpoint } from '../components/endpoint.js';
+import { netnsUrlArg } from './netns-arg.js';
+import { createLogger } from '../sdk/core/log.js';
+import { cidrsArg, durationArg, labelsArg, listArg, meshUrlArg, waitForSignal } from './cli-options.js';
+
+interface NseFlags {
+  name: string;
+  service: string[];
+  cidr: string[];
+  labels?: Record<string, string>;
+  nsmgr: string;
+  netns?: string;
+  listen?: string;
+  maxTokenLifetime: number;
+}
+
+export function registerNseCommand(program: Command): void {
+  const nse = program.command('nse').description('run a network service endpoint');
+  nse
+    .command('icmp-responder')
+    .description('an endpoint that hands out point-to-point addresses and answers pings')
+    .addOption(new Option('--name <name>', 'endpoint name').env('NSM_NAME').default('icmp-responder'))
+    .addOption(new Option('--service <names>', 'network services offered (comma separated)').env('NSM_SERVICE_NAMES').default(['icmp-responder'], 'icmp-responder').argParser(listArg))
+    .addOption(new Option('--cidr <cidrs>', 'address pool (comma separated)').env('NSM_CIDR_PREFIX').default(['169.254.0.0/16'], '169.254.0.0/16').argParser(cidrsArg))
+    .addOption(new Option('--labels <k=v,...>', 'endpoint labels').env('NSM_LABELS').argParser(labelsArg))
+    .addOption(new Option('--nsmgr <url>', "the node's nsmgr").env('NSM_CONNECT_TO').default('unix:///var/lib/networkservicemesh/nsm.io.sock').argParser(meshUrlArg))
+    .addOption(new Option('--netns <name|path|url>', "the endpoint's network namespace (default: its own)").env('NSM_NETNS').argParser(netnsUrlArg))
+    .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
+    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .action(async (flags: NseFlags) => {
+      const log = createLogger(flags.name);
+      const endpoint = await startEndpoint({
+        name: flags.name,
+        services: flags.service,
+        cidrs: flags.cidr,
+        labels: flags.labels ?? {},
+        nsmgrUrl: flags.nsmgr,
+        listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
+        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+        tokenLifetimeMs: flags.maxTokenLifetime,
+        log,
+      });
+      process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url}\n`);
+      await waitForSignal();
+      await endpoint.stop();
+      process.exit(0);
+    });
+}

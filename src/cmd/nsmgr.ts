@@ -1,0 +1,33 @@
+// `nsm nsmgr`: runs a node's network service manager.
+import { Option, type Command } from 'commander';
+import { startNsmgr } from '../components/nsmgr.js';
+import { createLogger } from '../sdk/core/log.js';
+import { durationArg, meshUrlArg, waitForSignal } from './cli-options.js';
+
+export const DEFAULT_NSMGR_SOCKET = 'unix:///var/lib/networkservicemesh/nsm.io.sock';
+
+export function registerNsmgrCommand(program: Command): void {
+  program
+    .command('nsmgr')
+    .description("run a node's network service manager")
+    .addOption(new Option('--name <name>', 'name in paths and logs').env('NSM_NAME').default('nsmgr'))
+    .addOption(new Option('--listen <url>', 'local socket for clients, endpoints, forwarders').env('NSM_LISTEN_ON').default(DEFAULT_NSMGR_SOCKET).argParser(meshUrlArg))
+    .addOption(new Option('--tcp-listen <url>', 'tcp://IP:PORT where other nsmgrs reach this one').env('NSM_TCP_LISTEN_ON').argParser(meshUrlArg))
+    .addOption(new Option('--registry <url>', 'registry URL').env('NSM_REGISTRY_URL').default('tcp://127.0.0.1:5001').argParser(meshUrlArg))
+    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number }) => {
+      const log = createLogger(flags.name);
+      const nsmgr = await startNsmgr({
+        name: flags.name,
+        listenUrl: flags.listen,
+        ...(flags.tcpListen ? { tcpListenUrl: flags.tcpListen } : {}),
+        registryUrl: flags.registry,
+        tokenLifetimeMs: flags.maxTokenLifetime,
+        log,
+      });
+      process.stdout.write(`nsmgr ${flags.name} listening on ${nsmgr.urls.join(' ')}\n`);
+      await waitForSignal();
+      await nsmgr.stop();
+      process.exit(0);
+    });
+}

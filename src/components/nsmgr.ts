@@ -1,0 +1,43 @@
+// An nsmgr: serves local clients, endpoints and forwarders on a unix socket and
+// other nsmgrs on TCP; proxies registrations to the registry.
+import { MonitorConnectionDefinition, NetworkServiceDefinition, NetworkServiceEndpointRegistryDefinition, NetworkServiceRegistryDefinition } from '../api/index.js';
+import { newNsmgrChains } from '../sdk/chains/nsmgr.js';
+import type { Logger } from '../sdk/core/log.js';
+import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
+import { nseRegistryImplementation, nsRegistryImplementation } from '../sdk/core/serve-registry.js';
+import { newTokenSigner } from '../sdk/core/token.js';
+import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
+import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
+import { startServer } from './grpc-server.js';
+
+export interface NsmgrOptions {
+  name: string;
+  /** Local socket for clients, endpoints and forwarders (unix:///...). */
+  listenUrl: string;
+  /** Where other nsmgrs reach this one (tcp://IP:PORT); also what the registry records for local endpoints. */
+  tcpListenUrl?: string;
+  registryUrl: string;
+  tokenLifetimeMs?: number;
+  log: Logger;
+}
+
+export interface RunningNsmgr {
+  urls: string[];
+  monitor: ConnectionMonitor;
+  stop(): Promise<void>;
+}
+
+export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
+  const signer = await newTokenSigner(opts.tokenLifetimeMs);
+  const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
+  const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl) });
+  const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
+  const running = await startServer(urls, (server) => {
+    server.add(NetworkServiceDefinition, networkServiceImplementation(chains.networkService, opts.log));
+    server.add(MonitorConnectionDefinition, chains.monitor.implementation());
+    server.add(NetworkServiceRegistryDefinition, nsRegistryImplementation(chains.nsRegistry, opts.log));
+    server.add(NetworkServiceEndpointRegistryDefinition, nseRegistryImplementation(chains.nseRegistry, opts.log));
+  });
+  opts.log.info({ urls: running.urls, registry: opts.registryUrl }, 'nsmgr ready');
+  return { urls: running.urls, monitor: chains.monitor, stop: running.stop };
+}

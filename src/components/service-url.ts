@@ -1,0 +1,36 @@
+// Client service URLs as upstream writes them: kernel://service[@domain]/ifname?k=v&k2=v2
+// (labels in the query; `endpoint=NAME` in the query asks for one endpoint by name).
+import { InvalidArgumentError } from '../sdk/core/errors.js';
+
+export interface ServiceRequestSpec {
+  mechanism: 'kernel';
+  service: string;
+  domain?: string;
+  ifname: string;
+  labels: Record<string, string>;
+  endpoint?: string;
+}
+
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+export function parseServiceUrl(text: string, defaultIfname = 'nsm-1'): ServiceRequestSpec {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentError(`"${text}" is not a service URL (want kernel://service/ifname?key=value)`);
+  }
+  if (url.protocol !== 'kernel:') throw new InvalidArgumentError(`"${text}": unsupported mechanism "${url.protocol.replace(/:$/, '')}" (want kernel://)`);
+  const service = decodeURIComponent(url.hostname || url.username);
+  if (!service) throw new InvalidArgumentError(`"${text}": the network service name is missing`);
+  const domain = url.username ? url.hostname : undefined;
+  const ifname = decodeURIComponent(url.pathname.replace(/^\/+/, '')) || defaultIfname;
+  if (!IFNAME.test(ifname)) throw new InvalidArgumentError(`"${text}": interface name "${ifname}" must be 1-15 characters of A-Z a-z 0-9 _ . -`);
+  const labels: Record<string, string> = {};
+  let endpoint: string | undefined;
+  for (const [k, v] of url.searchParams) {
+    if (k === 'endpoint') endpoint = v;
+    else labels[k] = v;
+  }
+  return { mechanism: 'kernel', service: domain ? decodeURIComponent(url.username) : service, ...(domain ? { domain } : {}), ifname, labels, ...(endpoint ? { endpoint } : {}) };
+}
