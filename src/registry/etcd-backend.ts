@@ -2,6 +2,7 @@
 // one registry process, sharing one etcd client; what `--backend etcd` opens.
 import type { Logger } from 'pino';
 import { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
+import { messageOf } from '../sdk/core/errors.js';
 import { createEtcdClient } from './etcd-client.js';
 import { messageCodec } from './etcd-codec.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
@@ -14,12 +15,19 @@ export interface EtcdBackend {
   close(): Promise<void>;
 }
 
-/** Opens the stores under `<prefix>/ns/` and `<prefix>/nse/`; etcd is first contacted on use. */
+/**
+ * Opens the stores under `<prefix>/ns/` and `<prefix>/nse/` without blocking: etcd is probed
+ * in the background (logged), and each store's first operation waits for it, bounded.
+ */
 export function openEtcdBackend(connection: EtcdConnectionOptions, logger?: Logger, startTimeoutMs?: number): EtcdBackend {
   const client = createEtcdClient(connection);
   const common = { connection, client, logger, startTimeoutMs };
   const ns = new EtcdStore<NetworkService>({ ...common, kind: 'ns', codec: messageCodec(NetworkService) });
   const nse = new EtcdStore<NetworkServiceEndpoint>({ ...common, kind: 'nse', codec: messageCodec(NetworkServiceEndpoint) });
+  nse.ready().then(
+    () => logger?.info({ endpoints: connection.endpoints, prefix: connection.prefix }, 'etcd backend connected'),
+    (err: unknown) => logger?.error({ err: messageOf(err) }, 'etcd backend unreachable; requests retry on use'),
+  );
   return {
     ns,
     nse,

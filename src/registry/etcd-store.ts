@@ -31,12 +31,18 @@ export class EtcdStore<T> implements RegistryStore<T> {
   private readyPromise: Promise<void> | undefined;
   private watcher: Promise<Watcher | undefined> | undefined;
   private closed = false;
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: EtcdStoreOptions<T>) {
     this.client = opts.client ?? createEtcdClient(opts.connection);
     this.ownsClient = opts.client === undefined;
     this.dir = `${opts.connection.prefix}/${opts.kind}/`;
     this.endpoints = opts.connection.endpoints.join(',');
+  }
+
+  /** Resolves once etcd answers (bounded wait with backoff); rejects with UnavailableError. */
+  ready(): Promise<void> {
+    return this.ensureReady();
   }
 
   /** The etcd key of `name`. */
@@ -105,6 +111,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     this.listeners.clear();
     this.stopWatcher();
     if (this.ownsClient) this.client.close();
@@ -123,6 +130,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
     this.readyPromise ??= waitForEtcd(this.client, this.opts.connection, {
       timeoutMs: this.opts.startTimeoutMs,
       logger: this.opts.logger,
+      signal: this.closing.signal,
     }).catch((err: unknown) => {
       this.readyPromise = undefined;
       throw err;
