@@ -2,9 +2,11 @@
 import { Option, type Command } from 'commander';
 import { parseMeshUrl } from '../api/index.js';
 import { BACKENDS } from '../registry/backends.js';
+import { addEtcdOptions, parseEtcdOptions, type EtcdCliValues } from '../registry/etcd-options.js';
+import { MeshError } from '../sdk/core/errors.js';
 import { startRegistry } from '../registry/server.js';
 import { createLogger } from '../sdk/core/log.js';
-import { InvalidArgumentError } from './cli-error.js';
+import { InvalidArgumentError, usageError } from './cli-error.js';
 
 /** Upstream's default registry URL (tcp://localhost:5001), on the loopback address. */
 export const DEFAULT_REGISTRY_LISTEN = 'tcp://127.0.0.1:5001';
@@ -24,22 +26,20 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
-interface RegistryFlags {
+interface RegistryFlags extends EtcdCliValues {
   listen: string;
   backend: string;
-  etcdEndpoints?: string;
-  etcdPrefix?: string;
   expirePeriod: number;
 }
 
 export function registerRegistryCommand(program: Command): void {
-  program
-    .command('registry')
-    .description('serve the NetworkService and NetworkServiceEndpoint registries')
-    .addOption(new Option('--listen <url>', 'unix:///path or tcp://host:port').env('NSM_LISTEN_ON').default(DEFAULT_REGISTRY_LISTEN).argParser(meshUrl))
-    .addOption(new Option('--backend <name>', 'storage backend').choices([...BACKENDS]).default('memory'))
-    .addOption(new Option('--etcd-endpoints <urls>', 'etcd client URLs, comma separated (etcd backend)'))
-    .addOption(new Option('--etcd-prefix <prefix>', 'etcd key prefix (etcd backend)'))
+  addEtcdOptions(
+    program
+      .command('registry')
+      .description('serve the NetworkService and NetworkServiceEndpoint registries')
+      .addOption(new Option('--listen <url>', 'unix:///path or tcp://host:port').env('NSM_LISTEN_ON').default(DEFAULT_REGISTRY_LISTEN).argParser(meshUrl))
+      .addOption(new Option('--backend <name>', 'storage backend').choices([...BACKENDS]).default('memory')),
+  )
     .addOption(
       new Option('--expire-period <seconds>', 'longest lifetime granted to an endpoint registration')
         .env('NSM_REGISTRY_EXPIRE_PERIOD')
@@ -48,10 +48,13 @@ export function registerRegistryCommand(program: Command): void {
     )
     .action(async (flags: RegistryFlags) => {
       const log = createLogger('registry');
-      const backendOptions = {
-        ...(flags.etcdEndpoints ? { etcdEndpoints: flags.etcdEndpoints.split(',').filter(Boolean) } : {}),
-        ...(flags.etcdPrefix ? { etcdPrefix: flags.etcdPrefix } : {}),
-      };
+      let backendOptions = {};
+      try {
+        if (flags.backend === 'etcd') backendOptions = { etcd: parseEtcdOptions(flags) };
+      } catch (err) {
+        if (err instanceof MeshError) usageError(err.message);
+        throw err;
+      }
       const registry = await startRegistry({
         listen: flags.listen,
         backend: flags.backend,

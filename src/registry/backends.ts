@@ -2,11 +2,13 @@
 // by adding its name to BACKENDS and a case to createStores.
 import type { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
 import type { Logger } from '../sdk/core/log.js';
+import { openEtcdBackend } from './etcd-backend.js';
+import { parseEtcdOptions, type EtcdConnectionOptions } from './etcd-options.js';
 import { MemoryStore } from './memory-store.js';
 import type { RegistryStore } from './store.js';
 
 /** Backend names the CLI accepts. */
-export const BACKENDS = ['memory'] as const;
+export const BACKENDS = ['memory', 'etcd'] as const;
 
 export interface BackendOptions {
   log?: Logger;
@@ -14,6 +16,8 @@ export interface BackendOptions {
   etcdEndpoints?: string[];
   /** etcd: key prefix. */
   etcdPrefix?: string;
+  /** etcd: full connection options (TLS, auth); wins over etcdEndpoints/etcdPrefix. */
+  etcd?: EtcdConnectionOptions;
 }
 
 /** One store per kind of registration, closed together. */
@@ -30,6 +34,11 @@ export async function createStores(backend: string, opts: BackendOptions = {}): 
       const ns = new MemoryStore<NetworkService>({ onWatcherError });
       const nse = new MemoryStore<NetworkServiceEndpoint>({ onWatcherError });
       return { ns, nse, close: async () => void (await Promise.all([ns.close(), nse.close()])) };
+    }
+    case 'etcd': {
+      const { etcdEndpoints, etcdPrefix } = opts;
+      const connection = opts.etcd ?? parseEtcdOptions({ etcdEndpoints: etcdEndpoints?.join(','), etcdPrefix });
+      return openEtcdBackend(connection, opts.log);
     }
     default:
       throw new Error(`unknown backend ${JSON.stringify(backend)} (known: ${BACKENDS.join(', ')})`);

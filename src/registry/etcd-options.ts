@@ -1,5 +1,6 @@
 // Command-line options of the etcd registry backend (`--etcd-*`), validated and turned
 // into the connection options that etcd-client.ts and EtcdStore take.
+import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../sdk/core/errors.js';
 
 /** How to reach an etcd cluster: endpoints plus optional TLS files and auth. */
@@ -40,6 +41,12 @@ export const ETCD_CLI_OPTIONS: ReadonlyArray<readonly [flags: string, help: stri
   ['--etcd-username <name>', 'etcd user (auth)'],
   ['--etcd-password <password>', 'password of the etcd user'],
 ];
+
+/** Adds the `--etcd-*` options to a command (values arrive as EtcdCliValues). */
+export function addEtcdOptions(command: Command): Command {
+  for (const [flags, help] of ETCD_CLI_OPTIONS) command.addOption(new Option(flags, `${help} (etcd backend)`));
+  return command;
+}
 
 /** Validates the CLI values; throws InvalidArgumentError with a one-line message. */
 export function parseEtcdOptions(values: EtcdCliValues): EtcdConnectionOptions {
