@@ -3,6 +3,7 @@
 import { NetworkServiceEndpoint } from '../src/api/index.js';
 import { messageCodec } from '../src/registry/etcd-codec.js';
 import { EtcdStore } from '../src/registry/etcd-store.js';
+import { MemoryStore } from '../src/registry/memory-store.js';
 import type { RegistryStore } from '../src/registry/store.js';
 import { startEtcdCluster } from '../test/e2e/helpers/etcd.js';
 
@@ -34,17 +35,6 @@ function nse(i: number): Nse {
     networkServiceNames: [`ns-${i % 10}`],
     networkServiceLabels: { [`ns-${i % 10}`]: { labels: { app: `a${i % 7}` } } },
   });
-}
-
-/** Memory store from the registry package, loaded at run time (written in parallel). */
-async function memoryStore(): Promise<RegistryStore<Nse> | undefined> {
-  const spec = '../src/registry/memory-store.js';
-  try {
-    const mod = (await import(spec)) as { MemoryStore?: new () => RegistryStore<Nse> };
-    return mod.MemoryStore === undefined ? undefined : new mod.MemoryStore();
-  } catch {
-    return undefined;
-  }
 }
 
 interface Measured {
@@ -90,21 +80,22 @@ async function main(): Promise<void> {
     });
     const e = await measure(store);
     await store.close();
-    const mem = await memoryStore();
-    const m = mem === undefined ? undefined : await measure(mem);
-    await mem?.close();
-    const row = (name: string, value: number, unit: string, baseline?: number, higherIsBetter = true): Result =>
-      baseline === undefined
-        ? { name, value: round(value), unit }
-        : { name, value: round(value), unit, baseline: round(baseline), ratio: round(higherIsBetter ? value / baseline : baseline / value) };
+    const mem = new MemoryStore<Nse>();
+    const m = await measure(mem);
+    await mem.close();
+    const row = (name: string, value: number, unit: string, baseline: number, higherIsBetter = true): Result => ({
+      name,
+      value: round(value),
+      unit,
+      baseline: round(baseline),
+      ratio: round(higherIsBetter ? value / baseline : baseline / value),
+    });
     results.push(
-      row('registry.etcd.registrations_sequential', e.sequentialPerSec, 'ops/s', m?.sequentialPerSec),
-      row(`registry.etcd.registrations_concurrent_${CONCURRENCY}`, e.concurrentPerSec, 'ops/s', m?.concurrentPerSec),
-      row(`registry.etcd.find_latency_${N}_items`, e.findMs, 'ms', m?.findMs, false),
+      row('registry.etcd.registrations_sequential', e.sequentialPerSec, 'ops/s', m.sequentialPerSec),
+      row(`registry.etcd.registrations_concurrent_${CONCURRENCY}`, e.concurrentPerSec, 'ops/s', m.concurrentPerSec),
+      row(`registry.etcd.find_latency_${N}_items`, e.findMs, 'ms', m.findMs, false),
     );
-    const out: Record<string, unknown> = { bench: 'registry-etcd', registrations: N, results };
-    if (m === undefined) out.note = 'memory store not available: src/registry/memory-store.ts (MemoryStore) missing';
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: 'registry-etcd', registrations: N, results }, null, 2)}\n`);
   } finally {
     await etcd.stop();
   }
