@@ -30,3 +30,4 @@ export {
 export type { NetnsRef, NetnsLike, InodeRef } from './netns.js';
 export { checkIfName, checkCidr, checkIp, checkVni, checkMtu, checkAlias, MTU_MIN, MTU_MAX, VNI_MAX } from './validate.js';
 export type { Cidr } from './validate.js';
+export { LinkLedger } from './link-ledger.js';

@@ -1,0 +1,92 @@
+// A forwarder's ledger of the links it created, kept in a small JSON file so
+// that a restarted forwarder knows exactly which interfaces are its own: the ones
+// its connections ask for again are adopted, the rest removed after a grace period.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { ForwarderDataplane } from '../sdk/networkservice/program-dataplane.js';
+
+interface LedgerLink {
+  netns: string;
+  name: string;
+  alias: string;
+}
+
+const keyOf = (l: { netns: string; name: string }) => `${l.netns}|${l.name}`;
+
+export class LinkLedger {
+  private readonly links = new Map<string, LedgerLink>();
+  /** Links found in the file at start that nobody has re-created yet. */
+  private readonly orphans = new Map<string, LedgerLink>();
+
+  constructor(
+    private readonly file: string,
+    private readonly log?: Logger,
+  ) {
+    try {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as LedgerLink[];
+      for (const l of saved) {
+        this.links.set(keyOf(l), l);
+        this.orphans.set(keyOf(l), l);
+      }
+    } catch {
+      // no ledger yet (or unreadable): nothing to adopt
+    }
+  }
+
+  /** How many links of an earlier life are still waiting to be adopted. */
+  get orphanCount(): number {
+    return this.orphans.size;
+  }
+
+  added(l: LedgerLink): void {
+    this.links.set(keyOf(l), l);
+    this.orphans.delete(keyOf(l));
+    this.save();
+  }
+
+  removed(l: { netns: string; name: string }): void {
+    this.links.delete(keyOf(l));
+    this.orphans.delete(keyOf(l));
+    this.save();
+  }
+
+  /** Removes the links of an earlier life that no connection asked for again. */
+  async sweep(dp: Pick<ForwarderDataplane, 'deleteLink'>): Promise<number> {
+    const stale = [...this.orphans.values()];
+    for (const l of stale) {
+      await dp.deleteLink(l.netns, l.name).catch(() => false);
+      this.removed(l);
+      this.log?.info({ netns: l.netns, name: l.name, alias: l.alias }, 'removed interface left by an earlier forwarder');
+    }
+    return stale.length;
+  }
+
+  /** Wraps a dataplane so every link it creates or deletes is recorded. */
+  track(dp: ForwarderDataplane): ForwarderDataplane {
+    return {
+      createVeth: async (spec) => {
+        await dp.createVeth(spec);
+        this.added({ netns: spec.netns, name: spec.name, alias: spec.alias });
+      },
+      createVxlan: async (spec) => {
+        await dp.createVxlan(spec);
+        this.added({ netns: spec.targetNetns, name: spec.name, alias: spec.alias });
+      },
+      addAddress: (netns, ifname, cidr) => dp.addAddress(netns, ifname, cidr),
+      addRoute: (netns, route) => dp.addRoute(netns, route),
+      deleteLink: async (netns, name) => {
+        const existed = await dp.deleteLink(netns, name);
+        this.removed({ netns, name });
+        return existed;
+      },
+    };
+  }
+
+  private save(): void {
+    mkdirSync(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify([...this.links.values()]));
+    renameSync(tmp, this.file);
+  }
+}
