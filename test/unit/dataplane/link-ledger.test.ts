@@ -1,0 +1,56 @@
+// LinkLedger: records created links in a file; a new ledger over the same file
+// treats them as orphans until re-created, and sweep removes the rest.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LinkLedger } from '../../../src/dataplane/link-ledger.js';
+import type { ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
+
+function fakeDataplane(deleted: string[]): ForwarderDataplane {
+  return {
+    createVeth: async () => {},
+    createVxlan: async () => {},
+    addAddress: async () => {},
+    addRoute: async () => {},
+    deleteLink: async (netns, name) => {
+      deleted.push(`${netns}|${name}`);
+      return true;
+    },
+  };
+}
+
+test('a restarted ledger adopts re-created links and sweeps the others', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'fwd.links.json');
+  const deleted: string[] = [];
+
+  const first = new LinkLedger(file);
+  const dp1 = first.track(fakeDataplane(deleted));
+  await dp1.createVeth({ name: 'nsm-1', netns: 'a', peerName: 'p1', peerNetns: 'b', alias: 'nsm:c1' });
+  await dp1.createVxlan({ name: 'nsm-2', targetNetns: 'c', vni: 7, local: '198.18.0.1', remote: '198.18.0.2', alias: 'nsm:c2' });
+  await dp1.createVeth({ name: 'nsm-3', netns: 'a', peerName: 'p3', peerNetns: 'b', alias: 'nsm:c3' });
+  await dp1.deleteLink('a', 'nsm-3');
+  assert.equal(first.orphanCount, 0);
+
+  const second = new LinkLedger(file);
+  assert.equal(second.orphanCount, 2);
+  const dp2 = second.track(fakeDataplane(deleted));
+  await dp2.createVeth({ name: 'nsm-1', netns: 'a', peerName: 'p1', peerNetns: 'b', alias: 'nsm:c1' });
+  assert.equal(second.orphanCount, 1);
+  deleted.length = 0;
+  assert.equal(await second.sweep(fakeDataplane(deleted)), 1);
+  assert.deepEqual(deleted, ['c|nsm-2']);
+  assert.equal(new LinkLedger(file).orphanCount, 1, 'only the adopted link remains recorded');
+});
+
+test('a missing or corrupt ledger file means nothing to adopt', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  try {
+    assert.equal(new LinkLedger(join(dir, 'none.json')).orphanCount, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
