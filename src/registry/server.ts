@@ -4,7 +4,7 @@ import { listenOn, newGrpcServer } from '../api/index.js';
 import { newRegistryServer, type RegistryServerOptions } from '../sdk/chains/registry.js';
 import { silentLogger, type Logger } from '../sdk/core/log.js';
 import { nseRegistryImplementation, nsRegistryImplementation } from '../sdk/core/serve-registry.js';
-import { createStores, type BackendOptions } from './backends.js';
+import { createStores, type BackendOptions, type BackendStores } from './backends.js';
 import {
   guardedNSERegistryDefinition,
   guardedNSRegistryDefinition,
@@ -24,6 +24,8 @@ export interface RegistryOptions extends RegistryServerOptions {
 export interface RunningRegistry {
   /** The URL actually bound (a tcp port 0 resolved). */
   url: string;
+  /** The backend's stores (for inspection in tests and tools). */
+  stores: BackendStores;
   /** Stops serving (cancelling open Find streams) and closes the stores. */
   stop(): Promise<void>;
 }
@@ -48,6 +50,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   let stopped: Promise<void> | undefined;
   return {
     url,
+    stores,
     stop: () =>
       (stopped ??= (async () => {
         // Find(watch) streams never end by themselves: cancel them.

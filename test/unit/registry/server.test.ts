@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { ClientError, Status } from 'nice-grpc-common';
 import { dropChannel, grpcAddress, NetworkServiceEndpoint } from '../../../src/api/index.js';
+import { MemoryStore } from '../../../src/registry/memory-store.js';
 import { startRegistry, type RunningRegistry } from '../../../src/registry/server.js';
 import { registryClients } from '../../../src/sdk/registry/client.js';
 import { wireProblem, NETWORK_SERVICE_ENDPOINT } from '../../../src/registry/wire-check.js';
@@ -49,6 +51,23 @@ describe('registry server (in process)', () => {
     for await (const r of nse.find({ networkServiceEndpoint: { name: 'nse-a' } })) found.push(r.networkServiceEndpoint!);
     assert.deepEqual(found.map((f) => f.name), ['nse-a']);
     await nse.unregister({ name: 'nse-a' });
+  });
+
+  it('removes the store watcher when a Find(watch) client cancels', async () => {
+    const { nse } = registryClients(reg.url);
+    const store = reg.stores.nse as MemoryStore<NetworkServiceEndpoint>;
+    await nse.register({ name: 'watched', networkServiceNames: ['svc'] });
+    for (let round = 0; round < 3; round++) {
+      const abort = new AbortController();
+      const it = nse.find({ networkServiceEndpoint: { name: 'watched' }, watch: true }, { signal: abort.signal })[Symbol.asyncIterator]();
+      assert.equal((await it.next()).value?.networkServiceEndpoint?.name, 'watched');
+      assert.equal(store.watcherCount, 1);
+      abort.abort();
+      await it.next().catch(() => {});
+      for (let i = 0; i < 50 && store.watcherCount > 0; i++) await sleep(10);
+      assert.equal(store.watcherCount, 0, 'watcher removed after cancel');
+    }
+    await nse.unregister({ name: 'watched' });
   });
 
   it('answers INVALID_ARGUMENT naming the field for bad input', async () => {
