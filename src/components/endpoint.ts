@@ -7,7 +7,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
-import { keepRegistered } from '../sdk/registry/keep-registered.js';
+import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
 
 export interface EndpointOptions {
@@ -39,8 +39,8 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
   });
   const url = running.urls[0]!;
   const labels = opts.labels ?? {};
-  const registration = await keepRegistered(
-    opts.nsmgrUrl,
+  const registration = await nseRefresher(
+    registryClients(opts.nsmgrUrl).nse,
     {
       name: opts.name,
       url,

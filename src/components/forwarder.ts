@@ -12,7 +12,7 @@ import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
 import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
-import { keepRegistered } from '../sdk/registry/keep-registered.js';
+import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
 
 export interface ForwarderOptions {
@@ -59,8 +59,8 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   });
   const url = running.urls[0]!;
-  const registration = await keepRegistered(
-    opts.nsmgrUrl,
+  const registration = await nseRefresher(
+    registryClients(opts.nsmgrUrl).nse,
     {
       name: opts.name,
       url,
