@@ -20,16 +20,20 @@ function meshUrl(value: string): string {
   return value;
 }
 
-function positiveSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('want a positive number of seconds');
-  return n;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A positive duration, Go style (`90s`, `1m`, `500ms`) or plain seconds; returns milliseconds. */
+function durationMs(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const ms = m ? Number(m[1]) * UNIT_MS[m[2] ?? 's']! : NaN;
+  if (!(ms > 0)) throw new InvalidArgumentError('want a positive duration such as 60s, 1m or 500ms');
+  return ms;
 }
 
 interface RegistryFlags extends EtcdCliValues {
   listen: string;
   backend: string;
-  expirePeriod: number;
+  expirePeriod: number | string;
 }
 
 export function registerRegistryCommand(program: Command): void {
@@ -41,10 +45,10 @@ export function registerRegistryCommand(program: Command): void {
       .addOption(new Option('--backend <name>', 'storage backend').choices([...BACKENDS]).default('memory')),
   )
     .addOption(
-      new Option('--expire-period <seconds>', 'longest lifetime granted to an endpoint registration')
+      new Option('--expire-period <duration>', 'longest lifetime granted to an endpoint registration')
         .env('NSM_REGISTRY_EXPIRE_PERIOD')
-        .default(60)
-        .argParser(positiveSeconds),
+        .default(60_000, '1m')
+        .argParser(durationMs),
     )
     .action(async (flags: RegistryFlags) => {
       const log = createLogger('registry');
@@ -59,7 +63,7 @@ export function registerRegistryCommand(program: Command): void {
         listen: flags.listen,
         backend: flags.backend,
         backendOptions,
-        maxLifetimeMs: flags.expirePeriod * 1000,
+        maxLifetimeMs: Number(flags.expirePeriod),
         log,
       });
       process.stdout.write(`registry listening on ${registry.url}\n`);
