@@ -4,6 +4,7 @@ import { listenOn, newGrpcServer, parseMeshUrl } from '../api/transport.js';
 import { rmSync } from 'node:fs';
 
 export interface RunningServer {
+  /** The server on the first URL (nice-grpc servers listen once: one server per URL). */
   server: Server;
   /** The bound URLs, in the order asked (tcp port 0 resolved). */
   urls: string[];
@@ -11,21 +12,25 @@ export interface RunningServer {
 }
 
 export async function startServer(urls: string[], addServices: (server: Server) => void): Promise<RunningServer> {
-  const server = newGrpcServer();
-  addServices(server);
+  const servers: Server[] = [];
   const bound: string[] = [];
   try {
-    for (const url of urls) bound.push(await listenOn(server, url));
+    for (const url of urls) {
+      const server = newGrpcServer();
+      addServices(server);
+      servers.push(server);
+      bound.push(await listenOn(server, url));
+    }
   } catch (err) {
-    server.forceShutdown();
+    for (const s of servers) s.forceShutdown();
     throw err;
   }
   return {
-    server,
+    server: servers[0]!,
     urls: bound,
     async stop() {
-      await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, 2000).unref())]);
-      server.forceShutdown();
+      await Promise.race([Promise.all(servers.map((s) => s.shutdown())), new Promise((r) => setTimeout(r, 2000).unref())]);
+      for (const s of servers) s.forceShutdown();
       for (const url of bound) {
         const u = parseMeshUrl(url);
         if (u.kind === 'unix') rmSync(u.path, { force: true });
