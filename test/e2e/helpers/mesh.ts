@@ -317,7 +317,7 @@ export async function iperf(serverNs: string, serverIp: string, clientNs: string
             timeout: (seconds + 8) * 1000,
             stdio: ['ignore', 'pipe', 'ignore'],
           });
-          return true;
+          return !/"error":\s*"unable to connect/.test(out); // -J may exit 0 with an error
         } catch {
           return false; // server not listening yet
         }
@@ -325,8 +325,10 @@ export async function iperf(serverNs: string, serverIp: string, clientNs: string
       5000,
       100,
     );
-    const json = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-    return json.end.sum_received.bits_per_second;
+    const json = JSON.parse(out) as { error?: string; end?: { sum_received?: { bits_per_second: number } } };
+    const bps = json.end?.sum_received?.bits_per_second;
+    if (bps === undefined) throw new Error(`iperf3 ${clientNs} -> ${serverIp}: ${json.error ?? out.slice(0, 500)}`);
+    return bps;
   } finally {
     if (server.exitCode === null) server.kill('SIGKILL');
   }
