@@ -1,0 +1,557 @@
+// The benchmark suite (DESIGN section 11, issue 9): every figure with its baseline measured in
+// the same run. The mesh runs as separate `nsm` processes (registry, nsmgr, forwarder, nse) like
+// production; requests are driven by MeshClient from this process.
+//   npm run bench [-- --json] [--quick] [--only name,...]
+// Namespaces are named b<pid>-*, and they and every spawned process are removed even on failure/Ctrl-C.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify, parseArgs } from 'node:util';
+import type { TestContext } from 'node:test';
+import type { Connection } from '../src/api/index.js';
+import { closeAllChannels } from '../src/api/index.js';
+import { MeshClient } from '../src/components/client.js';
+import { createNamedNetns, deleteNamedNetns, listNamedNetns } from '../src/dataplane/netns.js';
+import { freePort, iperf, Mesh, ROOT } from '../test/e2e/helpers/mesh.js';
+import { startEtcdCluster } from '../test/e2e/helpers/etcd.js';
+
+const execFileP = promisify(execFile);
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
+const QUICK = args.quick;
+const ONLY = args.only ? args.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+/** A figure (or group prefix) is wanted when --only names it, a prefix of it, or it a prefix of the name. */
+const wanted = (...names: string[]) => !ONLY || names.some((n) => ONLY.some((o) => n === o || n.startsWith(o) || o.startsWith(n)));
+
+// Components log at warn so that logging does not dominate the request path being measured.
+process.env.NSM_LOG_LEVEL ??= 'warn';
+
+interface Result {
+  name: string;
+  value?: number;
+  unit?: string;
+  baseline?: number;
+  ratio?: number;
+  missing?: string;
+  note?: string;
+}
+const results: Result[] = [];
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const add = (r: Result) => {
+  const out: Result = { ...r };
+  if (out.value !== undefined) out.value = r3(out.value);
+  if (out.baseline !== undefined) out.baseline = r3(out.baseline);
+  if (out.value !== undefined && out.baseline !== undefined && out.ratio === undefined && out.baseline > 0) out.ratio = r3(out.value / out.baseline);
+  else if (out.ratio !== undefined) out.ratio = r3(out.ratio);
+  results.push(out);
+};
+const missing = (name: string, reason: string) => results.push({ name, missing: reason });
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+// ---------- cleanup: namespaces b<pid>-*, processes, temp dirs ----------
+const PREFIX = `b${process.pid}-`;
+const namespaces = new Set<string>();
+const tempDirs = new Set<string>();
+const afterFns: (() => unknown)[] = [];
+const meshes: Mesh[] = [];
+let restoreForward: string | undefined;
+
+function cleanupSync(): void {
+  for (const m of meshes) {
+    for (const p of m.procs) {
+      try {
+        p.child.kill('SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    tempDirs.add(m.dir);
+  }
+  for (const ns of namespaces) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // gone
+    }
+  }
+  namespaces.clear();
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  if (restoreForward !== undefined) {
+    try {
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', restoreForward);
+    } catch {
+      // best effort
+    }
+  }
+}
+process.once('exit', cleanupSync);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: cleaning up`);
+    cleanupSync();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
+
+async function sweepStale(): Promise<void> {
+  for (const name of await listNamedNetns()) {
+    const m = /^b(\d+)-/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      await deleteNamedNetns(name).catch(() => undefined);
+    }
+  }
+}
+
+async function netns(suffix: string): Promise<string> {
+  const name = PREFIX + suffix;
+  namespaces.add(name);
+  await createNamedNetns(name);
+  return name;
+}
+async function delNetns(...names: string[]): Promise<void> {
+  for (const n of names) {
+    await deleteNamedNetns(n).catch(() => undefined);
+    namespaces.delete(n);
+  }
+}
+const ip = (...a: string[]) => execFileP('ip', a);
+
+/** A Mesh (test helper) whose cleanup we run ourselves. */
+function newMesh(): Mesh {
+  const fakeT = { after: (fn: () => unknown) => afterFns.push(fn) } as unknown as TestContext;
+  const m = new Mesh(fakeT);
+  meshes.push(m);
+  return m;
+}
+async function stopMesh(m: Mesh): Promise<void> {
+  await m.cleanup();
+  meshes.splice(meshes.indexOf(m), 1);
+}
+
+// ---------- RSS of mesh processes and their descendants (e.g. forwarder's ip -batch channels) ----------
+function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+function treeRssKiB(roots: number[]): number {
+  const children = new Map<number, number[]>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(e));
+    } catch {
+      // exited
+    }
+  }
+  let sum = 0;
+  const stack = [...roots];
+  while (stack.length) {
+    const p = stack.pop()!;
+    sum += rssKiB(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return sum;
+}
+
+// ---------- baseline: CNI ptp ADD (host-local IPAM) for one namespace ----------
+async function ptpBaseline(runs: number): Promise<number[]> {
+  const cniNs = await netns('cni');
+  const dataDir = mkdtempSync(join(tmpdir(), 'nsm-bench-cni-'));
+  tempDirs.add(dataDir);
+  restoreForward ??= readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+  const config = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: `bench-ptp-${process.pid}`,
+    type: 'ptp',
+    ipMasq: false,
+    ipam: { type: 'host-local', subnet: '10.251.0.0/24', dataDir },
+  });
+  const cni = (command: 'ADD' | 'DEL', id: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn('/usr/lib/cni/ptp', [], {
+        env: { ...process.env, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${cniNs}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += String(d)));
+      child.stderr.on('data', (d) => (out += String(d)));
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ptp ${command} exited ${code}: ${out}`))));
+      child.stdin.end(config);
+    });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= runs; i++) {
+      const id = `bench${process.pid}x${i}`;
+      const t0 = performance.now();
+      await cni('ADD', id);
+      const dt = performance.now() - t0;
+      if (i > 0) times.push(dt); // run 0 warms the page cache
+      await cni('DEL', id);
+    }
+  } finally {
+    await delNetns(cniNs);
+  }
+  return times;
+}
+
+/** Sequential Request timings (ms) of kernel connections into `clientNs`, each closed after (untimed). */
+async function requestTimes(client: MeshClient, clientNs: string, runs: number, warmup = 3): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < runs + warmup; i++) {
+    const t0 = performance.now();
+    const conn = await client.request({ service: 'icmp-responder', ifname: `nsm-${i}`, netnsUrl: `file:///var/run/netns/${clientNs}` });
+    const dt = performance.now() - t0;
+    if (i >= warmup) times.push(dt);
+    await client.close(conn);
+  }
+  return times;
+}
+
+const ipOf = (cidr: string) => cidr.split('/')[0]!;
+
+async function iperfMedian(serverNs: string, serverIp: string, clientNs: string, reps: number, seconds: number): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < reps; i++) xs.push((await iperf(serverNs, serverIp, clientNs, seconds)) / 1e9);
+  return median(xs);
+}
+
+// ---------- phases ----------
+const RUNS = QUICK ? 15 : 60;
+const IPERF_REPS = QUICK ? 1 : 3;
+const IPERF_SECONDS = QUICK ? 2 : 4;
+let ptpTimes: number[] | undefined;
+
+async function ptp(): Promise<number[]> {
+  ptpTimes ??= await ptpBaseline(RUNS);
+  return ptpTimes;
+}
+
+function addRequest(prefix: string, ours: number[], base: number[]): void {
+  add({ name: `${prefix}.p50`, value: percentile(ours, 50), unit: 'ms', baseline: percentile(base, 50) });
+  add({ name: `${prefix}.p99`, value: percentile(ours, 99), unit: 'ms', baseline: percentile(base, 99) });
+}
+
+async function localPhase(): Promise<void> {
+  const wantReq = wanted('request.local.p50', 'request.local.p99');
+  const wantTput = wanted('throughput.kernel');
+  const wantConns = wanted('connections.1000.seconds', 'memory.per-connection');
+  if (!wantReq && !wantTput && !wantConns) return;
+  log('local: starting registry, nsmgr, forwarder, nse as separate processes');
+  const mesh = newMesh();
+  const nses = await netns('nse');
+  const c0 = await netns('c0');
+  const clients: MeshClient[] = [];
+  const extraNs: string[] = [];
+  try {
+    const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+    const nsmgrUrl = mesh.sock('nsmgr');
+    const procs = [
+      await mesh.registry({ listen: registryUrl }),
+      await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl }),
+      await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1' }),
+      await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nses, cidr: '169.254.0.0/16' }),
+    ];
+    const client = await MeshClient.create({ name: 'bench-nsc', nsmgrUrl });
+    clients.push(client);
+
+    if (wantReq) {
+      log(`local: ${RUNS} sequential requests`);
+      const ours = await requestTimes(client, c0, RUNS);
+      log('local: CNI ptp baseline');
+      addRequest('request.local', ours, await ptp());
+    }
+
+    if (wantTput) {
+      log('throughput.kernel: iperf3 through a mesh connection and through a raw veth');
+      const conn = await client.request({ service: 'icmp-responder', ifname: 'nsm-tp', netnsUrl: `file:///var/run/netns/${c0}` });
+      const rawA = await netns('rawa');
+      const rawB = await netns('rawb');
+      extraNs.push(rawA, rawB);
+      await ip('link', 'add', 'veth0', 'netns', rawA, 'type', 'veth', 'peer', 'name', 'veth1', 'netns', rawB);
+      await ip('-n', rawA, 'addr', 'add', '10.252.0.1/30', 'dev', 'veth0');
+      await ip('-n', rawB, 'addr', 'add', '10.252.0.2/30', 'dev', 'veth1');
+      await ip('-n', rawA, 'link', 'set', 'veth0', 'up');
+      await ip('-n', rawB, 'link', 'set', 'veth1', 'up');
+      const ours: number[] = [];
+      const raw: number[] = [];
+      for (let i = 0; i < IPERF_REPS; i++) {
+        ours.push(await iperfMedian(nses, ipOf(conn.context!.ipContext!.dstIpAddrs[0]!), c0, 1, IPERF_SECONDS));
+        raw.push(await iperfMedian(rawB, '10.252.0.2', rawA, 1, IPERF_SECONDS));
+      }
+      add({ name: 'throughput.kernel', value: median(ours), unit: 'Gbit/s', baseline: median(raw) });
+      await client.close(conn);
+    }
+
+    if (wantConns) {
+      const N = 1000;
+      const NS = 10;
+      const CONC = 16;
+      const pids = procs.map((p) => p.pid);
+      log(`connections: ${N} connections over ${NS} client namespaces, concurrency ${CONC}`);
+      const cns: string[] = [];
+      for (let k = 0; k < NS; k++) cns.push(await netns(`m${k}`));
+      extraNs.push(...cns);
+      const nscs: MeshClient[] = [];
+      for (let k = 0; k < NS; k++) nscs.push(await MeshClient.create({ name: `bench-nsc-${k}`, nsmgrUrl }));
+      clients.push(...nscs);
+      // Let the earlier phases' garbage settle before taking the baseline RSS.
+      await new Promise((r) => setTimeout(r, 1000));
+      const rssBefore = treeRssKiB(pids);
+      const conns: Connection[] = [];
+      let next = 0;
+      let failed = 0;
+      let firstErr: unknown;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: CONC }, async () => {
+          for (let i = next++; i < N; i = next++) {
+            const k = i % NS;
+            try {
+              conns.push(await nscs[k]!.request({ service: 'icmp-responder', ifname: `nsm-${Math.floor(i / NS)}`, netnsUrl: `file:///var/run/netns/${cns[k]}`, timeoutMs: 60_000 }));
+            } catch (err) {
+              failed++;
+              firstErr ??= err;
+            }
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const rssAfter = treeRssKiB(pids);
+      if (failed > 0) {
+        log(`connections: ${failed} of ${N} failed: ${String(firstErr)}`);
+        missing('connections.1000.seconds', `${failed} of ${N} requests failed (first: ${String(firstErr).slice(0, 200)}); ${conns.length} took ${seconds.toFixed(1)} s`);
+        missing('memory.per-connection', 'not all connections were established');
+      } else {
+        add({ name: 'connections.1000.seconds', value: seconds, unit: 's', note: `${NS} namespaces x ${N / NS} interfaces, concurrency ${CONC}, one run` });
+        add({ name: 'memory.per-connection', value: (rssAfter - rssBefore) / N, unit: 'KiB', note: `VmRSS of registry+nsmgr+forwarder+nse and their children: ${rssBefore} -> ${rssAfter} KiB` });
+      }
+      log(`connections: closing ${conns.length}`);
+      const t1 = performance.now();
+      next = 0;
+      await Promise.all(
+        Array.from({ length: CONC }, async () => {
+          for (let i = next++; i < conns.length; i = next++) await nscs[i % NS]!.close(conns[i]!).catch(() => undefined);
+        }),
+      );
+      if (failed === 0) add({ name: 'connections.1000.close.seconds', value: (performance.now() - t1) / 1000, unit: 's' });
+    }
+  } finally {
+    closeAllChannels();
+    await stopMesh(mesh);
+    await delNetns(nses, c0, ...extraNs);
+  }
+}
+
+async function remotePhase(): Promise<void> {
+  const wantReq = wanted('request.remote.p50', 'request.remote.p99');
+  const wantTput = wanted('throughput.vxlan');
+  if (!wantReq && !wantTput) return;
+  log('remote: two nodes on an underlay bridge, registry on node-1');
+  const mesh = newMesh();
+  const [n1, n2, ul, nsc, nse] = [await netns('n1'), await netns('n2'), await netns('ul'), await netns('rc'), await netns('re')];
+  const extraNs: string[] = [];
+  try {
+    await ip('-n', ul, 'link', 'add', 'br0', 'type', 'bridge');
+    await ip('-n', ul, 'link', 'set', 'br0', 'up');
+    for (const [i, n] of [n1, n2].entries()) {
+      await ip('link', 'add', 'eth0', 'netns', n, 'type', 'veth', 'peer', 'name', `u${i + 1}`, 'netns', ul);
+      await ip('-n', ul, 'link', 'set', `u${i + 1}`, 'master', 'br0', 'up');
+      await ip('-n', n, 'addr', 'add', `198.18.0.${i + 1}/15`, 'dev', 'eth0');
+      await ip('-n', n, 'link', 'set', 'eth0', 'up');
+    }
+    const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
+    await mesh.registry({ listen: registryUrl, netns: n1 });
+    for (const [i, n] of [n1, n2].entries()) {
+      const k = i + 1;
+      const nsmgrUrl = mesh.sock(`nsmgr-${k}`);
+      await mesh.nsmgr({ name: `nsmgr-${k}`, listen: nsmgrUrl, tcpListen: `tcp://198.18.0.${k}:${await freePort()}`, registry: registryUrl, netns: n });
+      await mesh.forwarder({ name: `fwd-${k}`, listen: mesh.sock(`fwd-${k}`), nsmgr: nsmgrUrl, underlayIp: `198.18.0.${k}`, netns: n });
+    }
+    await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: '169.254.0.0/16', netns: n2 });
+    const client = await MeshClient.create({ name: 'bench-nsc', nsmgrUrl: mesh.sock('nsmgr-1') });
+
+    if (wantReq) {
+      log(`remote: ${RUNS} sequential requests`);
+      const ours = await requestTimes(client, nsc, RUNS);
+      addRequest('request.remote', ours, await ptp());
+    }
+    if (wantTput) {
+      log('throughput.vxlan: iperf3 through a mesh connection and through a raw VXLAN on the same underlay');
+      const conn = await client.request({ service: 'icmp-responder', ifname: 'nsm-tp', netnsUrl: `file:///var/run/netns/${nsc}` });
+      const ra = await netns('rva');
+      const rb = await netns('rvb');
+      extraNs.push(ra, rb);
+      // Like the forwarder: the VXLAN is created in the node namespace (underlay) and moved into the workload's.
+      for (const [n, w, local, remote, addr] of [
+        [n1, ra, '198.18.0.1', '198.18.0.2', '10.253.0.1/30'],
+        [n2, rb, '198.18.0.2', '198.18.0.1', '10.253.0.2/30'],
+      ] as const) {
+        await ip('-n', n, 'link', 'add', 'vxraw', 'mtu', '1450', 'netns', w, 'type', 'vxlan', 'id', '16000000', 'local', local, 'remote', remote, 'dstport', '4790');
+        await ip('-n', w, 'addr', 'add', addr, 'dev', 'vxraw');
+        await ip('-n', w, 'link', 'set', 'vxraw', 'up');
+      }
+      const ours: number[] = [];
+      const raw: number[] = [];
+      for (let i = 0; i < IPERF_REPS; i++) {
+        ours.push(await iperfMedian(nse, ipOf(conn.context!.ipContext!.dstIpAddrs[0]!), nsc, 1, IPERF_SECONDS));
+        raw.push(await iperfMedian(rb, '10.253.0.2', ra, 1, IPERF_SECONDS));
+      }
+      add({ name: 'throughput.vxlan', value: median(ours), unit: 'Gbit/s', baseline: median(raw) });
+      await client.close(conn);
+    }
+  } finally {
+    closeAllChannels();
+    await stopMesh(mesh);
+    await delNetns(nsc, nse, ...extraNs, n1, n2, ul);
+  }
+}
+
+function healPhase(): void {
+  for (const name of ['heal.forwarder.ms', 'heal.endpoint.ms']) {
+    if (wanted(name)) missing(name, 'healing is not implemented yet (no heal element in the client chain)');
+  }
+}
+
+/** Runs a bench script as a child; returns its JSON object (the whole stdout). */
+async function childJson(script: string, argv: string[], env: Record<string, string> = {}, timeoutMs = 180_000): Promise<{ results: Result[] }> {
+  const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...argv], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    timeout: timeoutMs,
+    maxBuffer: 16 << 20,
+  });
+  return JSON.parse(stdout) as { results: Result[] };
+}
+
+async function registryPhase(): Promise<void> {
+  const count = '10000';
+  const finds = QUICK ? '300' : '2000';
+  if (wanted('registry.find.p50', 'registry.register', 'registry.find.p99')) {
+    log('registry: memory backend, 10,000 endpoints (bench/registry.ts)');
+    try {
+      const out = await childJson('registry.ts', ['--json', '--count', count, '--finds', finds]);
+      for (const r of out.results) if (r.name !== 'registry.endpoints') add(r);
+    } catch (err) {
+      missing('registry.find.p50', `bench/registry.ts failed: ${String(err).slice(0, 300)}`);
+    }
+  }
+  if (wanted('registry.find.p50.etcd', 'registry.register.per-second.etcd')) {
+    log('registry: etcd backend, 10,000 endpoints (bench/registry.ts --backend etcd)');
+    let etcd: Awaited<ReturnType<typeof startEtcdCluster>> | undefined;
+    try {
+      etcd = await startEtcdCluster(undefined, 1);
+      const out = await childJson('registry.ts', ['--json', '--count', count, '--finds', QUICK ? '100' : '500', '--backend', 'etcd', '--etcd-endpoints', etcd.endpoints.join(',')]);
+      for (const r of out.results) if (r.name !== 'registry.endpoints') add({ ...r, name: `${r.name}.etcd` });
+    } catch (err) {
+      missing('registry.find.p50.etcd', `etcd run failed: ${String(err).slice(0, 300)}`);
+    } finally {
+      await etcd?.stop();
+    }
+  }
+  if (wanted('registry.etcd.')) {
+    log('registry: store-level etcd vs memory (bench/registry-etcd.ts)');
+    try {
+      const out = await childJson('registry-etcd.ts', []);
+      for (const r of out.results) add(r);
+    } catch (err) {
+      missing('registry.etcd.find_latency', `bench/registry-etcd.ts failed: ${String(err).slice(0, 300)}`);
+    }
+  }
+}
+
+async function dataplanePhase(): Promise<void> {
+  if (!wanted('dataplane.')) return;
+  log('dataplane: KernelDriver vs iproute2 spawn (bench/dataplane.ts)');
+  try {
+    const out = await childJson('dataplane.ts', [], { BENCH_RUNS: QUICK ? '10' : '20' });
+    for (const r of out.results) add(r);
+  } catch (err) {
+    missing('dataplane.veth_setup.kernel_driver', `bench/dataplane.ts failed: ${String(err).slice(0, 300)}`);
+  }
+}
+
+// ---------- goals (issue 9) for the table ----------
+const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
+  'request.local.p50': { text: 'ratio <= 0.5', ok: (r) => (r.ratio ?? Infinity) <= 0.5 },
+  'request.remote.p50': { text: 'ratio <= 0.5', ok: (r) => (r.ratio ?? Infinity) <= 0.5 },
+  'throughput.kernel': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
+  'throughput.vxlan': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
+  'connections.1000.seconds': { text: '< 30 s', ok: (r) => (r.value ?? Infinity) < 30 },
+  'memory.per-connection': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
+  'heal.forwarder.ms': { text: '<= 1000 ms', ok: (r) => (r.value ?? Infinity) <= 1000 },
+  'heal.endpoint.ms': { text: '<= 2000 ms', ok: (r) => (r.value ?? Infinity) <= 2000 },
+  'registry.find.p50': { text: '< 5 ms', ok: (r) => (r.value ?? Infinity) < 5 },
+  'registry.find.p50.etcd': { text: '< 5 ms', ok: (r) => (r.value ?? Infinity) < 5 },
+};
+
+function table(): string {
+  const rows = results.map((r) => {
+    const g = GOALS[r.name];
+    const goal = g ? `${g.text} ${r.missing ? '(missing)' : g.ok(r) ? 'met' : 'MISSED'}` : '';
+    return [r.name, r.missing ? `missing: ${r.missing}` : `${r.value} ${r.unit}`, r.baseline === undefined ? '' : `${r.baseline} ${r.unit}`, r.ratio === undefined ? '' : String(r.ratio), goal];
+  });
+  const head = ['figure', 'value', 'baseline', 'ratio', 'goal'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min(r[i]!.length, 70))));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  await sweepStale();
+  for (const [phase, fn] of [
+    ['local', localPhase],
+    ['remote', remotePhase],
+    ['heal', healPhase],
+    ['registry', registryPhase],
+    ['dataplane', dataplanePhase],
+  ] as const) {
+    try {
+      await fn();
+    } catch (err) {
+      log(`${phase} phase failed: ${(err as Error).stack ?? String(err)}`);
+      results.push({ name: `${phase}.*`, missing: `phase failed: ${String(err).slice(0, 300)}` });
+    }
+  }
+  if (wanted('request.local.p50') || wanted('request.remote.p50')) {
+    results.push({ name: 'baseline.cni-ptp.samples', value: ptpTimes?.length ?? 0, unit: 'runs' } as Result);
+  }
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: r3(totalmem() / 2 ** 30), node: process.version, kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim() };
+  const meta = { command: `npm run bench --${args.json ? ' --json' : ''}${QUICK ? ' --quick' : ''}${ONLY ? ` --only ${ONLY.join(',')}` : ''}`, quick: QUICK, requestRuns: RUNS, iperf: { reps: IPERF_REPS, seconds: IPERF_SECONDS }, seconds: Math.round((Date.now() - started) / 1000), machine };
+  if (args.json) process.stdout.write(`${JSON.stringify({ results, ...meta }, null, 2)}\n`);
+  else process.stdout.write(`${table()}\n\n${JSON.stringify(meta)}\n`);
+}
+
+try {
+  await main();
+} finally {
+  for (const fn of afterFns) await Promise.resolve(fn()).catch(() => undefined);
+  cleanupSync();
+}
+process.exit(0);
