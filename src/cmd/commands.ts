@@ -5,6 +5,9 @@ import { registerNscCommand } from './nsc.js';
 import { registerNseCommand } from './nse.js';
 import { registerNsmgrCommand } from './nsmgr.js';
 import { registerRegistryCommand } from './registry.js';
+import { registerUpCommand } from './up.js';
+import { registerStatusCommand } from './status.js';
+import { registerDownCommand } from './down.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -12,4 +15,7 @@ export function registerCommands(program: Command): void {
   registerForwarderCommand(program);
   registerNseCommand(program);
   registerNscCommand(program);
+  registerUpCommand(program);
+  registerStatusCommand(program);
+  registerDownCommand(program);
 }

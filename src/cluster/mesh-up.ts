@@ -1,0 +1,87 @@
+// Brings a planned mesh up: run dir and state file first (so `down` can always clean up), then
+// namespaces and underlay, then registry, nsmgrs, forwarders, endpoints, clients, and waits until
+// every connection is UP. On any failure it tears down what it created and rethrows.
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { collectConnections, type ConnectionStatus } from './connections.js';
+import { createNetworks } from './networks.js';
+import type { ComponentKind, MeshPlan } from './plan.js';
+import { sleep, spawnComponent, waitReady } from './proc.js';
+import { writeState, type MeshState } from './state.js';
+import { teardown } from './teardown.js';
+
+export interface UpOptions {
+  log: Logger;
+  /** One progress line per step. */
+  progress: (line: string) => void;
+  /** Overall time to wait for connections (ms). */
+  timeoutMs: number;
+  /** Time for each component to print its ready line (ms). */
+  readyTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const ORDER: ComponentKind[] = ['registry', 'nsmgr', 'forwarder', 'endpoint'];
+
+export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: MeshState; connections: ConnectionStatus[] }> {
+  await mkdir(plan.logDir, { recursive: true });
+  await mkdir(plan.sockDir, { recursive: true });
+  const state: MeshState = { version: 1, phase: 'starting', createdAt: new Date().toISOString(), plan, procs: {} };
+  await writeState(state);
+  try {
+    const t0 = Date.now();
+    await createNetworks(plan, opts.log, opts.progress);
+    for (const kind of ORDER) await startKind(state, kind, opts);
+    opts.signal?.throwIfAborted();
+    const clients = plan.components.filter((c) => c.kind === 'client');
+    for (const c of clients) state.procs[c.name] = spawnComponent(plan, c, 0);
+    await writeState(state);
+    opts.progress(`started ${clients.length} client(s): ${clients.map((c) => c.name).join(', ')}`);
+    const connections = await waitConnections(state, opts, t0);
+    state.phase = 'up';
+    await writeState(state);
+    return { state, connections };
+  } catch (err) {
+    opts.progress(`failed: ${err instanceof Error ? err.message : String(err)}; tearing down`);
+    await teardown(state, opts.log).catch((e) => opts.log.error({ err: String(e) }, 'teardown failed'));
+    throw err;
+  }
+}
+
+async function startKind(state: MeshState, kind: ComponentKind, opts: UpOptions): Promise<void> {
+  opts.signal?.throwIfAborted();
+  const plan = state.plan;
+  const comps = plan.components.filter((c) => c.kind === kind);
+  if (comps.length === 0) return;
+  for (const c of comps) state.procs[c.name] = spawnComponent(plan, c, 0);
+  await writeState(state);
+  await Promise.all(
+    comps.map(async (c) => {
+      const t = Date.now();
+      await waitReady(plan, c.name, state.procs[c.name]!, opts.readyTimeoutMs ?? 20_000);
+      opts.progress(`${kind.padEnd(9)} ${c.name} ready in ${c.workloadNetns ?? c.netns} (${Date.now() - t} ms)`);
+    }),
+  );
+}
+
+async function waitConnections(state: MeshState, opts: UpOptions, t0: number): Promise<ConnectionStatus[]> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const reported = new Set<string>();
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const conns = await collectConnections(state.plan);
+    for (const c of conns) {
+      const key = `${c.client}/${c.interface}`;
+      if (c.state === 'UP' && !reported.has(key)) {
+        reported.add(key);
+        opts.progress(`connection ${c.client} -> ${c.service} (${c.endpoint}) UP after ${Date.now() - t0} ms`);
+      }
+    }
+    if (conns.every((c) => c.state === 'UP')) return conns;
+    if (Date.now() > deadline) {
+      const down = conns.filter((c) => c.state !== 'UP').map((c) => `${c.client}/${c.interface} -> ${c.service}${c.id ? ' (reported, ping fails)' : ' (not established)'}`);
+      throw new Error(`connections not UP after ${opts.timeoutMs / 1000}s: ${down.join('; ')}; see logs in ${state.plan.logDir}`);
+    }
+    await sleep(300);
+  }
+}

@@ -1,0 +1,113 @@
+// Turns a validated scenario into a plan: namespaces, underlay addresses, and every component's
+// process (where it runs and its `nsm` arguments). Pure: touches nothing.
+import { parseServiceUrl } from '../components/service-url.js';
+import { meshPaths, type MeshPaths } from './paths.js';
+import type { Scenario } from './scenario-schema.js';
+
+export type ComponentKind = 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
+
+export interface ComponentPlan {
+  name: string;
+  kind: ComponentKind;
+  node?: string;
+  /** Namespace the process runs in. */
+  netns: string;
+  /** The workload's own namespace (endpoint, client). */
+  workloadNetns?: string;
+  url: string;
+  args: string[];
+}
+
+export interface NodePlan {
+  name: string;
+  netns: string;
+  /** Underlay address (no prefix). */
+  ip: string;
+  /** Interface names: `ul` in the node namespace, `<peer>` on the bridge. */
+  peer: string;
+}
+
+export interface WorkloadPlan {
+  name: string;
+  kind: 'endpoint' | 'client';
+  node: string;
+  netns: string;
+}
+
+export interface ClientRequestPlan {
+  client: string;
+  service: string;
+  ifname: string;
+}
+
+export interface MeshPlan extends MeshPaths {
+  name: string;
+  file: string;
+  underlayNetns: string;
+  bridge: string;
+  registryIp: string;
+  underlayPrefix: number;
+  nodes: NodePlan[];
+  workloads: WorkloadPlan[];
+  components: ComponentPlan[];
+  requests: ClientRequestPlan[];
+}
+
+export const UNDERLAY_PREFIX = 15;
+export const REGISTRY_IP = '198.18.0.254';
+
+export function planMesh(s: Scenario, file: string, nameOverride?: string): MeshPlan {
+  const name = nameOverride ?? s.name;
+  const paths = meshPaths(name);
+  const sock = (c: string) => `unix://${paths.sockDir}/${c}.sock`;
+  const ns = (x: string) => `${name}-${x}`;
+  const registryUrl = `tcp://${REGISTRY_IP}:5001`;
+  const nodes: NodePlan[] = s.nodes.map((n, i) => ({ name: n, netns: ns(n), ip: `198.18.0.${i + 1}`, peer: `n${i + 1}` }));
+  const nodeOf = new Map(nodes.map((n) => [n.name, n]));
+  const components: ComponentPlan[] = [
+    { name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: ['registry', '--listen', registryUrl] },
+  ];
+  for (const n of nodes) {
+    const nsmgr = `nsmgr-${n.name}`;
+    const tcp = `tcp://${n.ip}:5002`;
+    components.push({
+      name: nsmgr, kind: 'nsmgr', node: n.name, netns: n.netns, url: sock(nsmgr),
+      args: ['nsmgr', '--name', nsmgr, '--listen', sock(nsmgr), '--tcp-listen', tcp, '--registry', registryUrl],
+    });
+    const fwd = `forwarder-${n.name}`;
+    components.push({
+      name: fwd, kind: 'forwarder', node: n.name, netns: n.netns, url: sock(fwd),
+      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip],
+    });
+  }
+  const workloads: WorkloadPlan[] = [];
+  for (const e of s.endpoints ?? []) {
+    const node = nodeOf.get(e.node)!;
+    const labels = Object.entries(e.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    workloads.push({ name: e.name, kind: 'endpoint', node: e.node, netns: ns(e.name) });
+    components.push({
+      name: e.name, kind: 'endpoint', node: e.node, netns: node.netns, workloadNetns: ns(e.name), url: sock(e.name),
+      args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), '--cidr', e.cidr, ...(labels ? ['--labels', labels] : []),
+        '--nsmgr', sock(`nsmgr-${e.node}`), '--netns', ns(e.name), '--listen', sock(e.name)],
+    });
+  }
+  const requests: ClientRequestPlan[] = [];
+  for (const c of s.clients ?? []) {
+    const node = nodeOf.get(c.node)!;
+    workloads.push({ name: c.name, kind: 'client', node: c.node, netns: ns(c.name) });
+    c.requests.forEach((r, i) => {
+      const spec = parseServiceUrl(r, `nsm-${i + 1}`);
+      requests.push({ client: c.name, service: spec.service, ifname: spec.ifname });
+    });
+    components.push({
+      name: c.name, kind: 'client', node: c.node, netns: node.netns, workloadNetns: ns(c.name), url: '',
+      args: ['nsc', '--name', c.name, '--netns', ns(c.name), '--nsmgr', sock(`nsmgr-${c.node}`), ...c.requests],
+    });
+  }
+  return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests };
+}
+
+/** Every namespace of the plan: underlay, nodes, workloads. */
+export function planNamespaces(p: MeshPlan): string[] {
+  return [p.underlayNetns, ...p.nodes.map((n) => n.netns), ...p.workloads.map((w) => w.netns)];
+}

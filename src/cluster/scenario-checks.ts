@@ -1,0 +1,85 @@
+// Cross-field rules of a scenario: names usable in namespace and interface names, unique names,
+// known nodes, endpoints with services, non-overlapping CIDRs, requests someone can serve.
+import { parseServiceUrl } from '../components/service-url.js';
+import { overlaps, parseCidr4, type Cidr4 } from '../sdk/networkservice/ip4.js';
+import type { Scenario } from './scenario-schema.js';
+import type { YamlPath } from './yaml-lines.js';
+
+export interface CheckProblem {
+  path: YamlPath;
+  message: string;
+}
+
+/** Scenario names end up as namespace prefixes: short, lower-case, DNS-label-like. */
+export const SCENARIO_NAME_RE = /^[a-z][a-z0-9-]{0,15}$/;
+/** Node and workload names become `<scenario>-<name>` namespaces and component names. */
+export const MEMBER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+/** Reserved suffixes (namespaces the runner itself creates). */
+const RESERVED = new Set(['ul']);
+const UNDERLAY = parseCidr4('198.18.0.0/15');
+/** Underlay addresses are 198.18.0.N for N = node index + 1; .254 is the registry. */
+export const MAX_NODES = 250;
+
+export function checkScenario(s: Scenario): CheckProblem[] {
+  const out: CheckProblem[] = [];
+  const bad = (path: YamlPath, message: string) => out.push({ path, message });
+
+  if (!SCENARIO_NAME_RE.test(s.name)) bad(['name'], `"${s.name}" must be 1-16 characters of a-z 0-9 - starting with a letter (it prefixes every namespace)`);
+  if (s.nodes.length > MAX_NODES) bad(['nodes'], `at most ${MAX_NODES} nodes`);
+
+  const seen = new Map<string, string>();
+  const member = (path: YamlPath, name: string, what: string) => {
+    if (!MEMBER_NAME_RE.test(name)) bad(path, `"${name}" must be 1-32 characters of a-z 0-9 - (not starting or ending with -): it names namespace "${s.name}-${name}"`);
+    else if (RESERVED.has(name)) bad(path, `"${name}" is reserved (namespace "${s.name}-${name}" is the underlay)`);
+    const prev = seen.get(name);
+    if (prev) bad(path, `duplicate name "${name}" (already used by ${prev})`);
+    else seen.set(name, what);
+  };
+  s.nodes.forEach((n, i) => member(['nodes', i], n, 'a node'));
+  const nodes = new Set(s.nodes);
+
+  const serviceNames = new Set<string>();
+  (s.services ?? []).forEach((svc, i) => {
+    if (serviceNames.has(svc.name)) bad(['services', i, 'name'], `duplicate service "${svc.name}"`);
+    serviceNames.add(svc.name);
+  });
+
+  const offered = new Set<string>();
+  const cidrs: { cidr: Cidr4; owner: string }[] = [];
+  (s.endpoints ?? []).forEach((e, i) => {
+    member(['endpoints', i, 'name'], e.name, `endpoint ${i + 1}`);
+    if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${s.nodes.join(', ')})`);
+    if (e.services.length === 0) bad(['endpoints', i, 'services'], `endpoint "${e.name}" offers no service`);
+    e.services.forEach((svc) => offered.add(svc));
+    let cidr: Cidr4;
+    try {
+      cidr = parseCidr4(e.cidr);
+      if (!e.cidr.includes('/')) throw new Error();
+    } catch {
+      bad(['endpoints', i, 'cidr'], `"${e.cidr}" is not an IPv4 CIDR (e.g. 169.254.1.0/24)`);
+      return;
+    }
+    if (cidr.prefix > 30) bad(['endpoints', i, 'cidr'], `${e.cidr} is too small for point-to-point pairs (at most /30)`);
+    if (overlaps(cidr, UNDERLAY)) bad(['endpoints', i, 'cidr'], `${e.cidr} overlaps the underlay 198.18.0.0/15`);
+    const clash = cidrs.find((c) => overlaps(c.cidr, cidr));
+    if (clash) bad(['endpoints', i, 'cidr'], `${e.cidr} overlaps ${clash.cidr.text} of endpoint "${clash.owner}"`);
+    cidrs.push({ cidr, owner: e.name });
+  });
+
+  (s.clients ?? []).forEach((c, i) => {
+    member(['clients', i, 'name'], c.name, `client ${i + 1}`);
+    if (!nodes.has(c.node)) bad(['clients', i, 'node'], `unknown node "${c.node}" (nodes: ${s.nodes.join(', ')})`);
+    const ifnames = new Set<string>();
+    c.requests.forEach((r, j) => {
+      try {
+        const spec = parseServiceUrl(r, `nsm-${j + 1}`);
+        if (ifnames.has(spec.ifname)) bad(['clients', i, 'requests', j], `interface "${spec.ifname}" is requested twice`);
+        ifnames.add(spec.ifname);
+        if (!offered.has(spec.service)) bad(['clients', i, 'requests', j], `no endpoint offers service "${spec.service}"`);
+      } catch (err) {
+        bad(['clients', i, 'requests', j], err instanceof Error ? err.message : String(err));
+      }
+    });
+  });
+  return out;
+}

@@ -1,0 +1,140 @@
+// `nsm up FILE.yaml`: validates a scenario, brings the whole mesh up (namespaces, underlay, one
+// process per component), shows progress, connections and pings, then supervises it (or --detach).
+import { spawn } from 'node:child_process';
+import { Option, type Command } from 'commander';
+import {
+  NSM_BIN, ScenarioError, Supervisor, connectionTable, existingNamespaces, isAlive, loadScenario,
+  planMesh, procStartTime, readState, sleep, teardown, upMesh, writeState, type MeshPlan, type MeshState,
+} from '../cluster/index.js';
+import { SCENARIO_NAME_RE } from '../cluster/scenario-checks.js';
+import { createLogger } from '../sdk/core/log.js';
+import { usageError } from './cli-error.js';
+import { durationArg, waitForSignal } from './cli-options.js';
+
+interface UpFlags {
+  detach?: boolean;
+  name?: string;
+  timeout: number;
+  supervise?: string;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('bring up a whole mesh on this machine from a scenario file (needs root)')
+    .argument('[file]', 'scenario file, e.g. examples/demo.yaml')
+    .option('-d, --detach', 'return once every connection is UP; a background supervisor keeps it running')
+    .option('--name <name>', "use this name instead of the scenario's (namespace prefix)")
+    .addOption(new Option('--timeout <duration>', 'give up if connections are not UP after').default(60_000, '60s').argParser(durationArg))
+    .addOption(new Option('--supervise <name>', 'internal: supervise mesh NAME (used by --detach)').hideHelp())
+    .action(async (file: string | undefined, flags: UpFlags) => {
+      if (flags.supervise) return supervise(flags.supervise);
+      if (!file) usageError('up: missing scenario file (e.g. nsm up examples/demo.yaml)');
+      const plan = await preflight(file, flags);
+      const log = createLogger('nsm-up', process.env.NSM_LOG_LEVEL ?? 'warn');
+      const abort = new AbortController();
+      const onSignal = () => abort.abort(new Error('interrupted'));
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      say(`nsm up ${plan.name} (${file}): ${plan.nodes.length} node(s), ${plan.workloads.length} workload(s), run dir ${plan.runDir}`);
+      const t0 = Date.now();
+      let result;
+      try {
+        result = await upMesh(plan, { log, progress: say, timeoutMs: flags.timeout, signal: abort.signal });
+      } catch (err) {
+        process.stderr.write(`nsm: up: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      }
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      say(`mesh ${plan.name} is up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      say('');
+      connectionTable(result.connections).forEach(say);
+      say('');
+      result.connections.forEach((c) => say(`ping ${c.dstIp.split('/')[0]} from ${c.client}: ${c.state === 'UP' ? 'ok' : 'FAILED'}`));
+      say('');
+      if (flags.detach) {
+        await startDetachedSupervisor(plan);
+        hints(plan, true);
+        process.exit(0);
+      }
+      await runForeground(result.state, log);
+    });
+}
+
+async function preflight(file: string, flags: UpFlags): Promise<MeshPlan> {
+  let plan: MeshPlan;
+  try {
+    const scenario = await loadScenario(file);
+    if (flags.name !== undefined && !SCENARIO_NAME_RE.test(flags.name)) usageError(`up: --name "${flags.name}" must be 1-16 characters of a-z 0-9 - starting with a letter`);
+    if (scenario.registry?.backend === 'etcd') usageError(`${file}: registry.backend: etcd is not supported by nsm up yet (use memory)`);
+    const pt = scenario.endpoints?.find((e) => e.kind === 'passthrough');
+    if (pt) usageError(`${file}: endpoints: "${pt.name}": kind passthrough is not supported by nsm up yet`);
+    plan = planMesh(scenario, file, flags.name);
+  } catch (err) {
+    if (err instanceof ScenarioError) {
+      err.lines().forEach((l) => process.stderr.write(`nsm: ${l}\n`));
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (process.getuid?.() !== 0) usageError('up: needs root to create network namespaces (try: sudo nsm up ...)');
+  if (await readState(plan.name)) usageError(`up: mesh "${plan.name}" is already up; tear it down first: nsm down ${plan.name}`);
+  const left = await existingNamespaces(plan);
+  if (left.length > 0) usageError(`up: namespace "${left[0]}" already exists (not ours to reuse); remove it with: ip netns del ${left.join(' ')}`);
+  return plan;
+}
+
+function hints(plan: MeshPlan, detached: boolean): void {
+  say(`look around: nsm status ${plan.name}   logs: ${plan.logDir}/`);
+  const c = plan.workloads.find((w) => w.kind === 'client');
+  if (c) say(`            ip netns exec ${c.netns} ip addr   (the client's interfaces)`);
+  say(detached ? `tear down:   nsm down ${plan.name}` : `stop: Ctrl-C (or nsm down ${plan.name} from another shell)`);
+}
+
+async function runForeground(state: MeshState, log: ReturnType<typeof createLogger>): Promise<void> {
+  state.supervisor = { pid: process.pid, startTime: procStartTime(process.pid) ?? 0 };
+  await writeState(state);
+  hints(state.plan, false);
+  const sup = new Supervisor(state, log, (name, n) => say(`restarted ${name} (restart #${n})`));
+  sup.start();
+  const sig = await waitForSignal();
+  sup.stop();
+  say(`${sig}: tearing down ${state.plan.name}`);
+  const r = await teardown(state, log);
+  say(`stopped ${r.stopped.length + r.killed.length} process(es)${r.killed.length ? ` (killed ${r.killed.join(', ')})` : ''}, removed ${r.namespaces.length} namespace(s) and ${state.plan.runDir}`);
+  process.exit(0);
+}
+
+async function startDetachedSupervisor(plan: MeshPlan): Promise<void> {
+  const { openSync } = await import('node:fs');
+  const logFd = openSync(`${plan.logDir}/supervisor.log`, 'a');
+  const child = spawn(process.execPath, [NSM_BIN, 'up', '--supervise', plan.name], { detached: true, stdio: ['ignore', logFd, logFd] });
+  child.unref();
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const s = await readState(plan.name);
+    if (s?.supervisor && s.supervisor.pid === child.pid && isAlive(s.supervisor)) return;
+    await sleep(50);
+  }
+  process.stderr.write(`nsm: up: the supervisor did not start (see ${plan.logDir}/supervisor.log); components run unsupervised\n`);
+}
+
+/** The detached supervisor: restarts dead components until SIGTERM/SIGINT, then tears the mesh down. */
+async function supervise(name: string): Promise<void> {
+  const log = createLogger(`supervisor-${name}`);
+  const state = await readState(name);
+  if (!state) usageError(`up: mesh "${name}" is not up`);
+  state.supervisor = { pid: process.pid, startTime: procStartTime(process.pid) ?? 0 };
+  await writeState(state);
+  const sup = new Supervisor(state, log);
+  sup.start();
+  log.info({ mesh: name }, 'supervising');
+  const sig = await waitForSignal();
+  sup.stop();
+  log.info({ signal: sig }, 'tearing down');
+  await teardown(state, log);
+  process.exit(0);
+}
