@@ -18,7 +18,7 @@ export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       file,
-      doc.errors.map((e) => ({ line: e.linePos?.[0]?.line ?? 1, field: 'yaml', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') })),
+      doc.errors.map((e) => ({ line: lc.linePos(e.pos[0]).line, field: 'yaml', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') })),
     );
   }
   const parsed = scenarioSchema.safeParse(doc.toJS());

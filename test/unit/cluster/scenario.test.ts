@@ -1,0 +1,84 @@
+// Scenario validation: each bad input gives exactly one `FILE:LINE: field: message` line.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseScenario, ScenarioError } from '../../../src/cluster/scenario.js';
+import { loadScenario } from '../../../src/cluster/scenario.js';
+
+const GOOD = `name: k2v2k
+nodes: [node-1, node-2]
+registry: { backend: memory }
+services:
+  - name: icmp-responder
+endpoints:
+  - name: nse-1
+    node: node-2
+    kind: icmp-responder
+    services: [icmp-responder]
+    cidr: 169.254.1.0/24
+    labels: { app: icmp }
+clients:
+  - name: nsc-1
+    node: node-1
+    requests: ["kernel://icmp-responder/nsm-1?app=nsc"]
+`;
+
+function errorsOf(text: string): string[] {
+  try {
+    parseScenario(text, 's.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ScenarioError, String(err));
+    return err.lines();
+  }
+  assert.fail('expected a ScenarioError');
+}
+
+const cases: [string, string, string][] = [
+  ['unknown top-level key', GOOD.replace('registry:', 'registy:'), 's.yaml:3: registy: unknown key "registy"'],
+  ['unknown endpoint key', GOOD.replace('    labels:', '    label:'), 's.yaml:12: endpoints[0].label: unknown key "label"'],
+  ['duplicate name', GOOD.replace('  - name: nsc-1', '  - name: nse-1'), 's.yaml:14: clients[0].name: duplicate name "nse-1" (already used by endpoint 1)'],
+  ['client on unknown node', GOOD.replace('    node: node-1', '    node: node-3'), 's.yaml:15: clients[0].node: unknown node "node-3" (nodes: node-1, node-2)'],
+  [
+    'endpoint without service',
+    GOOD.replace('clients:', '  - { name: nse-2, node: node-1, kind: icmp-responder, services: [], cidr: 169.254.2.0/24 }\nclients:'),
+    's.yaml:13: endpoints[1].services: endpoint "nse-2" offers no service',
+  ],
+  ['endpoint missing services', GOOD.replace('    services: [icmp-responder]\n', ''), 's.yaml:7: endpoints[0].services: missing (want array)'],
+  [
+    'overlapping CIDRs',
+    GOOD.replace('clients:', '  - { name: nse-2, node: node-1, kind: icmp-responder, services: [icmp-responder], cidr: 169.254.0.0/16 }\nclients:'),
+    's.yaml:13: endpoints[1].cidr: 169.254.0.0/16 overlaps 169.254.1.0/24 of endpoint "nse-1"',
+  ],
+  ['CIDR in the underlay', GOOD.replace('169.254.1.0/24', '198.18.5.0/24'), 's.yaml:11: endpoints[0].cidr: 198.18.5.0/24 overlaps the underlay 198.18.0.0/15'],
+  ['bad CIDR', GOOD.replace('169.254.1.0/24', '169.254.1.0'), 's.yaml:11: endpoints[0].cidr: "169.254.1.0" is not an IPv4 CIDR (e.g. 169.254.1.0/24)'],
+  ['scenario name too long', GOOD.replace('name: k2v2k', 'name: a-very-long-scenario-name'), 's.yaml:1: name: "a-very-long-scenario-name" must be 1-16 characters of a-z 0-9 - starting with a letter (it prefixes every namespace)'],
+  ['node name invalid in a namespace', GOOD.replace('nodes: [node-1, node-2]', 'nodes: [node-1, node_2]').replace('node: node-2', 'node: node_2'), 's.yaml:2: nodes[1]: "node_2" must be 1-32 characters of a-z 0-9 - (not starting or ending with -): it names namespace "k2v2k-node_2"'],
+  ['reserved name', GOOD.replace('  - name: nsc-1', '  - name: ul'), 's.yaml:14: clients[0].name: "ul" is reserved (namespace "k2v2k-ul" is the underlay)'],
+  ['interface name too long', GOOD.replace('/nsm-1?', '/a-very-long-ifname?'), 's.yaml:16: clients[0].requests[0]: "kernel://icmp-responder/a-very-long-ifname?app=nsc": interface name "a-very-long-ifname" must be 1-15 characters of A-Z a-z 0-9 _ . -'],
+  ['service nobody offers', GOOD.replace('kernel://icmp-responder/', 'kernel://nope/'), 's.yaml:16: clients[0].requests[0]: no endpoint offers service "nope"'],
+  ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough'],
+  ['unknown backend', GOOD.replace('backend: memory', 'backend: redis'), 's.yaml:3: registry.backend: must be one of memory, etcd'],
+  ['YAML duplicate key', GOOD.replace('    kind: icmp-responder', '    kind: icmp-responder\n    kind: passthrough'), 's.yaml:10: yaml: Map keys must be unique'],
+];
+
+for (const [title, text, want] of cases) {
+  test(`scenario: ${title}`, () => {
+    assert.deepEqual(errorsOf(text), [want]);
+  });
+}
+
+test('scenario: a good file parses', () => {
+  const s = parseScenario(GOOD, 's.yaml');
+  assert.equal(s.name, 'k2v2k');
+  assert.equal(s.endpoints?.[0]?.cidr, '169.254.1.0/24');
+});
+
+test('scenario: the shipped examples are valid', async () => {
+  for (const f of ['local-kernel', 'two-node-vxlan', 'demo']) {
+    const s = await loadScenario(new URL(`../../../examples/${f}.yaml`, import.meta.url).pathname);
+    assert.ok(s.nodes.length >= 1, f);
+  }
+});
+
+test('scenario: a missing file', async () => {
+  await assert.rejects(loadScenario('/nonexistent.yaml'), /\/nonexistent.yaml:0: file: no such file/);
+});
