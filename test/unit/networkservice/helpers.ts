@@ -101,3 +101,16 @@ export function tamper(token: string, change: Record<string, unknown>): string {
   const payload = { ...JSON.parse(Buffer.from(p!, 'base64url').toString()), ...change };
   return [h, Buffer.from(JSON.stringify(payload)).toString('base64url'), s].join('.');
 }
+
+/**
+ * Awaits `p` for at most `ms` while keeping the event loop alive (the elements'
+ * own timers are unref'd, so a bare await on them would let node exit).
+ */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`not settled within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
