@@ -18,6 +18,20 @@ export interface EventFactory {
 
 export const EVENT_FACTORY = Symbol('begin.eventFactory');
 
+/** Set in ctx.values for events this process starts itself (refresh, timeout, heal): there is no caller to authorize. */
+export const BACKGROUND_EVENT = Symbol('begin.background');
+
+/** True when `ctx` belongs to an event started by this process's EventFactory, not by a caller. */
+export function isBackgroundEvent(ctx: Ctx): boolean {
+  return ctx.values.get(BACKGROUND_EVENT) === true;
+}
+
+function backgroundCtx(log: Logger, timeoutMs: number): Ctx {
+  const ctx = newCtx({ log, timeoutMs });
+  ctx.values.set(BACKGROUND_EVENT, true);
+  return ctx;
+}
+
 /** The EventFactory for the connection that `ctx` belongs to (set by `begin`). */
 export function eventFactoryOf(ctx: Ctx): EventFactory | undefined {
   return ctx.values.get(EVENT_FACTORY) as EventFactory | undefined;
@@ -48,12 +62,12 @@ export function begin(): NetworkServiceElement & { readonly size: number } {
             if (states.get(id) !== created || !created.last) throw new Error(`connection ${id} is closed`);
             const req = NetworkServiceRequest.fromPartial(created.last);
             change?.(req);
-            return doRequest(id, created, req, newCtx({ log: created.log, timeoutMs }));
+            return doRequest(id, created, req, backgroundCtx(created.log, timeoutMs));
           }),
         close: (timeoutMs = DEFAULT_BACKGROUND_TIMEOUT_MS) =>
           serializer.run(id, async () => {
             if (states.get(id) !== created || !created.last) return;
-            await doClose(id, created, created.last.connection!, newCtx({ log: created.log, timeoutMs }));
+            await doClose(id, created, created.last.connection!, backgroundCtx(created.log, timeoutMs));
           }),
       };
       st = created;

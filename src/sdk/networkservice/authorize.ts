@@ -1,14 +1,18 @@
 // authorize: checks the caller's token (nsm-client-token) before anything else
 // happens: valid signature, not expired, issued by the previous path segment, and
 // equal to the token that segment carries. Callers without a token are served
-// (insecure mode) unless `requireToken` is set.
+// (insecure mode) unless `requireToken` is set. Events this hop starts itself
+// (timeout's Close of an expired connection, refresh) have no caller and are not
+// checked (as upstream, which authorizes only calls with a gRPC peer).
 import { element, type NetworkServiceElement } from '../core/chain.js';
+import { isBackgroundEvent } from '../core/begin.js';
 import type { Ctx } from '../core/ctx.js';
 import { PermissionDeniedError } from '../core/errors.js';
 import { verifyToken } from '../core/token.js';
 import type { Connection } from '../../api/index.js';
 
 async function check(conn: Connection, ctx: Ctx, requireToken: boolean): Promise<void> {
+  if (isBackgroundEvent(ctx)) return;
   const token = ctx.incoming.token;
   const path = conn.path;
   // Runs after updatepath: the caller is the segment before ours.
