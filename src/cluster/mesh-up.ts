@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { collectConnections, type ConnectionStatus } from './connections.js';
 import { createNetworks } from './networks.js';
 import type { ComponentKind, MeshPlan } from './plan.js';
-import { sleep, spawnComponent, waitReady } from './proc.js';
+import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
 import { writeState, type MeshState } from './state.js';
 import { teardown } from './teardown.js';
 
@@ -42,7 +42,7 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
     await writeState(state);
     return { state, connections };
   } catch (err) {
-    opts.progress(`failed: ${err instanceof Error ? err.message : String(err)}; tearing down`);
+    opts.progress('startup failed; tearing down what was created');
     await teardown(state, opts.log).catch((e) => opts.log.error({ err: String(e) }, 'teardown failed'));
     throw err;
   }
@@ -78,6 +78,8 @@ async function waitConnections(state: MeshState, opts: UpOptions, t0: number): P
       }
     }
     if (conns.every((c) => c.state === 'UP')) return conns;
+    const dead = state.plan.components.find((c) => !isAlive(state.procs[c.name]));
+    if (dead) throw new Error(`${dead.name} exited: ${await lastLogLine(state.plan, dead.name)} (log: ${state.plan.logDir}/${dead.name}.log)`);
     if (Date.now() > deadline) {
       const down = conns.filter((c) => c.state !== 'UP').map((c) => `${c.client}/${c.interface} -> ${c.service}${c.id ? ' (reported, ping fails)' : ' (not established)'}`);
       throw new Error(`connections not UP after ${opts.timeoutMs / 1000}s: ${down.join('; ')}; see logs in ${state.plan.logDir}`);
