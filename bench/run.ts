@@ -324,6 +324,7 @@ async function localPhase(): Promise<void> {
       // Let the earlier phases' garbage settle before taking the baseline RSS.
       await new Promise((r) => setTimeout(r, 1000));
       const rssBefore = treeRssKiB(pids);
+      const perBefore = procs.map((p) => treeRssKiB([p.pid]));
       const conns: Connection[] = [];
       let next = 0;
       let failed = 0;
@@ -344,13 +345,14 @@ async function localPhase(): Promise<void> {
       );
       const seconds = (performance.now() - t0) / 1000;
       const rssAfter = treeRssKiB(pids);
+      const growth = procs.map((p, j) => `${p.kind} +${treeRssKiB([p.pid]) - perBefore[j]!}`).join(', ');
       if (failed > 0) {
         log(`connections: ${failed} of ${N} failed: ${String(firstErr)}`);
         missing('connections.1000.seconds', `${failed} of ${N} requests failed (first: ${String(firstErr).slice(0, 200)}); ${conns.length} took ${seconds.toFixed(1)} s`);
         missing('memory.per-connection', 'not all connections were established');
       } else {
         add({ name: 'connections.1000.seconds', value: seconds, unit: 's', note: `${NS} namespaces x ${N / NS} interfaces, concurrency ${CONC}, one run` });
-        add({ name: 'memory.per-connection', value: (rssAfter - rssBefore) / N, unit: 'KiB', note: `VmRSS of registry+nsmgr+forwarder+nse and their children: ${rssBefore} -> ${rssAfter} KiB` });
+        add({ name: 'memory.per-connection', value: (rssAfter - rssBefore) / N, unit: 'KiB', note: `VmRSS of registry+nsmgr+forwarder+nse and their children: ${rssBefore} -> ${rssAfter} KiB (${growth} KiB)` });
       }
       log(`connections: closing ${conns.length}`);
       const t1 = performance.now();
