@@ -1,6 +1,6 @@
 // Tries a request against candidates in order until one succeeds; errors that
 // say the request itself is wrong stop at once, others move to the next candidate.
-import { Status, statusOf } from '../core/errors.js';
+import { Status, statusOf, UnavailableError } from '../core/errors.js';
 
 const FINAL = new Set([Status.INVALID_ARGUMENT, Status.PERMISSION_DENIED, Status.CANCELLED, Status.UNAUTHENTICATED]);
 
@@ -15,5 +15,6 @@ export async function tryCandidates<C, T>(candidates: C[], attempt: (c: C) => Pr
       if (FINAL.has(statusOf(err)) || signal.aborted) throw err;
     }
   }
-  throw last;
+  // An empty list must not `throw undefined` (it would reach the caller as UNKNOWN "undefined").
+  throw last ?? new UnavailableError('no candidates to try');
 }
