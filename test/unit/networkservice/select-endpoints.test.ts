@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { NetworkService, type NetworkServiceEndpoint } from '../../../src/api/index.js';
+import { fillTemplate, selectEndpoints, selectorMatches } from '../../../src/sdk/networkservice/select-endpoints.js';
+import { nse } from './helpers.js';
+
+const SVC = 'svc';
+const ep = (name: string, labels: Record<string, string>) => nse(name, { networkServiceNames: [SVC], networkServiceLabels: { [SVC]: { labels } } });
+
+const endpoints: NetworkServiceEndpoint[] = [
+  ep('nse-a', { color: 'red', pod: 'client-1' }),
+  ep('nse-b', { color: 'blue', pod: 'client-2' }),
+  ep('nse-c', { color: 'blue' }),
+];
+
+interface Case {
+  name: string;
+  ns: Partial<NetworkService> | undefined;
+  client: Record<string, string>;
+  want: string[];
+  weights?: number[];
+}
+
+const cases: Case[] = [
+  { name: 'no NetworkService registered: all endpoints', ns: undefined, client: {}, want: ['nse-a', 'nse-b', 'nse-c'] },
+  { name: 'no matches: all endpoints', ns: { name: SVC }, client: { app: 'x' }, want: ['nse-a', 'nse-b', 'nse-c'] },
+  {
+    name: 'source selector hit, no routes: all endpoints',
+    ns: { name: SVC, matches: [{ sourceSelector: { app: 'x' }, routes: [] }] },
+    client: { app: 'x' },
+    want: ['nse-a', 'nse-b', 'nse-c'],
+  },
+  {
+    name: 'source selector miss: nothing',
+    ns: { name: SVC, matches: [{ sourceSelector: { app: 'x' }, routes: [{ destinationSelector: { color: 'red' } }] }] },
+    client: { app: 'y' },
+    want: [],
+  },
+  {
+    name: 'route with a destination selector',
+    ns: { name: SVC, matches: [{ sourceSelector: {}, routes: [{ destinationSelector: { color: 'blue' } }] }] },
+    client: {},
+    want: ['nse-b', 'nse-c'],
+  },
+  {
+    name: 'several routes in order, without duplicates, weights carried',
+    ns: {
+      name: SVC,
+      matches: [
+        {
+          sourceSelector: {},
+          routes: [
+            { destinationSelector: { color: 'blue' }, weight: 3 },
+            { destinationSelector: {}, weight: 1 },
+          ],
+        },
+      ],
+    },
+    client: {},
+    want: ['nse-b', 'nse-c', 'nse-a'],
+    weights: [3, 3, 1],
+  },
+  {
+    name: 'template {{.podName}} filled from the client labels',
+    ns: { name: SVC, matches: [{ sourceSelector: {}, routes: [{ destinationSelector: { pod: '{{.podName}}' } }] }] },
+    client: { podName: 'client-2' },
+    want: ['nse-b'],
+  },
+  {
+    name: 'template with a missing client label matches only an empty value',
+    ns: { name: SVC, matches: [{ sourceSelector: {}, routes: [{ destinationSelector: { pod: '{{ .podName }}' } }] }] },
+    client: {},
+    want: [],
+  },
+  {
+    name: 'first matching match wins (no fallthrough when it has candidates)',
+    ns: {
+      name: SVC,
+      matches: [
+        { sourceSelector: { app: 'x' }, routes: [{ destinationSelector: { color: 'red' } }] },
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'blue' } }] },
+      ],
+    },
+    client: { app: 'x' },
+    want: ['nse-a'],
+  },
+  {
+    name: 'a miss of the source selector moves to the next match',
+    ns: {
+      name: SVC,
+      matches: [
+        { sourceSelector: { app: 'x' }, routes: [{ destinationSelector: { color: 'red' } }] },
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'blue' } }] },
+      ],
+    },
+    client: { app: 'z' },
+    want: ['nse-b', 'nse-c'],
+  },
+  {
+    name: 'fallthrough: an empty match moves on',
+    ns: {
+      name: SVC,
+      matches: [
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'green' } }], fallthrough: true },
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'red' } }] },
+      ],
+    },
+    client: {},
+    want: ['nse-a'],
+  },
+  {
+    name: 'no fallthrough: an empty match is final',
+    ns: {
+      name: SVC,
+      matches: [
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'green' } }] },
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'red' } }] },
+      ],
+    },
+    client: {},
+    want: [],
+  },
+  {
+    name: 'labels of another service do not count',
+    ns: { name: 'other', matches: [{ sourceSelector: {}, routes: [{ destinationSelector: { color: 'red' } }] }] },
+    client: {},
+    want: [],
+  },
+];
+
+describe('select-endpoints', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = selectEndpoints(c.ns ? NetworkService.fromPartial(c.ns) : undefined, endpoints, c.client);
+      assert.deepEqual(got.map((x) => x.endpoint.name), c.want);
+      if (c.weights) assert.deepEqual(got.map((x) => x.weight), c.weights);
+    });
+  }
+
+  it('no endpoints: no candidates', () => {
+    assert.deepEqual(selectEndpoints(undefined, [], {}), []);
+  });
+
+  it('fillTemplate and selectorMatches', () => {
+    assert.equal(fillTemplate('pod-{{.podName}}-{{.ns}}', { podName: 'p1', ns: 'default' }), 'pod-p1-default');
+    assert.equal(fillTemplate('{{.missing}}', {}), '');
+    assert.equal(fillTemplate('plain', { plain: 'x' }), 'plain');
+    assert.equal(selectorMatches({}, {}, {}), true);
+    assert.equal(selectorMatches({ a: '1' }, { a: '1', b: '2' }, {}), true);
+    assert.equal(selectorMatches({ a: '1' }, { b: '2' }, {}), false);
+    assert.equal(selectorMatches({ a: '{{.x}}' }, { a: 'v' }, { x: 'v' }), true);
+  });
+});
