@@ -104,3 +104,18 @@ test('nsm up/down: two-node-vxlan example, down after the supervisor crashed', {
   assert.equal(down.code, 0, down.stderr);
   assertGone(status);
 });
+
+test('nsm up: bad scenario -> one line, exit 2, nothing created', { timeout: 60_000 }, async (t) => {
+  ensureBuilt();
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/nsm-up-bad-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = `${dir}/bad.yaml`;
+  const name = `t${process.pid}z`;
+  writeFileSync(file, `name: ${name}\nnodes: [node-1]\nclients:\n  - { name: nsc-1, node: node-9, requests: ["kernel://x/nsm-1"] }\n`);
+  const r = nsm('up', file, '--detach');
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, `nsm: ${file}:4: clients[0].node: unknown node "node-9" (nodes: node-1)\nnsm: ${file}:4: clients[0].requests[0]: no endpoint offers service "x"\n`);
+  assert.deepEqual(netnsWith(`${name}-`), []);
+  assert.ok(!existsSync(`/run/nsm/${name}`));
+});

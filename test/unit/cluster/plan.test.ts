@@ -1,0 +1,48 @@
+// planMesh: namespaces, underlay addresses and each component's process arguments from a scenario.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { planMesh, planNamespaces } from '../../../src/cluster/plan.js';
+import { parseScenario } from '../../../src/cluster/scenario.js';
+import { connectionTable } from '../../../src/cluster/table.js';
+
+const TEXT = `name: k2v2k
+nodes: [node-1, node-2]
+endpoints:
+  - { name: nse-1, node: node-2, kind: icmp-responder, services: [icmp-responder], cidr: 169.254.1.0/24, labels: { app: icmp } }
+clients:
+  - { name: nsc-1, node: node-1, requests: ["kernel://icmp-responder/nsm-1?app=nsc", "kernel://icmp-responder?app=b"] }
+`;
+
+test('plan: namespaces, underlay and components', () => {
+  const p = planMesh(parseScenario(TEXT), 'k.yaml', 'tname');
+  assert.equal(p.name, 'tname');
+  assert.equal(p.runDir, '/run/nsm/tname');
+  assert.deepEqual(planNamespaces(p), ['tname-ul', 'tname-node-1', 'tname-node-2', 'tname-nse-1', 'tname-nsc-1']);
+  assert.deepEqual(p.nodes.map((n) => n.ip), ['198.18.0.1', '198.18.0.2']);
+  assert.deepEqual(p.components.map((c) => `${c.kind}:${c.name}@${c.netns}`), [
+    'registry:registry@tname-ul',
+    'nsmgr:nsmgr-node-1@tname-node-1',
+    'forwarder:forwarder-node-1@tname-node-1',
+    'nsmgr:nsmgr-node-2@tname-node-2',
+    'forwarder:forwarder-node-2@tname-node-2',
+    'endpoint:nse-1@tname-node-2',
+    'client:nsc-1@tname-node-1',
+  ]);
+  const nsmgr2 = p.components.find((c) => c.name === 'nsmgr-node-2')!;
+  assert.deepEqual(nsmgr2.args, ['nsmgr', '--name', 'nsmgr-node-2', '--listen', 'unix:///run/nsm/tname/sock/nsmgr-node-2.sock', '--tcp-listen', 'tcp://198.18.0.2:5002', '--registry', 'tcp://198.18.0.254:5001']);
+  const nse = p.components.find((c) => c.name === 'nse-1')!;
+  assert.ok(nse.args.join(' ').includes('--netns tname-nse-1 --listen unix:///run/nsm/tname/sock/nse-1.sock'));
+  assert.deepEqual(p.requests, [
+    { client: 'nsc-1', service: 'icmp-responder', ifname: 'nsm-1' },
+    { client: 'nsc-1', service: 'icmp-responder', ifname: 'nsm-2' },
+  ]);
+});
+
+test('table: connections, padded columns', () => {
+  const lines = connectionTable([
+    { id: 'x', client: 'nsc-1', service: 'svc', endpoint: 'nse-1', mechanism: 'KERNEL', interface: 'nsm-1', srcIp: '169.254.1.1/32', dstIp: '169.254.1.0/32', path: ['a', 'b'], state: 'UP' },
+  ]);
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^CLIENT\s+IF\s+SERVICE\s+ENDPOINT\s+MECHANISM\s+SRC\s+DST\s+STATE\s+PATH$/);
+  assert.match(lines[1]!, /^nsc-1\s+nsm-1\s+svc\s+nse-1\s+KERNEL\s+169\.254\.1\.1\/32\s+169\.254\.1\.0\/32\s+UP\s+a > b$/);
+});
