@@ -1,0 +1,57 @@
+// Diagnostic: CPU time (utime+stime from /proc/PID/stat) each mesh process spends per local Request+Close,
+// to see where the request path's time goes. Run: node --import tsx bench/request-cpu.ts [runs]
+import { readFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+import { closeAllChannels } from '../src/api/index.js';
+import { MeshClient } from '../src/components/client.js';
+import { createNamedNetns, deleteNamedNetns } from '../src/dataplane/netns.js';
+import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
+
+process.env.NSM_LOG_LEVEL ??= 'warn';
+const RUNS = Number(process.argv[2] ?? 40);
+const ticks = (pid: number) => {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (10 ms)
+};
+const after: (() => unknown)[] = [];
+const mesh = new Mesh({ after: (fn: () => unknown) => after.push(fn) } as unknown as TestContext);
+const nse = `b${process.pid}-nse`;
+const c = `b${process.pid}-c`;
+await createNamedNetns(nse);
+await createNamedNetns(c);
+try {
+  const reg = `tcp://127.0.0.1:${await freePort()}`;
+  const nsmgrUrl = mesh.sock('nsmgr');
+  const procs = [
+    await mesh.registry({ listen: reg }),
+    await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg }),
+    await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1' }),
+    await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.0.0/16' }),
+  ];
+  const client = await MeshClient.create({ name: 'nsc', nsmgrUrl });
+  const one = async (i: number) => {
+    const t0 = performance.now();
+    const conn = await client.request({ service: 'icmp-responder', ifname: `nsm-${i}`, netnsUrl: `file:///var/run/netns/${c}` });
+    const req = performance.now() - t0;
+    await client.close(conn);
+    return req;
+  };
+  for (let i = 0; i < 5; i++) await one(i);
+  const before = procs.map((p) => ticks(p.pid));
+  const selfBefore = process.cpuUsage();
+  const t0 = performance.now();
+  let reqMs = 0;
+  for (let i = 0; i < RUNS; i++) reqMs += await one(i);
+  const wall = performance.now() - t0;
+  const self = process.cpuUsage(selfBefore);
+  const out: Record<string, number> = { wallMsPerRequestAndClose: wall / RUNS, requestMs: reqMs / RUNS, benchClientCpuMs: (self.user + self.system) / 1000 / RUNS };
+  procs.forEach((p, j) => (out[`${p.kind}CpuMs`] = ((ticks(p.pid) - before[j]!) * 10) / RUNS));
+  console.log(JSON.stringify(out, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v)));
+} finally {
+  closeAllChannels();
+  await mesh.cleanup();
+  await deleteNamedNetns(nse).catch(() => undefined);
+  await deleteNamedNetns(c).catch(() => undefined);
+}
+process.exit(0);
