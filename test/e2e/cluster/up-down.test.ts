@@ -9,7 +9,7 @@ import { ensureBuilt, ROOT } from '../helpers/mesh.js';
 interface Status {
   name: string;
   runDir: string;
-  components: { name: string; kind: string; pid: number; netns: string; url: string; state: string }[];
+  components: { name: string; kind: string; pid: number; netns: string; url: string; state: string; restarts: number }[];
   workloads: { name: string; kind: string; node: string; netns: string }[];
   connections: { id: string; client: string; service: string; endpoint: string; mechanism: string; srcIp: string; dstIp: string; path: string[]; state: string }[];
 }
@@ -76,6 +76,22 @@ test('nsm up/down: local-kernel example', { skip: uid !== 0 && 'needs root', tim
   t.diagnostic(`nsm up --detach local-kernel: ${ms} ms`);
   checkMesh(status, name, 4);
   assert.deepEqual(status.components.map((c) => c.kind).sort(), ['client', 'endpoint', 'forwarder', 'nsmgr', 'registry']);
+
+  // The supervisor restarts a component that dies and counts it.
+  const nse = status.components.find((c) => c.kind === 'endpoint')!;
+  process.kill(nse.pid, 'SIGKILL');
+  let restarted = nse;
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const now = JSON.parse(nsm('status', name, '--json').stdout) as Status;
+    restarted = now.components.find((c) => c.name === nse.name)!;
+    if (restarted.restarts === 1 && restarted.state === 'running') break;
+    execFileSync('sleep', ['0.3']);
+  }
+  assert.equal(restarted.restarts, 1);
+  assert.equal(restarted.state, 'running');
+  assert.notEqual(restarted.pid, nse.pid);
+  status.components.push({ ...restarted });
 
   const again = nsm('up', 'examples/local-kernel.yaml', '--name', name);
   assert.equal(again.code, 2);
