@@ -1,6 +1,6 @@
 // Path-segment tokens: ES256 JWTs signed with this process's key; the public key
 // travels in the JWT header so the next hop can check integrity, expiry and subject.
-import { EmbeddedJWK, SignJWT, exportJWK, generateKeyPair, jwtVerify, type CryptoKey } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
 import { PermissionDeniedError } from './errors.js';
 
 export interface SignedToken {
@@ -41,10 +41,28 @@ export interface VerifiedToken {
   expires: Date;
 }
 
+/** Imported public keys by their JWK text: each hop has one key, so importing once per key is enough. */
+const keys = new Map<string, Promise<CryptoKey>>();
+const MAX_CACHED_KEYS = 4096;
+
+async function embeddedKey(header: JWTHeaderParameters): Promise<CryptoKey> {
+  const jwk = header.jwk as JWK | undefined;
+  if (!jwk || jwk.kty !== 'EC' || jwk.d !== undefined) throw new Error('token header lacks an EC public "jwk"');
+  const id = `${jwk.crv}|${jwk.x}|${jwk.y}`;
+  let key = keys.get(id);
+  if (!key) {
+    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+    key = importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, 'ES256') as Promise<CryptoKey>;
+    key.catch(() => keys.delete(id));
+    keys.set(id, key);
+  }
+  return key;
+}
+
 /** Verifies signature and expiry; throws PermissionDeniedError with the reason. */
 export async function verifyToken(token: string): Promise<VerifiedToken> {
   try {
-    const { payload } = await jwtVerify(token, EmbeddedJWK, { algorithms: ['ES256'] });
+    const { payload } = await jwtVerify(token, embeddedKey, { algorithms: ['ES256'] });
     if (!payload.sub || !payload.exp) throw new Error('token lacks sub or exp');
     return { subject: payload.sub, expires: new Date(payload.exp * 1000) };
   } catch (err) {
