@@ -217,7 +217,8 @@ export class Mesh {
     const child = spawn(cmd, argv as string[], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NSM_LOG_LEVEL: process.env.NSM_LOG_LEVEL ?? 'info', ...opts.env },
+      // Logs are captured (for failure messages and log assertions), never printed: always at info.
+      env: { ...process.env, NSM_LOG_LEVEL: 'info', ...opts.env },
     });
     live.add(child);
     const p = new MeshProcess(name, args[0] ?? '', child);
