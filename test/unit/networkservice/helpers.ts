@@ -5,6 +5,7 @@ import { Connection, NetworkServiceEndpoint, type NetworkService, type NetworkSe
 import { element, type NetworkServiceElement } from '../../../src/sdk/core/chain.js';
 import type { Ctx } from '../../../src/sdk/core/ctx.js';
 import type { EndpointDirectory, ForwarderDirectory } from '../../../src/sdk/networkservice/directory.js';
+import { setNextUrl } from '../../../src/sdk/networkservice/next-url.js';
 
 export function deferred<T = void>() {
   let resolve!: (v: T) => void;
@@ -113,4 +114,14 @@ export async function within<T>(p: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An element that sets the next URL (as discover/select-forwarder/resolve-endpoint would). */
+export function nextUrlIs(url: string): NetworkServiceElement {
+  return element({
+    async request(req, ctx, next) {
+      setNextUrl(ctx, url);
+      return next.request(req, ctx);
+    },
+  });
 }
