@@ -118,7 +118,11 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
     async request(req, ctx, next) {
       const out = await next.request(req, ctx);
       const mechs = mechanismsOf(ctx);
-      if (!mechs?.incoming || !out.mechanism) throw new FailedPreconditionError('the next hop returned no mechanism');
+      if (!mechs?.incoming || !out.mechanism) {
+        // The next hop holds a connection we cannot use: close it rather than leak it.
+        await next.close(out, ctx).catch(() => undefined);
+        throw new FailedPreconditionError('the next hop returned no mechanism');
+      }
       const key = keyOf(out, mechs.incoming, out.mechanism);
       const done = ctx.metadata.get(PROGRAMMED) as Programmed | undefined;
       if (done?.key === key) return out;
