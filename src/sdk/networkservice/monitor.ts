@@ -67,13 +67,16 @@ export class ConnectionMonitor {
         const initial: Record<string, Connection> = {};
         for (const [id, c] of self.conns) if (inScope(c, scope)) initial[id] = c;
         const stream = on(self.events, 'event', { signal: call.signal });
-        yield ConnectionEvent.fromPartial({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, connections: initial });
         try {
+          yield ConnectionEvent.fromPartial({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, connections: initial });
           for await (const [type, conn] of stream as AsyncIterable<[ConnectionEventType, Connection]>) {
             if (inScope(conn, scope)) yield ConnectionEvent.fromPartial({ type, connections: { [conn.id]: conn } });
           }
         } catch (err) {
           if (!call.signal.aborted) throw err;
+        } finally {
+          // A consumer that stops early (return()) must not leave the listener behind.
+          await stream.return?.();
         }
       },
     };
