@@ -15,7 +15,7 @@ const endpoints: NetworkServiceEndpoint[] = [
 
 interface Case {
   name: string;
-  ns: Partial<NetworkService> | undefined;
+  ns: Parameters<typeof NetworkService.fromPartial>[0] | undefined;
   client: Record<string, string>;
   want: string[];
   weights?: number[];

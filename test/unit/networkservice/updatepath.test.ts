@@ -7,7 +7,7 @@ import { Status } from '../../../src/sdk/core/errors.js';
 import { enterPath, leavePath, updatePath } from '../../../src/sdk/networkservice/updatepath.js';
 import { hasCode, recorder } from './helpers.js';
 
-const request = (conn: Partial<Connection>) => NetworkServiceRequest.fromPartial({ connection: conn });
+const request = (conn: Parameters<typeof Connection.fromPartial>[0]) => NetworkServiceRequest.fromPartial({ connection: conn });
 
 describe('updatepath', () => {
   it('a first request creates segment 0 with the connection id', async () => {
