@@ -75,6 +75,7 @@ export class LinkLedger {
       },
       addAddress: (netns, ifname, cidr) => dp.addAddress(netns, ifname, cidr),
       addRoute: (netns, route) => dp.addRoute(netns, route),
+      linksTagged: (alias) => [...this.links.values()].filter((l) => l.alias === alias).map(({ netns, name }) => ({ netns, name })),
       deleteLink: async (netns, name) => {
         const existed = await dp.deleteLink(netns, name);
         this.removed({ netns, name });

@@ -17,6 +17,8 @@ export interface ForwarderDataplane {
   addAddress(netns: string, ifname: string, cidr: string): Promise<void>;
   addRoute(netns: string, route: { prefix: string; via?: string; dev: string }): Promise<void>;
   deleteLink(netns: string, name: string): Promise<boolean>;
+  /** Links recorded with this alias (by an earlier life of the forwarder, say), if the dataplane keeps a record. */
+  linksTagged?(alias: string): ProgrammedLink[];
 }
 
 export interface ProgrammedLink {
@@ -113,6 +115,11 @@ function keyOf(conn: Connection, incoming: Mechanism, outgoing: Mechanism): stri
   return JSON.stringify([incoming.type, incoming.parameters, outgoing.type, outgoing.parameters, ip?.srcIpAddrs, ip?.dstIpAddrs, ip?.srcRoutes, ip?.dstRoutes]);
 }
 
+function recorded(dp: ForwarderDataplane, connId: string): Programmed | undefined {
+  const links = dp.linksTagged?.(`${ALIAS_PREFIX}${connId}`) ?? [];
+  return links.length > 0 ? { key: '', links } : undefined;
+}
+
 export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string }): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
@@ -140,7 +147,8 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       return out;
     },
     async close(conn, ctx, next) {
-      const done = ctx.metadata.get(PROGRAMMED) as Programmed | undefined;
+      // Without state (e.g. the forwarder restarted since the Request) the record of tagged links says what to remove.
+      const done = (ctx.metadata.get(PROGRAMMED) as Programmed | undefined) ?? recorded(dp, conn.id);
       ctx.metadata.delete(PROGRAMMED);
       try {
         await next.close(conn, ctx);

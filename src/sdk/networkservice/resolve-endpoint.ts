@@ -16,5 +16,11 @@ export function resolveEndpoint(directory: EndpointDirectory): NetworkServiceEle
       setNextUrl(ctx, nse.url);
       return next.request(req, ctx);
     },
+    async close(conn, ctx, next) {
+      // Normally `connect` remembers where the connection went; after a restart, look it up again.
+      const nse = conn.networkServiceEndpointName ? await directory.endpoint(conn.networkServiceEndpointName).catch(() => undefined) : undefined;
+      if (nse?.url) setNextUrl(ctx, nse.url);
+      return next.close(conn, ctx);
+    },
   });
 }
