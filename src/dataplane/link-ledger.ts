@@ -1,7 +1,8 @@
-// A forwarder's ledger of the links it created, kept in a small JSON file so
-// that a restarted forwarder knows exactly which interfaces are its own: the ones
-// its connections ask for again are adopted, the rest removed after a grace period.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// A forwarder's ledger of the links it created, kept in an append-only file (one
+// JSON line per link added or removed, compacted at start) so that a restarted
+// forwarder knows exactly which interfaces are its own: the ones its connections
+// ask for again are adopted, the rest removed after a grace period.
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { ForwarderDataplane } from '../sdk/networkservice/program-dataplane.js';
@@ -23,15 +24,23 @@ export class LinkLedger {
     private readonly file: string,
     private readonly log?: Logger,
   ) {
+    let text = '';
     try {
-      const saved = JSON.parse(readFileSync(file, 'utf8')) as LedgerLink[];
-      for (const l of saved) {
-        this.links.set(keyOf(l), l);
-        this.orphans.set(keyOf(l), l);
-      }
+      text = readFileSync(file, 'utf8');
     } catch {
-      // no ledger yet (or unreadable): nothing to adopt
+      // no ledger yet: nothing to adopt
     }
+    for (const line of text.split('\n')) {
+      try {
+        const entry = JSON.parse(line) as LedgerLink & { removed?: boolean };
+        if (entry.removed) this.links.delete(keyOf(entry));
+        else this.links.set(keyOf(entry), { netns: entry.netns, name: entry.name, alias: entry.alias });
+      } catch {
+        // an empty or torn line (crash mid-write): skip it
+      }
+    }
+    for (const [k, l] of this.links) this.orphans.set(k, l);
+    this.compact();
   }
 
   /** How many links of an earlier life are still waiting to be adopted. */
@@ -42,13 +51,13 @@ export class LinkLedger {
   added(l: LedgerLink): void {
     this.links.set(keyOf(l), l);
     this.orphans.delete(keyOf(l));
-    this.save();
+    this.append(l);
   }
 
   removed(l: { netns: string; name: string }): void {
-    this.links.delete(keyOf(l));
+    if (!this.links.delete(keyOf(l))) return;
     this.orphans.delete(keyOf(l));
-    this.save();
+    this.append({ netns: l.netns, name: l.name, removed: true });
   }
 
   /** Removes the links of an earlier life that no connection asked for again. */
@@ -84,10 +93,15 @@ export class LinkLedger {
     };
   }
 
-  private save(): void {
+  private append(entry: object): void {
+    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+  }
+
+  /** Rewrites the file with only the links recorded now. */
+  private compact(): void {
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...this.links.values()]));
+    writeFileSync(tmp, [...this.links.values()].map((l) => `${JSON.stringify(l)}\n`).join(''));
     renameSync(tmp, this.file);
   }
 }

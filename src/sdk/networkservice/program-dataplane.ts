@@ -52,9 +52,10 @@ function endpointSide(m: Mechanism, ip: IPContext | undefined): Side {
   return { netns, name: m.parameters[P.name]!, addrs: ip?.dstIpAddrs ?? [], routes: ip?.dstRoutes ?? [] };
 }
 
+/** Addresses first, then routes (a route via a next hop needs the address); each batch is pipelined. */
 async function configure(dp: ForwarderDataplane, side: Side): Promise<void> {
-  for (const a of side.addrs) await dp.addAddress(side.netns, side.name, a);
-  for (const r of side.routes) await dp.addRoute(side.netns, { prefix: r.prefix, dev: side.name, ...(r.nextHop ? { via: r.nextHop } : {}) });
+  await Promise.all(side.addrs.map((a) => dp.addAddress(side.netns, side.name, a)));
+  await Promise.all(side.routes.map((r) => dp.addRoute(side.netns, { prefix: r.prefix, dev: side.name, ...(r.nextHop ? { via: r.nextHop } : {}) })));
 }
 
 async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<void> {
@@ -82,8 +83,7 @@ async function build(dp: ForwarderDataplane, conn: Connection, incoming: Mechani
     const links = [{ netns: c.netns, name: c.name }];
     await replacing(dp, links[0]!, () => dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias, ...(mtu ? { mtu } : {}) }));
     try {
-      await configure(dp, c);
-      await configure(dp, e);
+      await Promise.all([configure(dp, c), configure(dp, e)]);
     } catch (err) {
       await remove(dp, links);
       throw err;
