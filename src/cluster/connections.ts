@@ -14,6 +14,8 @@ export interface NscLine {
   srcIp?: string;
   dstIp?: string;
   path: string[];
+  /** Printed on heal: HEALING (a short line: id, interface, state), then UP with the new connection. */
+  state?: 'UP' | 'HEALING';
 }
 
 export interface ConnectionStatus {
@@ -58,15 +60,18 @@ export async function collectConnections(p: MeshPlan, doPing = true): Promise<Co
   await Promise.all([...new Set(p.requests.map((r) => r.client))].map(async (c) => byClient.set(c, await readClientLines(p, c))));
   return Promise.all(
     p.requests.map(async (r) => {
-      const line = byClient.get(r.client)?.find((l) => l.interface === r.ifname);
+      const lines = byClient.get(r.client)?.filter((l) => l.interface === r.ifname) ?? [];
+      const healing = lines.at(-1)?.state === 'HEALING';
+      // The latest full line: the connection as first made or as last healed.
+      const line = lines.filter((l) => l.state !== 'HEALING').at(-1);
       const netns = p.workloads.find((w) => w.name === r.client)!.netns;
       if (!line) {
         return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', path: [], state: 'DOWN' as const };
       }
-      const up = doPing && line.dstIp ? await ping(netns, line.dstIp) : false;
+      const up = !healing && doPing && line.dstIp ? await ping(netns, line.dstIp) : false;
       return {
         id: line.id, client: r.client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, interface: line.interface,
-        srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '', path: line.path, state: up ? ('UP' as const) : ('DOWN' as const),
+        srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '', path: line.path, state: healing ? ('HEALING' as const) : up ? ('UP' as const) : ('DOWN' as const),
       };
     }),
   );

@@ -18,6 +18,7 @@ interface NscFlags {
   maxTokenLifetime: number;
   exclude?: string[];
   once?: boolean;
+  livenessInterval: number;
 }
 
 function summary(spec: ServiceRequestSpec, c: Connection) {
@@ -45,6 +46,7 @@ export function registerNscCommand(program: Command): void {
     .addOption(new Option('--request-timeout <duration>', 'give up a request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
     .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
     .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
+    .addOption(new Option('--liveness-interval <duration>', 'ping each connection this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
     .action(async (urls: string[], flags: NscFlags) => {
       const texts = urls.length > 0 ? urls : listArg(process.env.NSM_NETWORK_SERVICES ?? '');
@@ -56,9 +58,19 @@ export function registerNscCommand(program: Command): void {
         throw new InvalidArgumentError(messageOf(err));
       }
       const log = createLogger(flags.name);
-      const client = await MeshClient.create({ name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime });
-      const netnsUrl = flags.netns ?? `file:///proc/${process.pid}/ns/net`;
       const conns: Connection[] = [];
+      // Healing: one line {"id","interface","state":"HEALING"}, then the full line again (with "state":"UP").
+      const onState = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
+        const i = conns.findIndex((c) => c.id === id);
+        if (i < 0) return;
+        if (conn) conns[i] = conn;
+        const line = state === 'HEALING' ? { id, interface: specs[i]!.ifname, state } : { ...summary(specs[i]!, conns[i]!), state };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+      };
+      const client = await MeshClient.create({
+        name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
+      });
+      const netnsUrl = flags.netns ?? `file:///proc/${process.pid}/ns/net`;
       try {
         for (const spec of specs) {
           const conn = await client.request({

@@ -8,6 +8,9 @@ import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import { kernelMechanism, P } from '../sdk/networkservice/mechanisms.js';
+import { heal, type HealState } from '../sdk/networkservice/heal.js';
+import { pingCheck } from '../sdk/networkservice/liveness.js';
+import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface ClientOptions {
   name: string;
@@ -16,6 +19,12 @@ export interface ClientOptions {
   tokenLifetimeMs?: number;
   extra?: NetworkServiceElement[];
   onRefreshError?: (connId: string, err: unknown) => void;
+  /** Heal broken connections (default true). */
+  heal?: boolean;
+  /** Ping each connection's dst this often; 2 failures in a row heal with reselection (0/undefined: no data-path check). */
+  livenessIntervalMs?: number;
+  /** Called when a connection starts healing (HEALING) and when it is back (UP, with the new connection). */
+  onState?: (connId: string, state: HealState, conn?: Connection) => void;
 }
 
 export interface KernelRequest {
@@ -47,7 +56,18 @@ export class MeshClient {
       name: opts.name,
       nsmgrUrl: opts.nsmgrUrl,
       signer,
-      ...(opts.extra ? { extra: opts.extra } : {}),
+      extra: [
+        ...(opts.heal === false
+          ? []
+          : [
+              heal({
+                watcher: sharedPeerWatcher(log),
+                ...(opts.livenessIntervalMs ? { liveness: pingCheck(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
+                ...(opts.onState ? { onState: opts.onState } : {}),
+              }),
+            ]),
+        ...(opts.extra ?? []),
+      ],
       ...(opts.onRefreshError ? { onRefreshError: opts.onRefreshError } : {}),
     });
     return new MeshClient(chain, log);

@@ -9,6 +9,7 @@ import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
+import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface EndpointOptions {
   name: string;
@@ -47,13 +48,19 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
       networkServiceNames: opts.services,
       networkServiceLabels: Object.fromEntries(opts.services.map((s) => [s, { labels }])),
     },
-    { log: opts.log },
+    { log: opts.log, retryMs: 250 },
   );
+  // A restarted nsmgr has forgotten this registration: register again as soon as it is back.
+  const unwatchNsmgr = sharedPeerWatcher(opts.log).onReconnect(opts.nsmgrUrl, () => {
+    opts.log.info({ nsmgr: opts.nsmgrUrl }, 'nsmgr is back: registering again');
+    registration.refreshNow();
+  });
   opts.log.info({ url, services: opts.services, cidrs: opts.cidrs }, 'endpoint ready');
   return {
     url,
     monitor: chain.monitor,
     async stop() {
+      unwatchNsmgr();
       await registration.stop();
       await running.stop();
     },

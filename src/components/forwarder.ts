@@ -14,6 +14,7 @@ import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
 import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
+import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface ForwarderOptions {
   name: string;
@@ -67,14 +68,20 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
       networkServiceNames: [FORWARDER_SERVICE],
       networkServiceLabels: { [FORWARDER_SERVICE]: { labels: { p2p: 'true', ...opts.labels } } },
     },
-    { log: opts.log },
+    { log: opts.log, retryMs: 250 },
   );
+  // A restarted nsmgr has forgotten this registration: register again as soon as it is back.
+  const unwatchNsmgr = sharedPeerWatcher(opts.log).onReconnect(opts.nsmgrUrl, () => {
+    opts.log.info({ nsmgr: opts.nsmgrUrl }, 'nsmgr is back: registering again');
+    registration.refreshNow();
+  });
   opts.log.info({ url, underlayIp: opts.underlayIp }, 'forwarder ready');
   return {
     url,
     monitor: chain.monitor,
     async stop() {
       clearTimeout(sweep);
+      unwatchNsmgr();
       await registration.stop();
       await running.stop();
       driver.close();

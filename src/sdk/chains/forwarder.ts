@@ -9,7 +9,9 @@ import { connect } from '../networkservice/connect.js';
 import type { EndpointDirectory } from '../networkservice/directory.js';
 import { forwarderMechanisms } from '../networkservice/forwarder-mechanisms.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
+import { monitorNext } from '../networkservice/monitor-next.js';
 import { nextUrlOf } from '../networkservice/next-url.js';
+import { sharedPeerWatcher } from '../networkservice/peer-watch.js';
 import { programDataplane, type ForwarderDataplane } from '../networkservice/program-dataplane.js';
 import { resolveEndpoint } from '../networkservice/resolve-endpoint.js';
 import { timeout } from '../networkservice/timeout.js';
@@ -39,6 +41,7 @@ export function newForwarderChain(opts: ForwarderChainOptions): { networkService
       resolveEndpoint(opts.directory),
       forwarderMechanisms({ underlayIp: opts.underlayIp }),
       programDataplane(opts.dataplane, { underlayIp: opts.underlayIp }),
+      monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),
   };

@@ -11,7 +11,9 @@ import { connect } from '../networkservice/connect.js';
 import { discover } from '../networkservice/discover.js';
 import type { EndpointDirectory } from '../networkservice/directory.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
+import { monitorNext } from '../networkservice/monitor-next.js';
 import { nextUrlOf } from '../networkservice/next-url.js';
+import { sharedPeerWatcher } from '../networkservice/peer-watch.js';
 import { selectForwarder } from '../networkservice/select-forwarder.js';
 import { timeout } from '../networkservice/timeout.js';
 import { updatePath } from '../networkservice/updatepath.js';
@@ -50,6 +52,7 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
       monitor.element(),
       discover(opts.directory),
       selectForwarder(forwarders),
+      monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),
     nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),

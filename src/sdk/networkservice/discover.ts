@@ -32,7 +32,13 @@ export function discover(directory: EndpointDirectory): NetworkServiceElement {
     async request(req, ctx, next) {
       const conn = req.connection!;
       if (!conn.networkService) throw new InvalidArgumentError('connection.network_service is required');
-      if (conn.state === State.RESELECT_REQUESTED) conn.networkServiceEndpointName = '';
+      // Reselect (heal after a broken data plane): choose again, trying the endpoint in use last.
+      let previous = '';
+      if (conn.state === State.RESELECT_REQUESTED) {
+        previous = conn.networkServiceEndpointName;
+        conn.networkServiceEndpointName = '';
+        conn.state = State.UP;
+      }
       if (conn.networkServiceEndpointName) return next.request(req, ctx);
       const [ns, nses] = await Promise.all([directory.service(conn.networkService), directory.endpointsFor(conn.networkService)]);
       if (nses.length === 0) throw new NotFoundError(`no endpoint is registered for network service "${conn.networkService}"`);
@@ -42,8 +48,9 @@ export function discover(directory: EndpointDirectory): NetworkServiceElement {
       }
       const n = cursor.get(conn.networkService) ?? 0;
       cursor.set(conn.networkService, n + 1);
+      const ordered = order(candidates, n);
       return tryCandidates(
-        order(candidates, n),
+        [...ordered.filter((c) => c.endpoint.name !== previous), ...ordered.filter((c) => c.endpoint.name === previous)],
         async (c) => {
           conn.networkServiceEndpointName = c.endpoint.name;
           ctx.log.debug({ connId: conn.id, endpoint: c.endpoint.name }, 'endpoint selected');

@@ -5,15 +5,19 @@ import { element, type NetworkServiceElement } from '../core/chain.js';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import type { EndpointDirectory } from './directory.js';
 import { setNextUrl } from './next-url.js';
+import { connectedUrl } from './connect.js';
 
 export function resolveEndpoint(directory: EndpointDirectory): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
       const name = req.connection!.networkServiceEndpointName;
       if (!name) throw new InvalidArgumentError('connection.network_service_endpoint_name is required at the forwarder');
-      const nse = await directory.endpoint(name);
-      if (!nse?.url) throw new NotFoundError(`endpoint "${name}" is not registered (or has expired)`);
-      setNextUrl(ctx, nse.url);
+      const nse = await directory.endpoint(name).catch(() => undefined);
+      // An established connection keeps its next hop while the registry does not know the
+      // endpoint (the registry restarted and the endpoint has not re-registered yet).
+      const url = nse?.url || connectedUrl(ctx);
+      if (!url) throw new NotFoundError(`endpoint "${name}" is not registered (or has expired)`);
+      setNextUrl(ctx, url);
       return next.request(req, ctx);
     },
     async close(conn, ctx, next) {

@@ -40,6 +40,8 @@ export interface NseRefresherOptions {
 export interface NseRefresher {
   /** The registration as last returned by the registry. */
   current(): NetworkServiceEndpoint;
+  /** Registers again now (e.g. the nsmgr restarted and forgot it); retries every `retryMs` until it works. */
+  refreshNow(): void;
   /** Stops refreshing and unregisters (errors of the unregister are logged, not thrown). */
   stop(): Promise<void>;
 }
@@ -95,6 +97,11 @@ export async function nseRefresher(
 
   return {
     current: () => current,
+    refreshNow() {
+      if (stopped) return;
+      if (timer) clearTimeout(timer);
+      schedule(0);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

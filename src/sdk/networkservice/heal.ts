@@ -1,0 +1,152 @@
+// heal (client): keeps a connection working after it was established. It watches
+// the local nsmgr's MonitorConnections stream: when the stream breaks (the nsmgr
+// died) or the nsmgr reports the connection DOWN or DELETEd (a hop after it died),
+// or a refresh fails, it re-requests the same path; when the data path is broken
+// too (the liveness check fails), it closes the old path and asks for a new
+// selection (state RESELECT_REQUESTED). Retries back off from 100 ms to 2 s until
+// a request succeeds or the user closes the connection. Sits between refresh and connect.
+import { State, type Connection } from '../../api/index.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/begin.js';
+import type { Ctx } from '../core/ctx.js';
+import { messageOf } from '../core/errors.js';
+import { connectedUrl } from './connect.js';
+import type { LivenessCheck } from './liveness.js';
+import type { PeerWatcher } from './peer-watch.js';
+
+export type HealState = 'UP' | 'HEALING';
+
+export interface HealOptions {
+  watcher: PeerWatcher;
+  /** Data-path check; without it only the control plane is watched. */
+  liveness?: LivenessCheck;
+  /** Between periodic liveness checks (0 disables them; default 1 s). */
+  livenessIntervalMs?: number;
+  /** Consecutive failed checks that mean the data path is broken (default 2). */
+  livenessFailures?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Deadline of one heal attempt (default 5 s). */
+  attemptTimeoutMs?: number;
+  onState?: (connId: string, state: HealState, conn?: Connection) => void;
+}
+
+interface Healing {
+  id: string;
+  factory?: EventFactory;
+  last?: Connection;
+  closed: boolean;
+  healing: boolean;
+  /** Set while heal's own attempt runs (its failure must not start another heal). */
+  attempt: boolean;
+  unwatch?: () => void;
+  timer?: NodeJS.Timeout;
+  checking: boolean;
+  failures: number;
+}
+
+const HEAL = Symbol('heal.state');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+export function heal(opts: HealOptions): NetworkServiceElement {
+  const min = opts.minBackoffMs ?? 100;
+  const max = opts.maxBackoffMs ?? 2000;
+  const interval = opts.livenessIntervalMs ?? 1000;
+  const threshold = opts.livenessFailures ?? 2;
+  const attemptTimeout = opts.attemptTimeoutMs ?? 5000;
+
+  const stopWatching = (st: Healing) => {
+    st.unwatch?.();
+    st.unwatch = undefined;
+    clearInterval(st.timer);
+    st.timer = undefined;
+  };
+
+  const start = (st: Healing, ctx: Ctx, reason: string, reselect: boolean) => {
+    if (st.healing || st.closed || !st.factory) return;
+    st.healing = true;
+    stopWatching(st);
+    ctx.log.warn({ connId: st.id, reason, reselect }, 'connection broken: healing');
+    opts.onState?.(st.id, 'HEALING');
+    void (async () => {
+      let delay = min;
+      while (st.healing && !st.closed) {
+        // A broken data plane means a new selection; a broken control plane alone, the same path.
+        const dataplaneDown = reselect || (opts.liveness && st.last ? !(await opts.liveness(st.last)) : false);
+        st.attempt = true;
+        try {
+          await st.factory!.request((req) => {
+            if (dataplaneDown) req.connection!.state = State.RESELECT_REQUESTED;
+          }, attemptTimeout);
+          return;
+        } catch (err) {
+          if (/is closed/.test(messageOf(err))) return;
+          ctx.log.info({ connId: st.id, err: messageOf(err), retryMs: delay, reselect: dataplaneDown }, 'heal attempt failed');
+        } finally {
+          st.attempt = false;
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, max);
+      }
+    })();
+  };
+
+  const watch = (st: Healing, ctx: Ctx, conn: Connection) => {
+    stopWatching(st);
+    const url = connectedUrl(ctx);
+    const nextId = conn.path?.pathSegments[conn.path.index + 1]?.id;
+    if (url && nextId) st.unwatch = opts.watcher.watch(url, nextId, (reason) => start(st, ctx, reason, false));
+    if (opts.liveness && interval > 0) {
+      st.failures = 0;
+      st.timer = setInterval(() => {
+        if (st.checking || st.healing || !st.last) return;
+        st.checking = true;
+        void opts.liveness!(st.last).then((ok) => {
+          st.checking = false;
+          st.failures = ok ? 0 : st.failures + 1;
+          if (st.failures >= threshold) start(st, ctx, `liveness: ${st.failures} checks failed`, true);
+        });
+      }, interval);
+      st.timer.unref();
+    }
+  };
+
+  return element({
+    async request(req, ctx, next) {
+      const conn = req.connection!;
+      let st = ctx.metadata.get(HEAL) as Healing | undefined;
+      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0 }));
+      st.factory = eventFactoryOf(ctx) ?? st.factory;
+      if (conn.state === State.RESELECT_REQUESTED && st.last) {
+        // Best effort: free the old path's data plane before asking for a new one.
+        await next.close(st.last, ctx).catch(() => undefined);
+      }
+      let out: Connection;
+      try {
+        out = await next.request(req, ctx);
+      } catch (err) {
+        // A failed refresh (a background request that is not heal's own) starts healing.
+        if (st.last && isBackgroundEvent(ctx) && !st.attempt) start(st, ctx, `refresh failed: ${messageOf(err)}`, false);
+        throw err;
+      }
+      if (out.state === State.RESELECT_REQUESTED) out.state = State.UP;
+      st.last = out;
+      watch(st, ctx, out);
+      if (st.healing) {
+        st.healing = false;
+        ctx.log.info({ connId: out.id, endpoint: out.networkServiceEndpointName }, 'connection healed');
+        opts.onState?.(st.id, 'UP', out);
+      }
+      return out;
+    },
+    async close(conn, ctx, next) {
+      const st = ctx.metadata.get(HEAL) as Healing | undefined;
+      if (st) {
+        st.closed = true;
+        st.healing = false;
+        stopWatching(st);
+      }
+      return next.close(conn, ctx);
+    },
+  });
+}

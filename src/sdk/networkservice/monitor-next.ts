@@ -1,0 +1,44 @@
+// monitor-next (nsmgr, forwarder): watches the next hop of every connection this
+// hop holds; when the next hop dies, restarts or reports the connection gone, this
+// hop reports the connection DOWN on its own MonitorConnections stream so that the
+// previous hop (and finally the client, which heals) learns of it. Sits just
+// before `connect`; not for the client, whose heal element watches its nsmgr itself.
+import { Connection, State } from '../../api/index.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { connectedUrl } from './connect.js';
+import type { PeerWatcher } from './peer-watch.js';
+
+const UNWATCH = Symbol('monitorNext.unwatch');
+
+/** Something that publishes connection updates (the hop's ConnectionMonitor). */
+export interface ConnectionPublisher {
+  update(conn: Connection): void;
+}
+
+export function monitorNext(monitor: ConnectionPublisher, watcher: PeerWatcher): NetworkServiceElement {
+  return element({
+    async request(req, ctx, next) {
+      const conn = await next.request(req, ctx);
+      (ctx.metadata.get(UNWATCH) as (() => void) | undefined)?.();
+      ctx.metadata.delete(UNWATCH);
+      const url = connectedUrl(ctx);
+      const nextId = conn.path?.pathSegments[conn.path.index + 1]?.id;
+      if (url && nextId) {
+        const snapshot = Connection.fromPartial(conn);
+        const unwatch = watcher.watch(url, nextId, (reason) => {
+          if (ctx.metadata.get(UNWATCH) !== unwatch) return;
+          ctx.metadata.delete(UNWATCH);
+          ctx.log.info({ connId: snapshot.id, url, reason }, 'next hop lost: reporting the connection DOWN');
+          monitor.update(Connection.fromPartial({ ...snapshot, state: State.DOWN }));
+        });
+        ctx.metadata.set(UNWATCH, unwatch);
+      }
+      return conn;
+    },
+    async close(conn, ctx, next) {
+      (ctx.metadata.get(UNWATCH) as (() => void) | undefined)?.();
+      ctx.metadata.delete(UNWATCH);
+      return next.close(conn, ctx);
+    },
+  });
+}

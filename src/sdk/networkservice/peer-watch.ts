@@ -1,0 +1,150 @@
+// peer-watch: one MonitorConnections stream per peer URL, shared by every
+// connection that went to that peer. Tells a connection's watcher when the peer's
+// stream breaks (the peer died or restarted) or when the peer reports the
+// connection DELETEd or DOWN; tells reconnect listeners when the stream is back.
+import { createClient } from 'nice-grpc';
+import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent } from '../../api/index.js';
+import { channelTo } from '../../api/transport.js';
+import { messageOf } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/log.js';
+
+/** Opens a MonitorConnections stream (all connections) to a peer. */
+export type OpenMonitor = (url: string, signal: AbortSignal) => AsyncIterable<ConnectionEvent>;
+
+export const grpcMonitor: OpenMonitor = (url, signal) =>
+  createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections({ pathSegments: [] }, { signal });
+
+export interface PeerWatcherOptions {
+  open?: OpenMonitor;
+  /** Delay before re-opening a broken stream: doubles from min to max (defaults 100 ms, 2 s). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  log?: Logger;
+}
+
+type Down = (reason: string) => void;
+
+interface Peer {
+  /** One-shot listeners by the peer's connection id. */
+  subs: Map<string, Set<Down>>;
+  reconnect: Set<() => void>;
+  abort: AbortController;
+}
+
+export class PeerWatcher {
+  private readonly peers = new Map<string, Peer>();
+  private readonly open: OpenMonitor;
+  private readonly min: number;
+  private readonly max: number;
+  private readonly log: Logger;
+
+  constructor(opts: PeerWatcherOptions = {}) {
+    this.open = opts.open ?? grpcMonitor;
+    this.min = opts.minBackoffMs ?? 100;
+    this.max = opts.maxBackoffMs ?? 2000;
+    this.log = opts.log ?? silentLogger;
+  }
+
+  /** Calls `onDown` once when the peer's connection `id` goes away; returns an unwatch function. */
+  watch(url: string, id: string, onDown: Down): () => void {
+    const peer = this.peer(url);
+    let set = peer.subs.get(id);
+    if (!set) peer.subs.set(id, (set = new Set()));
+    set.add(onDown);
+    return () => {
+      const s = peer.subs.get(id);
+      s?.delete(onDown);
+      if (s?.size === 0) peer.subs.delete(id);
+      this.maybeStop(url, peer);
+    };
+  }
+
+  /** Calls `cb` each time the stream to `url` is re-established after a break (the peer restarted). */
+  onReconnect(url: string, cb: () => void): () => void {
+    const peer = this.peer(url);
+    peer.reconnect.add(cb);
+    return () => {
+      peer.reconnect.delete(cb);
+      this.maybeStop(url, peer);
+    };
+  }
+
+  /** Peers with an open (or reopening) stream. */
+  get size(): number {
+    return this.peers.size;
+  }
+
+  close(): void {
+    for (const p of this.peers.values()) p.abort.abort();
+    this.peers.clear();
+  }
+
+  private peer(url: string): Peer {
+    let p = this.peers.get(url);
+    if (!p) {
+      p = { subs: new Map(), reconnect: new Set(), abort: new AbortController() };
+      this.peers.set(url, p);
+      void this.run(url, p);
+    }
+    return p;
+  }
+
+  private maybeStop(url: string, peer: Peer): void {
+    if (peer.subs.size > 0 || peer.reconnect.size > 0) return;
+    peer.abort.abort();
+    if (this.peers.get(url) === peer) this.peers.delete(url);
+  }
+
+  private fire(peer: Peer, id: string, reason: string): void {
+    const set = peer.subs.get(id);
+    if (!set) return;
+    peer.subs.delete(id);
+    for (const cb of set) cb(reason);
+  }
+
+  private async run(url: string, peer: Peer): Promise<void> {
+    const signal = peer.abort.signal;
+    let delay = this.min;
+    let broken = false;
+    while (!signal.aborted) {
+      let reason = 'monitor stream ended';
+      try {
+        for await (const ev of this.open(url, signal)) {
+          if (ev.type === ConnectionEventType.INITIAL_STATE_TRANSFER) {
+            delay = this.min;
+            if (broken) {
+              broken = false;
+              for (const cb of [...peer.reconnect]) cb();
+            }
+            continue;
+          }
+          for (const conn of Object.values(ev.connections)) {
+            if (ev.type === ConnectionEventType.DELETE) this.fire(peer, conn.id, 'closed by the next hop');
+            else if (conn.state === State.DOWN) this.fire(peer, conn.id, 'down at the next hop');
+          }
+          this.maybeStop(url, peer);
+        }
+      } catch (err) {
+        reason = `monitor stream broke: ${messageOf(err)}`;
+      }
+      if (signal.aborted) return;
+      broken = true;
+      if (peer.subs.size > 0) this.log.info({ url, reason, connections: peer.subs.size }, 'peer lost');
+      for (const id of [...peer.subs.keys()]) this.fire(peer, id, reason);
+      this.maybeStop(url, peer);
+      if (signal.aborted) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        t.unref();
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+      delay = Math.min(delay * 2, this.max);
+    }
+  }
+}
+
+/** The watcher shared by this process's chains. */
+let shared: PeerWatcher | undefined;
+export function sharedPeerWatcher(log?: Logger): PeerWatcher {
+  return (shared ??= new PeerWatcher(log ? { log } : {}));
+}
