@@ -65,9 +65,9 @@ test('two stores over a 3-member etcd cluster', async (t) => {
     await b.list(); // the watch is established before the first write
     await a.put('x', nse('x'));
     assert.equal((await b.get('x'))?.url, 'tcp://127.0.0.1:9/x');
-    await eventually('b sees the put', 2000, () => seen.some((e) => !e.deleted && e.item.name === 'x'));
+    await eventually('b sees the put', 10_000, () => seen.some((e) => !e.deleted && e.item.name === 'x'));
     await a.delete('x');
-    await eventually('b sees the delete', 2000, () => seen.some((e) => e.deleted && e.item.name === 'x'));
+    await eventually('b sees the delete', 10_000, () => seen.some((e) => e.deleted && e.item.name === 'x'));
     assert.equal(await b.get('x'), undefined);
   });
 
@@ -78,7 +78,7 @@ test('two stores over a 3-member etcd cluster', async (t) => {
     const seen: StoreEvent<Nse>[] = [];
     t.after(watchInto(d, seen));
     await c.put('before', nse('before'));
-    await eventually('d sees the first put', 2000, () => seen.some((e) => e.item.name === 'before'));
+    await eventually('d sees the first put', 10_000, () => seen.some((e) => e.item.name === 'before'));
 
     const leader = leaderOf(etcd);
     await leader.kill('SIGKILL');
@@ -87,14 +87,14 @@ test('two stores over a 3-member etcd cluster', async (t) => {
       await c.put('after', nse('after'));
       return true;
     });
-    await eventually('d reads the write', 5000, async () => (await d.get('after'))?.name === 'after');
+    await eventually('d reads the write', 10_000, async () => (await d.get('after'))?.name === 'after');
     await eventually('d watch sees the write', 10_000, () => seen.some((e) => !e.deleted && e.item.name === 'after'));
     assert.deepEqual((await d.list()).map((i) => i.name).sort(), ['after', 'before']);
 
     const expiresAt = new Date(Date.now() + 1000);
     await c.put('leased', nse('leased'), expiresAt);
     assert.equal((await d.get('leased'))?.name, 'leased');
-    await eventually('d watch sees the lease expire', 5000, () => seen.some((e) => e.deleted && e.item.name === 'leased'));
+    await eventually('d watch sees the lease expire', 10_000, () => seen.some((e) => e.deleted && e.item.name === 'leased'));
     assert.ok(Date.now() - expiresAt.getTime() < 2500, 'expired near expiresAt');
     assert.equal(await c.get('leased'), undefined);
 
