@@ -77,6 +77,7 @@ test('two stores over a 3-member etcd cluster', async (t) => {
     t.after(() => Promise.all([c.close(), d.close()]));
     const seen: StoreEvent<Nse>[] = [];
     t.after(watchInto(d, seen));
+    await d.list(); // the watch is established before the first write
     await c.put('before', nse('before'));
     await eventually('d sees the first put', 10_000, () => seen.some((e) => e.item.name === 'before'));
 
