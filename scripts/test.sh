@@ -18,4 +18,12 @@ trap cleanup EXIT
 
 files=(test/unit/**/*.test.ts test/e2e/**/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
-NSM_LOG_LEVEL=${NSM_LOG_LEVEL:-silent} node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+tap=$(mktemp /tmp/nsm-test-XXXXXX.tap)
+status=0
+NSM_LOG_LEVEL=${NSM_LOG_LEVEL:-silent} node --import tsx --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" "${files[@]}" || status=$?
+pass=$(awk '/^# pass /{print $3}' "$tap"); fail=$(awk '/^# fail /{print $3}' "$tap"); skip=$(awk '/^# skipped /{print $3}' "$tap")
+rm -f "$tap"
+echo "tests: ${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+exit "$status"
