@@ -3,7 +3,7 @@
 set -euo pipefail
 declare -A pkg_for=(
   [ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [etcd]=etcd-server [etcdctl]=etcd-client
-  [nsenter]=util-linux [tcpdump]=tcpdump
+  [nsenter]=util-linux [tcpdump]=tcpdump [openssl]=openssl [pgrep]=procps
 )
 missing=()
 for bin in "${!pkg_for[@]}"; do
