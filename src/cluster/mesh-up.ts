@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { collectConnections, type ConnectionStatus } from './connections.js';
 import { createNetworks } from './networks.js';
+import { registerServices } from './register-services.js';
 import type { ComponentKind, MeshPlan } from './plan.js';
 import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
 import { writeState, type MeshState } from './state.js';
@@ -31,7 +32,10 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
   try {
     const t0 = Date.now();
     await createNetworks(plan, opts.log, opts.progress);
-    for (const kind of ORDER) await startKind(state, kind, opts);
+    for (const kind of ORDER) {
+      await startKind(state, kind, opts);
+      if (kind === 'registry') await registerServices(plan, opts.progress);
+    }
     opts.signal?.throwIfAborted();
     const clients = plan.components.filter((c) => c.kind === 'client');
     for (const c of clients) state.procs[c.name] = spawnComponent(plan, c, 0);

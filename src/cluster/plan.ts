@@ -3,6 +3,7 @@
 import { parseServiceUrl } from '../components/service-url.js';
 import { meshPaths, type MeshPaths } from './paths.js';
 import type { Scenario } from './scenario-schema.js';
+import type { ServiceSpec } from './service-spec.js';
 
 export type ComponentKind = 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
 
@@ -51,6 +52,8 @@ export interface MeshPlan extends MeshPaths {
   workloads: WorkloadPlan[];
   components: ComponentPlan[];
   requests: ClientRequestPlan[];
+  /** NetworkServices `nsm up` registers once the registry is up (name, payload, matches). */
+  services?: ServiceSpec[];
 }
 
 export const UNDERLAY_PREFIX = 15;
@@ -87,7 +90,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     workloads.push({ name: e.name, kind: 'endpoint', node: e.node, netns: ns(e.name) });
     components.push({
       name: e.name, kind: 'endpoint', node: e.node, netns: node.netns, workloadNetns: ns(e.name), url: sock(e.name),
-      args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), '--cidr', e.cidr, ...(labels ? ['--labels', labels] : []),
+      args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), ...(e.cidr ? ['--cidr', e.cidr] : []), ...(labels ? ['--labels', labels] : []),
         '--nsmgr', sock(`nsmgr-${e.node}`), '--netns', ns(e.name), '--listen', sock(e.name)],
     });
   }
@@ -104,7 +107,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
       args: ['nsc', '--name', c.name, '--netns', ns(c.name), '--nsmgr', sock(`nsmgr-${c.node}`), ...c.requests],
     });
   }
-  return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests };
+  return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [] };
 }
 
 /** Every namespace of the plan: underlay, nodes, workloads. */

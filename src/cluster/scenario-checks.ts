@@ -51,6 +51,10 @@ export function checkScenario(s: Scenario): CheckProblem[] {
     if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${s.nodes.join(', ')})`);
     if (e.services.length === 0) bad(['endpoints', i, 'services'], `endpoint "${e.name}" offers no service`);
     e.services.forEach((svc) => offered.add(svc));
+    if (e.cidr === undefined) {
+      if (e.kind !== 'passthrough') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24)`);
+      return;
+    }
     let cidr: Cidr4;
     try {
       cidr = parseCidr4(e.cidr);

@@ -28,7 +28,8 @@ export const endpointSchema = z.strictObject({
   node: name,
   kind: z.enum(['icmp-responder', 'passthrough']),
   services: z.array(name),
-  cidr: z.string(),
+  /** Required for icmp-responder; a passthrough hands out its onward connection's addresses. */
+  cidr: z.string().optional(),
   labels: labels.optional(),
 });
 

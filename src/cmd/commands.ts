@@ -4,6 +4,7 @@ import { registerForwarderCommand } from './forwarder.js';
 import { registerNscCommand } from './nsc.js';
 import { registerNseCommand } from './nse.js';
 import { registerNsmgrCommand } from './nsmgr.js';
+import { registerNsCommand } from './ns.js';
 import { registerRegistryCommand } from './registry.js';
 import { registerUpCommand } from './up.js';
 import { registerStatusCommand } from './status.js';
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerForwarderCommand(program);
   registerNseCommand(program);
   registerNscCommand(program);
+  registerNsCommand(program);
   registerUpCommand(program);
   registerStatusCommand(program);
   registerDownCommand(program);

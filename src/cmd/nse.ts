@@ -1,6 +1,7 @@
-// `nsm nse <kind>`: runs an endpoint of the given kind (icmp-responder now).
+// `nsm nse <kind>`: runs an endpoint of the given kind (icmp-responder, passthrough).
 import { Option, type Command } from 'commander';
 import { startEndpoint } from '../components/endpoint.js';
+import { startPassthrough } from '../components/passthrough.js';
 import { netnsUrlArg } from './netns-arg.js';
 import { createLogger } from '../sdk/core/log.js';
 import { cidrsArg, durationArg, labelsArg, listArg, meshUrlArg, waitForSignal } from './cli-options.js';
@@ -43,6 +44,37 @@ export function registerNseCommand(program: Command): void {
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url}\n`);
+      await waitForSignal();
+      await endpoint.stop();
+      process.exit(0);
+    });
+
+  nse
+    .command('passthrough')
+    .description('a link of a service function chain: requests the same service onward (its labels as source labels) and forwards between its two interfaces')
+    .addOption(new Option('--name <name>', 'endpoint name').env('NSM_NAME').default('passthrough'))
+    .addOption(new Option('--service <names>', 'network services offered and requested onward (comma separated)').env('NSM_SERVICE_NAMES').makeOptionMandatory().argParser(listArg))
+    .addOption(new Option('--cidr <cidrs>', 'ignored: a passthrough hands out the addresses of its onward connection').env('NSM_CIDR_PREFIX').argParser(cidrsArg))
+    .addOption(new Option('--labels <k=v,...>', 'endpoint labels, also the source labels of its onward requests (default app=NAME)').env('NSM_LABELS').argParser(labelsArg))
+    .addOption(new Option('--nsmgr <url>', "the node's nsmgr").env('NSM_CONNECT_TO').default('unix:///var/lib/networkservicemesh/nsm.io.sock').argParser(meshUrlArg))
+    .addOption(new Option('--netns <name|path|url>', 'its network namespace, where both interfaces go and packets are forwarded (default: its own)').env('NSM_NETNS').argParser(netnsUrlArg))
+    .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
+    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .addOption(new Option('--request-timeout <duration>', 'give up an onward request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
+    .action(async (flags: NseFlags & { requestTimeout: number }) => {
+      const log = createLogger(flags.name);
+      const endpoint = await startPassthrough({
+        name: flags.name,
+        services: flags.service,
+        labels: flags.labels ?? {},
+        nsmgrUrl: flags.nsmgr,
+        listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
+        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+        tokenLifetimeMs: flags.maxTokenLifetime,
+        requestTimeoutMs: flags.requestTimeout,
+        log,
+      });
+      process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (passthrough)\n`);
       await waitForSignal();
       await endpoint.stop();
       process.exit(0);

@@ -15,6 +15,7 @@ import { updateToken } from '../networkservice/updatetoken.js';
 export interface EndpointChainOptions {
   name: string;
   signer: TokenSigner;
+  /** Address pool; empty for endpoints whose addresses come from elsewhere (passthrough). */
   cidrs: string[];
   /** This endpoint's network namespace, as a mechanism inodeURL (file:// or inode://). */
   netnsUrl: string;
@@ -33,7 +34,7 @@ export function newEndpointChain(opts: EndpointChainOptions): { networkService: 
       updateToken(opts.signer),
       timeout(),
       monitor.element(),
-      pointToPointIpam(opts.cidrs),
+      ...(opts.cidrs.length > 0 ? [pointToPointIpam(opts.cidrs)] : []),
       kernelEndpoint({ netnsUrl: opts.netnsUrl }),
       ...(opts.extra ?? []),
     ),

@@ -1,0 +1,46 @@
+// A passthrough endpoint (a link of a service function chain): an endpoint to the
+// previous hop and a client of its own nsmgr to the next. It turns its namespace
+// into a router (dataplane/forwarding.ts: a network function may touch the kernel of
+// its own namespace), then serves the endpoint chain with the passthrough element.
+import { enableForwarding } from '../dataplane/forwarding.js';
+import type { Logger } from '../sdk/core/log.js';
+import { passthrough } from '../sdk/networkservice/passthrough.js';
+import { MeshClient } from './client.js';
+import { startEndpoint, type RunningEndpoint } from './endpoint.js';
+
+export interface PassthroughOptions {
+  name: string;
+  services: string[];
+  /** Its endpoint labels, also the source labels of its onward requests. */
+  labels: Record<string, string>;
+  listenUrl: string;
+  nsmgrUrl: string;
+  /** Its namespace as an inodeURL (both of its interfaces go there). */
+  netnsUrl: string;
+  tokenLifetimeMs?: number;
+  requestTimeoutMs?: number;
+  log: Logger;
+}
+
+export async function startPassthrough(opts: PassthroughOptions): Promise<RunningEndpoint> {
+  await enableForwarding(opts.netnsUrl);
+  const client = await MeshClient.create({
+    name: opts.name,
+    nsmgrUrl: opts.nsmgrUrl,
+    log: opts.log,
+    ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
+  });
+  const labels = Object.keys(opts.labels).length > 0 ? opts.labels : { app: opts.name };
+  return startEndpoint({
+    name: opts.name,
+    services: opts.services,
+    labels,
+    cidrs: [],
+    listenUrl: opts.listenUrl,
+    nsmgrUrl: opts.nsmgrUrl,
+    netnsUrl: opts.netnsUrl,
+    log: opts.log,
+    ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
+    extra: [passthrough(client, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
+  });
+}

@@ -1,0 +1,49 @@
+// passthrough (endpoint side, after kernel-endpoint): makes an endpoint a link of a
+// service function chain. When a connection arrives it requests the same service
+// onward (once per connection; the onward client refreshes it), answers with the
+// onward connection's IP context, and closes the onward connection when the incoming
+// one closes or fails. The kernel forwarding between the two interfaces is set up
+// once per namespace by the component (dataplane/forwarding.ts), not here.
+import { ConnectionContext } from '../../api/index.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { messageOf } from '../core/errors.js';
+import { chainedIpContext } from './passthrough-context.js';
+import { onwardRequest, type OnwardClient, type OnwardOptions } from './passthrough-onward.js';
+import type { Connection } from '../../api/index.js';
+
+const ONWARD = Symbol('passthrough.onward');
+
+export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkServiceElement {
+  return element({
+    async request(req, ctx, next) {
+      const conn = req.connection!;
+      let onward = ctx.metadata.get(ONWARD) as Connection | undefined;
+      const fresh = !onward;
+      if (!onward) {
+        onward = await client.request(onwardRequest(conn, opts));
+        ctx.metadata.set(ONWARD, onward);
+        ctx.log.info({ connId: conn.id, onward: onward.id, endpoint: onward.networkServiceEndpointName }, 'onward connection up');
+      }
+      conn.context ??= ConnectionContext.create();
+      conn.context.ipContext = chainedIpContext(onward, conn.context.ipContext);
+      try {
+        return await next.request(req, ctx);
+      } catch (err) {
+        if (fresh) {
+          ctx.metadata.delete(ONWARD);
+          await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: messageOf(e) }, 'onward close failed'));
+        }
+        throw err;
+      }
+    },
+    async close(conn, ctx, next) {
+      const onward = ctx.metadata.get(ONWARD) as Connection | undefined;
+      ctx.metadata.delete(ONWARD);
+      try {
+        await next.close(conn, ctx);
+      } finally {
+        if (onward) await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: messageOf(e) }, 'onward close failed'));
+      }
+    },
+  });
+}
