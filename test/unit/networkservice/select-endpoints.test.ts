@@ -121,6 +121,40 @@ const cases: Case[] = [
     want: [],
   },
   {
+    name: 'chain steering: each hop is chosen by the source labels of the previous one',
+    ns: {
+      name: SVC,
+      matches: [
+        { sourceSelector: { app: 'nsc' }, routes: [{ destinationSelector: { color: 'red' } }] },
+        { sourceSelector: { app: 'fw-1' }, routes: [{ destinationSelector: { pod: 'client-2' } }] },
+        { sourceSelector: { app: 'fw-2' }, routes: [{ destinationSelector: { color: 'blue' } }, { destinationSelector: { color: 'red' }, weight: 0 }] },
+      ],
+    },
+    client: { app: 'fw-1' },
+    want: ['nse-b'],
+  },
+  {
+    name: 'fallthrough past several empty matches, weights of the hit kept',
+    ns: {
+      name: SVC,
+      matches: [
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'green' } }], fallthrough: true },
+        { sourceSelector: { app: 'nope' }, routes: [{ destinationSelector: {} }] },
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'yellow' } }], fallthrough: true },
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'blue' }, weight: 7 }] },
+      ],
+    },
+    client: {},
+    want: ['nse-b', 'nse-c'],
+    weights: [7, 7],
+  },
+  {
+    name: 'fallthrough on the last match: no candidate',
+    ns: { name: SVC, matches: [{ sourceSelector: {}, routes: [{ destinationSelector: { color: 'green' } }], fallthrough: true }] },
+    client: {},
+    want: [],
+  },
+  {
     name: 'labels of another service do not count',
     ns: { name: 'other', matches: [{ sourceSelector: {}, routes: [{ destinationSelector: { color: 'red' } }] }] },
     client: {},
