@@ -1,0 +1,88 @@
+// E2E (issue 7): `nsm up examples/heal.yaml` (one client on node-1, icmp-responders nse-1 on node-1 and
+// nse-2 on node-2). Each component kind is SIGKILLed in turn (the supervisor restarts it): the client
+// heals and ping to its (possibly new) dst works again within 15 s; after `nsm down` nothing is left.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { ensureBuilt, ROOT } from '../helpers/mesh.js';
+
+interface Conn { id: string; endpoint: string; dstIp: string; path: string[]; state: string }
+interface Status {
+  runDir: string;
+  components: { name: string; kind: string; node?: string; pid: number; state: string; restarts: number }[];
+  connections: Conn[];
+}
+
+const nsm = (...args: string[]) => spawnSync(process.execPath, ['bin/nsm.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+const netnsWith = (prefix: string) =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('heal: connections come back after SIGKILL of each component kind', { skip: process.getuid?.() !== 0 && 'needs root', timeout: 240_000 }, async (t) => {
+  ensureBuilt();
+  const name = `t${process.pid}h`;
+  t.after(() => {
+    nsm('down', name);
+    for (const ns of netnsWith(`${name}-`)) spawnSync('ip', ['netns', 'del', ns]);
+  });
+  const up = nsm('up', 'examples/heal.yaml', '--detach', '--name', name);
+  assert.equal(up.status, 0, `${up.stdout}\n${up.stderr}`);
+  const status = (): Status => JSON.parse(nsm('status', name, '--json').stdout) as Status;
+  let st = status();
+  const runDir = st.runDir;
+  const clientNs = `${name}-nsc-1`;
+
+  /** Kills `component` (by name, or a function choosing it from the connection) and waits for a working connection. */
+  const killAndHeal = async (label: string, pick: (c: Conn) => string, extra?: () => void) => {
+    const before = st.connections[0]!;
+    const target = st.components.find((c) => c.name === pick(before))!;
+    const t0 = Date.now();
+    process.kill(target.pid, 'SIGKILL');
+    extra?.();
+    let seen: Conn | undefined;
+    while (Date.now() - t0 < 15_000) {
+      await sleep(300);
+      st = status();
+      const comp = st.components.find((c) => c.name === target.name)!;
+      seen = st.connections[0]!;
+      if (comp.restarts > target.restarts && comp.state === 'running' && seen.state === 'UP') break;
+    }
+    const ms = Date.now() - t0;
+    assert.equal(seen?.state, 'UP', `${label}: not healed after ${ms} ms: ${JSON.stringify(seen)}\n${nsm('status', name).stdout}`);
+    assert.equal(seen.id, before.id, 'the connection id stays the same across heals');
+    t.diagnostic(`${label}: ${target.name} killed, connection UP via ${seen.endpoint} (${seen.path.length} segments) after ${ms} ms`);
+  };
+
+  await killAndHeal('local forwarder', () => 'forwarder-node-1');
+  await killAndHeal('local nsmgr', () => 'nsmgr-node-1');
+  await killAndHeal('endpoint in use', (c) => c.endpoint);
+  // A data path that breaks with its endpoint (its interface gone): reselection to the other endpoint.
+  const before = st.connections[0]!.endpoint;
+  await killAndHeal('endpoint in use + its interface (reselect)', (c) => c.endpoint, () => spawnSync('ip', ['-n', clientNs, 'link', 'del', 'nsm-1']));
+  assert.notEqual(st.connections[0]!.endpoint, before, 'reselected the other endpoint');
+  /** Makes the connection remote for the remote kills (reselects away from the local endpoint). */
+  const makeRemote = async () => {
+    if (st.connections[0]!.path.length === 6) return;
+    await killAndHeal('endpoint in use + its interface (to remote)', (c) => c.endpoint, () => spawnSync('ip', ['-n', clientNs, 'link', 'del', 'nsm-1']));
+    assert.equal(st.connections[0]!.path.length, 6, 'the connection is remote now');
+  };
+  await makeRemote();
+  await killAndHeal('remote forwarder', (c) => c.path[4]!);
+  await makeRemote();
+  await killAndHeal('remote nsmgr', (c) => c.path[3]!);
+  await killAndHeal('registry', () => 'registry');
+
+  const down = nsm('down', name);
+  assert.equal(down.status, 0, down.stderr);
+  assert.deepEqual(netnsWith(`${name}-`), [], 'namespaces left');
+  assert.ok(!existsSync(runDir), 'run dir left');
+  const alive = (pid: number) => {
+    try {
+      return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+    } catch {
+      return false;
+    }
+  };
+  for (const c of st.components) assert.ok(!alive(c.pid), `${c.name} (pid ${c.pid}) still running`);
+});
