@@ -3,20 +3,11 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { outFile } from './proc.js';
+import type { ConnectionLine } from '../components/connection-line.js';
 import type { MeshPlan } from './plan.js';
 
-export interface NscLine {
-  id: string;
-  service: string;
-  endpoint: string;
-  interface: string;
-  mechanism: string;
-  srcIp?: string;
-  dstIp?: string;
-  path: string[];
-  /** Printed on heal: HEALING (a short line: id, interface, state), then UP with the new connection. */
-  state?: 'UP' | 'HEALING';
-}
+/** What clients and passthroughs print per connection (src/components/connection-line.ts). */
+export type NscLine = ConnectionLine;
 
 export interface ConnectionStatus {
   id: string;
@@ -54,25 +45,46 @@ export function ping(netns: string, dst: string): Promise<boolean> {
   });
 }
 
-/** Every requested connection: reported + ping ok is UP; reported without ping is DOWN; missing is DOWN. */
-export async function collectConnections(p: MeshPlan, doPing = true): Promise<ConnectionStatus[]> {
-  const byClient = new Map<string, NscLine[]>();
-  await Promise.all([...new Set(p.requests.map((r) => r.client))].map(async (c) => byClient.set(c, await readClientLines(p, c))));
-  return Promise.all(
-    p.requests.map(async (r) => {
-      const lines = byClient.get(r.client)?.filter((l) => l.interface === r.ifname) ?? [];
-      const healing = lines.at(-1)?.state === 'HEALING';
-      // The latest full line: the connection as first made or as last healed.
-      const line = lines.filter((l) => l.state !== 'HEALING').at(-1);
-      const netns = p.workloads.find((w) => w.name === r.client)!.netns;
-      if (!line) {
-        return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', path: [], state: 'DOWN' as const };
-      }
-      const up = !healing && doPing && line.dstIp ? await ping(netns, line.dstIp) : false;
-      return {
-        id: line.id, client: r.client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, interface: line.interface,
-        srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '', path: line.path, state: healing ? ('HEALING' as const) : up ? ('UP' as const) : ('DOWN' as const),
-      };
+/** The connections passthrough endpoints hold onward (their client is the endpoint): latest line per id, unless closed. */
+async function onwardConnections(p: MeshPlan, doPing: boolean): Promise<ConnectionStatus[]> {
+  const passthroughs = p.workloads.filter((w) => w.endpointKind === 'passthrough');
+  const perEndpoint = await Promise.all(
+    passthroughs.map(async (w) => {
+      const byId = new Map<string, NscLine[]>();
+      for (const l of await readClientLines(p, w.name)) byId.set(l.id, [...(byId.get(l.id) ?? []), l]);
+      return [...byId.values()]
+        .filter((lines) => lines.at(-1)?.state !== 'CLOSED')
+        .map((lines) => toStatus(w.name, w.netns, lines, doPing));
     }),
   );
+  return Promise.all(perEndpoint.flat());
+}
+
+async function toStatus(client: string, netns: string, lines: NscLine[], doPing: boolean): Promise<ConnectionStatus> {
+  const healing = lines.at(-1)?.state === 'HEALING';
+  const line = lines.filter((l) => l.state !== 'HEALING' && l.state !== 'CLOSED').at(-1)!;
+  const up = !healing && doPing && line.dstIp ? await ping(netns, line.dstIp) : false;
+  return {
+    id: line.id, client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, interface: line.interface,
+    srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '', path: line.path, state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
+  };
+}
+
+/** Every requested connection (and every onward connection of a passthrough): reported + ping ok is UP; otherwise DOWN. */
+export async function collectConnections(p: MeshPlan, doPing = true): Promise<ConnectionStatus[]> {
+  const onward = onwardConnections(p, doPing);
+  const byClient = new Map<string, NscLine[]>();
+  await Promise.all([...new Set(p.requests.map((r) => r.client))].map(async (c) => byClient.set(c, await readClientLines(p, c))));
+  const requested = await Promise.all(
+    p.requests.map(async (r) => {
+      const lines = byClient.get(r.client)?.filter((l) => l.interface === r.ifname) ?? [];
+      const netns = p.workloads.find((w) => w.name === r.client)!.netns;
+      // The latest full line: the connection as first made or as last healed.
+      if (!lines.some((l) => l.state !== 'HEALING')) {
+        return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', path: [], state: 'DOWN' as const };
+      }
+      return toStatus(r.client, netns, lines, doPing);
+    }),
+  );
+  return [...requested, ...(await onward)];
 }

@@ -1,11 +1,12 @@
 // Turns a validated scenario into a plan: namespaces, underlay addresses, and every component's
 // process (where it runs and its `nsm` arguments). Pure: touches nothing.
 import { parseServiceUrl } from '../components/service-url.js';
+import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
 import { meshPaths, type MeshPaths } from './paths.js';
 import type { Scenario } from './scenario-schema.js';
 import type { ServiceSpec } from './service-spec.js';
 
-export type ComponentKind = 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
+export type ComponentKind = 'etcd' | 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
 
 export interface ComponentPlan {
   name: string;
@@ -16,6 +17,8 @@ export interface ComponentPlan {
   /** The workload's own namespace (endpoint, client). */
   workloadNetns?: string;
   url: string;
+  /** Program to run instead of `node bin/nsm.js` (the local etcd). */
+  exec?: string;
   args: string[];
 }
 
@@ -31,6 +34,8 @@ export interface NodePlan {
 export interface WorkloadPlan {
   name: string;
   kind: 'endpoint' | 'client';
+  /** For endpoints: icmp-responder, passthrough, ... */
+  endpointKind?: string;
   node: string;
   netns: string;
 }
@@ -67,9 +72,15 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   const registryUrl = `tcp://${REGISTRY_IP}:5001`;
   const nodes: NodePlan[] = s.nodes.map((n, i) => ({ name: n, netns: ns(n), ip: `198.18.0.${i + 1}`, peer: `n${i + 1}` }));
   const nodeOf = new Map(nodes.map((n) => [n.name, n]));
-  const components: ComponentPlan[] = [
-    { name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: ['registry', '--listen', registryUrl] },
-  ];
+  const components: ComponentPlan[] = [];
+  const registryArgs = ['registry', '--listen', registryUrl];
+  if (s.registry?.backend === 'etcd') {
+    // No endpoints: nsm up runs one etcd member next to the registry (underlay namespace).
+    const endpoints = s.registry.endpoints ?? [`http://${REGISTRY_IP}:${ETCD_CLIENT_PORT}`];
+    if (!s.registry.endpoints) components.push(etcdComponent(name, paths.runDir, ns('ul'), REGISTRY_IP));
+    registryArgs.push('--backend', 'etcd', '--etcd-endpoints', endpoints.join(','));
+  }
+  components.push({ name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: registryArgs });
   for (const n of nodes) {
     const nsmgr = `nsmgr-${n.name}`;
     const tcp = `tcp://${n.ip}:5002`;
@@ -87,7 +98,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   for (const e of s.endpoints ?? []) {
     const node = nodeOf.get(e.node)!;
     const labels = Object.entries(e.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    workloads.push({ name: e.name, kind: 'endpoint', node: e.node, netns: ns(e.name) });
+    workloads.push({ name: e.name, kind: 'endpoint', endpointKind: e.kind, node: e.node, netns: ns(e.name) });
     components.push({
       name: e.name, kind: 'endpoint', node: e.node, netns: node.netns, workloadNetns: ns(e.name), url: sock(e.name),
       args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), ...(e.cidr ? ['--cidr', e.cidr] : []), ...(labels ? ['--labels', labels] : []),

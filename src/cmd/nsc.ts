@@ -2,6 +2,7 @@
 // them, keeps them refreshed, and closes them on SIGTERM/SIGINT.
 import { Option, type Command } from 'commander';
 import { MeshClient } from '../components/client.js';
+import { connectionLine, stateLine } from '../components/connection-line.js';
 import { parseServiceUrl, type ServiceRequestSpec } from '../components/service-url.js';
 import { Connection } from '../api/index.js';
 import { createLogger } from '../sdk/core/log.js';
@@ -19,20 +20,6 @@ interface NscFlags {
   exclude?: string[];
   once?: boolean;
   livenessInterval: number;
-}
-
-function summary(spec: ServiceRequestSpec, c: Connection) {
-  const ip = c.context?.ipContext;
-  return {
-    id: c.id,
-    service: c.networkService,
-    endpoint: c.networkServiceEndpointName,
-    interface: spec.ifname,
-    mechanism: c.mechanism?.type,
-    srcIp: ip?.srcIpAddrs[0],
-    dstIp: ip?.dstIpAddrs[0],
-    path: c.path?.pathSegments.map((s) => s.name) ?? [],
-  };
 }
 
 export function registerNscCommand(program: Command): void {
@@ -64,7 +51,7 @@ export function registerNscCommand(program: Command): void {
         const i = conns.findIndex((c) => c.id === id);
         if (i < 0) return;
         if (conn) conns[i] = conn;
-        const line = state === 'HEALING' ? { id, interface: specs[i]!.ifname, state } : { ...summary(specs[i]!, conns[i]!), state };
+        const line = state === 'HEALING' ? stateLine(id, specs[i]!.ifname, state) : connectionLine(conns[i]!, specs[i]!.ifname, state);
         process.stdout.write(`${JSON.stringify(line)}\n`);
       };
       const client = await MeshClient.create({
@@ -83,7 +70,7 @@ export function registerNscCommand(program: Command): void {
             timeoutMs: flags.requestTimeout,
           });
           conns.push(conn);
-          process.stdout.write(`${JSON.stringify(summary(spec, conn))}\n`);
+          process.stdout.write(`${JSON.stringify(connectionLine(conn, spec.ifname))}\n`);
         }
       } catch (err) {
         process.stderr.write(`nsm: nsc: request failed: ${messageOf(err)}\n`);

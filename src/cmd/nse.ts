@@ -72,6 +72,7 @@ export function registerNseCommand(program: Command): void {
         netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
         tokenLifetimeMs: flags.maxTokenLifetime,
         requestTimeoutMs: flags.requestTimeout,
+        onConnection: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (passthrough)\n`);

@@ -6,6 +6,10 @@ import { enableForwarding } from '../dataplane/forwarding.js';
 import type { Logger } from '../sdk/core/log.js';
 import { passthrough } from '../sdk/networkservice/passthrough.js';
 import { MeshClient } from './client.js';
+import { connectionLine, stateLine, type ConnectionLine } from './connection-line.js';
+import type { OnwardClient } from '../sdk/networkservice/passthrough-onward.js';
+import { P } from '../sdk/networkservice/mechanisms.js';
+import type { Connection } from '../api/index.js';
 import { startEndpoint, type RunningEndpoint } from './endpoint.js';
 
 export interface PassthroughOptions {
@@ -19,7 +23,27 @@ export interface PassthroughOptions {
   netnsUrl: string;
   tokenLifetimeMs?: number;
   requestTimeoutMs?: number;
+  /** Called with each onward connection's line when it is up, healing, healed or closed (for `nsm status`). */
+  onConnection?: (line: ConnectionLine | ReturnType<typeof stateLine>) => void;
   log: Logger;
+}
+
+/** An onward client that reports what happens to its connections. */
+function reporting(client: OnwardClient, report: NonNullable<PassthroughOptions['onConnection']>): OnwardClient {
+  return {
+    async request(r) {
+      const conn = await client.request(r);
+      report(connectionLine(conn, r.ifname));
+      return conn;
+    },
+    async close(conn) {
+      try {
+        await client.close(conn);
+      } finally {
+        report(stateLine(conn.id, conn.mechanism?.parameters[P.name] ?? '', 'CLOSED'));
+      }
+    },
+  };
 }
 
 export async function startPassthrough(opts: PassthroughOptions): Promise<RunningEndpoint> {
@@ -29,7 +53,11 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     nsmgrUrl: opts.nsmgrUrl,
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
+    ...(opts.onConnection ? { onState: (id: string, state: 'UP' | 'HEALING', conn?: Connection) => report(id, state, conn) } : {}),
   });
+  const report = (id: string, state: 'UP' | 'HEALING', conn?: Connection) =>
+    opts.onConnection?.(state === 'HEALING' || !conn ? stateLine(id, '', 'HEALING') : connectionLine(conn, undefined, 'UP'));
+  const onward: OnwardClient = opts.onConnection ? reporting(client, opts.onConnection) : client;
   const labels = Object.keys(opts.labels).length > 0 ? opts.labels : { app: opts.name };
   return startEndpoint({
     name: opts.name,
@@ -41,6 +69,6 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     netnsUrl: opts.netnsUrl,
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
-    extra: [passthrough(client, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
+    extra: [passthrough(onward, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
   });
 }

@@ -1,0 +1,39 @@
+// The one-line JSON summary of a connection that `nsm nsc` and passthrough
+// endpoints print on stdout (and `nsm status` reads back): the client side's view.
+import type { Connection } from '../api/index.js';
+import { P } from '../sdk/networkservice/mechanisms.js';
+
+export type LineState = 'UP' | 'HEALING' | 'CLOSED';
+
+export interface ConnectionLine {
+  id: string;
+  service: string;
+  endpoint: string;
+  interface: string;
+  mechanism: string;
+  srcIp?: string;
+  dstIp?: string;
+  path: string[];
+  /** Absent on the first line; HEALING and CLOSED lines carry only id and interface. */
+  state?: LineState;
+}
+
+export function connectionLine(c: Connection, ifname?: string, state?: 'UP'): ConnectionLine {
+  const ip = c.context?.ipContext;
+  return {
+    id: c.id,
+    service: c.networkService,
+    endpoint: c.networkServiceEndpointName,
+    interface: ifname ?? c.mechanism?.parameters[P.name] ?? '',
+    mechanism: c.mechanism?.type ?? '',
+    ...(ip?.srcIpAddrs[0] ? { srcIp: ip.srcIpAddrs[0] } : {}),
+    ...(ip?.dstIpAddrs[0] ? { dstIp: ip.dstIpAddrs[0] } : {}),
+    path: c.path?.pathSegments.map((s) => s.name) ?? [],
+    ...(state ? { state } : {}),
+  };
+}
+
+/** A short line for a state change without a new connection. */
+export function stateLine(id: string, ifname: string, state: 'HEALING' | 'CLOSED'): Pick<ConnectionLine, 'id' | 'interface' | 'state'> {
+  return { id, interface: ifname, state };
+}
