@@ -236,6 +236,12 @@ export class KernelDriver {
     return listLinksIn(await this.resolve(netns, 'netns'));
   }
 
+  /** The link named `name` in the namespace, if any (spawns one `ip -json`; rare: adopting a link of an earlier life). */
+  async linkInfo(netns: NetnsLike, name: string): Promise<LinkInfo | undefined> {
+    checkIfName('name', name);
+    return (await listLinksIn(await this.resolve(netns, 'netns'), name))[0];
+  }
+
   /** Links whose alias starts with `aliasPrefix` (default "nsm:", i.e. everything the forwarder made). */
   async listTagged(netns: NetnsLike, aliasPrefix: string = ALIAS_PREFIX): Promise<LinkInfo[]> {
     return (await this.listLinks(netns)).filter((l) => l.alias !== undefined && l.alias.startsWith(aliasPrefix));

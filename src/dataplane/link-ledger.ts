@@ -85,6 +85,18 @@ export class LinkLedger {
       addAddress: (netns, ifname, cidr) => dp.addAddress(netns, ifname, cidr),
       addRoute: (netns, route) => dp.addRoute(netns, route),
       linksTagged: (alias) => [...this.links.values()].filter((l) => l.alias === alias).map(({ netns, name }) => ({ netns, name })),
+      ...(dp.linkInfo
+        ? {
+            linkInfo: async (netns: string, name: string) => {
+              const found = await dp.linkInfo!(netns, name);
+              // A link of an earlier life seen again under its tag is about to be adopted (or deleted
+              // and re-created, which the ledger records too): it is no longer an orphan to sweep.
+              const known = this.links.get(keyOf({ netns, name }));
+              if (found && known && found.alias === known.alias) this.added(known);
+              return found;
+            },
+          }
+        : {}),
       deleteLink: async (netns, name) => {
         const existed = await dp.deleteLink(netns, name);
         this.removed({ netns, name });

@@ -17,6 +17,10 @@ export interface LinkInfo {
   mtu: number;
   up: boolean;
   master?: string;
+  /** VXLAN only: its VNI and underlay addresses. */
+  vni?: number;
+  local?: string;
+  remote?: string;
 }
 
 interface RawLink {
@@ -26,7 +30,7 @@ interface RawLink {
   mtu: number;
   flags?: string[];
   master?: string;
-  linkinfo?: { info_kind?: string };
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; remote?: string } };
 }
 
 function ipArgs(ref: NetnsRef, args: string[]): [string, string[]] {
@@ -40,14 +44,15 @@ function ipArgs(ref: NetnsRef, args: string[]): [string, string[]] {
   }
 }
 
-/** All links of a namespace (spawns one `ip`). */
-export async function listLinksIn(ref: NetnsRef): Promise<LinkInfo[]> {
-  const [cmd, args] = ipArgs(ref, ['-json', '-d', 'link', 'show']);
+/** All links of a namespace, or only the one named `dev` ([] when it does not exist) (spawns one `ip`). */
+export async function listLinksIn(ref: NetnsRef, dev?: string): Promise<LinkInfo[]> {
+  const [cmd, args] = ipArgs(ref, ['-json', '-d', 'link', 'show', ...(dev === undefined ? [] : ['dev', dev])]);
   let out: string;
   try {
     out = (await execFileP(cmd, args, { maxBuffer: 64 << 20 })).stdout;
   } catch (err) {
     const text = (err as { stderr?: string }).stderr?.trim() || String(err);
+    if (dev !== undefined && /does not exist|Cannot find device/i.test(text)) return [];
     throw new FailedPreconditionError(`cannot list links in ${describeNetns(ref)}: ${text}`);
   }
   const raw = JSON.parse(out || '[]') as RawLink[];
@@ -56,6 +61,10 @@ export async function listLinksIn(ref: NetnsRef): Promise<LinkInfo[]> {
     if (l.ifalias) info.alias = l.ifalias;
     if (l.linkinfo?.info_kind) info.kind = l.linkinfo.info_kind;
     if (l.master) info.master = l.master;
+    const vx = l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data : undefined;
+    if (vx?.id !== undefined) info.vni = vx.id;
+    if (vx?.local) info.local = vx.local;
+    if (vx?.remote) info.remote = vx.remote;
     return info;
   });
 }

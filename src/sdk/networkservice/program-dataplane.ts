@@ -19,6 +19,17 @@ export interface ForwarderDataplane {
   deleteLink(netns: string, name: string): Promise<boolean>;
   /** Links recorded with this alias (by an earlier life of the forwarder, say), if the dataplane keeps a record. */
   linksTagged?(alias: string): ProgrammedLink[];
+  /** What exists under this name (undefined: nothing); lets a restarted forwarder adopt its links in place. */
+  linkInfo?(netns: string, name: string): Promise<ExistingLink | undefined>;
+}
+
+/** A link found in the kernel (see KernelDriver.linkInfo). */
+export interface ExistingLink {
+  alias?: string;
+  kind?: string;
+  /** VXLAN only. */
+  vni?: number;
+  remote?: string;
 }
 
 export interface ProgrammedLink {
@@ -62,14 +73,42 @@ async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<
   await Promise.all(links.map((l) => dp.deleteLink(l.netns, l.name).catch(() => false)));
 }
 
-/** Runs `create`; a link already there under our name is a leftover of an earlier life of this connection: replace it. */
-async function replacing(dp: ForwarderDataplane, link: ProgrammedLink, create: () => Promise<void>): Promise<void> {
+/** What a link of ours must look like to be adopted as it is. */
+interface Wanted {
+  alias: string;
+  kind: 'veth' | 'vxlan';
+  vni?: number;
+  remote?: string;
+  /** veth: the other end, which must be there (and ours) too. */
+  peer?: ProgrammedLink;
+}
+
+async function adoptable(dp: ForwarderDataplane, link: ProgrammedLink, want: Wanted): Promise<boolean> {
+  if (!dp.linkInfo) return false;
+  const ends = want.peer ? [link, want.peer] : [link];
+  const found = await Promise.all(ends.map((l) => dp.linkInfo!(l.netns, l.name).catch(() => undefined)));
+  return found.every(
+    (f) => f !== undefined && f.alias === want.alias && f.kind === want.kind && (want.vni === undefined || f.vni === want.vni) && (want.remote === undefined || f.remote === want.remote),
+  );
+}
+
+/**
+ * Runs `create`. A link already there under our name is a leftover of an earlier life of this
+ * connection (a restarted forwarder): when it carries our alias and is what we would create, it is
+ * kept as it is (same MAC, so the peer's ARP entry stays valid; addresses and routes are re-applied
+ * idempotently); otherwise it is deleted and created anew. Resolves true when adopted.
+ */
+async function createOrAdopt(dp: ForwarderDataplane, link: ProgrammedLink, want: Wanted, create: () => Promise<void>): Promise<boolean> {
   try {
     await create();
+    return false;
   } catch (err) {
     if (!(err instanceof FailedPreconditionError) || !/already exists/.test(err.message)) throw err;
+    if (await adoptable(dp, link, want)) return true;
     await dp.deleteLink(link.netns, link.name);
+    if (want.peer) await dp.deleteLink(want.peer.netns, want.peer.name).catch(() => false);
     await create();
+    return false;
   }
 }
 
@@ -81,7 +120,8 @@ async function build(dp: ForwarderDataplane, conn: Connection, incoming: Mechani
     const c = clientSide(incoming, ip);
     const e = endpointSide(outgoing, ip);
     const links = [{ netns: c.netns, name: c.name }];
-    await replacing(dp, links[0]!, () => dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias, ...(mtu ? { mtu } : {}) }));
+    const peer = { netns: e.netns, name: e.name };
+    await createOrAdopt(dp, links[0]!, { alias, kind: 'veth', peer }, () => dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias, ...(mtu ? { mtu } : {}) }));
     try {
       await Promise.all([configure(dp, c), configure(dp, e)]);
     } catch (err) {
@@ -95,7 +135,7 @@ async function build(dp: ForwarderDataplane, conn: Connection, incoming: Mechani
       const vni = Number(m.parameters[P.vni]);
       const links = [{ netns: side.netns, name: side.name }];
       const vxMtu = mtu ? Math.min(mtu, 1500 - VXLAN_OVERHEAD) : 1500 - VXLAN_OVERHEAD;
-      await replacing(dp, links[0]!, () => dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: underlayIp, remote, alias, mtu: vxMtu }));
+      await createOrAdopt(dp, links[0]!, { alias, kind: 'vxlan', vni, remote }, () => dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: underlayIp, remote, alias, mtu: vxMtu }));
       try {
         await configure(dp, side);
       } catch (err) {

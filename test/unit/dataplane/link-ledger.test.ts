@@ -54,3 +54,25 @@ test('a missing or corrupt ledger file means nothing to adopt', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a link of an earlier life seen again under its alias (adopted in place) is no longer an orphan', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'fwd.links.json');
+  const deleted: string[] = [];
+  await new LinkLedger(file).track(fakeDataplane(deleted)).createVxlan({ name: 'nsm-2', targetNetns: 'c', vni: 7, local: '198.18.0.1', remote: '198.18.0.2', alias: 'nsm:c2' });
+  await new LinkLedger(file).track(fakeDataplane(deleted)).createVeth({ name: 'nsm-1', netns: 'a', peerName: 'p1', peerNetns: 'b', alias: 'nsm:c1' });
+
+  const ledger = new LinkLedger(file);
+  assert.equal(ledger.orphanCount, 2);
+  const aliases: Record<string, string> = { 'c|nsm-2': 'nsm:c2', 'a|nsm-1': 'nsm:someone-else', 'b|p1': 'nsm:c1' };
+  const dp = ledger.track({ ...fakeDataplane(deleted), linkInfo: async (netns, name) => ({ alias: aliases[`${netns}|${name}`]!, kind: 'vxlan' }) });
+  assert.equal((await dp.linkInfo!('c', 'nsm-2'))?.alias, 'nsm:c2');
+  assert.equal(ledger.orphanCount, 1, 'the vxlan is known again');
+  await dp.linkInfo!('a', 'nsm-1');
+  await dp.linkInfo!('b', 'p1');
+  assert.equal(ledger.orphanCount, 1, 'another alias, or a link never recorded (a veth peer), changes nothing');
+  deleted.length = 0;
+  await ledger.sweep(fakeDataplane(deleted));
+  assert.deepEqual(deleted, ['a|nsm-1']);
+});

@@ -7,7 +7,7 @@ import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { FailedPreconditionError, Status } from '../../../src/sdk/core/errors.js';
 import { endpointIfName, forwarderMechanisms } from '../../../src/sdk/networkservice/forwarder-mechanisms.js';
 import { isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/networkservice/mechanisms.js';
-import { ALIAS_PREFIX, programDataplane, type ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
+import { ALIAS_PREFIX, programDataplane, type ExistingLink, type ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
 import { hasCode, nextUrlIs, recorder } from './helpers.js';
 
 const UNDERLAY = '192.0.2.1';
@@ -58,6 +58,15 @@ class FakeDataplane implements ForwarderDataplane {
     this.links.delete(`${netns}/${name}`);
     if (l.peer) this.links.delete(l.peer);
     return true;
+  }
+  /** Like KernelDriver.linkInfo: alias and kind (and VNI/remote for a vxlan) of the link under that name. */
+  async linkInfo(netns: string, name: string): Promise<ExistingLink | undefined> {
+    this.check('linkInfo', netns, name);
+    const l = this.links.get(`${netns}/${name}`);
+    if (!l) return undefined;
+    const spec = l.spec as { alias?: string; vni?: number; remote?: string } | string;
+    if (typeof spec === 'string') return { alias: 'someone else', kind: 'dummy' };
+    return l.peer ? { alias: spec.alias!, kind: 'veth' } : { alias: spec.alias!, kind: 'vxlan', vni: spec.vni!, remote: spec.remote! };
   }
   named(method: string) {
     return this.calls.filter((c) => c[0] === method).map((c) => c.slice(1));
@@ -194,13 +203,73 @@ describe('program-dataplane', () => {
     assert.equal(rec.closes.length, 1);
   });
 
-  it('an "already exists" leftover link is replaced', async () => {
+  it('an "already exists" leftover link that is not ours is replaced', async () => {
     const { dp, handler } = setup('unix:///run/nsm/nse.sock');
     dp.links.set(`${CLIENT_NS}/nsm-1`, { spec: 'leftover' });
     await handler.request(req([CLIENT_KERNEL]), newCtx());
-    assert.deepEqual(dp.calls.slice(0, 3).map((c) => c[0]), ['createVeth', 'deleteLink', 'createVeth']);
-    assert.deepEqual(dp.calls[1]!.slice(1), [CLIENT_NS, 'nsm-1']);
+    assert.deepEqual(dp.calls.map((c) => c[0]).filter((m) => m !== 'linkInfo').slice(0, 3), ['createVeth', 'deleteLink', 'deleteLink']);
+    assert.equal(dp.named('createVeth').length, 2);
+    assert.deepEqual(dp.named('deleteLink')[0], [CLIENT_NS, 'nsm-1']);
     assert.notEqual(dp.links.get(`${CLIENT_NS}/nsm-1`)!.spec, 'leftover');
+  });
+
+  it('a leftover veth of this connection (a restarted forwarder) is adopted in place: no delete, addresses and routes re-applied', async () => {
+    const { dp, handler } = setup('unix:///run/nsm/nse.sock');
+    await handler.request(req([CLIENT_KERNEL]), newCtx());
+    const before = dp.links.get(`${CLIENT_NS}/nsm-1`);
+    // A new forwarder (no per-connection state) gets the same connection again.
+    const fresh = chain(begin(), nextUrlIs('unix:///run/nsm/nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), nextHop({ current: { src: '10.0.0.1/32', dst: '10.0.0.0/32' } }));
+    dp.calls.length = 0;
+    await fresh.request(req([CLIENT_KERNEL]), newCtx());
+    assert.deepEqual(dp.named('deleteLink'), [], 'nothing deleted');
+    assert.equal(dp.named('createVeth').length, 1, 'one attempt, which found the link');
+    assert.deepEqual(dp.named('linkInfo').map((c) => c.join('/')).sort(), [`${CLIENT_NS}/nsm-1`, `${EP_NS}/${EP_IF}`].sort(), 'both ends checked');
+    assert.equal(dp.links.get(`${CLIENT_NS}/nsm-1`), before, 'the very same link (same MAC)');
+    assert.equal(dp.named('addAddress').length, 2);
+    assert.equal(dp.named('addRoute').length, 2);
+  });
+
+  it('a leftover vxlan with the same VNI and remote is adopted; another VNI is re-created', async () => {
+    const { dp, rec, handler } = setup('tcp://192.0.2.2:5001');
+    await handler.request(req([CLIENT_KERNEL]), newCtx());
+    const vni = Number(rec.requests[0]!.req.mechanismPreferences[0]!.parameters[P.vni]);
+    const before = dp.links.get(`${CLIENT_NS}/nsm-1`);
+    // The remote forwarder answers with the VNI the connection has: same link.
+    const again = (answerVni: number) => {
+      const next = nextHop({ current: { src: '10.0.0.1/32', dst: '10.0.0.0/32' } });
+      const orig = next.request;
+      next.request = async (r, ctx, n) => {
+        const out = await orig(r, ctx, n);
+        out.mechanism!.parameters[P.vni] = String(answerVni);
+        return out;
+      };
+      return chain(begin(), nextUrlIs('tcp://192.0.2.2:5001'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), next);
+    };
+    dp.calls.length = 0;
+    await again(vni).request(req([CLIENT_KERNEL]), newCtx());
+    assert.deepEqual(dp.named('deleteLink'), []);
+    assert.equal(dp.links.get(`${CLIENT_NS}/nsm-1`), before);
+    assert.deepEqual(dp.named('addAddress'), [[CLIENT_NS, 'nsm-1', '10.0.0.1/32']]);
+    dp.calls.length = 0;
+    await again(vni + 1).request(req([CLIENT_KERNEL]), newCtx());
+    assert.deepEqual(dp.named('deleteLink'), [[CLIENT_NS, 'nsm-1']]);
+    assert.equal((dp.links.get(`${CLIENT_NS}/nsm-1`)!.spec as { vni: number }).vni, vni + 1);
+  });
+
+  it('a link under our name that is someone else\'s (another alias or kind) is deleted and re-created', async () => {
+    const { dp, handler } = setup('unix:///run/nsm/nse.sock');
+    dp.links.set(`${CLIENT_NS}/nsm-1`, { spec: { alias: `${ALIAS_PREFIX}another-connection` }, peer: 'elsewhere/x' });
+    await handler.request(req([CLIENT_KERNEL]), newCtx());
+    assert.deepEqual(dp.calls.map((c) => c[0]).filter((m) => m !== 'addAddress' && m !== 'addRoute' && m !== 'linkInfo'), ['createVeth', 'deleteLink', 'deleteLink', 'createVeth']);
+    assert.equal((dp.links.get(`${CLIENT_NS}/nsm-1`)!.spec as { alias: string }).alias, `${ALIAS_PREFIX}${ID}`);
+  });
+
+  it('a veth of ours whose other end is missing is re-created', async () => {
+    const { dp, handler } = setup('unix:///run/nsm/nse.sock');
+    dp.links.set(`${CLIENT_NS}/nsm-1`, { spec: { alias: `${ALIAS_PREFIX}${ID}` }, peer: `elsewhere/${EP_IF}` });
+    await handler.request(req([CLIENT_KERNEL]), newCtx());
+    assert.ok(dp.named('deleteLink').some((c) => c[1] === 'nsm-1'));
+    assert.equal(dp.links.get(`${CLIENT_NS}/nsm-1`)!.peer, `${EP_NS}/${EP_IF}`);
   });
 
   it('other FailedPreconditionErrors are not treated as leftovers', async () => {
