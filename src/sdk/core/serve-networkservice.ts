@@ -12,8 +12,11 @@ export function networkServiceImplementation(handler: NetworkServiceHandler, log
   return {
     async request(req: NetworkServiceRequest, call: CallContext): Promise<Connection> {
       const ctx = newCtx({ signal: call.signal, log, incoming: incomingFrom(call.metadata) });
+      const started = performance.now();
       try {
-        return await handler.request(req, ctx);
+        const conn = await handler.request(req, ctx);
+        log.debug({ connId: conn.id, ms: +(performance.now() - started).toFixed(2) }, 'request served');
+        return conn;
       } catch (err) {
         log.warn({ connId: req.connection?.id, err: String(err) }, 'request failed');
         throw toServerError(err);
@@ -21,8 +24,10 @@ export function networkServiceImplementation(handler: NetworkServiceHandler, log
     },
     async close(conn: Connection, call: CallContext) {
       const ctx = newCtx({ signal: call.signal, log, incoming: incomingFrom(call.metadata) });
+      const started = performance.now();
       try {
         await handler.close(conn, ctx);
+        log.debug({ connId: conn.id, ms: +(performance.now() - started).toFixed(2) }, 'close served');
         return {};
       } catch (err) {
         log.warn({ connId: conn.id, err: String(err) }, 'close failed');
