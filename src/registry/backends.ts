@@ -2,7 +2,6 @@
 // by adding its name to BACKENDS and a case to createStores.
 import type { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
 import type { Logger } from '../sdk/core/log.js';
-import { openEtcdBackend } from './etcd-backend.js';
 import { parseEtcdOptions, type EtcdConnectionOptions } from './etcd-options.js';
 import { MemoryStore } from './memory-store.js';
 import type { RegistryStore } from './store.js';
@@ -38,6 +37,8 @@ export async function createStores(backend: string, opts: BackendOptions = {}): 
     case 'etcd': {
       const { etcdEndpoints, etcdPrefix } = opts;
       const connection = opts.etcd ?? parseEtcdOptions({ etcdEndpoints: etcdEndpoints?.join(','), etcdPrefix });
+      // Loaded on demand: the etcd client is heavy, and most `nsm` processes never need it.
+      const { openEtcdBackend } = await import('./etcd-backend.js');
       return openEtcdBackend(connection, opts.log);
     }
     default:
