@@ -1,9 +1,10 @@
 // Brings a planned mesh up: run dir and state file first (so `down` can always clean up), then
-// namespaces and underlay, then registry, nsmgrs, forwarders, endpoints, clients, and waits until
-// every connection is UP. On any failure it tears down what it created and rethrows.
+// namespaces and underlay, then the local etcd (if any), registry, nsmgrs, forwarders, endpoints,
+// clients, and waits until every connection is UP. On any failure it tears down what it created and rethrows.
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { collectConnections, type ConnectionStatus } from './connections.js';
+import { waitEtcdHealthy } from './etcd.js';
 import { createNetworks } from './networks.js';
 import { registerServices } from './register-services.js';
 import type { ComponentKind, MeshPlan } from './plan.js';
@@ -22,7 +23,7 @@ export interface UpOptions {
   signal?: AbortSignal;
 }
 
-const ORDER: ComponentKind[] = ['registry', 'nsmgr', 'forwarder', 'endpoint'];
+const ORDER: ComponentKind[] = ['etcd', 'registry', 'nsmgr', 'forwarder', 'endpoint'];
 
 export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: MeshState; connections: ConnectionStatus[] }> {
   await mkdir(plan.logDir, { recursive: true });
@@ -62,7 +63,9 @@ async function startKind(state: MeshState, kind: ComponentKind, opts: UpOptions)
   await Promise.all(
     comps.map(async (c) => {
       const t = Date.now();
-      await waitReady(plan, c.name, state.procs[c.name]!, opts.readyTimeoutMs ?? 20_000);
+      // etcd prints no ready line: it is ready once /health answers (before the registry starts).
+      if (kind === 'etcd') await waitEtcdHealthy(plan, c, state.procs[c.name]!, opts.readyTimeoutMs ?? 20_000);
+      else await waitReady(plan, c.name, state.procs[c.name]!, opts.readyTimeoutMs ?? 20_000);
       opts.progress(`${kind.padEnd(9)} ${c.name} ready in ${c.workloadNetns ?? c.netns} (${Date.now() - t} ms)`);
     }),
   );

@@ -32,10 +32,11 @@ export function spawnComponent(plan: MeshPlan, c: ComponentPlan, restarts: numbe
   const out = openSync(outFile(plan, c.name), 'w');
   const err = openSync(logFile(plan, c.name), 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', c.netns, process.execPath, NSM_BIN, ...c.args], {
+    const argv = c.exec ? [c.exec, ...c.args] : [process.execPath, NSM_BIN, ...c.args];
+    const child = spawn('ip', ['netns', 'exec', c.netns, ...argv], {
       detached: true,
       stdio: ['ignore', out, err],
-      env: { ...process.env, NSM_LOG_LEVEL: process.env.NSM_LOG_LEVEL ?? 'info' },
+      env: c.exec ? withoutEtcdEnv() : { ...process.env, NSM_LOG_LEVEL: process.env.NSM_LOG_LEVEL ?? 'info' },
     });
     child.on('error', () => {});
     child.unref();
@@ -45,6 +46,11 @@ export function spawnComponent(plan: MeshPlan, c: ComponentPlan, restarts: numbe
     closeSync(out);
     closeSync(err);
   }
+}
+
+/** The environment without ETCD_* variables: etcd refuses to start when one shadows a flag. */
+function withoutEtcdEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD_')));
 }
 
 /** Resolves with the first stdout line once the process printed it; rejects when it dies or times out. */

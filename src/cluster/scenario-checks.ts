@@ -38,6 +38,8 @@ export function checkScenario(s: Scenario): CheckProblem[] {
   s.nodes.forEach((n, i) => member(['nodes', i], n, 'a node'));
   const nodes = new Set(s.nodes);
 
+  checkRegistry(s, bad);
+
   const serviceNames = new Set<string>();
   (s.services ?? []).forEach((svc, i) => {
     if (serviceNames.has(svc.name)) bad(['services', i, 'name'], `duplicate service "${svc.name}"`);
@@ -86,4 +88,41 @@ export function checkScenario(s: Scenario): CheckProblem[] {
     });
   });
   return out;
+}
+
+/**
+ * `registry: { backend, endpoints }`: endpoints only with etcd, each `http(s)://host:port`, not a
+ * loopback address (the registry runs in the underlay namespace, whose loopback is its own).
+ */
+function checkRegistry(s: Scenario, bad: (path: YamlPath, message: string) => void): void {
+  const r = s.registry;
+  if (r?.endpoints === undefined) return;
+  if (r.backend !== 'etcd') {
+    bad(['registry', 'endpoints'], 'only for backend etcd');
+    return;
+  }
+  if (r.endpoints.length === 0) {
+    bad(['registry', 'endpoints'], 'empty: list etcd client URLs, or leave endpoints out and nsm up starts a local etcd');
+    return;
+  }
+  const schemes = new Set<string>();
+  r.endpoints.forEach((raw, i) => {
+    const at: YamlPath = ['registry', 'endpoints', i];
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      bad(at, `"${raw}" is not a URL (want http://host:port)`);
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return bad(at, `"${raw}": scheme must be http or https`);
+    if (url.hostname === '' || url.port === '' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+      return bad(at, `"${raw}": want scheme://host:port (e.g. http://10.0.0.5:2379)`);
+    }
+    if (/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname)) {
+      return bad(at, `"${raw}": loopback here is the underlay namespace's own, where the registry runs, not this host's; use an address reachable from the underlay`);
+    }
+    schemes.add(url.protocol);
+  });
+  if (schemes.size > 1) bad(['registry', 'endpoints'], 'mix of http and https URLs');
 }

@@ -1,5 +1,6 @@
 // Stops a mesh: the supervisor first (it must not restart anything), then clients (so connections
-// close), then everything else; SIGKILL after a grace period; then namespaces, sockets and run dir.
+// close), then everything else (the local etcd last); SIGKILL after a grace period; then
+// namespaces, sockets and run dir (with the etcd data).
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { deleteNetworks } from './networks.js';
@@ -71,6 +72,7 @@ export async function teardown(state: MeshState, log: Logger, graceMs = 5000): P
   await stopAll(kinds('endpoint'));
   await stopAll(kinds('forwarder', 'nsmgr'));
   await stopAll(kinds('registry'));
+  await stopAll(kinds('etcd'));
   report.namespaces = await deleteNetworks(planNamespaces(p));
   await rm(p.runDir, { recursive: true, force: true });
   return report;

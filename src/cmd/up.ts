@@ -69,7 +69,6 @@ async function preflight(file: string, flags: UpFlags): Promise<MeshPlan> {
   try {
     const scenario = await loadScenario(file);
     if (flags.name !== undefined && !SCENARIO_NAME_RE.test(flags.name)) usageError(`up: --name "${flags.name}" must be 1-16 characters of a-z 0-9 - starting with a letter`);
-    if (scenario.registry?.backend === 'etcd') usageError(`${file}: registry.backend: etcd is not supported by nsm up yet (use memory)`);
     plan = planMesh(scenario, file, flags.name);
   } catch (err) {
     if (err instanceof ScenarioError) {

@@ -38,6 +38,25 @@ test('plan: namespaces, underlay and components', () => {
   ]);
 });
 
+test('plan: etcd backend without endpoints runs a local etcd in the underlay before the registry', () => {
+  const p = planMesh(parseScenario(TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2]\nregistry: { backend: etcd }\n')), 'k.yaml', 'tname');
+  assert.deepEqual(p.components.slice(0, 2).map((c) => `${c.kind}:${c.name}@${c.netns}`), ['etcd:etcd@tname-ul', 'registry:registry@tname-ul']);
+  const etcd = p.components[0]!;
+  assert.equal(etcd.exec, 'etcd');
+  assert.equal(etcd.url, 'http://198.18.0.254:2379');
+  assert.ok(etcd.args.includes('--data-dir=/run/nsm/tname/etcd'));
+  assert.ok(etcd.args.includes('--listen-client-urls=http://198.18.0.254:2379'));
+  assert.ok(etcd.args.includes('--listen-peer-urls=http://198.18.0.254:2380'));
+  assert.deepEqual(p.components[1]!.args, ['registry', '--listen', 'tcp://198.18.0.254:5001', '--backend', 'etcd', '--etcd-endpoints', 'http://198.18.0.254:2379']);
+});
+
+test('plan: etcd backend with endpoints uses them and starts no etcd', () => {
+  const text = TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2]\nregistry: { backend: etcd, endpoints: ["http://10.9.0.1:2379", "http://10.9.0.2:2379"] }\n');
+  const p = planMesh(parseScenario(text), 'k.yaml', 'tname');
+  assert.equal(p.components.filter((c) => c.kind === 'etcd').length, 0);
+  assert.deepEqual(p.components[0]!.args, ['registry', '--listen', 'tcp://198.18.0.254:5001', '--backend', 'etcd', '--etcd-endpoints', 'http://10.9.0.1:2379,http://10.9.0.2:2379']);
+});
+
 test('table: connections, padded columns', () => {
   const lines = connectionTable([
     { id: 'x', client: 'nsc-1', service: 'svc', endpoint: 'nse-1', mechanism: 'KERNEL', interface: 'nsm-1', srcIp: '169.254.1.1/32', dstIp: '169.254.1.0/32', path: ['a', 'b'], state: 'UP' },

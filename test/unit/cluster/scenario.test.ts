@@ -57,6 +57,17 @@ const cases: [string, string, string][] = [
   ['service nobody offers', GOOD.replace('kernel://icmp-responder/', 'kernel://nope/'), 's.yaml:16: clients[0].requests[0]: no endpoint offers service "nope"'],
   ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough'],
   ['unknown backend', GOOD.replace('backend: memory', 'backend: redis'), 's.yaml:3: registry.backend: must be one of memory, etcd'],
+  ['etcd endpoint not a URL', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: [etcd-1] }'), 's.yaml:3: registry.endpoints[0]: "etcd-1" is not a URL (want http://host:port)'],
+  ['etcd endpoint scheme', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://10.0.0.1:2379", "ftp://10.0.0.2:2379"] }'), 's.yaml:3: registry.endpoints[1]: "ftp://10.0.0.2:2379": scheme must be http or https'],
+  ['etcd endpoint without port', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://10.0.0.1"] }'), 's.yaml:3: registry.endpoints[0]: "http://10.0.0.1": want scheme://host:port (e.g. http://10.0.0.5:2379)'],
+  [
+    'etcd endpoint on loopback',
+    GOOD.replace('registry: { backend: memory }', 'registry:\n  backend: etcd\n  endpoints:\n    - http://127.0.0.1:2379'),
+    's.yaml:6: registry.endpoints[0]: "http://127.0.0.1:2379": loopback here is the underlay namespace\'s own, where the registry runs, not this host\'s; use an address reachable from the underlay',
+  ],
+  ['etcd endpoints mixed', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://a:1", "https://b:1"] }'), 's.yaml:3: registry.endpoints: mix of http and https URLs'],
+  ['etcd endpoints empty', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: [] }'), 's.yaml:3: registry.endpoints: empty: list etcd client URLs, or leave endpoints out and nsm up starts a local etcd'],
+  ['endpoints with memory', GOOD.replace('backend: memory }', 'backend: memory, endpoints: ["http://a:1"] }'), 's.yaml:3: registry.endpoints: only for backend etcd'],
   ['YAML duplicate key', GOOD.replace('    kind: icmp-responder', '    kind: icmp-responder\n    kind: passthrough'), 's.yaml:10: yaml: Map keys must be unique'],
 ];
 
@@ -73,7 +84,7 @@ test('scenario: a good file parses', () => {
 });
 
 test('scenario: the shipped examples are valid', async () => {
-  for (const f of ['local-kernel', 'two-node-vxlan', 'demo']) {
+  for (const f of ['local-kernel', 'two-node-vxlan', 'demo', 'etcd']) {
     const s = await loadScenario(new URL(`../../../examples/${f}.yaml`, import.meta.url).pathname);
     assert.ok(s.nodes.length >= 1, f);
   }
