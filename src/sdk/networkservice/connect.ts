@@ -16,6 +16,11 @@ export function connectedUrl(ctx: Ctx): string | undefined {
   return ctx.metadata.get(CONNECTED_URL) as string | undefined;
 }
 
+/** Records where the connection went (what `connect` does; for fakes of the next hop in tests). */
+export function setConnectedUrl(ctx: Ctx, url: string): void {
+  ctx.metadata.set(CONNECTED_URL, url);
+}
+
 const clients = new Map<string, NetworkServiceClient>();
 function clientFor(url: string): NetworkServiceClient {
   let c = clients.get(url);

@@ -41,12 +41,21 @@ interface Healing {
   attempt: boolean;
   unwatch?: () => void;
   timer?: NodeJS.Timeout;
+  /** Ends the backoff wait between heal attempts early (on Close). */
+  wake?: () => void;
   checking: boolean;
   failures: number;
 }
 
 const HEAL = Symbol('heal.state');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+/** Waits `ms` (or until `st.wake()`: Close does not leave a timer behind). */
+const backoff = (st: Healing, ms: number) =>
+  new Promise<void>((resolve) => {
+    if (st.closed) return resolve();
+    const t = setTimeout(() => ((st.wake = undefined), resolve()), ms);
+    t.unref();
+    st.wake = () => (clearTimeout(t), (st.wake = undefined), resolve());
+  });
 
 export function heal(opts: HealOptions): NetworkServiceElement {
   const min = opts.minBackoffMs ?? 100;
@@ -85,7 +94,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
         } finally {
           st.attempt = false;
         }
-        await sleep(delay);
+        await backoff(st, delay);
         delay = Math.min(delay * 2, max);
       }
     })();
@@ -145,6 +154,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
         st.closed = true;
         st.healing = false;
         stopWatching(st);
+        st.wake?.();
       }
       return next.close(conn, ctx);
     },

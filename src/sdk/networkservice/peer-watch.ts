@@ -134,9 +134,10 @@ export class PeerWatcher {
       this.maybeStop(url, peer);
       if (signal.aborted) return;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
+        const onAbort = () => (clearTimeout(t), resolve());
+        const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), delay);
         t.unref();
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        signal.addEventListener('abort', onAbort, { once: true });
       });
       delay = Math.min(delay * 2, this.max);
     }
