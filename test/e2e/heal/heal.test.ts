@@ -68,7 +68,12 @@ test('heal: connections come back after SIGKILL of each component kind', { skip:
     assert.equal(st.connections[0]!.path.length, 6, 'the connection is remote now');
   };
   await makeRemote();
+  const remoteEp = st.connections[0]!.endpoint;
   await killAndHeal('remote forwarder', (c) => c.path[4]!);
+  // The restarted forwarder adopts the endpoint-side VXLAN in place (same MAC): no reselection, and traffic flows.
+  assert.equal(st.connections[0]!.endpoint, remoteEp, 'remote forwarder restart: same endpoint (no reselect)');
+  const pinged = spawnSync('ip', ['netns', 'exec', clientNs, 'ping', '-c3', '-i0.2', '-W1', '-n', '-q', st.connections[0]!.dstIp.split('/')[0]!], { encoding: 'utf8' });
+  assert.match(pinged.stdout, / 0% packet loss/, `ping after the remote forwarder restart: ${pinged.stdout}${pinged.stderr}`);
   await makeRemote();
   await killAndHeal('remote nsmgr', (c) => c.path[3]!);
   await killAndHeal('registry', () => 'registry');
