@@ -2,15 +2,11 @@
 // services it offers, hands out addresses, and runs the endpoint's own elements.
 import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
 import { chain } from '../core/chain.js';
-import { begin } from '../core/begin.js';
+import { serverHop } from './server-hop.js';
 import type { TokenSigner } from '../core/token.js';
-import { authorize } from '../networkservice/authorize.js';
 import { pointToPointIpam } from '../networkservice/ipam.js';
 import { kernelEndpoint } from '../networkservice/kernel-endpoint.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
-import { timeout } from '../networkservice/timeout.js';
-import { updatePath } from '../networkservice/updatepath.js';
-import { updateToken } from '../networkservice/updatetoken.js';
 
 export interface EndpointChainOptions {
   name: string;
@@ -28,12 +24,7 @@ export function newEndpointChain(opts: EndpointChainOptions): { networkService: 
   return {
     monitor,
     networkService: chain(
-      updatePath(opts.name),
-      begin(),
-      authorize(),
-      updateToken(opts.signer),
-      timeout(),
-      monitor.element(),
+      ...serverHop(opts.name, opts.signer, monitor),
       ...(opts.cidrs.length > 0 ? [pointToPointIpam(opts.cidrs)] : []),
       kernelEndpoint({ netnsUrl: opts.netnsUrl }),
       ...(opts.extra ?? []),

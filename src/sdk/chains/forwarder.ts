@@ -2,9 +2,8 @@
 // half of the data plane on the way back.
 import type { NetworkServiceHandler } from '../core/chain.js';
 import { chain } from '../core/chain.js';
-import { begin } from '../core/begin.js';
+import { serverHop } from './server-hop.js';
 import type { TokenSigner } from '../core/token.js';
-import { authorize } from '../networkservice/authorize.js';
 import { connect } from '../networkservice/connect.js';
 import type { EndpointDirectory } from '../networkservice/directory.js';
 import { forwarderMechanisms } from '../networkservice/forwarder-mechanisms.js';
@@ -14,9 +13,6 @@ import { nextUrlOf } from '../networkservice/next-url.js';
 import { sharedPeerWatcher } from '../networkservice/peer-watch.js';
 import { programDataplane, type ForwarderDataplane } from '../networkservice/program-dataplane.js';
 import { resolveEndpoint } from '../networkservice/resolve-endpoint.js';
-import { timeout } from '../networkservice/timeout.js';
-import { updatePath } from '../networkservice/updatepath.js';
-import { updateToken } from '../networkservice/updatetoken.js';
 
 export interface ForwarderChainOptions {
   name: string;
@@ -32,12 +28,7 @@ export function newForwarderChain(opts: ForwarderChainOptions): { networkService
   return {
     monitor,
     networkService: chain(
-      updatePath(opts.name),
-      begin(),
-      authorize(),
-      updateToken(opts.signer),
-      timeout(),
-      monitor.element(),
+      ...serverHop(opts.name, opts.signer, monitor),
       resolveEndpoint(opts.directory),
       forwarderMechanisms({ underlayIp: opts.underlayIp }),
       programDataplane(opts.dataplane, { underlayIp: opts.underlayIp }),

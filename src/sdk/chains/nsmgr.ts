@@ -3,10 +3,9 @@
 // its endpoints and forwarders.
 import type { NetworkServiceHandler } from '../core/chain.js';
 import { chain } from '../core/chain.js';
-import { begin } from '../core/begin.js';
+import { serverHop } from './server-hop.js';
 import { registryChain, type NSERegistryHandler, type NSRegistryHandler } from '../core/registry-chain.js';
 import type { TokenSigner } from '../core/token.js';
-import { authorize } from '../networkservice/authorize.js';
 import { connect } from '../networkservice/connect.js';
 import { discover } from '../networkservice/discover.js';
 import type { EndpointDirectory } from '../networkservice/directory.js';
@@ -15,9 +14,6 @@ import { monitorNext } from '../networkservice/monitor-next.js';
 import { nextUrlOf } from '../networkservice/next-url.js';
 import { sharedPeerWatcher } from '../networkservice/peer-watch.js';
 import { selectForwarder } from '../networkservice/select-forwarder.js';
-import { timeout } from '../networkservice/timeout.js';
-import { updatePath } from '../networkservice/updatepath.js';
-import { updateToken } from '../networkservice/updatetoken.js';
 import { connectNSERegistry, connectNSRegistry } from '../registry/connect.js';
 import { localBypass } from '../registry/localbypass.js';
 import { localForwarders } from '../registry/forwarders.js';
@@ -44,12 +40,7 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
   return {
     monitor,
     networkService: chain(
-      updatePath(opts.name),
-      begin(),
-      authorize(),
-      updateToken(opts.signer),
-      timeout(),
-      monitor.element(),
+      ...serverHop(opts.name, opts.signer, monitor),
       discover(opts.directory),
       selectForwarder(forwarders),
       monitorNext(monitor, sharedPeerWatcher()),

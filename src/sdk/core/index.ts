@@ -1,6 +1,7 @@
 // Public API of the chain SDK core.
 export * from './begin.js';
 export * from './chain.js';
+export * from './connection-timer.js';
 export * from './ctx.js';
 export * from './errors.js';
 export * from './grpc-metadata.js';

@@ -4,6 +4,7 @@
 import type { Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf } from '../core/begin.js';
+import { clearConnectionTimer, setConnectionTimer } from '../core/connection-timer.js';
 
 const TIMER = Symbol('refresh.timer');
 
@@ -19,26 +20,22 @@ function earliestExpiry(conn: Connection): number | undefined {
 export function refresh(opts: { onError?: (connId: string, err: unknown) => void } = {}): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
-      clearTimeout(ctx.metadata.get(TIMER) as NodeJS.Timeout | undefined);
+      clearConnectionTimer(ctx, TIMER);
       const conn = await next.request(req, ctx);
       const expires = earliestExpiry(conn);
       const factory = eventFactoryOf(ctx);
       if (expires !== undefined && factory) {
-        const delay = Math.max(50, (expires - Date.now()) / 3);
-        const timer = setTimeout(() => {
+        setConnectionTimer(ctx, TIMER, Math.max(50, (expires - Date.now()) / 3), () => {
           factory.request().catch((err) => {
             ctx.log.warn({ connId: conn.id, err: String(err) }, 'refresh failed');
             opts.onError?.(conn.id, err);
           });
-        }, delay);
-        timer.unref();
-        ctx.metadata.set(TIMER, timer);
+        });
       }
       return conn;
     },
     async close(conn, ctx, next) {
-      clearTimeout(ctx.metadata.get(TIMER) as NodeJS.Timeout | undefined);
-      ctx.metadata.delete(TIMER);
+      clearConnectionTimer(ctx, TIMER);
       return next.close(conn, ctx);
     },
   });

@@ -3,6 +3,7 @@
 import type { Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf } from '../core/begin.js';
+import { clearConnectionTimer, setConnectionTimer } from '../core/connection-timer.js';
 
 const TIMER = Symbol('timeout.timer');
 
@@ -15,24 +16,20 @@ function expiryOf(conn: Connection): Date | undefined {
 export function timeout(): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
-      clearTimeout(ctx.metadata.get(TIMER) as NodeJS.Timeout | undefined);
+      clearConnectionTimer(ctx, TIMER);
       const conn = await next.request(req, ctx);
       const expires = expiryOf(req.connection!);
       const factory = eventFactoryOf(ctx);
       if (expires && factory) {
-        const ms = Math.max(0, expires.getTime() - Date.now());
-        const timer = setTimeout(() => {
+        setConnectionTimer(ctx, TIMER, Math.max(0, expires.getTime() - Date.now()), () => {
           ctx.log.info({ connId: conn.id }, 'connection expired: closing');
           factory.close().catch((err) => ctx.log.warn({ connId: conn.id, err: String(err) }, 'expiry close failed'));
-        }, ms);
-        timer.unref();
-        ctx.metadata.set(TIMER, timer);
+        });
       }
       return conn;
     },
     async close(conn, ctx, next) {
-      clearTimeout(ctx.metadata.get(TIMER) as NodeJS.Timeout | undefined);
-      ctx.metadata.delete(TIMER);
+      clearConnectionTimer(ctx, TIMER);
       return next.close(conn, ctx);
     },
   });

@@ -1,0 +1,15 @@
+// The head every server hop's chain starts with (nsmgr, forwarder, endpoint):
+// its path segment, per-connection serialization, the caller's token checked,
+// its own token signed, expiry of unrefreshed connections, and its monitor.
+import type { NetworkServiceElement } from '../core/chain.js';
+import { begin } from '../core/begin.js';
+import type { TokenSigner } from '../core/token.js';
+import { authorize } from '../networkservice/authorize.js';
+import type { ConnectionMonitor } from '../networkservice/monitor.js';
+import { timeout } from '../networkservice/timeout.js';
+import { updatePath } from '../networkservice/updatepath.js';
+import { updateToken } from '../networkservice/updatetoken.js';
+
+export function serverHop(name: string, signer: TokenSigner, monitor: ConnectionMonitor): NetworkServiceElement[] {
+  return [updatePath(name), begin(), authorize(), updateToken(signer), timeout(), monitor.element()];
+}
