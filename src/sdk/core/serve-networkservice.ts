@@ -1,11 +1,23 @@
 // Adapts a NetworkService chain to the gRPC service implementation (server side).
 import type { CallContext } from 'nice-grpc-common';
 import { Connection, type NetworkServiceImplementation, type NetworkServiceRequest } from '../../api/index.js';
+import { BACKGROUND_EVENT } from './begin.js';
 import type { NetworkServiceHandler } from './chain.js';
 import { newCtx } from './ctx.js';
 import { toServerError } from './errors.js';
 import { incomingFrom } from './grpc-metadata.js';
 import type { Logger } from './log.js';
+
+/**
+ * The caller went away while its Request was being served, so it will never learn
+ * of the connection nor close it: close it here rather than wait for its expiry.
+ */
+function closeAbandoned(handler: NetworkServiceHandler, conn: Connection, log: Logger): void {
+  log.info({ connId: conn.id }, 'caller left before the connection was returned: closing it');
+  const ctx = newCtx({ log, timeoutMs: 15_000 });
+  ctx.values.set(BACKGROUND_EVENT, true);
+  handler.close(conn, ctx).catch((err) => log.warn({ connId: conn.id, err: String(err) }, 'closing an abandoned connection failed'));
+}
 
 /** Serves `handler` as networkservice.NetworkService; errors become gRPC statuses. */
 export function networkServiceImplementation(handler: NetworkServiceHandler, log: Logger): NetworkServiceImplementation {
@@ -16,6 +28,7 @@ export function networkServiceImplementation(handler: NetworkServiceHandler, log
       try {
         const conn = await handler.request(req, ctx);
         log.debug({ connId: conn.id, ms: +(performance.now() - started).toFixed(2) }, 'request served');
+        if (call.signal.aborted) closeAbandoned(handler, conn, log);
         return conn;
       } catch (err) {
         log.warn({ connId: req.connection?.id, err: String(err) }, 'request failed');

@@ -40,6 +40,7 @@ describe('networkServiceImplementation over gRPC (unix socket)', () => {
   const closeCtxs: Ctx[] = [];
   const cancelled = deferred<AbortSignal>();
   const handlerStarted = deferred();
+  const slowStarted = deferred();
   const b = begin();
 
   const handler = chain(
@@ -58,6 +59,11 @@ describe('networkServiceImplementation over gRPC (unix socket)', () => {
           case 'deadline':
             ctx.signal.throwIfAborted();
             throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+          case 'slow':
+            // Finishes although the caller gave up: the adapter must close what it built.
+            slowStarted.resolve();
+            if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
+            break;
           case 'hang':
             handlerStarted.resolve();
             if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
@@ -187,5 +193,16 @@ describe('networkServiceImplementation over gRPC (unix socket)', () => {
     await rejected;
     const signal = await cancelled.promise;
     assert.equal(signal.aborted, true);
+  });
+
+  it('a connection finished after its caller gave up is closed by the server (nothing leaks until expiry)', async () => {
+    const ac = new AbortController();
+    const call = client.request({ connection: { id: 'slow-1', payload: 'slow' } }, { signal: ac.signal });
+    const rejected = assert.rejects(call, (err: Error) => err.name === 'AbortError');
+    await slowStarted.promise;
+    ac.abort();
+    await rejected;
+    for (let i = 0; i < 100 && !closed.some((c) => c.id === 'slow-1'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(closed.some((c) => c.id === 'slow-1'), 'the abandoned connection was closed');
   });
 });
