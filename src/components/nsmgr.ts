@@ -30,7 +30,7 @@ export interface RunningNsmgr {
 export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs);
   const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
-  const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl) });
+  const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
   const running = await startServer(urls, (server) => {
     server.add(NetworkServiceDefinition, networkServiceImplementation(chains.networkService, opts.log));
@@ -39,5 +39,12 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
     server.add(NetworkServiceEndpointRegistryDefinition, nseRegistryImplementation(chains.nseRegistry, opts.log));
   });
   opts.log.info({ urls: running.urls, registry: opts.registryUrl }, 'nsmgr ready');
-  return { urls: running.urls, monitor: chains.monitor, stop: running.stop };
+  return {
+    urls: running.urls,
+    monitor: chains.monitor,
+    async stop() {
+      chains.close();
+      await running.stop();
+    },
+  };
 }

@@ -17,6 +17,8 @@ import { selectForwarder } from '../networkservice/select-forwarder.js';
 import { connectNSERegistry, connectNSRegistry } from '../registry/connect.js';
 import { localBypass } from '../registry/localbypass.js';
 import { localForwarders } from '../registry/forwarders.js';
+import { registryReplay } from '../registry/replay.js';
+import type { Logger } from '../core/log.js';
 
 export interface NsmgrChainOptions {
   name: string;
@@ -25,6 +27,7 @@ export interface NsmgrChainOptions {
   registryUrl: string;
   signer: TokenSigner;
   directory: EndpointDirectory;
+  log?: Logger;
 }
 
 export interface NsmgrChains {
@@ -32,11 +35,15 @@ export interface NsmgrChains {
   monitor: ConnectionMonitor;
   nsRegistry: NSRegistryHandler;
   nseRegistry: NSERegistryHandler;
+  /** Stops the registry watch (replay of local endpoints after a registry restart). */
+  close(): void;
 }
 
 export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
   const monitor = new ConnectionMonitor();
   const forwarders = localForwarders();
+  const registry = connectNSERegistry(opts.registryUrl);
+  const replay = registryReplay({ registry: registryChain(registry), ...(opts.log ? { log: opts.log } : {}) });
   return {
     monitor,
     networkService: chain(
@@ -47,6 +54,7 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
       connect(nextUrlOf),
     ),
     nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),
-    nseRegistry: registryChain(forwarders, localBypass(opts.publicUrl), connectNSERegistry(opts.registryUrl)),
+    nseRegistry: registryChain(forwarders, localBypass(opts.publicUrl), replay, registry),
+    close: () => replay.close(),
   };
 }

@@ -59,6 +59,24 @@ describe('forwarders (nsmgr registry proxy) against an in-process registry', () 
     assert.equal(fwds.forwarders().length, 2, 'a refresh brings it back');
   });
 
+  it('expired forwarders are deleted, not only hidden (the map does not grow)', async () => {
+    const { fwds, proxy } = setup();
+    await proxy.register(fwd('fwd-keep'), ctx());
+    for (let i = 0; i < 20; i++) await proxy.register(fwd(`fwd-old-${i}`, 150), ctx());
+    assert.equal(fwds.size(), 21);
+    await sleep(200);
+    assert.deepEqual(fwds.forwarders().map((f) => f.name), ['fwd-keep']);
+    assert.equal(fwds.size(), 1, 'reading the list pruned the expired ones');
+    await proxy.register(fwd('fwd-short-2', 150), ctx());
+    await sleep(200);
+    await proxy.register(fwd('fwd-new'), ctx());
+    assert.equal(fwds.size(), 2, 'a registration prunes too');
+    await proxy.register(fwd('fwd-short-3', 150), ctx());
+    await sleep(200);
+    assert.deepEqual((await collect(proxy.find(fwdQuery(), ctx()))).map((f) => f.name), ['fwd-keep', 'fwd-new']);
+    assert.equal(fwds.size(), 2, 'a Find prunes too');
+  });
+
   it('unregister removes a forwarder', async () => {
     const { fwds, proxy } = setup();
     await proxy.register(fwd('fwd-u'), ctx());
