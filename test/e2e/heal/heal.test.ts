@@ -1,6 +1,8 @@
 // E2E (issue 7): `nsm up examples/heal.yaml` (one client on node-1, icmp-responders nse-1 on node-1 and
 // nse-2 on node-2). Each component kind is SIGKILLed in turn (the supervisor restarts it): the client
 // heals and ping to its (possibly new) dst works again within 15 s; after `nsm down` nothing is left.
+// After the registry's restart a NEW connection works within seconds: the nsmgrs replay their
+// endpoints' registrations to the restarted (memory) registry at once.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,7 +36,7 @@ test('heal: connections come back after SIGKILL of each component kind', { skip:
   const clientNs = `${name}-nsc-1`;
 
   /** Kills `component` (by name, or a function choosing it from the connection) and waits for a working connection. */
-  const killAndHeal = async (label: string, pick: (c: Conn) => string, extra?: () => void) => {
+  const killAndHeal = async (label: string, pick: (c: Conn) => string, extra?: () => void): Promise<number> => {
     const before = st.connections[0]!;
     const target = st.components.find((c) => c.name === pick(before))!;
     const t0 = Date.now();
@@ -52,6 +54,7 @@ test('heal: connections come back after SIGKILL of each component kind', { skip:
     assert.equal(seen?.state, 'UP', `${label}: not healed after ${ms} ms: ${JSON.stringify(seen)}\n${nsm('status', name).stdout}`);
     assert.equal(seen.id, before.id, 'the connection id stays the same across heals');
     t.diagnostic(`${label}: ${target.name} killed, connection UP via ${seen.endpoint} (${seen.path.length} segments) after ${ms} ms`);
+    return t0;
   };
 
   await killAndHeal('local forwarder', () => 'forwarder-node-1');
@@ -76,7 +79,27 @@ test('heal: connections come back after SIGKILL of each component kind', { skip:
   assert.match(pinged.stdout, / 0% packet loss/, `ping after the remote forwarder restart: ${pinged.stdout}${pinged.stderr}`);
   await makeRemote();
   await killAndHeal('remote nsmgr', (c) => c.path[3]!);
-  await killAndHeal('registry', () => 'registry');
+  const registryKilled = await killAndHeal('registry', () => 'registry');
+  const registryBackMs = Date.now() - registryKilled;
+  // A new client connection right after the registry restart: `nsm nsc --once` in the client's namespace
+  // through node-1's nsmgr socket, tried again until it works (before the replay: up to 40 s).
+  const nsmgrSock = `unix://${runDir}/sock/nsmgr-node-1.sock`;
+  let attempt: ReturnType<typeof spawnSync> | undefined;
+  let attempts = 0;
+  while (Date.now() - registryKilled < 20_000) {
+    attempts++;
+    attempt = spawnSync('ip', ['netns', 'exec', clientNs, process.execPath, 'bin/nsm.js', 'nsc', '--name', 'nsc-new', '--nsmgr', nsmgrSock,
+      '--liveness-interval', '0', '--request-timeout', '3s', '--once', 'kernel://icmp-responder/nsm-2?app=nsc'], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    if (attempt.status === 0) break;
+    await sleep(200);
+  }
+  const newConnMs = Date.now() - registryKilled;
+  assert.equal(attempt?.status, 0, `no new connection ${newConnMs} ms after the registry kill (${attempts} attempts): ${String(attempt?.stdout)}${String(attempt?.stderr)}`);
+  const line = JSON.parse(String(attempt.stdout).trim().split('\n')[0]!) as { endpoint: string; interface: string };
+  assert.equal(line.interface, 'nsm-2');
+  assert.ok(line.endpoint, 'an endpoint was selected');
+  assert.ok(newConnMs < 8_000, `new connection only ${newConnMs} ms after the registry kill`);
+  t.diagnostic(`registry: new connection UP ${newConnMs} ms after the kill (${attempts} attempt(s); registry running and the old connection UP at ${registryBackMs} ms)`);
 
   const down = nsm('down', name);
   assert.equal(down.status, 0, down.stderr);
