@@ -1,6 +1,11 @@
 // RegistryStore on etcd: items under `<prefix>/<kind>/<name>` as readable JSON, expiry
 // through etcd leases, watch through an etcd prefix watcher, so several registries share one cluster.
-import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+// Reads are served from a local cache (an informer): the prefix is loaded once at revision R,
+// one prefix watch from R+1 keeps it current for the store's life (and feeds watch() listeners),
+// own writes are applied at their response revision (read-your-writes), and every entry keeps
+// its etcd mod revision so older watch events never overwrite newer state. Other registry
+// processes' writes become visible when their watch event arrives (normally within milliseconds).
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { MeshError, UnavailableError, messageOf } from '../sdk/core/errors.js';
 import type { Codec } from './etcd-codec.js';
@@ -20,16 +25,36 @@ export interface EtcdStoreOptions<T> {
   startTimeoutMs?: number;
 }
 
+/** A cached key: its value (undefined for a foreign value, or when deleted) as of etcd revision `rev`. */
+interface CacheEntry<T> {
+  rev: number;
+  item: T | undefined;
+  /** A tombstone: kept until the watch has passed `rev`, so an older event cannot resurrect the key. */
+  deleted: boolean;
+}
+
+/** Backoff bounds for restarting the informer after its watch was cancelled (e.g. compaction). */
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 5000;
+
 export class EtcdStore<T> implements RegistryStore<T> {
   private readonly client: Etcd3;
   private readonly ownsClient: boolean;
   private readonly dir: string;
   private readonly endpoints: string;
   private readonly listeners = new Set<(ev: StoreEvent<T>) => void>();
-  /** Last value seen per key, for delete events that come without a previous value. */
-  private readonly lastSeen = new Map<string, T>();
+  /** The local copy of the prefix by etcd key (tombstones included); valid once `cacheReady`. */
+  private readonly cache = new Map<string, CacheEntry<T>>();
+  private readonly tombstones = new Set<string>();
+  private cacheReady = false;
+  /** The running informer start (load + watch); undefined when not started or after a failure. */
+  private informer: Promise<void> | undefined;
+  private watcher: Watcher | undefined;
+  /** Highest revision the watch has delivered (events or progress). */
+  private watchRev = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelay = RESTART_MIN_MS;
   private readyPromise: Promise<void> | undefined;
-  private watcher: Promise<Watcher | undefined> | undefined;
   private closed = false;
   private readonly closing = new AbortController();
 
@@ -61,6 +86,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       const key = Buffer.from(this.keyOf(name));
       const value = Buffer.from(this.opts.codec.encode(item));
       const res = await this.client.kv.put({ key, value, lease, prev_kv: true });
+      this.applyPut(this.keyOf(name), Number(res.header.revision), item);
       const old = res.prev_kv?.lease;
       if (old !== undefined && old !== '0' && old !== lease) await this.revoke(old);
     });
@@ -70,15 +96,22 @@ export class EtcdStore<T> implements RegistryStore<T> {
     await this.prepare();
     return this.run(async () => {
       const res = await this.client.kv.deleteRange({ key: Buffer.from(this.keyOf(name)), prev_kv: true });
+      const cached = this.cache.get(this.keyOf(name));
+      this.applyDelete(this.keyOf(name), Number(res.header.revision));
       const prev = res.prev_kvs[0];
       if (prev === undefined) return undefined;
       if (prev.lease !== '0') await this.revoke(prev.lease);
-      return this.decode(prev);
+      return cached !== undefined && !cached.deleted && cached.rev === Number(prev.mod_revision) ? cached.item : this.decode(prev);
     });
   }
 
   async get(name: string): Promise<T | undefined> {
-    await this.prepare();
+    if (this.closed) throw this.closedError();
+    if (!this.cacheReady) await this.prepare();
+    if (this.cacheReady) {
+      const e = this.cache.get(this.keyOf(name));
+      return e === undefined || e.deleted ? undefined : e.item;
+    }
     return this.run(async () => {
       const res = await this.client.kv.range({ key: Buffer.from(this.keyOf(name)) });
       const kv = res.kvs[0];
@@ -87,7 +120,13 @@ export class EtcdStore<T> implements RegistryStore<T> {
   }
 
   async list(): Promise<T[]> {
-    await this.prepare();
+    if (this.closed) throw this.closedError();
+    if (!this.cacheReady) await this.prepare();
+    if (this.cacheReady) {
+      const out: T[] = [];
+      for (const e of this.cache.values()) if (!e.deleted && e.item !== undefined) out.push(e.item);
+      return out;
+    }
     return this.run(async () => {
       const res = await this.client.getAll().prefix(this.dir).exec();
       const out: T[] = [];
@@ -99,13 +138,21 @@ export class EtcdStore<T> implements RegistryStore<T> {
     });
   }
 
+  /**
+   * Calls `onEvent` for every later put and delete seen by the store's etcd watch (shared
+   * with the cache, which is updated first) until the returned function is called.
+   */
   watch(onEvent: (ev: StoreEvent<T>) => void): () => void {
     this.listeners.add(onEvent);
-    if (this.watcher === undefined && !this.closed) this.watcher = this.startWatcher();
+    if (!this.closed) void this.startInformer();
     return () => {
       this.listeners.delete(onEvent);
-      if (this.listeners.size === 0) this.stopWatcher();
     };
+  }
+
+  /** True once reads are served from the local cache (for tests and tools). */
+  get cached(): boolean {
+    return this.cacheReady;
   }
 
   async close(): Promise<void> {
@@ -113,16 +160,26 @@ export class EtcdStore<T> implements RegistryStore<T> {
     this.closed = true;
     this.closing.abort();
     this.listeners.clear();
+    clearTimeout(this.restartTimer);
     this.stopWatcher();
+    this.cacheReady = false;
+    this.cache.clear();
+    this.tombstones.clear();
     if (this.ownsClient) this.client.close();
   }
 
-  /** Waits for etcd (first time, bounded) and for a starting watcher, so own writes are seen. */
+  private closedError(): UnavailableError {
+    return new UnavailableError(`etcd store ${this.dir} is closed`);
+  }
+
+  /**
+   * Waits for etcd (first time, bounded) and for the informer to start (cache loaded, watch
+   * established), so own writes are seen by watchers. If it cannot start, reads go to etcd.
+   */
   private async prepare(): Promise<void> {
-    if (this.closed) throw new UnavailableError(`etcd store ${this.dir} is closed`);
+    if (this.closed) throw this.closedError();
     await this.ensureReady();
-    if (this.watcher === undefined && this.listeners.size > 0) this.watcher = this.startWatcher();
-    if (this.watcher !== undefined) await this.watcher;
+    await this.startInformer();
   }
 
   /** The first call waits for etcd; after a failure the next call tries again. */
@@ -167,47 +224,167 @@ export class EtcdStore<T> implements RegistryStore<T> {
     }
   }
 
-  private async startWatcher(): Promise<Watcher | undefined> {
-    try {
-      await this.ensureReady();
-      const w = await this.client.watch().prefix(this.dir).withPreviousKV().create();
-      w.on('put', (kv) => this.onPut(kv));
-      w.on('delete', (kv, prev) => this.onDelete(kv, prev));
-      w.on('disconnected', (err) => this.opts.logger?.warn({ err: messageOf(err) }, 'etcd watch disconnected, reconnecting'));
-      w.on('connected', () => this.opts.logger?.debug({ dir: this.dir }, 'etcd watch connected'));
-      w.on('error', (err) => this.opts.logger?.warn({ err: messageOf(err) }, 'etcd watch error'));
-      if (this.closed || this.listeners.size === 0) {
-        void w.cancel().catch(() => undefined);
-        return undefined;
-      }
-      return w;
-    } catch (err) {
-      this.opts.logger?.error({ dir: this.dir, err: messageOf(err) }, 'etcd watch could not start');
-      this.watcher = undefined;
-      return undefined;
+  /** Starts (once) the cache load and its watch; resolves when both are up or the attempt failed. */
+  private startInformer(): Promise<void> {
+    if (this.closed || this.cacheReady || this.restartTimer !== undefined) return Promise.resolve();
+    this.informer ??= this.load().catch((err: unknown) => {
+      this.opts.logger?.warn({ dir: this.dir, err: messageOf(err) }, 'etcd cache could not start; reading etcd directly');
+      this.informer = undefined;
+    });
+    return this.informer;
+  }
+
+  /**
+   * Loads the prefix at revision R into the cache (merging with what is there: own writes made
+   * meanwhile, or the stale cache on a reload) and starts the watch at R+1.
+   */
+  private async load(): Promise<void> {
+    await this.ensureReady();
+    const res = await this.client.getAll().prefix(this.dir).exec();
+    if (this.closed) return;
+    const rev = Number(res.header.revision);
+    const present = new Set<string>();
+    for (const kv of res.kvs) {
+      const key = kv.key.toString();
+      present.add(key);
+      const modRev = Number(kv.mod_revision);
+      const e = this.cache.get(key);
+      if (e !== undefined && e.rev >= modRev) continue;
+      const item = this.decode(kv);
+      this.setEntry(key, { rev: modRev, item, deleted: false });
+      // On a reload, tell watchers what the broken watch missed.
+      if (this.cacheReady && item !== undefined) this.emit({ item, deleted: false });
     }
+    for (const [key, e] of this.cache) {
+      if (present.has(key) || e.rev > rev) continue;
+      if (!e.deleted && this.cacheReady && e.item !== undefined) this.emit({ item: e.item, deleted: true });
+      this.cache.delete(key);
+      this.tombstones.delete(key);
+    }
+    const w = await this.client.watch().prefix(this.dir).startRevision(String(rev + 1)).withPreviousKV().create();
+    if (this.closed) {
+      void w.cancel().catch(() => undefined);
+      return;
+    }
+    this.watchRev = Math.max(this.watchRev, rev);
+    // etcd3 resumes after a reconnect from the created response's revision; resume from what was delivered instead.
+    w.request.start_revision = String(this.watchRev + 1);
+    w.on('data', (res: IWatchResponse) => this.onWatchData(w, res));
+    w.on('connected', () => {
+      w.request.start_revision = String(this.watchRev + 1);
+      this.opts.logger?.debug({ dir: this.dir }, 'etcd watch connected');
+    });
+    w.on('disconnected', (err) => this.opts.logger?.warn({ err: messageOf(err) }, 'etcd watch disconnected, reconnecting'));
+    w.on('error', (err) => this.onWatchBroken(w, err));
+    this.watcher = w;
+    this.cacheReady = true;
+    this.restartDelay = RESTART_MIN_MS;
+    this.pruneTombstones();
+  }
+
+  /** The watch was cancelled by etcd (e.g. its revision was compacted): reload the prefix and watch again. */
+  private onWatchBroken(w: Watcher, err: unknown): void {
+    if (this.watcher !== w || this.closed) return;
+    this.opts.logger?.warn({ dir: this.dir, err: messageOf(err) }, 'etcd watch cancelled; reloading the prefix');
+    this.watcher = undefined;
+    void w.cancel().catch(() => undefined);
+    this.scheduleReload(0);
+  }
+
+  /** Reloads (keeping the stale cache readable meanwhile), retrying with backoff until it works or the store closes. */
+  private scheduleReload(delayMs: number): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.closed) return;
+      // The stale cache keeps serving reads during the reload.
+      this.informer = this.load().catch((e: unknown) => {
+        this.opts.logger?.warn({ dir: this.dir, err: messageOf(e), retryInMs: this.restartDelay }, 'etcd cache reload failed');
+        this.informer = undefined;
+        const next = this.restartDelay;
+        this.restartDelay = Math.min(this.restartDelay * 2, RESTART_MAX_MS);
+        this.scheduleReload(next);
+      });
+    }, delayMs);
+    this.restartTimer.unref();
   }
 
   private stopWatcher(): void {
     const w = this.watcher;
     this.watcher = undefined;
-    this.lastSeen.clear();
-    void w?.then((watcher) => watcher?.cancel()).catch(() => undefined);
+    this.informer = undefined;
+    void w?.cancel().catch(() => undefined);
   }
 
-  private onPut(kv: IKeyValue): void {
-    const item = this.decode(kv);
-    if (item === undefined) return;
-    this.lastSeen.set(kv.key.toString(), item);
-    this.emit({ item, deleted: false });
+  /** Applies one watch response in order: the cache first, then watchers. */
+  private onWatchData(w: Watcher, res: IWatchResponse): void {
+    if (this.watcher !== w || this.closed) return;
+    let last = 0;
+    for (const ev of res.events) {
+      const key = ev.kv.key.toString();
+      const rev = Number(ev.kv.mod_revision);
+      last = Math.max(last, rev);
+      if (ev.type === 'Put') this.onPut(key, rev, ev.kv);
+      else this.onDelete(key, rev, ev.prev_kv);
+    }
+    // Progress notifications (no events) carry the revision the watch has caught up to.
+    this.watchRev = Math.max(this.watchRev, res.events.length > 0 ? last : Number(res.header.revision));
+    w.request.start_revision = String(this.watchRev + 1);
+    this.pruneTombstones();
   }
 
-  private onDelete(kv: IKeyValue, prev: IKeyValue | undefined): void {
-    const key = kv.key.toString();
-    const item = prev !== undefined && prev.value.length > 0 ? this.decode(prev) : this.lastSeen.get(key);
-    this.lastSeen.delete(key);
-    if (item === undefined) return;
-    this.emit({ item, deleted: true });
+  private onPut(key: string, rev: number, kv: IKeyValue): void {
+    const e = this.cache.get(key);
+    let item: T | undefined;
+    if (e !== undefined && e.rev >= rev) {
+      // Already applied (own write) or superseded: only watchers still need the event.
+      if (this.listeners.size === 0) return;
+      item = e.rev === rev && !e.deleted ? e.item : this.decode(kv);
+    } else {
+      item = this.decode(kv);
+      this.setEntry(key, { rev, item, deleted: false });
+    }
+    if (item !== undefined) this.emit({ item, deleted: false });
+  }
+
+  private onDelete(key: string, rev: number, prev: IKeyValue | undefined): void {
+    const e = this.cache.get(key);
+    const last = e !== undefined && !e.deleted ? e.item : undefined;
+    if (e === undefined || e.rev < rev) this.setEntry(key, { rev, item: undefined, deleted: true });
+    if (this.listeners.size === 0) return;
+    const item = prev !== undefined && prev.value.length > 0 ? this.decode(prev) : last;
+    if (item !== undefined) this.emit({ item, deleted: true });
+  }
+
+  /** Own put at `rev`: newer than anything the watch delivered for the key so far. */
+  private applyPut(key: string, rev: number, item: T): void {
+    const e = this.cache.get(key);
+    if (e === undefined || e.rev < rev) this.setEntry(key, { rev, item, deleted: false });
+  }
+
+  /** Own delete at `rev` (the response revision). */
+  private applyDelete(key: string, rev: number): void {
+    const e = this.cache.get(key);
+    if (e === undefined || e.rev < rev) this.setEntry(key, { rev, item: undefined, deleted: true });
+  }
+
+  private setEntry(key: string, e: CacheEntry<T>): void {
+    this.cache.set(key, e);
+    if (e.deleted) this.tombstones.add(key);
+    else this.tombstones.delete(key);
+  }
+
+  /** Drops tombstones the watch has passed: no older event for the key can arrive any more. */
+  private pruneTombstones(): void {
+    if (this.tombstones.size === 0 || !this.cacheReady || this.watcher === undefined) return;
+    for (const key of this.tombstones) {
+      const e = this.cache.get(key);
+      if (e === undefined || !e.deleted) this.tombstones.delete(key);
+      else if (e.rev <= this.watchRev) {
+        this.cache.delete(key);
+        this.tombstones.delete(key);
+      }
+    }
   }
 
   private emit(ev: StoreEvent<T>): void {

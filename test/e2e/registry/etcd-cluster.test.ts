@@ -64,7 +64,8 @@ test('two stores over a 3-member etcd cluster', async (t) => {
     t.after(watchInto(b, seen));
     await b.list(); // the watch is established before the first write
     await a.put('x', nse('x'));
-    assert.equal((await b.get('x'))?.url, 'tcp://127.0.0.1:9/x');
+    // B serves reads from its watch-fed cache: another store's write shows up shortly.
+    await eventually('b reads the put', 2000, async () => (await b.get('x'))?.url === 'tcp://127.0.0.1:9/x');
     await eventually('b sees the put', 10_000, () => seen.some((e) => !e.deleted && e.item.name === 'x'));
     await a.delete('x');
     await eventually('b sees the delete', 10_000, () => seen.some((e) => e.deleted && e.item.name === 'x'));
@@ -94,10 +95,11 @@ test('two stores over a 3-member etcd cluster', async (t) => {
 
     const expiresAt = new Date(Date.now() + 1000);
     await c.put('leased', nse('leased'), expiresAt);
-    assert.equal((await d.get('leased'))?.name, 'leased');
+    assert.equal((await c.get('leased'))?.name, 'leased', 'own write is read at once');
+    await eventually('d reads the leased item', 2000, async () => (await d.get('leased'))?.name === 'leased');
     await eventually('d watch sees the lease expire', 10_000, () => seen.some((e) => e.deleted && e.item.name === 'leased'));
     assert.ok(Date.now() - expiresAt.getTime() < 2500, 'expired near expiresAt');
-    assert.equal(await c.get('leased'), undefined);
+    await eventually('c no longer reads the expired item', 2000, async () => (await c.get('leased')) === undefined);
 
     await c.delete('before');
     await c.delete('after');
