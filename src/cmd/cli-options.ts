@@ -1,5 +1,5 @@
 // Shared flag parsers for the subcommands and the wait-for-shutdown helper.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { parseMeshUrl } from '../api/transport.js';
 import { parseCidr4 } from '../sdk/networkservice/ip4.js';
 
@@ -63,4 +63,17 @@ export function waitForSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** Upstream's default nsmgr socket. */
+export const DEFAULT_NSMGR_SOCKET = 'unix:///var/lib/networkservicemesh/nsm.io.sock';
+
+/** `--nsmgr URL` (NSM_CONNECT_TO): the node's nsmgr, for everything that connects to one. */
+export function nsmgrOption(): Option {
+  return new Option('--nsmgr <url>', "the node's nsmgr").env('NSM_CONNECT_TO').default(DEFAULT_NSMGR_SOCKET).argParser(meshUrlArg);
+}
+
+/** `--max-token-lifetime DURATION` (NSM_MAX_TOKEN_LIFETIME, default 10m, as upstream). */
+export function tokenLifetimeOption(): Option {
+  return new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg);
 }

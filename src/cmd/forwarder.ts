@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { startForwarder } from '../components/forwarder.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError } from './cli-error.js';
-import { durationArg, labelsArg, meshUrlArg, waitForSignal } from './cli-options.js';
+import { labelsArg, meshUrlArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 function ipArg(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError(`"${value}" is not an IP address`);
@@ -17,10 +17,10 @@ export function registerForwarderCommand(program: Command): void {
     .description("run a node's forwarder (programs veth pairs and VXLAN tunnels)")
     .addOption(new Option('--name <name>', 'name in paths and logs').env('NSM_NAME').default('forwarder'))
     .addOption(new Option('--listen <url>', 'socket the nsmgr reaches it on').env('NSM_LISTEN_ON').default('unix:///var/lib/networkservicemesh/forwarder.sock').argParser(meshUrlArg))
-    .addOption(new Option('--nsmgr <url>', "the node's nsmgr").env('NSM_CONNECT_TO').default('unix:///var/lib/networkservicemesh/nsm.io.sock').argParser(meshUrlArg))
+    .addOption(nsmgrOption())
     .addOption(new Option('--underlay-ip <ip>', "this node's address for VXLAN tunnels").env('NSM_TUNNEL_IP').makeOptionMandatory().argParser(ipArg))
     .addOption(new Option('--labels <k=v,...>', 'forwarder labels').env('NSM_LABELS').argParser(labelsArg))
-    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .addOption(tokenLifetimeOption())
     .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; maxTokenLifetime: number }) => {
       const log = createLogger(flags.name);
       const fwd = await startForwarder({

@@ -8,7 +8,7 @@ import { Connection } from '../api/index.js';
 import { createLogger } from '../sdk/core/log.js';
 import { messageOf } from '../sdk/core/errors.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
-import { durationArg, listArg, meshUrlArg, waitForSignal } from './cli-options.js';
+import { durationArg, listArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { netnsUrlArg } from './netns-arg.js';
 
 interface NscFlags {
@@ -29,9 +29,9 @@ export function registerNscCommand(program: Command): void {
     .argument('[urls...]', 'service URLs kernel://service/ifname?k=v (or NSM_NETWORK_SERVICES)')
     .addOption(new Option('--name <name>', 'client name').env('NSM_NAME').default(`nsc-${process.pid}`))
     .addOption(new Option('--netns <name|path|url>', "the client's network namespace (default: its own)").env('NSM_NETNS').argParser(netnsUrlArg))
-    .addOption(new Option('--nsmgr <url>', "the node's nsmgr").env('NSM_CONNECT_TO').default('unix:///var/lib/networkservicemesh/nsm.io.sock').argParser(meshUrlArg))
+    .addOption(nsmgrOption())
     .addOption(new Option('--request-timeout <duration>', 'give up a request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
-    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .addOption(tokenLifetimeOption())
     .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
     .addOption(new Option('--liveness-interval <duration>', 'ping each connection this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
     .addOption(new Option('--once', 'close the connections and exit once they are up'))

@@ -4,7 +4,7 @@ import { startEndpoint } from '../components/endpoint.js';
 import { startPassthrough } from '../components/passthrough.js';
 import { netnsUrlArg } from './netns-arg.js';
 import { createLogger } from '../sdk/core/log.js';
-import { cidrsArg, durationArg, labelsArg, listArg, meshUrlArg, waitForSignal } from './cli-options.js';
+import { cidrsArg, durationArg, labelsArg, listArg, meshUrlArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 interface NseFlags {
   name: string;
@@ -26,10 +26,10 @@ export function registerNseCommand(program: Command): void {
     .addOption(new Option('--service <names>', 'network services offered (comma separated)').env('NSM_SERVICE_NAMES').default(['icmp-responder'], 'icmp-responder').argParser(listArg))
     .addOption(new Option('--cidr <cidrs>', 'address pool (comma separated)').env('NSM_CIDR_PREFIX').default(['169.254.0.0/16'], '169.254.0.0/16').argParser(cidrsArg))
     .addOption(new Option('--labels <k=v,...>', 'endpoint labels').env('NSM_LABELS').argParser(labelsArg))
-    .addOption(new Option('--nsmgr <url>', "the node's nsmgr").env('NSM_CONNECT_TO').default('unix:///var/lib/networkservicemesh/nsm.io.sock').argParser(meshUrlArg))
+    .addOption(nsmgrOption())
     .addOption(new Option('--netns <name|path|url>', "the endpoint's network namespace (default: its own)").env('NSM_NETNS').argParser(netnsUrlArg))
     .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
-    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .addOption(tokenLifetimeOption())
     .action(async (flags: NseFlags) => {
       const log = createLogger(flags.name);
       const endpoint = await startEndpoint({
@@ -56,10 +56,10 @@ export function registerNseCommand(program: Command): void {
     .addOption(new Option('--service <names>', 'network services offered and requested onward (comma separated)').env('NSM_SERVICE_NAMES').makeOptionMandatory().argParser(listArg))
     .addOption(new Option('--cidr <cidrs>', 'ignored: a passthrough hands out the addresses of its onward connection').env('NSM_CIDR_PREFIX').argParser(cidrsArg))
     .addOption(new Option('--labels <k=v,...>', 'endpoint labels, also the source labels of its onward requests (default app=NAME)').env('NSM_LABELS').argParser(labelsArg))
-    .addOption(new Option('--nsmgr <url>', "the node's nsmgr").env('NSM_CONNECT_TO').default('unix:///var/lib/networkservicemesh/nsm.io.sock').argParser(meshUrlArg))
+    .addOption(nsmgrOption())
     .addOption(new Option('--netns <name|path|url>', 'its network namespace, where both interfaces go and packets are forwarded (default: its own)').env('NSM_NETNS').argParser(netnsUrlArg))
     .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
-    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .addOption(tokenLifetimeOption())
     .addOption(new Option('--request-timeout <duration>', 'give up an onward request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
     .action(async (flags: NseFlags & { requestTimeout: number }) => {
       const log = createLogger(flags.name);

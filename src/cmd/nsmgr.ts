@@ -2,9 +2,7 @@
 import { Option, type Command } from 'commander';
 import { startNsmgr } from '../components/nsmgr.js';
 import { createLogger } from '../sdk/core/log.js';
-import { durationArg, meshUrlArg, waitForSignal } from './cli-options.js';
-
-export const DEFAULT_NSMGR_SOCKET = 'unix:///var/lib/networkservicemesh/nsm.io.sock';
+import { DEFAULT_NSMGR_SOCKET, meshUrlArg, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 export function registerNsmgrCommand(program: Command): void {
   program
@@ -14,7 +12,7 @@ export function registerNsmgrCommand(program: Command): void {
     .addOption(new Option('--listen <url>', 'local socket for clients, endpoints, forwarders').env('NSM_LISTEN_ON').default(DEFAULT_NSMGR_SOCKET).argParser(meshUrlArg))
     .addOption(new Option('--tcp-listen <url>', 'tcp://IP:PORT where other nsmgrs reach this one').env('NSM_TCP_LISTEN_ON').argParser(meshUrlArg))
     .addOption(new Option('--registry <url>', 'registry URL').env('NSM_REGISTRY_URL').default('tcp://127.0.0.1:5001').argParser(meshUrlArg))
-    .addOption(new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg))
+    .addOption(tokenLifetimeOption())
     .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number }) => {
       const log = createLogger(flags.name);
       const nsmgr = await startNsmgr({
