@@ -686,6 +686,18 @@ async function dataplanePhase(): Promise<void> {
   }
 }
 
+async function heapPhase(): Promise<void> {
+  if (!wanted('memory.per-connection.heap')) return;
+  const n = QUICK ? '200' : '500';
+  log(`memory: retained heap per connection over ${n} connections (bench/heap-per-connection.ts)`);
+  try {
+    const out = await childJson('heap-per-connection.ts', [n], {}, 300_000);
+    for (const r of out.results) add(r);
+  } catch (err) {
+    missing('memory.per-connection.heap', `bench/heap-per-connection.ts failed: ${String(err).slice(0, 300)}`);
+  }
+}
+
 // ---------- goals (issue 9) for the table ----------
 const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'request.local.p50': { text: 'ratio <= 0.5', ok: (r) => (r.ratio ?? Infinity) <= 0.5 },
@@ -694,6 +706,7 @@ const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'throughput.vxlan': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'connections.1000.seconds': { text: '< 30 s', ok: (r) => (r.value ?? Infinity) < 30 },
   'memory.per-connection': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
+  'memory.per-connection.heap': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
   'heal.forwarder.ms': { text: '<= 1000 ms', ok: (r) => (r.value ?? Infinity) <= 1000 },
   'heal.endpoint.ms': { text: '<= 2000 ms', ok: (r) => (r.value ?? Infinity) <= 2000 },
   'registry.find.p50': { text: '< 5 ms', ok: (r) => (r.value ?? Infinity) < 5 },
@@ -718,6 +731,7 @@ async function main(): Promise<void> {
     ['local', localPhase],
     ['remote', remotePhase],
     ['heal', healPhase],
+    ['memory', heapPhase],
     ['registry', registryPhase],
     ['dataplane', dataplanePhase],
   ] as const) {
