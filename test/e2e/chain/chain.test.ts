@@ -8,16 +8,11 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { ensureBuilt, ROOT } from '../helpers/mesh.js';
+import { netnsWith, nsm } from '../helpers/cluster.js';
 
 interface Conn { id: string; client: string; service: string; endpoint: string; srcIp: string; dstIp: string; path: string[]; state: string; interface: string }
 
-function nsm(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/nsm.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
-const netnsWith = (prefix: string) =>
-  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
 
 /** rx/tx packet counts of every interface but lo in a namespace. */
 function counters(netns: string): Map<string, { rx: number; tx: number }> {

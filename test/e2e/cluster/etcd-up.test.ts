@@ -3,9 +3,10 @@
 // nsm down leaves no etcd (or any other) process, namespace or run dir.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ensureBuilt, ROOT } from '../helpers/mesh.js';
+import { ensureBuilt } from '../helpers/mesh.js';
+import { alive, netnsWith, nsm } from '../helpers/cluster.js';
 
 interface Status {
   name: string;
@@ -15,23 +16,8 @@ interface Status {
   connections: { client: string; service: string; endpoint: string; dstIp: string; path: string[]; state: string }[];
 }
 
-function nsm(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/nsm.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
-const netnsWith = (prefix: string) =>
-  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
 
-/** Running (not a zombie waiting to be reaped). */
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
-  } catch {
-    return false;
-  }
-};
 
 /** Live etcd processes whose data dir is under `runDir`. */
 function etcdsOf(runDir: string): number[] {

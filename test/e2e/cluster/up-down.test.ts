@@ -2,9 +2,10 @@
 // path, pings work, and down leaves no namespace, process, socket or run dir (also after a crash).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { ensureBuilt, ROOT } from '../helpers/mesh.js';
+import { ensureBuilt } from '../helpers/mesh.js';
+import { alive, netnsWith, nsm } from '../helpers/cluster.js';
 
 interface Status {
   name: string;
@@ -14,22 +15,8 @@ interface Status {
   connections: { id: string; client: string; service: string; endpoint: string; mechanism: string; srcIp: string; dstIp: string; path: string[]; state: string }[];
 }
 
-function nsm(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/nsm.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
-const netnsWith = (prefix: string) =>
-  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
-  } catch {
-    return false;
-  }
-};
 
 /** Brings an example up under a test-unique name; always brought down after the test. */
 function upExample(t: { after: (fn: () => void) => void }, file: string, name: string): { status: Status; ms: number } {

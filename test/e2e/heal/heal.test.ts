@@ -4,10 +4,11 @@
 // After the registry's restart a NEW connection works within seconds: the nsmgrs replay their
 // endpoints' registrations to the restarted (memory) registry at once.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ensureBuilt, ROOT } from '../helpers/mesh.js';
+import { netnsWith, nsm } from '../helpers/cluster.js';
 
 interface Conn { id: string; endpoint: string; dstIp: string; path: string[]; state: string }
 interface Status {
@@ -16,9 +17,6 @@ interface Status {
   connections: Conn[];
 }
 
-const nsm = (...args: string[]) => spawnSync(process.execPath, ['bin/nsm.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-const netnsWith = (prefix: string) =>
-  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('heal: connections come back after SIGKILL of each component kind', { skip: process.getuid?.() !== 0 && 'needs root', timeout: 240_000 }, async (t) => {
@@ -29,7 +27,7 @@ test('heal: connections come back after SIGKILL of each component kind', { skip:
     for (const ns of netnsWith(`${name}-`)) spawnSync('ip', ['netns', 'del', ns]);
   });
   const up = nsm('up', 'examples/heal.yaml', '--detach', '--name', name);
-  assert.equal(up.status, 0, `${up.stdout}\n${up.stderr}`);
+  assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
   const status = (): Status => JSON.parse(nsm('status', name, '--json').stdout) as Status;
   let st = status();
   const runDir = st.runDir;
@@ -102,7 +100,7 @@ test('heal: connections come back after SIGKILL of each component kind', { skip:
   t.diagnostic(`registry: new connection UP ${newConnMs} ms after the kill (${attempts} attempt(s); registry running and the old connection UP at ${registryBackMs} ms)`);
 
   const down = nsm('down', name);
-  assert.equal(down.status, 0, down.stderr);
+  assert.equal(down.code, 0, down.stderr);
   assert.deepEqual(netnsWith(`${name}-`), [], 'namespaces left');
   assert.ok(!existsSync(runDir), 'run dir left');
   const alive = (pid: number) => {

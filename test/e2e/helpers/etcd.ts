@@ -1,5 +1,6 @@
 // Starts real etcd members on 127.0.0.1 (free ports, temp data dirs) for tests, waits
 // until they are healthy, and always kills them and removes their data dirs afterwards.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
@@ -210,4 +211,18 @@ export function makeEtcdTls(t: TestContext): EtcdTls {
   spawnSync('sh', ['-c', `printf '${ext}' > ${f('ext.cnf')}`]);
   ssl('x509', '-req', '-in', f('node.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('ext.cnf'), '-out', f('node.pem'));
   return { caFile: f('ca.pem'), certFile: f('node.pem'), keyFile: f('node.key') };
+}
+
+/** The member that is raft leader now, asked through etcdctl. */
+export function leaderOf(cluster: EtcdCluster): EtcdMember {
+  const r = spawnSync('etcdctl', ['--endpoints', cluster.endpoints.join(','), 'endpoint', 'status', '-w', 'json'], {
+    encoding: 'utf8',
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as Array<{ Endpoint: string; Status: { leader: number; header: { member_id: number } } }>;
+  const leader = rows.find((row) => String(row.Status.leader) === String(row.Status.header.member_id));
+  const member = cluster.members.find((m) => m.clientUrl === leader?.Endpoint);
+  assert.ok(member, `no leader in ${r.stdout}`);
+  return member;
 }

@@ -1,13 +1,12 @@
 // Two EtcdStores (standing in for two registry processes) over a real 3-member etcd
 // cluster: writes through one are read and watched through the other, across a member kill.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { NetworkServiceEndpoint } from '../../../src/api/index.js';
 import { messageCodec } from '../../../src/registry/etcd-codec.js';
 import { EtcdStore } from '../../../src/registry/etcd-store.js';
 import type { StoreEvent } from '../../../src/registry/store.js';
-import { startEtcdCluster, type EtcdCluster, type EtcdMember } from '../helpers/etcd.js';
+import { leaderOf, startEtcdCluster, type EtcdMember } from '../helpers/etcd.js';
 
 type Nse = NetworkServiceEndpoint;
 const PREFIX = '/nsm-test/cluster';
@@ -38,19 +37,6 @@ async function eventually(what: string, ms: number, check: () => boolean | Promi
   }
 }
 
-/** The member that is raft leader now, asked through etcdctl. */
-function leaderOf(cluster: EtcdCluster): EtcdMember {
-  const r = spawnSync('etcdctl', ['--endpoints', cluster.endpoints.join(','), 'endpoint', 'status', '-w', 'json'], {
-    encoding: 'utf8',
-    env: { ...process.env, ETCDCTL_API: '3' },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const rows = JSON.parse(r.stdout) as Array<{ Endpoint: string; Status: { leader: number; header: { member_id: number } } }>;
-  const leader = rows.find((row) => String(row.Status.leader) === String(row.Status.header.member_id));
-  const member = cluster.members.find((m) => m.clientUrl === leader?.Endpoint);
-  assert.ok(member, `no leader in ${r.stdout}`);
-  return member;
-}
 
 test('two stores over a 3-member etcd cluster', async (t) => {
   const etcd = await startEtcdCluster(t, 3);

@@ -2,14 +2,14 @@
 // cluster; register through one, find and watch through the other, survive a member kill,
 // and see registrations expire through etcd leases.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { dropChannel, type NetworkServiceEndpointResponse } from '../../../src/api/index.js';
 import { registryClients } from '../../../src/sdk/registry/client.js';
-import { startEtcdCluster, type EtcdCluster, type EtcdMember } from '../helpers/etcd.js';
+import { leaderOf, startEtcdCluster, type EtcdMember } from '../helpers/etcd.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -85,18 +85,6 @@ async function findNames(url: string, name: string): Promise<string[]> {
   return out;
 }
 
-function leaderOf(cluster: EtcdCluster): EtcdMember {
-  const r = spawnSync('etcdctl', ['--endpoints', cluster.endpoints.join(','), 'endpoint', 'status', '-w', 'json'], {
-    encoding: 'utf8',
-    env: { ...process.env, ETCDCTL_API: '3' },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const rows = JSON.parse(r.stdout) as Array<{ Endpoint: string; Status: { leader: number; header: { member_id: number } } }>;
-  const leader = rows.find((row) => String(row.Status.leader) === String(row.Status.header.member_id));
-  const member = cluster.members.find((m) => m.clientUrl === leader?.Endpoint);
-  assert.ok(member, `no leader in ${r.stdout}`);
-  return member;
-}
 
 test('two nsm registry processes over a 3-member etcd cluster', async (t) => {
   const etcd = await startEtcdCluster(t, 3);
