@@ -7,6 +7,7 @@ import { element, type NetworkServiceElement } from '../core/chain.js';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import type { EndpointDirectory } from './directory.js';
 import { selectEndpoints, type Candidate } from './select-endpoints.js';
+import { setForwarderPolicy } from './select-forwarder.js';
 import { tryCandidates } from './try-candidates.js';
 
 function describeLabels(labels: Record<string, string>): string {
@@ -53,6 +54,7 @@ export function discover(directory: EndpointDirectory): NetworkServiceElement {
         [...ordered.filter((c) => c.endpoint.name !== previous), ...ordered.filter((c) => c.endpoint.name === previous)],
         async (c) => {
           conn.networkServiceEndpointName = c.endpoint.name;
+          setForwarderPolicy(ctx, c.forwarderLabels);
           ctx.log.debug({ connId: conn.id, endpoint: c.endpoint.name }, 'endpoint selected');
           try {
             return await next.request(req, ctx);

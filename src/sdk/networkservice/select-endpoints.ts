@@ -9,6 +9,8 @@ export interface Candidate {
   endpoint: NetworkServiceEndpoint;
   /** Weight of the route that selected it (0 = unweighted). */
   weight: number;
+  /** The selecting match's `metadata.labels`: which forwarders may carry the connection (as upstream). */
+  forwarderLabels?: Record<string, string>;
 }
 
 /** Fills `{{.key}}` placeholders from `labels`. */
@@ -49,7 +51,8 @@ export function selectEndpoints(ns: NetworkService | undefined, nses: NetworkSer
       }
     }
     if (candidates.length === 0 && match.fallthrough) continue;
-    return candidates;
+    const forwarderLabels = match.metadata?.labels ?? {};
+    return Object.keys(forwarderLabels).length > 0 ? candidates.map((c) => ({ ...c, forwarderLabels })) : candidates;
   }
   return [];
 }

@@ -1,7 +1,9 @@
 // select-forwarder (nsmgr): picks a forwarder of this node for the connection,
-// preferring the one already on its path, filtered by the forwarder labels asked
-// for in the request's `forwarder` label selector, and tries the others if it fails.
+// preferring the one already on its path, filtered by the labels the service's
+// policy asks for (the selecting match's metadata labels, set by discover) and by
+// the request's own `forwarder.<key>` labels, and tries the others if it fails.
 import { element, type NetworkServiceElement } from '../core/chain.js';
+import type { Ctx } from '../core/ctx.js';
 import { UnavailableError } from '../core/errors.js';
 import type { ForwarderDirectory } from './directory.js';
 import { setNextUrl } from './next-url.js';
@@ -22,12 +24,20 @@ function fits(fwd: NetworkServiceEndpoint, selector: Record<string, string>): bo
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
+const POLICY_SELECTOR = Symbol('selectForwarder.policy');
+
+/** Records the forwarder labels the service's policy asks for (kept for the connection's refreshes). */
+export function setForwarderPolicy(ctx: Ctx, labels: Record<string, string> | undefined): void {
+  if (labels && Object.keys(labels).length > 0) ctx.metadata.set(POLICY_SELECTOR, labels);
+  else ctx.metadata.delete(POLICY_SELECTOR);
+}
+
 export function selectForwarder(directory: ForwarderDirectory): NetworkServiceElement {
   let cursor = 0;
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
-      const selector = wanted(conn.labels);
+      const selector = { ...((ctx.metadata.get(POLICY_SELECTOR) as Record<string, string> | undefined) ?? {}), ...wanted(conn.labels) };
       const all = directory.forwarders().filter((f) => fits(f, selector));
       if (all.length === 0) throw new UnavailableError(`no forwarder available on this node${Object.keys(selector).length ? ' matching the requested labels' : ''}`);
       const onPath = conn.path?.pathSegments[conn.path.index + 1]?.name;

@@ -184,4 +184,14 @@ describe('select-endpoints', () => {
     assert.equal(selectorMatches({ a: '1' }, { b: '2' }, {}), false);
     assert.equal(selectorMatches({ a: '{{.x}}' }, { a: 'v' }, { x: 'v' }), true);
   });
+
+  it("carries the selecting match's metadata labels to pick the forwarder; none without metadata", () => {
+    const ns = NetworkService.fromPartial({
+      name: SVC,
+      matches: [{ sourceSelector: { app: 'x' }, routes: [{ destinationSelector: { color: 'blue' } }], metadata: { labels: { fast: 'yes' } } }],
+    });
+    const got = selectEndpoints(ns, endpoints, { app: 'x' });
+    assert.deepEqual(got.map((c) => [c.endpoint.name, c.forwarderLabels]), [['nse-b', { fast: 'yes' }], ['nse-c', { fast: 'yes' }]]);
+    assert.equal(selectEndpoints(NetworkService.fromPartial({ name: SVC }), endpoints, {})[0]!.forwarderLabels, undefined);
+  });
 });

@@ -5,7 +5,7 @@ import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { Status, UnavailableError } from '../../../src/sdk/core/errors.js';
 import { nextUrlOf } from '../../../src/sdk/networkservice/next-url.js';
-import { FORWARDER_LABEL_PREFIX, selectForwarder } from '../../../src/sdk/networkservice/select-forwarder.js';
+import { FORWARDER_LABEL_PREFIX, selectForwarder, setForwarderPolicy } from '../../../src/sdk/networkservice/select-forwarder.js';
 import { fakeForwarderDirectory, hasCode, nse, recorder } from './helpers.js';
 
 const fwd = (name: string, labels: Record<string, string> = {}) =>
@@ -72,5 +72,17 @@ describe('select-forwarder', () => {
       chain(selectForwarder(fakeForwarderDirectory(fwds)), recorder()).request(req(undefined, { 'forwarder.zone': 'mars' }), newCtx()),
       hasCode(Status.UNAVAILABLE, /matching the requested labels/),
     );
+  });
+
+  it("the service policy's forwarder labels (set by discover) pick the forwarder, also on later requests", async () => {
+    const { urls, rec } = urlRecorder();
+    const handler = chain(selectForwarder(fakeForwarderDirectory(fwds)), rec);
+    const ctx = newCtx();
+    setForwarderPolicy(ctx, { fast: 'yes' });
+    await handler.request(req(), ctx);
+    await handler.request(req(), { ...ctx, values: new Map() });
+    assert.deepEqual(urls, ['unix:///run/fwd-b.sock', 'unix:///run/fwd-b.sock']);
+    setForwarderPolicy(ctx, { zone: 'nowhere' });
+    await assert.rejects(handler.request(req(), ctx), hasCode(Status.UNAVAILABLE, /matching the requested labels/));
   });
 });
