@@ -28,21 +28,31 @@ export function endpointIfName(connId: string): string {
   return `nsm-${connId.replace(/-/g, '').slice(0, 8)}`;
 }
 
+/** What is wrong with a preference of a supported type, or undefined when it is usable. */
+function problemOf(m: Mechanism): string | undefined {
+  if (isKernel(m)) {
+    if (!m.parameters[P.inodeURL]) return 'KERNEL mechanism needs the client namespace in parameter "inodeURL"';
+    if (!m.parameters[P.name]) return 'KERNEL mechanism needs the interface name in parameter "name"';
+  } else if (isVxlan(m) && !m.parameters[P.srcIp]) return 'VXLAN mechanism needs parameter "src_ip"';
+  return undefined;
+}
+
+/** The first usable preference (malformed ones are skipped; if none is usable, the first problem is the error). */
 function chooseIncoming(prefs: Mechanism[], current: Mechanism | undefined, underlayIp: string, vni: () => number): Mechanism {
+  let problem: string | undefined;
   for (const m of current ? [current, ...prefs] : prefs) {
-    if (isKernel(m)) {
-      if (!m.parameters[P.inodeURL]) throw new InvalidArgumentError('KERNEL mechanism needs the client namespace in parameter "inodeURL"');
-      if (!m.parameters[P.name]) throw new InvalidArgumentError('KERNEL mechanism needs the interface name in parameter "name"');
-      return kernelMechanism({ ...m.parameters });
+    if (!isKernel(m) && !isVxlan(m)) continue;
+    const wrong = problemOf(m);
+    if (wrong) {
+      problem ??= wrong;
+      continue;
     }
-    if (isVxlan(m)) {
-      if (!m.parameters[P.srcIp]) throw new InvalidArgumentError('VXLAN mechanism needs parameter "src_ip"');
-      const proposed = Number(m.parameters[P.vni] ?? '');
-      const chosen = Number.isInteger(proposed) && proposed > 0 && proposed < 2 ** 24 ? proposed : vni();
-      return vxlanMechanism({ ...m.parameters, [P.dstIp]: underlayIp, [P.vni]: String(chosen) });
-    }
+    if (isKernel(m)) return kernelMechanism({ ...m.parameters });
+    const proposed = Number(m.parameters[P.vni] ?? '');
+    const chosen = Number.isInteger(proposed) && proposed > 0 && proposed < 2 ** 24 ? proposed : vni();
+    return vxlanMechanism({ ...m.parameters, [P.dstIp]: underlayIp, [P.vni]: String(chosen) });
   }
-  throw new InvalidArgumentError(`no supported mechanism (want LOCAL/KERNEL or REMOTE/VXLAN); offered: ${describeMechanisms(prefs)}`);
+  throw new InvalidArgumentError(problem ?? `no supported mechanism (want LOCAL/KERNEL or REMOTE/VXLAN); offered: ${describeMechanisms(prefs)}`);
 }
 
 export function forwarderMechanisms(opts: { underlayIp: string }): NetworkServiceElement {

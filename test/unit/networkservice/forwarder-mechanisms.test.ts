@@ -45,6 +45,13 @@ describe('forwarder-mechanisms', () => {
     assert.equal(rec.requests.length, 0);
   });
 
+  it('a malformed preference is skipped when a later one is usable', async () => {
+    const { rec, handler } = setup(LOCAL_URL);
+    const out = await handler.request(req([vxlanMechanism({}), kernelMechanism({ [P.name]: 'x' }), CLIENT_KERNEL]), newCtx());
+    assert.equal(out.mechanism?.parameters[P.name], 'nsm-1');
+    assert.equal(rec.requests.length, 1);
+  });
+
   it('nothing supported is INVALID_ARGUMENT listing the offers', async () => {
     const { handler } = setup(LOCAL_URL);
     await assert.rejects(handler.request(req([{ cls: 'LOCAL', type: 'MEMIF', parameters: {} }]), newCtx()), hasCode(Status.INVALID_ARGUMENT, /LOCAL\/MEMIF/));
