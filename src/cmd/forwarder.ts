@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { isIP } from 'node:net';
 import { startForwarder } from '../components/forwarder.js';
+import { kernelDataplane } from '../dataplane/index.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError } from './cli-error.js';
 import { labelsArg, meshUrlArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
@@ -28,6 +29,7 @@ export function registerForwarderCommand(program: Command): void {
         listenUrl: flags.listen,
         nsmgrUrl: flags.nsmgr,
         underlayIp: flags.underlayIp,
+        dataplane: kernelDataplane({ name: flags.name, listenUrl: flags.listen, log }),
         tokenLifetimeMs: flags.maxTokenLifetime,
         ...(flags.labels ? { labels: flags.labels } : {}),
         log,

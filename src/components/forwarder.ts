@@ -1,15 +1,14 @@
 // A forwarder: the node's data plane. Registers with its nsmgr and programs the
-// kernel for every connection that passes it.
+// data plane it is given (the kernel one in production, a fake in sandbox tests)
+// for every connection that passes it.
 import { MonitorConnectionDefinition, NetworkServiceDefinition } from '../api/index.js';
-import { dirname } from 'node:path';
-import { parseMeshUrl } from '../api/transport.js';
-import { KernelDriver, LinkLedger } from '../dataplane/index.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { newForwarderChain } from '../sdk/chains/forwarder.js';
 import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
+import type { ManagedDataplane } from '../sdk/networkservice/managed-dataplane.js';
 import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
 import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
@@ -23,16 +22,11 @@ export interface ForwarderOptions {
   underlayIp: string;
   labels?: Record<string, string>;
   tokenLifetimeMs?: number;
-  /** The ledger of links it created (default: beside its unix socket, or /var/lib/networkservicemesh). */
-  ledgerFile?: string;
+  /** What it programs (dataplane's kernelDataplane() in production); stopped with the forwarder. */
+  dataplane: ManagedDataplane;
   /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime). */
   adoptGraceMs?: number;
   log: Logger;
-}
-
-function defaultLedgerFile(listenUrl: string, name: string): string {
-  const u = parseMeshUrl(listenUrl);
-  return `${u.kind === 'unix' ? dirname(u.path) : '/var/lib/networkservicemesh'}/${name}.links.json`;
 }
 
 export interface RunningForwarder {
@@ -43,17 +37,16 @@ export interface RunningForwarder {
 
 export async function startForwarder(opts: ForwarderOptions): Promise<RunningForwarder> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs);
-  const driver = new KernelDriver({ logger: opts.log });
-  const ledger = new LinkLedger(opts.ledgerFile ?? defaultLedgerFile(opts.listenUrl, opts.name), opts.log);
-  if (ledger.orphanCount > 0) opts.log.info({ links: ledger.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
-  const sweep = setTimeout(() => void ledger.sweep(driver), opts.adoptGraceMs ?? (opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2);
+  const dataplane = opts.dataplane;
+  if (dataplane.orphanCount) opts.log.info({ links: dataplane.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
+  const sweep = setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? (opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2);
   sweep.unref();
   const chain = newForwarderChain({
     name: opts.name,
     underlayIp: opts.underlayIp,
     signer,
     directory: registryDirectory(opts.nsmgrUrl),
-    dataplane: ledger.track(driver),
+    dataplane,
   });
   const running = await startServer([opts.listenUrl], (server) => {
     server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
@@ -84,7 +77,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
       unwatchNsmgr();
       await registration.stop();
       await running.stop();
-      driver.close();
+      dataplane.close?.();
     },
   };
 }

@@ -31,3 +31,5 @@ export type { NetnsRef, NetnsLike, InodeRef } from './netns.js';
 export { checkIfName, checkCidr, checkIp, checkVni, checkMtu, checkAlias, MTU_MIN, MTU_MAX, VNI_MAX } from './validate.js';
 export type { Cidr } from './validate.js';
 export { LinkLedger } from './link-ledger.js';
+export { kernelDataplane, ledgeredDataplane, defaultLedgerFile } from './kernel-dataplane.js';
+export type { KernelDataplaneOptions } from './kernel-dataplane.js';

@@ -1,0 +1,44 @@
+// Factories of a forwarder's managed data plane: any ForwarderDataplane wrapped in a
+// LinkLedger (so a restarted forwarder knows its own links), and the kernel one the
+// `nsm forwarder` command runs (KernelDriver + ledger beside the forwarder's socket).
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { parseMeshUrl } from '../api/transport.js';
+import type { ManagedDataplane } from '../sdk/networkservice/managed-dataplane.js';
+import type { ForwarderDataplane } from '../sdk/networkservice/program-dataplane.js';
+import { KernelDriver } from './kernel-driver.js';
+import { LinkLedger } from './link-ledger.js';
+
+/** Where a forwarder keeps its ledger: beside its unix socket, or in /var/lib/networkservicemesh. */
+export function defaultLedgerFile(listenUrl: string, name: string): string {
+  const u = parseMeshUrl(listenUrl);
+  return `${u.kind === 'unix' ? dirname(u.path) : '/var/lib/networkservicemesh'}/${name}.links.json`;
+}
+
+/** `ops` with every link it creates or deletes recorded in the ledger file. */
+export function ledgeredDataplane(ops: ForwarderDataplane & { close?(): void }, opts: { ledgerFile: string; log?: Logger }): ManagedDataplane {
+  const ledger = new LinkLedger(opts.ledgerFile, opts.log);
+  return {
+    ...ledger.track(ops),
+    orphanCount: ledger.orphanCount,
+    sweepOrphans: () => ledger.sweep(ops),
+    close: () => ops.close?.(),
+  };
+}
+
+export interface KernelDataplaneOptions {
+  /** The forwarder's name and listen URL place its ledger (unless `ledgerFile` is given). */
+  name: string;
+  listenUrl: string;
+  ledgerFile?: string;
+  log?: Logger;
+}
+
+/** The real data plane: the kernel through long-lived ip channels, with a ledger of its links. */
+export function kernelDataplane(opts: KernelDataplaneOptions): ManagedDataplane {
+  const driver = new KernelDriver(opts.log ? { logger: opts.log } : {});
+  return ledgeredDataplane(
+    driver,
+    { ledgerFile: opts.ledgerFile ?? defaultLedgerFile(opts.listenUrl, opts.name), ...(opts.log ? { log: opts.log } : {}) },
+  );
+}
