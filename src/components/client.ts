@@ -3,6 +3,7 @@
 import { Connection, NetworkServiceRequest } from '../api/index.js';
 import { newClientChain } from '../sdk/chains/client.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../sdk/core/chain.js';
+import type { Clock } from '../sdk/core/clock.js';
 import { newCtx } from '../sdk/core/ctx.js';
 import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
@@ -17,6 +18,8 @@ export interface ClientOptions {
   nsmgrUrl: string;
   log?: Logger;
   tokenLifetimeMs?: number;
+  /** Time for its tokens and refresh (default real time; the sandbox tier passes a clock it advances). */
+  clock?: Clock;
   extra?: NetworkServiceElement[];
   onRefreshError?: (connId: string, err: unknown) => void;
   /** Heal broken connections (default true). */
@@ -50,12 +53,13 @@ export class MeshClient {
   }
 
   static async create(opts: ClientOptions): Promise<MeshClient> {
-    const signer = await newTokenSigner(opts.tokenLifetimeMs);
+    const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
     const log = opts.log ?? silentLogger;
     const chain = newClientChain({
       name: opts.name,
       nsmgrUrl: opts.nsmgrUrl,
       signer,
+      ...(opts.clock ? { clock: opts.clock } : {}),
       extra: [
         ...(opts.heal === false
           ? []

@@ -3,6 +3,7 @@
 import { MonitorConnectionDefinition, NetworkServiceDefinition } from '../api/index.js';
 import type { NetworkServiceElement } from '../sdk/core/chain.js';
 import { newEndpointChain } from '../sdk/chains/endpoint.js';
+import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { newTokenSigner } from '../sdk/core/token.js';
@@ -22,6 +23,8 @@ export interface EndpointOptions {
   netnsUrl: string;
   extra?: NetworkServiceElement[];
   tokenLifetimeMs?: number;
+  /** Time for tokens, expiry and refresh (default real time; the sandbox tier passes a clock it advances). */
+  clock?: Clock;
   log: Logger;
 }
 
@@ -32,8 +35,8 @@ export interface RunningEndpoint {
 }
 
 export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpoint> {
-  const signer = await newTokenSigner(opts.tokenLifetimeMs);
-  const chain = newEndpointChain({ name: opts.name, signer, cidrs: opts.cidrs, netnsUrl: opts.netnsUrl, ...(opts.extra ? { extra: opts.extra } : {}) });
+  const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
+  const chain = newEndpointChain({ name: opts.name, signer, ...(opts.clock ? { clock: opts.clock } : {}), cidrs: opts.cidrs, netnsUrl: opts.netnsUrl, ...(opts.extra ? { extra: opts.extra } : {}) });
   const running = await startServer([opts.listenUrl], (server) => {
     server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());

@@ -4,6 +4,7 @@
 import { MonitorConnectionDefinition, NetworkServiceDefinition } from '../api/index.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { newForwarderChain } from '../sdk/chains/forwarder.js';
+import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { newTokenSigner } from '../sdk/core/token.js';
@@ -22,6 +23,8 @@ export interface ForwarderOptions {
   underlayIp: string;
   labels?: Record<string, string>;
   tokenLifetimeMs?: number;
+  /** Time for tokens, expiry and refresh (default real time; the sandbox tier passes a clock it advances). */
+  clock?: Clock;
   /** What it programs (dataplane's kernelDataplane() in production); stopped with the forwarder. */
   dataplane: ManagedDataplane;
   /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime). */
@@ -36,7 +39,7 @@ export interface RunningForwarder {
 }
 
 export async function startForwarder(opts: ForwarderOptions): Promise<RunningForwarder> {
-  const signer = await newTokenSigner(opts.tokenLifetimeMs);
+  const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
   const dataplane = opts.dataplane;
   if (dataplane.orphanCount) opts.log.info({ links: dataplane.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
   const sweep = setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? (opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2);
@@ -45,6 +48,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     name: opts.name,
     underlayIp: opts.underlayIp,
     signer,
+    ...(opts.clock ? { clock: opts.clock } : {}),
     directory: registryDirectory(opts.nsmgrUrl),
     dataplane,
   });

@@ -2,6 +2,7 @@
 // other nsmgrs on TCP; proxies registrations to the registry.
 import { MonitorConnectionDefinition, NetworkServiceDefinition, NetworkServiceEndpointRegistryDefinition, NetworkServiceRegistryDefinition } from '../api/index.js';
 import { newNsmgrChains } from '../sdk/chains/nsmgr.js';
+import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { nseRegistryImplementation, nsRegistryImplementation } from '../sdk/core/serve-registry.js';
@@ -18,6 +19,8 @@ export interface NsmgrOptions {
   tcpListenUrl?: string;
   registryUrl: string;
   tokenLifetimeMs?: number;
+  /** Time for tokens, expiry and refresh (default real time; the sandbox tier passes a clock it advances). */
+  clock?: Clock;
   log: Logger;
 }
 
@@ -28,9 +31,9 @@ export interface RunningNsmgr {
 }
 
 export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
-  const signer = await newTokenSigner(opts.tokenLifetimeMs);
+  const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
   const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
-  const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log });
+  const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, ...(opts.clock ? { clock: opts.clock } : {}) });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
   const running = await startServer(urls, (server) => {
     server.add(NetworkServiceDefinition, networkServiceImplementation(chains.networkService, opts.log));

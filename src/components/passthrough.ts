@@ -3,6 +3,7 @@
 // into a router (dataplane/forwarding.ts: a network function may touch the kernel of
 // its own namespace), then serves the endpoint chain with the passthrough element.
 import { enableForwarding } from '../dataplane/forwarding.js';
+import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { passthrough } from '../sdk/networkservice/passthrough.js';
 import { MeshClient } from './client.js';
@@ -23,6 +24,10 @@ export interface PassthroughOptions {
   netnsUrl: string;
   tokenLifetimeMs?: number;
   requestTimeoutMs?: number;
+  /** Time for tokens, expiry and refresh (default real time; the sandbox tier passes a clock it advances). */
+  clock?: Clock;
+  /** Makes its namespace a router (default dataplane's enableForwarding; the sandbox tier passes a fake). */
+  enableForwarding?: (netnsUrl: string) => Promise<void>;
   /** Called with each onward connection's line when it is up, healing, healed or closed (for `nsm status`). */
   onConnection?: (line: ConnectionLine | ReturnType<typeof stateLine>) => void;
   log: Logger;
@@ -47,12 +52,13 @@ function reporting(client: OnwardClient, report: NonNullable<PassthroughOptions[
 }
 
 export async function startPassthrough(opts: PassthroughOptions): Promise<RunningEndpoint> {
-  await enableForwarding(opts.netnsUrl);
+  await (opts.enableForwarding ?? enableForwarding)(opts.netnsUrl);
   const client = await MeshClient.create({
     name: opts.name,
     nsmgrUrl: opts.nsmgrUrl,
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.onConnection ? { onState: (id: string, state: 'UP' | 'HEALING', conn?: Connection) => report(id, state, conn) } : {}),
   });
   const report = (id: string, state: 'UP' | 'HEALING', conn?: Connection) =>
@@ -69,6 +75,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     netnsUrl: opts.netnsUrl,
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     extra: [passthrough(onward, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
   });
 }

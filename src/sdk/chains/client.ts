@@ -3,6 +3,7 @@
 import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
 import { chain } from '../core/chain.js';
 import { begin } from '../core/begin.js';
+import type { Clock } from '../core/clock.js';
 import type { TokenSigner } from '../core/token.js';
 import { connect } from '../networkservice/connect.js';
 import { refresh } from '../networkservice/refresh.js';
@@ -13,6 +14,8 @@ export interface ClientChainOptions {
   name: string;
   nsmgrUrl: string;
   signer: TokenSigner;
+  /** Time for refresh (default real time; the sandbox passes a fake). */
+  clock?: Clock;
   /** Elements between refresh and connect (e.g. heal). */
   extra?: NetworkServiceElement[];
   onRefreshError?: (connId: string, err: unknown) => void;
@@ -22,8 +25,8 @@ export function newClientChain(opts: ClientChainOptions): NetworkServiceHandler 
   return chain(
     updatePath(opts.name),
     begin(),
-    updateToken(opts.signer),
-    refresh(opts.onRefreshError ? { onError: opts.onRefreshError } : {}),
+    updateToken(opts.signer, opts.clock),
+    refresh({ ...(opts.onRefreshError ? { onError: opts.onRefreshError } : {}), ...(opts.clock ? { clock: opts.clock } : {}) }),
     ...(opts.extra ?? []),
     connect(() => opts.nsmgrUrl),
   );

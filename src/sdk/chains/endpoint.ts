@@ -3,6 +3,7 @@
 import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
 import { chain } from '../core/chain.js';
 import { serverHop } from './server-hop.js';
+import type { Clock } from '../core/clock.js';
 import type { TokenSigner } from '../core/token.js';
 import { pointToPointIpam } from '../networkservice/ipam.js';
 import { kernelEndpoint } from '../networkservice/kernel-endpoint.js';
@@ -11,6 +12,8 @@ import { ConnectionMonitor } from '../networkservice/monitor.js';
 export interface EndpointChainOptions {
   name: string;
   signer: TokenSigner;
+  /** Time for token checks and connection expiry (default real time; the sandbox passes a fake). */
+  clock?: Clock;
   /** Address pool; empty for endpoints whose addresses come from elsewhere (passthrough). */
   cidrs: string[];
   /** This endpoint's network namespace, as a mechanism inodeURL (file:// or inode://). */
@@ -24,7 +27,7 @@ export function newEndpointChain(opts: EndpointChainOptions): { networkService: 
   return {
     monitor,
     networkService: chain(
-      ...serverHop(opts.name, opts.signer, monitor),
+      ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       ...(opts.cidrs.length > 0 ? [pointToPointIpam(opts.cidrs)] : []),
       kernelEndpoint({ netnsUrl: opts.netnsUrl }),
       ...(opts.extra ?? []),

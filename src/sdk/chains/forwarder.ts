@@ -3,6 +3,7 @@
 import type { NetworkServiceHandler } from '../core/chain.js';
 import { chain } from '../core/chain.js';
 import { serverHop } from './server-hop.js';
+import type { Clock } from '../core/clock.js';
 import type { TokenSigner } from '../core/token.js';
 import { connect } from '../networkservice/connect.js';
 import type { EndpointDirectory } from '../networkservice/directory.js';
@@ -18,6 +19,8 @@ export interface ForwarderChainOptions {
   name: string;
   underlayIp: string;
   signer: TokenSigner;
+  /** Time for token checks and connection expiry (default real time; the sandbox passes a fake). */
+  clock?: Clock;
   /** The node's nsmgr registry (finds endpoints with local URLs for local ones). */
   directory: EndpointDirectory;
   dataplane: ForwarderDataplane;
@@ -28,7 +31,7 @@ export function newForwarderChain(opts: ForwarderChainOptions): { networkService
   return {
     monitor,
     networkService: chain(
-      ...serverHop(opts.name, opts.signer, monitor),
+      ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       resolveEndpoint(opts.directory),
       forwarderMechanisms({ underlayIp: opts.underlayIp }),
       programDataplane(opts.dataplane, { underlayIp: opts.underlayIp }),

@@ -5,6 +5,7 @@ import type { NetworkServiceHandler } from '../core/chain.js';
 import { chain } from '../core/chain.js';
 import { serverHop } from './server-hop.js';
 import { registryChain, type NSERegistryHandler, type NSRegistryHandler } from '../core/registry-chain.js';
+import type { Clock } from '../core/clock.js';
 import type { TokenSigner } from '../core/token.js';
 import { connect } from '../networkservice/connect.js';
 import { discover } from '../networkservice/discover.js';
@@ -26,6 +27,8 @@ export interface NsmgrChainOptions {
   publicUrl: string;
   registryUrl: string;
   signer: TokenSigner;
+  /** Time for token checks and connection expiry (default real time; the sandbox passes a fake). */
+  clock?: Clock;
   directory: EndpointDirectory;
   log?: Logger;
 }
@@ -47,7 +50,7 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
   return {
     monitor,
     networkService: chain(
-      ...serverHop(opts.name, opts.signer, monitor),
+      ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       discover(opts.directory),
       selectForwarder(forwarders),
       monitorNext(monitor, sharedPeerWatcher()),

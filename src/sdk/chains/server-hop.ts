@@ -3,6 +3,7 @@
 // its own token signed, expiry of unrefreshed connections, and its monitor.
 import type { NetworkServiceElement } from '../core/chain.js';
 import { begin } from '../core/begin.js';
+import type { Clock } from '../core/clock.js';
 import type { TokenSigner } from '../core/token.js';
 import { authorize } from '../networkservice/authorize.js';
 import type { ConnectionMonitor } from '../networkservice/monitor.js';
@@ -10,6 +11,7 @@ import { timeout } from '../networkservice/timeout.js';
 import { updatePath } from '../networkservice/updatepath.js';
 import { updateToken } from '../networkservice/updatetoken.js';
 
-export function serverHop(name: string, signer: TokenSigner, monitor: ConnectionMonitor): NetworkServiceElement[] {
-  return [updatePath(name), begin(), authorize(), updateToken(signer), timeout(), monitor.element()];
+/** `clock` (default real time) drives token expiry checks and the expiry of unrefreshed connections. */
+export function serverHop(name: string, signer: TokenSigner, monitor: ConnectionMonitor, clock?: Clock): NetworkServiceElement[] {
+  return [updatePath(name), begin(), authorize(clock ? { clock } : {}), updateToken(signer, clock), timeout(clock), monitor.element()];
 }

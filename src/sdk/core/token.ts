@@ -1,6 +1,7 @@
 // Path-segment tokens: ES256 JWTs signed with this process's key; the public key
 // travels in the JWT header so the next hop can check integrity, expiry and subject.
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
+import { realClock, type Clock } from './clock.js';
 import { PermissionDeniedError } from './errors.js';
 
 export interface SignedToken {
@@ -17,14 +18,14 @@ export interface TokenSigner {
 /** Default token lifetime (upstream: 10 minutes; NSM_MAX_TOKEN_LIFETIME). */
 export const DEFAULT_TOKEN_LIFETIME_MS = 10 * 60_000;
 
-/** A signer with a fresh ES256 key pair. */
-export async function newTokenSigner(lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS): Promise<TokenSigner> {
+/** A signer with a fresh ES256 key pair; `clock` says when its tokens expire. */
+export async function newTokenSigner(lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS, clock: Clock = realClock): Promise<TokenSigner> {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = await exportJWK(publicKey);
   return {
     lifetimeMs,
     async sign(subject, audience) {
-      const expires = new Date(Date.now() + lifetimeMs);
+      const expires = new Date(clock.now() + lifetimeMs);
       let jwt = new SignJWT({})
         .setProtectedHeader({ alg: 'ES256', jwk })
         .setSubject(subject)
@@ -59,10 +60,10 @@ async function embeddedKey(header: JWTHeaderParameters): Promise<CryptoKey> {
   return key;
 }
 
-/** Verifies signature and expiry; throws PermissionDeniedError with the reason. */
-export async function verifyToken(token: string): Promise<VerifiedToken> {
+/** Verifies signature and expiry (at `clock`'s time); throws PermissionDeniedError with the reason. */
+export async function verifyToken(token: string, clock: Clock = realClock): Promise<VerifiedToken> {
   try {
-    const { payload } = await jwtVerify(token, embeddedKey, { algorithms: ['ES256'] });
+    const { payload } = await jwtVerify(token, embeddedKey, { algorithms: ['ES256'], currentDate: new Date(clock.now()) });
     if (!payload.sub || !payload.exp) throw new Error('token lacks sub or exp');
     return { subject: payload.sub, expires: new Date(payload.exp * 1000) };
   } catch (err) {

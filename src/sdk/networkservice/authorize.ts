@@ -6,12 +6,13 @@
 // checked (as upstream, which authorizes only calls with a gRPC peer).
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { isBackgroundEvent } from '../core/begin.js';
+import { realClock, type Clock } from '../core/clock.js';
 import type { Ctx } from '../core/ctx.js';
 import { PermissionDeniedError } from '../core/errors.js';
 import { verifyToken } from '../core/token.js';
 import type { Connection } from '../../api/index.js';
 
-async function check(conn: Connection, ctx: Ctx, requireToken: boolean): Promise<void> {
+async function check(conn: Connection, ctx: Ctx, requireToken: boolean, clock: Clock): Promise<void> {
   if (isBackgroundEvent(ctx)) return;
   const token = ctx.incoming.token;
   const path = conn.path;
@@ -21,13 +22,13 @@ async function check(conn: Connection, ctx: Ctx, requireToken: boolean): Promise
   if (!token) {
     if (requireToken) throw new PermissionDeniedError('missing nsm-client-token');
     if (caller?.token) {
-      await verifyToken(caller.token).then((v) => {
+      await verifyToken(caller.token, clock).then((v) => {
         if (v.subject !== caller.name) throw new PermissionDeniedError(`path segment ${caller.name}: token was issued to ${v.subject}`);
       });
     }
     return;
   }
-  const v = await verifyToken(token);
+  const v = await verifyToken(token, clock);
   if (!caller) throw new PermissionDeniedError('token presented without a path');
   if (v.subject !== caller.name) {
     throw new PermissionDeniedError(`token was issued to "${v.subject}" but the path's current segment is "${caller.name}"`);
@@ -37,15 +38,16 @@ async function check(conn: Connection, ctx: Ctx, requireToken: boolean): Promise
   }
 }
 
-export function authorize(opts: { requireToken?: boolean } = {}): NetworkServiceElement {
+export function authorize(opts: { requireToken?: boolean; clock?: Clock } = {}): NetworkServiceElement {
   const requireToken = opts.requireToken ?? false;
+  const clock = opts.clock ?? realClock;
   return element({
     async request(req, ctx, next) {
-      await check(req.connection!, ctx, requireToken);
+      await check(req.connection!, ctx, requireToken, clock);
       return next.request(req, ctx);
     },
     async close(conn, ctx, next) {
-      await check(conn, ctx, requireToken);
+      await check(conn, ctx, requireToken, clock);
       return next.close(conn, ctx);
     },
   });

@@ -4,6 +4,7 @@
 import type { Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf } from '../core/begin.js';
+import { realClock, type Clock } from '../core/clock.js';
 import { clearConnectionTimer, setConnectionTimer } from '../core/connection-timer.js';
 
 const TIMER = Symbol('refresh.timer');
@@ -17,7 +18,8 @@ function earliestExpiry(conn: Connection): number | undefined {
   return min;
 }
 
-export function refresh(opts: { onError?: (connId: string, err: unknown) => void } = {}): NetworkServiceElement {
+export function refresh(opts: { onError?: (connId: string, err: unknown) => void; clock?: Clock } = {}): NetworkServiceElement {
+  const clock = opts.clock ?? realClock;
   return element({
     async request(req, ctx, next) {
       clearConnectionTimer(ctx, TIMER);
@@ -25,12 +27,12 @@ export function refresh(opts: { onError?: (connId: string, err: unknown) => void
       const expires = earliestExpiry(conn);
       const factory = eventFactoryOf(ctx);
       if (expires !== undefined && factory) {
-        setConnectionTimer(ctx, TIMER, Math.max(50, (expires - Date.now()) / 3), () => {
+        setConnectionTimer(ctx, TIMER, Math.max(50, (expires - clock.now()) / 3), () => {
           factory.request().catch((err) => {
             ctx.log.warn({ connId: conn.id, err: String(err) }, 'refresh failed');
             opts.onError?.(conn.id, err);
           });
-        });
+        }, clock);
       }
       return conn;
     },

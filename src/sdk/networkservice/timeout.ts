@@ -3,6 +3,7 @@
 import type { Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf } from '../core/begin.js';
+import { realClock, type Clock } from '../core/clock.js';
 import { clearConnectionTimer, setConnectionTimer } from '../core/connection-timer.js';
 
 const TIMER = Symbol('timeout.timer');
@@ -13,7 +14,7 @@ function expiryOf(conn: Connection): Date | undefined {
   return path.pathSegments[path.index - 1]?.expires;
 }
 
-export function timeout(): NetworkServiceElement {
+export function timeout(clock: Clock = realClock): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
       clearConnectionTimer(ctx, TIMER);
@@ -21,10 +22,10 @@ export function timeout(): NetworkServiceElement {
       const expires = expiryOf(req.connection!);
       const factory = eventFactoryOf(ctx);
       if (expires && factory) {
-        setConnectionTimer(ctx, TIMER, Math.max(0, expires.getTime() - Date.now()), () => {
+        setConnectionTimer(ctx, TIMER, Math.max(0, expires.getTime() - clock.now()), () => {
           ctx.log.info({ connId: conn.id }, 'connection expired: closing');
           factory.close().catch((err) => ctx.log.warn({ connId: conn.id, err: String(err) }, 'expiry close failed'));
-        });
+        }, clock);
       }
       return conn;
     },
