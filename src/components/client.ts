@@ -10,7 +10,7 @@ import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import { kernelMechanism, P } from '../sdk/networkservice/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
-import { pingCheck } from '../sdk/networkservice/liveness.js';
+import { pingCheck, type LivenessCheck } from '../sdk/networkservice/liveness.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface ClientOptions {
@@ -26,6 +26,8 @@ export interface ClientOptions {
   heal?: boolean;
   /** Ping each connection's dst this often; 2 failures in a row heal with reselection (0/undefined: no data-path check). */
   livenessIntervalMs?: number;
+  /** The data-path check (default: a ping of the dst address from the client's namespace). */
+  liveness?: LivenessCheck;
   /** Called when a connection starts healing (HEALING) and when it is back (UP, with the new connection). */
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
 }
@@ -66,7 +68,7 @@ export class MeshClient {
           : [
               heal({
                 watcher: sharedPeerWatcher(log),
-                ...(opts.livenessIntervalMs ? { liveness: pingCheck(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
+                ...(opts.livenessIntervalMs ? { liveness: opts.liveness ?? pingCheck(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
                 ...(opts.onState ? { onState: opts.onState } : {}),
               }),
             ]),

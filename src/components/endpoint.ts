@@ -25,6 +25,8 @@ export interface EndpointOptions {
   tokenLifetimeMs?: number;
   /** Time for tokens, expiry and refresh (default real time; the sandbox tier passes a clock it advances). */
   clock?: Clock;
+  /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
+  stopGraceMs?: number;
   log: Logger;
 }
 
@@ -40,7 +42,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
   const running = await startServer([opts.listenUrl], (server) => {
     server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
-  });
+  }, opts.stopGraceMs);
   const url = running.urls[0]!;
   const labels = opts.labels ?? {};
   const registration = await nseRefresher(

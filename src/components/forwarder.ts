@@ -29,6 +29,8 @@ export interface ForwarderOptions {
   dataplane: ManagedDataplane;
   /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime). */
   adoptGraceMs?: number;
+  /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
+  stopGraceMs?: number;
   log: Logger;
 }
 
@@ -55,7 +57,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
   const running = await startServer([opts.listenUrl], (server) => {
     server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
-  });
+  }, opts.stopGraceMs);
   const url = running.urls[0]!;
   const registration = await nseRefresher(
     registryClients(opts.nsmgrUrl).nse,

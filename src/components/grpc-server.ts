@@ -11,7 +11,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(urls: string[], addServices: (server: Server) => void): Promise<RunningServer> {
+/** `graceMs`: how long stop() lets open calls (monitor streams never end) finish before cutting them (default 2 s). */
+export async function startServer(urls: string[], addServices: (server: Server) => void, graceMs = 2000): Promise<RunningServer> {
   const servers: Server[] = [];
   const bound: string[] = [];
   try {
@@ -29,7 +30,7 @@ export async function startServer(urls: string[], addServices: (server: Server) 
     server: servers[0]!,
     urls: bound,
     async stop() {
-      await Promise.race([Promise.all(servers.map((s) => s.shutdown())), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await Promise.race([Promise.all(servers.map((s) => s.shutdown())), new Promise((r) => setTimeout(r, graceMs).unref())]);
       for (const s of servers) s.forceShutdown();
       for (const url of bound) {
         const u = parseMeshUrl(url);

@@ -21,6 +21,8 @@ export interface NsmgrOptions {
   tokenLifetimeMs?: number;
   /** Time for tokens, expiry and refresh (default real time; the sandbox tier passes a clock it advances). */
   clock?: Clock;
+  /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
+  stopGraceMs?: number;
   log: Logger;
 }
 
@@ -40,7 +42,7 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
     server.add(MonitorConnectionDefinition, chains.monitor.implementation());
     server.add(NetworkServiceRegistryDefinition, nsRegistryImplementation(chains.nsRegistry, opts.log));
     server.add(NetworkServiceEndpointRegistryDefinition, nseRegistryImplementation(chains.nseRegistry, opts.log));
-  });
+  }, opts.stopGraceMs);
   opts.log.info({ urls: running.urls, registry: opts.registryUrl }, 'nsmgr ready');
   return {
     urls: running.urls,

@@ -30,6 +30,8 @@ export interface PassthroughOptions {
   enableForwarding?: (netnsUrl: string) => Promise<void>;
   /** Called with each onward connection's line when it is up, healing, healed or closed (for `nsm status`). */
   onConnection?: (line: ConnectionLine | ReturnType<typeof stateLine>) => void;
+  /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
+  stopGraceMs?: number;
   log: Logger;
 }
 
@@ -76,6 +78,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.stopGraceMs !== undefined ? { stopGraceMs: opts.stopGraceMs } : {}),
     extra: [passthrough(onward, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
   });
 }

@@ -29,7 +29,7 @@ export async function newTokenSigner(lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS, clo
       let jwt = new SignJWT({})
         .setProtectedHeader({ alg: 'ES256', jwk })
         .setSubject(subject)
-        .setIssuedAt()
+        .setIssuedAt(Math.floor(clock.now() / 1000))
         .setExpirationTime(Math.floor(expires.getTime() / 1000));
       if (audience) jwt = jwt.setAudience(audience);
       return { token: await jwt.sign(privateKey as CryptoKey), expires: new Date(Math.floor(expires.getTime() / 1000) * 1000) };
