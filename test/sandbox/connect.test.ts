@@ -33,3 +33,88 @@ test('local connect: 4 segments, one veth from the client to the endpoint, addre
   assert.deepEqual(node!.kernel.list(), [], 'the fake data plane is empty');
   await waitFor('every hop forgets the connection', () => [node!.nsmgr!.monitor, node!.forwarders.get('forwarder-1')!.monitor, nse.running.monitor].every((m) => m.connections.size === 0));
 });
+
+test('remote connect: 6 segments, a VXLAN interface on each node with the same VNI; Close empties both kernels', async (t) => {
+  const sb = await newSandbox(t).setNodesCount(2).build();
+  const [n1, n2] = sb.nodes;
+  const nse = await n2!.newEndpoint({ name: 'nse-2', cidr: '169.254.20.0/24' });
+  const nsc = await n1!.newClient();
+  const conn = await nsc.request('icmp-responder', { ifname: 'nsm-1' });
+
+  assert.deepEqual(names(conn), ['nsc-1', 'nsmgr-1', 'forwarder-1', 'nsmgr-2', 'forwarder-2', 'nse-2']);
+  const mine = nsc.link(conn)!;
+  assert.equal(mine.kind, 'vxlan');
+  assert.deepEqual([mine.local, mine.remote], ['198.18.0.1', '198.18.0.2']);
+  assert.deepEqual(mine.addrs, ['169.254.20.1/32']);
+  const [theirs] = n2!.kernel.linksOf(conn.path!.pathSegments[4]!.id);
+  assert.equal(theirs?.kind, 'vxlan');
+  assert.equal(theirs?.netns, nse.netnsUrl);
+  assert.equal(theirs?.vni, mine.vni);
+  assert.deepEqual([theirs?.local, theirs?.remote], ['198.18.0.2', '198.18.0.1']);
+  assert.deepEqual(theirs?.addrs, ['169.254.20.0/32']);
+
+  await nsc.close(conn);
+  assert.deepEqual(sb.allLinks(), []);
+  await waitFor('every hop on both nodes forgets it', () =>
+    [n1!.nsmgr!, n2!.nsmgr!, n1!.forwarders.get('forwarder-1')!, n2!.forwarders.get('forwarder-2')!, nse.running].every((c) => c.monitor.connections.size === 0),
+  );
+});
+
+test('select by labels: a match picks the endpoint by its labels; a request may name its endpoint; other clients round-robin', async (t) => {
+  const sb = await newSandbox(t).setNodesCount(2).build();
+  const [n1, n2] = sb.nodes;
+  await n1!.newEndpoint({ name: 'nse-a', labels: { app: 'a' } });
+  await n2!.newEndpoint({ name: 'nse-b', labels: { app: 'b' } });
+  await sb.registerService({
+    name: 'icmp-responder',
+    matches: [
+      { sourceSelector: { app: 'nsc' }, routes: [{ destinationSelector: { app: 'b' }, weight: 0 }], fallthrough: false, metadata: undefined },
+      { sourceSelector: {}, routes: [], fallthrough: false, metadata: undefined },
+    ],
+  });
+  const nsc = await n1!.newClient();
+
+  for (let i = 0; i < 3; i++) {
+    const c = await nsc.request('icmp-responder', { labels: { app: 'nsc' } });
+    assert.equal(c.networkServiceEndpointName, 'nse-b');
+    assert.equal(c.path!.pathSegments.length, 6, 'nse-b is on the other node');
+  }
+  const spread = new Set<string>();
+  for (let i = 0; i < 4; i++) spread.add((await nsc.request('icmp-responder', { labels: { app: 'other' } })).networkServiceEndpointName);
+  assert.deepEqual([...spread].sort(), ['nse-a', 'nse-b'], 'the catch-all match uses every endpoint in turn');
+  assert.equal((await nsc.request('icmp-responder', { endpoint: 'nse-a', labels: { app: 'nsc' } })).networkServiceEndpointName, 'nse-a', 'a named endpoint skips the policy');
+});
+
+test('matches: the first match whose source selector fits wins; fallthrough moves on when its routes find nobody; templates fill from client labels', async (t) => {
+  const sb = await newSandbox(t).setNodesCount(1).build();
+  const [node] = sb.nodes;
+  await node!.newEndpoint({ name: 'nse-a', labels: { app: 'a' } });
+  await node!.newEndpoint({ name: 'nse-b', labels: { app: 'b' } });
+  const nsc = await node!.newClient();
+  const route = (sel: Record<string, string>) => ({ destinationSelector: sel, weight: 0 });
+
+  await sb.registerService({
+    name: 'icmp-responder',
+    matches: [
+      { sourceSelector: { tier: 'gold' }, routes: [route({ app: 'missing' })], fallthrough: true, metadata: undefined },
+      { sourceSelector: { tier: 'gold' }, routes: [route({ app: 'a' })], fallthrough: false, metadata: undefined },
+      { sourceSelector: { tier: 'silver' }, routes: [route({ app: 'missing' })], fallthrough: false, metadata: undefined },
+      { sourceSelector: { want: '' }, routes: [], fallthrough: false, metadata: undefined },
+      { sourceSelector: {}, routes: [route({ app: '{{.want}}' })], fallthrough: false, metadata: undefined },
+    ],
+  });
+  assert.equal((await nsc.request('icmp-responder', { labels: { tier: 'gold' } })).networkServiceEndpointName, 'nse-a', 'fallthrough to the next match');
+  await assert.rejects(nsc.request('icmp-responder', { labels: { tier: 'silver' } }), /matches its policy/, 'no fallthrough: no endpoint');
+  assert.equal((await nsc.request('icmp-responder', { labels: { want: 'b' } })).networkServiceEndpointName, 'nse-b', 'template filled from the client labels');
+  assert.deepEqual(node!.kernel.list().length, 4, 'the failed request left nothing behind');
+});
+
+test("select forwarder: the selecting match's metadata labels pick among a node's forwarders", async (t) => {
+  const sb = await newSandbox(t).setNodesCount(1).setForwarders([{ speed: 'slow' }, { speed: 'fast' }]).build();
+  const [node] = sb.nodes;
+  await node!.newEndpoint({ name: 'nse-1' });
+  const nsc = await node!.newClient();
+  await sb.registerService({ name: 'icmp-responder', matches: [{ sourceSelector: {}, routes: [], fallthrough: false, metadata: { labels: { speed: 'fast' } } }] });
+  for (let i = 0; i < 3; i++) assert.equal((await nsc.request()).path!.pathSegments[2]!.name, 'forwarder-1-2');
+  assert.equal((await nsc.request('icmp-responder', { labels: { 'forwarder.speed': 'slow' } })).path!.pathSegments[2]!.name, 'forwarder-1', 'a request label overrides');
+});

@@ -6,6 +6,7 @@
 // directory and loopback TCP between nsmgrs. Needs no root; nothing outside the
 // temporary directory is touched. One FakeClock drives tokens, expiry and refresh.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -24,6 +25,15 @@ import { P } from '../../../src/sdk/networkservice/mechanisms.js';
 import { registryClients } from '../../../src/sdk/registry/client.js';
 import { FakeClock } from './fake-clock.js';
 import { FakeKernel } from './fake-kernel.js';
+
+/** A free loopback TCP port (the nsmgr registers its public URL before it binds, so port 0 will not do). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
 
 const log = (name: string): Logger => createLogger(name, process.env.NSM_LOG_LEVEL ?? 'silent');
 
@@ -169,7 +179,7 @@ export class SandboxNode {
   readonly name: string;
   readonly kernel: FakeKernel;
   readonly nsmgrUrl: string;
-  nsmgrTcpUrl = 'tcp://127.0.0.1:0';
+  nsmgrTcpUrl = '';
   nsmgr?: RunningNsmgr;
   readonly forwarders = new Map<string, RunningForwarder>();
   private readonly forwarderLabels = new Map<string, Record<string, string>>();
@@ -191,8 +201,8 @@ export class SandboxNode {
   }
 
   async startNsmgr(): Promise<void> {
+    this.nsmgrTcpUrl ||= `tcp://127.0.0.1:${await freePort()}`;
     this.nsmgr = await startNsmgr({ name: `nsmgr-${this.index}`, listenUrl: this.nsmgrUrl, tcpListenUrl: this.nsmgrTcpUrl, registryUrl: this.sb.registryUrl, log: log(`nsmgr-${this.index}`), ...this.common });
-    this.nsmgrTcpUrl = this.nsmgr.urls[1]!; // the same port after a restart
   }
 
   async stopNsmgr(): Promise<void> {
