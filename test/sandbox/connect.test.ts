@@ -63,6 +63,21 @@ test('remote connect: 6 segments, a VXLAN interface on each node with the same V
   );
 });
 
+test('a data plane failure fails the request with its reason and leaves no half-made interface on any hop', async (t) => {
+  const sb = await newSandbox(t).setNodesCount(2).build();
+  const [n1, n2] = sb.nodes;
+  const nse = await n2!.newEndpoint({ name: 'nse-2' });
+  const nsc = await n1!.newClient();
+  n2!.kernel.failNext.push('addAddress');
+  await assert.rejects(nsc.request(), /addAddress failed \(injected\)/);
+  assert.deepEqual(sb.allLinks(), []);
+  await waitFor('no hop holds a connection', () =>
+    [n1!.nsmgr!, n1!.forwarders.get('forwarder-1')!, n2!.nsmgr!, n2!.forwarders.get('forwarder-2')!, nse.running].every((c) => c.monitor.connections.size === 0),
+  );
+  const ok = await nsc.request();
+  assert.equal(ok.path!.pathSegments.length, 6, 'the next request works');
+});
+
 test('select by labels: a match picks the endpoint by its labels; a request may name its endpoint; other clients round-robin', async (t) => {
   const sb = await newSandbox(t).setNodesCount(2).build();
   const [n1, n2] = sb.nodes;

@@ -110,27 +110,60 @@ for (const side of ['local', 'remote'] as const) {
   });
 }
 
-test('forwarder restart: the new life adopts the links of the old one in place (nothing deleted or re-created)', async (t) => {
+for (const where of ['local', 'remote'] as const) {
+  test(`forwarder restart (${where} connection): the new life adopts the links of the old one in place (nothing deleted or re-created)`, async (t) => {
+    const sb = await newSandbox(t).setNodesCount(2).build();
+    const [n1, n2] = sb.nodes;
+    await (where === 'local' ? n1 : n2)!.newEndpoint({ name: 'nse-1' });
+    const nsc = await n1!.newClient({ heal: true });
+    const conn = await nsc.request();
+    const links = sb.allLinks();
+    const from = n1!.kernel.ops.length;
+
+    const mark = nsc.states.length;
+    await n1!.restartForwarder();
+    const back = await healed(nsc, conn, mark);
+    assert.equal(back.path!.pathSegments[2]!.name, 'forwarder-1');
+    assert.deepEqual(sb.allLinks(), links);
+    const since = n1!.kernel.ops.slice(from);
+    assert.ok(since.some((o) => o.startsWith(where === 'local' ? 'createVeth' : 'createVxlan')), 'the new life tried to create its link');
+    assert.deepEqual(since.filter((o) => o.startsWith('deleteLink')), [], '... found it already there, tagged as its own and alike, and kept it');
+    assert.equal(n1!.forwarders.get('forwarder-1')!.monitor.connections.size, 1);
+
+    await nsc.close(back);
+    assert.deepEqual(sb.allLinks(), [], 'the adopted links go on Close');
+  });
+}
+
+test('nsmgr restart with everything on its node: forwarder and endpoint register again, the connection heals, new requests work', async (t) => {
   const sb = await newSandbox(t).setNodesCount(1).build();
   const [node] = sb.nodes;
   await node!.newEndpoint({ name: 'nse-1' });
   const nsc = await node!.newClient({ heal: true });
   const conn = await nsc.request();
-  const links = node!.kernel.list();
-  const from = node!.kernel.ops.length;
 
   const mark = nsc.states.length;
-  await node!.restartForwarder();
-  const back = await healed(nsc, conn, mark);
-  assert.equal(back.path!.pathSegments[2]!.name, 'forwarder-1');
-  assert.deepEqual(node!.kernel.list(), links);
-  const since = node!.kernel.ops.slice(from);
-  assert.ok(since.some((o) => o.startsWith('createVeth')), 'the new life tried to create the veth');
-  assert.deepEqual(since.filter((o) => o.startsWith('deleteLink')), [], '... found it already there, tagged as its own, and kept it');
-  assert.equal(node!.forwarders.get('forwarder-1')!.monitor.connections.size, 1);
+  await node!.restartNsmgr();
+  await healed(nsc, conn, mark);
+  const other = await node!.newClient({ name: 'nsc-2' });
+  const fresh = await waitFor('a new client connects through the new nsmgr', () => other.request().catch(() => undefined));
+  assert.equal(fresh.networkServiceEndpointName, 'nse-1');
+  assert.equal(node!.kernel.list().length, 4);
+});
 
-  await nsc.close(back);
-  assert.deepEqual(node!.kernel.list(), [], 'the adopted links go on Close');
+test('an endpoint restarted under the same name is selected again (its old registration replaced)', async (t) => {
+  const sb = await newSandbox(t).setNodesCount(2).build();
+  const [n1, n2] = sb.nodes;
+  const first = await n2!.newEndpoint({ name: 'nse-2' });
+  const nsc = await n1!.newClient();
+  const a = await nsc.request();
+  await nsc.close(a);
+  await first.stop();
+  await assert.rejects(nsc.request('icmp-responder', { timeoutMs: 2000 }), 'nobody serves it now');
+  await n2!.newEndpoint({ name: 'nse-2', cidr: '169.254.99.0/24' });
+  const b = await waitFor('the new life is selected', () => nsc.request().catch(() => undefined));
+  assert.equal(b.networkServiceEndpointName, 'nse-2');
+  assert.deepEqual(b.context?.ipContext?.dstIpAddrs, ['169.254.99.0/32'], 'addresses from the new life');
 });
 
 for (const where of ['local', 'remote'] as const) {
