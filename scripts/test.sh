@@ -20,9 +20,10 @@ trap cleanup EXIT
 tap=$(mktemp /tmp/nsm-test-XXXXXX.tap)
 status=0
 # Runs test files with node:test (spec to stdout, tap appended to $tap for the summary); "$@" may start with a
-# command prefix (e.g. setpriv ...) before "--".
+# command prefix (e.g. setpriv ...) before "--"; "--parallel" first runs two files at a time.
 run() {
-  local prefix=()
+  local prefix=() concurrency=1
+  if [ "$1" = "--parallel" ]; then concurrency=2; shift; fi
   while [ "$1" != "--" ]; do prefix+=("$1"); shift; done
   shift
   [ "$#" -gt 0 ] || return 0
@@ -31,7 +32,7 @@ run() {
   dir=$(mktemp -d /tmp/nsm-test-XXXXXX)
   chmod 777 "$dir"
   part="$dir/report.tap"
-  "${prefix[@]}" env NSM_LOG_LEVEL="${NSM_LOG_LEVEL:-silent}" node --import tsx --test --test-concurrency=1 \
+  "${prefix[@]}" env NSM_LOG_LEVEL="${NSM_LOG_LEVEL:-silent}" node --import tsx --test --test-concurrency="$concurrency" \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$part" "$@" || status=$?
   cat "$part" >>"$tap" 2>/dev/null || true
@@ -54,7 +55,8 @@ if [ "$#" -gt 0 ]; then
 else
   # Order: unit, then the in-process sandbox (no root), then end-to-end tests on real namespaces.
   run -- test/unit/**/*.test.ts
-  run "${as_nobody[@]}" -- test/sandbox/**/*.test.ts
+  # Sandbox files share nothing (own temporary directory, ports and clock): two at a time.
+  run --parallel "${as_nobody[@]}" -- test/sandbox/**/*.test.ts
   run -- test/e2e/**/*.test.ts
 fi
 sum() { awk -v k="$1" '$1 == "#" && $2 == k { n += $3 } END { print n + 0 }' "$tap"; }
