@@ -4,7 +4,7 @@
 import { MonitorConnectionDefinition, NetworkServiceDefinition } from '../api/index.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { newForwarderChain } from '../sdk/chains/forwarder.js';
-import type { Clock } from '../sdk/core/clock.js';
+import { realClock, type Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { newTokenSigner } from '../sdk/core/token.js';
@@ -44,8 +44,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
   const dataplane = opts.dataplane;
   if (dataplane.orphanCount) opts.log.info({ links: dataplane.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
-  const sweep = setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? (opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2);
-  sweep.unref();
+  const sweep = (opts.clock ?? realClock).setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? (opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2);
   const chain = newForwarderChain({
     name: opts.name,
     underlayIp: opts.underlayIp,
@@ -79,7 +78,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     url,
     monitor: chain.monitor,
     async stop() {
-      clearTimeout(sweep);
+      sweep.cancel();
       unwatchNsmgr();
       await registration.stop();
       await running.stop();

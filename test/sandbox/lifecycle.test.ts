@@ -135,6 +135,23 @@ for (const where of ['local', 'remote'] as const) {
   });
 }
 
+test('forwarder restart with nobody asking again: after the adopt grace period the new life removes the links of the old one', async (t) => {
+  const sb = await newSandbox(t).setNodesCount(1).setTokenLifetime(LIFETIME).build();
+  const [node] = sb.nodes;
+  await node!.newEndpoint({ name: 'nse-1' });
+  // No heal and a clock of its own that never moves: nothing re-requests the connection.
+  const nsc = await node!.newClient({ clock: new FakeClock(sb.clock.now()) });
+  await nsc.request();
+  assert.equal(node!.kernel.list().length, 2);
+
+  await node!.restartForwarder();
+  sb.clock.advance(LIFETIME / 2 - 1000);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(node!.kernel.list().length, 2, 'kept while a heal could still adopt them');
+  sb.clock.advance(2000);
+  await waitFor('the orphans swept', () => node!.kernel.list().length === 0);
+});
+
 test('nsmgr restart with everything on its node: forwarder and endpoint register again, the connection heals, new requests work', async (t) => {
   const sb = await newSandbox(t).setNodesCount(1).build();
   const [node] = sb.nodes;
