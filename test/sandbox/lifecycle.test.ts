@@ -15,6 +15,7 @@ const LIFETIME = 60_000;
 test('refresh: the client re-requests at a third of the token lifetime; the connection outlives its first tokens without being re-programmed', async (t) => {
   const sb = await newSandbox(t).setNodesCount(2).setTokenLifetime(LIFETIME).build();
   const [n1, n2] = sb.nodes;
+  sb.clock.advance(LIFETIME); // past the forwarders' adopt grace: their sweep timers are gone
   await n2!.newEndpoint({ name: 'nse-2' });
   const nsc = await n1!.newClient();
   const conn = await nsc.request();
@@ -63,6 +64,7 @@ test('registry restart: the nsmgrs replay their endpoints, established connectio
   const [n1, n2] = sb.nodes;
   await n2!.newEndpoint({ name: 'nse-2' });
   await n1!.newEndpoint({ name: 'nse-1' });
+  sb.clock.advance(LIFETIME); // past the forwarders' adopt grace: their sweep timers are gone
   const nsc = await n1!.newClient();
   const before = await nsc.request('icmp-responder', { endpoint: 'nse-2' });
 
