@@ -1,7 +1,7 @@
 // Public API of `nsm up` (src/cluster): scenario parsing, planning, bringing a mesh up, supervising,
 // status and teardown; the commands in src/cmd only wire these.
-export { loadScenario, parseScenario, ScenarioError } from './scenario.js';
-export type { Scenario } from './scenario.js';
+export { checkScenarioText, loadScenario, parseScenario, readScenario, ScenarioError } from './scenario.js';
+export type { CheckedScenario, Scenario } from './scenario.js';
 export { planMesh, planNamespaces } from './plan.js';
 export type { MeshPlan, ComponentPlan } from './plan.js';
 export { meshPaths, runRoot, NSM_BIN } from './paths.js';

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import {
-  NSM_BIN, ScenarioError, Supervisor, connectionTable, existingNamespaces, isAlive, loadScenario,
+  NSM_BIN, ScenarioError, Supervisor, connectionTable, existingNamespaces, isAlive, readScenario,
   planMesh, procStartTime, readState, sleep, teardown, upMesh, writeState, type MeshPlan, type MeshState,
 } from '../cluster/index.js';
 import { SCENARIO_NAME_RE } from '../cluster/scenario-checks.js';
@@ -67,7 +67,8 @@ export function registerUpCommand(program: Command): void {
 async function preflight(file: string, flags: UpFlags): Promise<MeshPlan> {
   let plan: MeshPlan;
   try {
-    const scenario = await loadScenario(file);
+    const { scenario, warnings } = await readScenario(file);
+    warnings.forEach((w) => process.stderr.write(`nsm: warning: ${w}\n`));
     if (flags.name !== undefined && !SCENARIO_NAME_RE.test(flags.name)) usageError(`up: --name "${flags.name}" must be 1-16 characters of a-z 0-9 - starting with a letter`);
     plan = planMesh(scenario, file, flags.name);
   } catch (err) {
