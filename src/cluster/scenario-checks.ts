@@ -117,7 +117,7 @@ function checkRegistry(s: Scenario, bad: (path: YamlPath, message: string) => vo
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return bad(at, `"${raw}": scheme must be http or https`);
     if (url.hostname === '' || url.port === '' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-      return bad(at, `"${raw}": want scheme://host:port (e.g. http://10.0.0.5:2379)`);
+      return bad(at, `"${raw}": want scheme://host:port (e.g. http://198.19.0.5:2379)`);
     }
     if (/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname)) {
       return bad(at, `"${raw}": loopback here is the underlay namespace's own, where the registry runs, not this host's; use an address reachable from the underlay`);

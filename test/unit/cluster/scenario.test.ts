@@ -58,8 +58,8 @@ const cases: [string, string, string][] = [
   ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough'],
   ['unknown backend', GOOD.replace('backend: memory', 'backend: redis'), 's.yaml:3: registry.backend: must be one of memory, etcd'],
   ['etcd endpoint not a URL', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: [etcd-1] }'), 's.yaml:3: registry.endpoints[0]: "etcd-1" is not a URL (want http://host:port)'],
-  ['etcd endpoint scheme', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://10.0.0.1:2379", "ftp://10.0.0.2:2379"] }'), 's.yaml:3: registry.endpoints[1]: "ftp://10.0.0.2:2379": scheme must be http or https'],
-  ['etcd endpoint without port', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://10.0.0.1"] }'), 's.yaml:3: registry.endpoints[0]: "http://10.0.0.1": want scheme://host:port (e.g. http://10.0.0.5:2379)'],
+  ['etcd endpoint scheme', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://198.19.0.1:2379", "ftp://198.19.0.2:2379"] }'), 's.yaml:3: registry.endpoints[1]: "ftp://198.19.0.2:2379": scheme must be http or https'],
+  ['etcd endpoint without port', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://198.19.0.1"] }'), 's.yaml:3: registry.endpoints[0]: "http://198.19.0.1": want scheme://host:port (e.g. http://198.19.0.5:2379)'],
   [
     'etcd endpoint on loopback',
     GOOD.replace('registry: { backend: memory }', 'registry:\n  backend: etcd\n  endpoints:\n    - http://127.0.0.1:2379'),
