@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import {
-  NSM_BIN, ScenarioError, Supervisor, connectionTable, existingNamespaces, isAlive, readScenario,
+  NSM_BIN, ScenarioError, keptLogsNote, removeKeptLogs, Supervisor, connectionTable, existingNamespaces, isAlive, readScenario,
   planMesh, procStartTime, readState, sleep, teardown, upMesh, writeState, type MeshPlan, type MeshState,
 } from '../cluster/index.js';
 import { SCENARIO_NAME_RE } from '../cluster/scenario-checks.js';
@@ -36,15 +36,18 @@ export function registerUpCommand(program: Command): void {
       const log = createLogger('nsm-up', process.env.NSM_LOG_LEVEL ?? 'warn');
       const abort = new AbortController();
       const onSignal = () => abort.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      // `on`, not `once`: a second Ctrl-C must not kill the teardown of a half-built mesh.
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       say(`nsm up ${plan.name} (${file}): ${plan.nodes.length} node(s), ${plan.workloads.length} workload(s), run dir ${plan.runDir}`);
       const t0 = Date.now();
       let result;
       try {
         result = await upMesh(plan, { log, progress: say, timeoutMs: flags.timeout, signal: abort.signal });
       } catch (err) {
-        process.stderr.write(`nsm: up: ${err instanceof Error ? err.message : String(err)}\n`);
+        const why = abort.signal.aborted ? 'interrupted' : err instanceof Error ? err.message : String(err);
+        process.stderr.write(`nsm: up: ${why}\n`);
+        process.stderr.write(`nsm: up: ${keptLogsNote(plan)}\n`);
         process.exit(1);
       }
       process.off('SIGINT', onSignal);
@@ -80,6 +83,8 @@ async function preflight(file: string, flags: UpFlags): Promise<MeshPlan> {
   }
   if (process.getuid?.() !== 0) usageError('up: needs root to create network namespaces (try: sudo nsm up ...)');
   if (await readState(plan.name)) usageError(`up: mesh "${plan.name}" is already up; tear it down first: nsm down ${plan.name}`);
+  // Logs kept from an earlier failed start of this name go now (the new run writes its own).
+  await removeKeptLogs(plan);
   const left = await existingNamespaces(plan);
   if (left.length > 0) usageError(`up: namespace "${left[0]}" already exists (not ours to reuse); remove it with: ip netns del ${left.join(' ')}`);
   return plan;
