@@ -1,4 +1,4 @@
-// The benchmark suite (DESIGN section 11, issue 9): every figure with its baseline measured in
+// The benchmark suite (README: Performance): every figure with its baseline measured in
 // the same run. The mesh runs as separate `nsm` processes (registry, nsmgr, forwarder, nse) like
 // production; requests are driven by MeshClient from this process.
 //   npm run bench [-- --json] [--quick] [--only name,...]

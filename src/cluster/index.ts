@@ -4,14 +4,14 @@ export { checkScenarioText, loadScenario, parseScenario, readScenario, ScenarioE
 export type { CheckedScenario, Scenario } from './scenario.js';
 export { planMesh, planNamespaces } from './plan.js';
 export type { MeshPlan, ComponentPlan } from './plan.js';
-export { meshPaths, runRoot, NSM_BIN } from './paths.js';
+export { meshPaths, runRoot, NSM_BIN, NSM_CMD } from './paths.js';
 export { readState, writeState, listMeshes } from './state.js';
 export type { MeshState } from './state.js';
 export { existingNamespaces } from './networks.js';
 export { keptLogsNote, upMesh } from './mesh-up.js';
 export { Supervisor } from './supervisor.js';
 export { removeKeptLogs, teardown } from './teardown.js';
-export { meshStatus } from './status.js';
+export { meshPhase, meshStatus, statusHeadline } from './status.js';
 export type { MeshStatus } from './status.js';
 export { connectionTable, componentTable } from './table.js';
 export { isAlive, procStartTime, sleep } from './proc.js';

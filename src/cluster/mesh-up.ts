@@ -12,6 +12,7 @@ import type { ComponentKind, MeshPlan } from './plan.js';
 import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
 import { writeState, type MeshState } from './state.js';
 import { teardown } from './teardown.js';
+import { NSM_CMD } from './paths.js';
 
 export interface UpOptions {
   log: Logger;
@@ -98,5 +99,5 @@ async function waitConnections(state: MeshState, opts: UpOptions, t0: number): P
 
 /** Where the logs of a failed start are, and until when they stay. */
 export function keptLogsNote(plan: MeshPlan): string {
-  return `logs kept in ${plan.logDir}/ (removed by the next nsm up of ${plan.name} or by nsm down ${plan.name})`;
+  return `logs kept in ${plan.logDir}/ (removed by the next ${NSM_CMD} up of ${plan.name} or by ${NSM_CMD} down ${plan.name})`;
 }

@@ -1,5 +1,5 @@
 // Cross-field rules of a scenario: names usable in namespace and interface names, unique names,
-// known nodes, endpoints with services, non-overlapping CIDRs, requests someone can serve.
+// known nodes, endpoints with services, non-overlapping CIDRs (none on a passthrough), requests someone can serve.
 import { parseServiceUrl } from '../components/service-url.js';
 import { overlaps, parseCidr4, type Cidr4 } from '../sdk/networkservice/ip4.js';
 import type { Scenario } from './scenario-schema.js';
@@ -53,6 +53,10 @@ export function checkScenario(s: Scenario): CheckProblem[] {
     if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${s.nodes.join(', ')})`);
     if (e.services.length === 0) bad(['endpoints', i, 'services'], `endpoint "${e.name}" offers no service`);
     e.services.forEach((svc) => offered.add(svc));
+    if (e.kind === 'passthrough' && e.cidr !== undefined) {
+      bad(['endpoints', i, 'cidr'], `endpoint "${e.name}" is a passthrough: it hands out its onward connection's addresses and takes no cidr (remove it)`);
+      return;
+    }
     if (e.cidr === undefined) {
       if (e.kind !== 'passthrough') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24)`);
       return;

@@ -1,4 +1,4 @@
-// Reads a scenario file (DESIGN section 9): YAML with line info, the zod schema, then the cross-field
+// Reads a scenario file (README: Scenario files): YAML with line info, the zod schema, then the cross-field
 // checks; any problem throws a ScenarioError naming the line and field of each one.
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';

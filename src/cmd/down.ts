@@ -23,7 +23,7 @@ export function registerDownCommand(program: Command): void {
         else say(name ? `mesh ${name} is not up; nothing to do` : 'no mesh is up; nothing to do');
         return;
       }
-      if (process.getuid?.() !== 0) usageError('down: needs root to remove network namespaces (try: sudo nsm down ...)');
+      if (process.getuid?.() !== 0) usageError('down: needs root to remove network namespaces (run it as root)');
       const log = createLogger('nsm-down', process.env.NSM_LOG_LEVEL ?? 'warn');
       const sup = state.supervisor;
       if (sup && sup.pid !== process.pid && isAlive(sup)) {

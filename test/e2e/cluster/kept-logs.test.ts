@@ -46,7 +46,7 @@ test('nsm up: a failed start keeps its logs until nsm down NAME; the next nsm up
   assert.ok(r.stdout.indexOf('registry') > 0, 'and the mesh is built anyway');
   assert.match(r.stderr, /nsm: up: connections not UP after 3s: nsc-1\/nsm-1 -> svc \(not established\)/);
   const logDir = `/run/nsm/${name}/logs`;
-  assert.match(r.stderr, new RegExp(`nsm: up: logs kept in ${logDir}/ \\(removed by the next nsm up of ${name} or by nsm down ${name}\\)`));
+  assert.match(r.stderr, new RegExp(`nsm: up: logs kept in ${logDir}/ \\(removed by the next npx nsm up of ${name} or by npx nsm down ${name}\\)`));
   assert.ok(existsSync(`${logDir}/nsc-1.log`), 'the client log is kept');
   assert.ok(existsSync(`${logDir}/registry.log`));
   assert.deepEqual(readdirSync(`/run/nsm/${name}`), ['logs'], 'only the logs stay (no state, sockets)');

@@ -55,6 +55,11 @@ const cases: [string, string, string][] = [
   ['reserved name', GOOD.replace('  - name: nsc-1', '  - name: ul'), 's.yaml:14: clients[0].name: "ul" is reserved (namespace "k2v2k-ul" is the underlay)'],
   ['interface name too long', GOOD.replace('/nsm-1?', '/a-very-long-ifname?'), 's.yaml:16: clients[0].requests[0]: "kernel://icmp-responder/a-very-long-ifname?app=nsc": interface name "a-very-long-ifname" must be 1-15 characters of A-Z a-z 0-9 _ . -'],
   ['service nobody offers', GOOD.replace('kernel://icmp-responder/', 'kernel://nope/'), 's.yaml:16: clients[0].requests[0]: no endpoint offers service "nope"'],
+  [
+    'cidr on a passthrough',
+    GOOD.replace('clients:', '  - { name: fw-1, node: node-1, kind: passthrough, services: [icmp-responder], cidr: 169.254.2.0/24 }\nclients:'),
+    's.yaml:13: endpoints[1].cidr: endpoint "fw-1" is a passthrough: it hands out its onward connection\'s addresses and takes no cidr (remove it)',
+  ],
   ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough'],
   ['unknown backend', GOOD.replace('backend: memory', 'backend: redis'), 's.yaml:3: registry.backend: must be one of memory, etcd'],
   ['etcd endpoint not a URL', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: [etcd-1] }'), 's.yaml:3: registry.endpoints[0]: "etcd-1" is not a URL (want http://host:port)'],
