@@ -1,5 +1,5 @@
 // Store-level benchmark: registrations/s and Find (list) latency on EtcdStore over a
-// real local etcd vs. the memory store, in the same run. Prints JSON (DESIGN section 11).
+// real local etcd vs. the memory store, in the same run. Prints JSON (README: Performance).
 import { NetworkServiceEndpoint } from '../src/api/index.js';
 import { messageCodec } from '../src/registry/etcd-codec.js';
 import { EtcdStore } from '../src/registry/etcd-store.js';

@@ -1,4 +1,4 @@
-// The benchmark suite (DESIGN section 11, issue 9): every figure with its baseline measured in
+// The benchmark suite (README: Performance): every figure with its baseline measured in
 // the same run. The mesh runs as separate `nsm` processes (registry, nsmgr, forwarder, nse) like
 // production; requests are driven by MeshClient from this process.
 //   npm run bench [-- --json] [--quick] [--only name,...]
@@ -190,7 +190,7 @@ async function ptpBaseline(runs: number): Promise<number[]> {
     name: `bench-ptp-${process.pid}`,
     type: 'ptp',
     ipMasq: false,
-    ipam: { type: 'host-local', subnet: '10.251.0.0/24', dataDir },
+    ipam: { type: 'host-local', subnet: '169.254.251.0/24', dataDir },
   });
   const cni = (command: 'ADD' | 'DEL', id: string) =>
     new Promise<void>((resolve, reject) => {
@@ -295,15 +295,15 @@ async function localPhase(): Promise<void> {
       const rawB = await netns('rawb');
       extraNs.push(rawA, rawB);
       await ip('link', 'add', 'veth0', 'netns', rawA, 'type', 'veth', 'peer', 'name', 'veth1', 'netns', rawB);
-      await ip('-n', rawA, 'addr', 'add', '10.252.0.1/30', 'dev', 'veth0');
-      await ip('-n', rawB, 'addr', 'add', '10.252.0.2/30', 'dev', 'veth1');
+      await ip('-n', rawA, 'addr', 'add', '169.254.252.1/30', 'dev', 'veth0');
+      await ip('-n', rawB, 'addr', 'add', '169.254.252.2/30', 'dev', 'veth1');
       await ip('-n', rawA, 'link', 'set', 'veth0', 'up');
       await ip('-n', rawB, 'link', 'set', 'veth1', 'up');
       const ours: number[] = [];
       const raw: number[] = [];
       for (let i = 0; i < IPERF_REPS; i++) {
         ours.push(await iperfMedian(nses, ipOf(conn.context!.ipContext!.dstIpAddrs[0]!), c0, 1, IPERF_SECONDS));
-        raw.push(await iperfMedian(rawB, '10.252.0.2', rawA, 1, IPERF_SECONDS));
+        raw.push(await iperfMedian(rawB, '169.254.252.2', rawA, 1, IPERF_SECONDS));
       }
       add({ name: 'throughput.kernel', value: median(ours), unit: 'Gbit/s', baseline: median(raw) });
       await client.close(conn);
@@ -412,8 +412,8 @@ async function remotePhase(): Promise<void> {
       extraNs.push(ra, rb);
       // Like the forwarder: the VXLAN is created in the node namespace (underlay) and moved into the workload's.
       for (const [n, w, local, remote, addr] of [
-        [n1, ra, '198.18.0.1', '198.18.0.2', '10.253.0.1/30'],
-        [n2, rb, '198.18.0.2', '198.18.0.1', '10.253.0.2/30'],
+        [n1, ra, '198.18.0.1', '198.18.0.2', '169.254.253.1/30'],
+        [n2, rb, '198.18.0.2', '198.18.0.1', '169.254.253.2/30'],
       ] as const) {
         await ip('-n', n, 'link', 'add', 'vxraw', 'mtu', '1450', 'netns', w, 'type', 'vxlan', 'id', '16000000', 'local', local, 'remote', remote, 'dstport', '4790');
         await ip('-n', w, 'addr', 'add', addr, 'dev', 'vxraw');
@@ -423,7 +423,7 @@ async function remotePhase(): Promise<void> {
       const raw: number[] = [];
       for (let i = 0; i < IPERF_REPS; i++) {
         ours.push(await iperfMedian(nse, ipOf(conn.context!.ipContext!.dstIpAddrs[0]!), nsc, 1, IPERF_SECONDS));
-        raw.push(await iperfMedian(rb, '10.253.0.2', ra, 1, IPERF_SECONDS));
+        raw.push(await iperfMedian(rb, '169.254.253.2', ra, 1, IPERF_SECONDS));
       }
       add({ name: 'throughput.vxlan', value: median(ours), unit: 'Gbit/s', baseline: median(raw) });
       await client.close(conn);

@@ -1,17 +1,17 @@
 // Public API of `nsm up` (src/cluster): scenario parsing, planning, bringing a mesh up, supervising,
 // status and teardown; the commands in src/cmd only wire these.
-export { loadScenario, parseScenario, ScenarioError } from './scenario.js';
-export type { Scenario } from './scenario.js';
+export { checkScenarioText, loadScenario, parseScenario, readScenario, ScenarioError } from './scenario.js';
+export type { CheckedScenario, Scenario } from './scenario.js';
 export { planMesh, planNamespaces } from './plan.js';
 export type { MeshPlan, ComponentPlan } from './plan.js';
-export { meshPaths, runRoot, NSM_BIN } from './paths.js';
+export { meshPaths, runRoot, NSM_BIN, NSM_CMD } from './paths.js';
 export { readState, writeState, listMeshes } from './state.js';
 export type { MeshState } from './state.js';
 export { existingNamespaces } from './networks.js';
-export { upMesh } from './mesh-up.js';
+export { keptLogsNote, upMesh } from './mesh-up.js';
 export { Supervisor } from './supervisor.js';
-export { teardown } from './teardown.js';
-export { meshStatus } from './status.js';
+export { removeKeptLogs, teardown } from './teardown.js';
+export { meshPhase, meshStatus, statusHeadline } from './status.js';
 export type { MeshStatus } from './status.js';
 export { connectionTable, componentTable } from './table.js';
 export { isAlive, procStartTime, sleep } from './proc.js';

@@ -1,6 +1,7 @@
 // Brings a planned mesh up: run dir and state file first (so `down` can always clean up), then
 // namespaces and underlay, then the local etcd (if any), registry, nsmgrs, forwarders, endpoints,
-// clients, and waits until every connection is UP. On any failure it tears down what it created and rethrows.
+// clients, and waits until every connection is UP. On any failure (or interruption) it tears down what it
+// created but keeps the logs (`keptLogsNote` says where and until when) and rethrows.
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { collectConnections, type ConnectionStatus } from './connections.js';
@@ -11,6 +12,7 @@ import type { ComponentKind, MeshPlan } from './plan.js';
 import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
 import { writeState, type MeshState } from './state.js';
 import { teardown } from './teardown.js';
+import { NSM_CMD } from './paths.js';
 
 export interface UpOptions {
   log: Logger;
@@ -47,8 +49,8 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
     await writeState(state);
     return { state, connections };
   } catch (err) {
-    opts.progress('startup failed; tearing down what was created');
-    await teardown(state, opts.log).catch((e) => opts.log.error({ err: String(e) }, 'teardown failed'));
+    opts.progress('startup failed; tearing down what was created (logs kept)');
+    await teardown(state, opts.log, { keepLogs: true }).catch((e) => opts.log.error({ err: String(e) }, 'teardown failed'));
     throw err;
   }
 }
@@ -89,8 +91,13 @@ async function waitConnections(state: MeshState, opts: UpOptions, t0: number): P
     if (dead) throw new Error(`${dead.name} exited: ${await lastLogLine(state.plan, dead.name)} (log: ${state.plan.logDir}/${dead.name}.log)`);
     if (Date.now() > deadline) {
       const down = conns.filter((c) => c.state !== 'UP').map((c) => `${c.client}/${c.interface} -> ${c.service}${c.id ? ' (reported, ping fails)' : ' (not established)'}`);
-      throw new Error(`connections not UP after ${opts.timeoutMs / 1000}s: ${down.join('; ')}; see logs in ${state.plan.logDir}`);
+      throw new Error(`connections not UP after ${opts.timeoutMs / 1000}s: ${down.join('; ')}`);
     }
     await sleep(300);
   }
+}
+
+/** Where the logs of a failed start are, and until when they stay. */
+export function keptLogsNote(plan: MeshPlan): string {
+  return `logs kept in ${plan.logDir}/ (removed by the next ${NSM_CMD} up of ${plan.name} or by ${NSM_CMD} down ${plan.name})`;
 }

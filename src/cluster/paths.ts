@@ -18,5 +18,8 @@ export function meshPaths(name: string): MeshPaths {
   return { runDir, stateFile: join(runDir, 'state.json'), logDir: join(runDir, 'logs'), sockDir: join(runDir, 'sock') };
 }
 
+/** How README, examples and the CLI's own hints run the CLI (in a clone of the repository, as root). */
+export const NSM_CMD = 'npx nsm';
+
 /** The `nsm` entry point (bin/nsm.js), from src/cluster or dist/cluster alike. */
 export const NSM_BIN = fileURLToPath(new URL('../../bin/nsm.js', import.meta.url));

@@ -1,5 +1,5 @@
 // Cross-field rules of a scenario: names usable in namespace and interface names, unique names,
-// known nodes, endpoints with services, non-overlapping CIDRs, requests someone can serve.
+// known nodes, endpoints with services, non-overlapping CIDRs (none on a passthrough), requests someone can serve.
 import { parseServiceUrl } from '../components/service-url.js';
 import { overlaps, parseCidr4, type Cidr4 } from '../sdk/networkservice/ip4.js';
 import type { Scenario } from './scenario-schema.js';
@@ -53,6 +53,10 @@ export function checkScenario(s: Scenario): CheckProblem[] {
     if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${s.nodes.join(', ')})`);
     if (e.services.length === 0) bad(['endpoints', i, 'services'], `endpoint "${e.name}" offers no service`);
     e.services.forEach((svc) => offered.add(svc));
+    if (e.kind === 'passthrough' && e.cidr !== undefined) {
+      bad(['endpoints', i, 'cidr'], `endpoint "${e.name}" is a passthrough: it hands out its onward connection's addresses and takes no cidr (remove it)`);
+      return;
+    }
     if (e.cidr === undefined) {
       if (e.kind !== 'passthrough') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24)`);
       return;
@@ -117,7 +121,7 @@ function checkRegistry(s: Scenario, bad: (path: YamlPath, message: string) => vo
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return bad(at, `"${raw}": scheme must be http or https`);
     if (url.hostname === '' || url.port === '' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-      return bad(at, `"${raw}": want scheme://host:port (e.g. http://10.0.0.5:2379)`);
+      return bad(at, `"${raw}": want scheme://host:port (e.g. http://198.19.0.5:2379)`);
     }
     if (/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname)) {
       return bad(at, `"${raw}": loopback here is the underlay namespace's own, where the registry runs, not this host's; use an address reachable from the underlay`);

@@ -1,4 +1,4 @@
-// The zod schema of a scenario file (DESIGN section 9): shapes and field types only;
+// The zod schema of a scenario file (README: Scenario files): shapes and field types only;
 // cross-field rules (names, nodes, CIDRs) live in scenario-checks.ts.
 import { z } from 'zod';
 

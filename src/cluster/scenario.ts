@@ -1,18 +1,30 @@
-// Reads a scenario file (DESIGN section 9): YAML with line info, the zod schema, then the cross-field
+// Reads a scenario file (README: Scenario files): YAML with line info, the zod schema, then the cross-field
 // checks; any problem throws a ScenarioError naming the line and field of each one.
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { checkScenario } from './scenario-checks.js';
-import { ScenarioError, type ScenarioProblem } from './scenario-error.js';
+import { ScenarioError, formatProblem, type ScenarioProblem } from './scenario-error.js';
 import { scenarioSchema, type Scenario } from './scenario-schema.js';
+import { scenarioWarnings } from './scenario-warnings.js';
 import { formatPath, lineOf } from './yaml-lines.js';
 
 export type { Scenario, ScenarioClient, ScenarioEndpoint } from './scenario-schema.js';
 export { ScenarioError } from './scenario-error.js';
 
+/** A valid scenario and its warnings (`FILE:LINE: field: message` lines: likely mistakes that do not stop it). */
+export interface CheckedScenario {
+  scenario: Scenario;
+  warnings: string[];
+}
+
 /** Parses and validates scenario text; `file` only labels the errors. */
 export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
+  return checkScenarioText(text, file).scenario;
+}
+
+/** Parses and validates scenario text, and lists its warnings. */
+export function checkScenarioText(text: string, file = 'scenario.yaml'): CheckedScenario {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -27,18 +39,24 @@ export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
   }
   const problems = checkScenario(parsed.data).map((p) => ({ line: lineOf(doc, lc, p.path), field: formatPath(p.path), message: p.message }));
   if (problems.length > 0) throw new ScenarioError(file, problems);
-  return parsed.data;
+  const warnings = scenarioWarnings(parsed.data).map((p) => formatProblem(file, { line: lineOf(doc, lc, p.path), field: formatPath(p.path), message: p.message }));
+  return { scenario: parsed.data, warnings };
 }
 
 /** Reads and validates a scenario file. */
 export async function loadScenario(file: string): Promise<Scenario> {
+  return (await readScenario(file)).scenario;
+}
+
+/** Reads and validates a scenario file, and lists its warnings. */
+export async function readScenario(file: string): Promise<CheckedScenario> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new ScenarioError(file, [{ line: 0, field: 'file', message: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(err) }]);
   }
-  return parseScenario(text, file);
+  return checkScenarioText(text, file);
 }
 
 function problemOf(issue: z.core.$ZodIssue, doc: Parameters<typeof lineOf>[0], lc: LineCounter): ScenarioProblem {

@@ -1,6 +1,8 @@
-// The status of a running mesh (DESIGN section 10): components with pid and state, workloads,
-// connections with their path and ping state; plus restarts and the run directory.
+// The status of a running mesh (`nsm status`, `--json`): components with pid and state, workloads,
+// connections with their path and ping state; plus restarts, the run directory and whether anything
+// still supervises it (phase `unsupervised` once the supervisor of an up mesh has died).
 import { collectConnections, type ConnectionStatus } from './connections.js';
+import { NSM_CMD } from './paths.js';
 import { isAlive } from './proc.js';
 import type { MeshState } from './state.js';
 
@@ -33,7 +35,7 @@ export async function meshStatus(s: MeshState): Promise<MeshStatus> {
     name: p.name,
     file: p.file,
     runDir: p.runDir,
-    phase: s.phase,
+    phase: meshPhase(s),
     supervisor: s.supervisor ? { pid: s.supervisor.pid, state: isAlive(s.supervisor) ? 'running' : 'stopped' } : null,
     components: p.components.map((c) => {
       const proc = s.procs[c.name];
@@ -52,4 +54,19 @@ export async function meshStatus(s: MeshState): Promise<MeshStatus> {
     workloads: p.workloads.map((w) => ({ name: w.name, kind: w.kind, node: w.node, netns: w.netns })),
     connections: await collectConnections(p),
   };
+}
+
+/** The recorded phase, except that an up mesh whose supervisor is gone (or never started) is `unsupervised`. */
+export function meshPhase(s: Pick<MeshState, 'phase' | 'supervisor'>): string {
+  return s.phase === 'up' && !(s.supervisor && isAlive(s.supervisor)) ? 'unsupervised' : s.phase;
+}
+
+/** The first line of `nsm status`. */
+export function statusHeadline(st: Pick<MeshStatus, 'name' | 'file' | 'phase' | 'supervisor' | 'runDir'>): string {
+  const head = `mesh ${st.name} (${st.file})`;
+  if (st.phase === 'unsupervised') {
+    const who = st.supervisor ? `its supervisor (pid ${st.supervisor.pid}) has died` : 'no supervisor runs';
+    return `${head}: components left running, but ${who}: nothing restarts components any more (${NSM_CMD} down ${st.name} removes the mesh); run dir ${st.runDir}`;
+  }
+  return `${head}: ${st.phase}; supervisor ${st.supervisor ? `pid ${st.supervisor.pid} ${st.supervisor.state}` : 'none'}; run dir ${st.runDir}`;
 }

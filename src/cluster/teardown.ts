@@ -1,7 +1,8 @@
 // Stops a mesh: the supervisor first (it must not restart anything), then clients (so connections
 // close), then everything else (the local etcd last); SIGKILL after a grace period; then
-// namespaces, sockets and run dir (with the etcd data).
-import { rm } from 'node:fs/promises';
+// namespaces, sockets and run dir (with the etcd data), or all of it but logs/ after a failed start.
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { deleteNetworks } from './networks.js';
 import { planNamespaces } from './plan.js';
@@ -48,7 +49,15 @@ function killGroup(pid: number): void {
   }
 }
 
-export async function teardown(state: MeshState, log: Logger, graceMs = 5000): Promise<TeardownReport> {
+export interface TeardownOptions {
+  /** SIGTERM -> SIGKILL grace per process (ms). */
+  graceMs?: number;
+  /** Keep `logs/` of the run dir (a failed or interrupted start): removed by the next `nsm up` of the name or `nsm down NAME`. */
+  keepLogs?: boolean;
+}
+
+export async function teardown(state: MeshState, log: Logger, opts: TeardownOptions = {}): Promise<TeardownReport> {
+  const graceMs = opts.graceMs ?? 5000;
   const report: TeardownReport = { stopped: [], killed: [], namespaces: [] };
   const p = state.plan;
   if (state.phase !== 'stopping') {
@@ -74,6 +83,22 @@ export async function teardown(state: MeshState, log: Logger, graceMs = 5000): P
   await stopAll(kinds('registry'));
   await stopAll(kinds('etcd'));
   report.namespaces = await deleteNetworks(planNamespaces(p));
-  await rm(p.runDir, { recursive: true, force: true });
+  if (opts.keepLogs) await removeAllBut(p.runDir, p.logDir);
+  else await rm(p.runDir, { recursive: true, force: true });
   return report;
+}
+
+/** Removes everything in `dir` except `keep` (state file, sockets, etcd data go; the logs stay). */
+async function removeAllBut(dir: string, keep: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.map((n) => join(dir, n)).filter((f) => f !== keep).map((f) => rm(f, { recursive: true, force: true })));
+}
+
+/** Logs kept from a failed or interrupted start of mesh `name` (no state file, a logs dir): removes them; true if there were any. */
+export async function removeKeptLogs(paths: { runDir: string; stateFile: string; logDir: string }): Promise<boolean> {
+  const hasState = await readdir(paths.runDir).then((n) => n.includes('state.json'), () => false);
+  if (hasState) return false;
+  const had = await readdir(paths.logDir).then(() => true, () => false);
+  if (had) await rm(paths.runDir, { recursive: true, force: true });
+  return had;
 }

@@ -1,7 +1,8 @@
 // `nsm down [NAME]`: stops every process of a mesh and removes its namespaces, interfaces, sockets
-// and run dir; works after `nsm up` crashed; harmless when nothing is up.
+// and run dir; works after `nsm up` crashed; removes the logs a failed start kept; harmless when nothing is up.
 import type { Command } from 'commander';
-import { isAlive, readState, sleep, teardown } from '../cluster/index.js';
+import { isAlive, meshPaths, readState, removeKeptLogs, sleep, teardown } from '../cluster/index.js';
+import { SCENARIO_NAME_RE } from '../cluster/scenario-checks.js';
 import { stopProcess } from '../cluster/teardown.js';
 import { createLogger } from '../sdk/core/log.js';
 import { usageError } from './cli-error.js';
@@ -18,10 +19,11 @@ export function registerDownCommand(program: Command): void {
       const name = await pickMesh('down', nameArg);
       let state = name ? await readState(name) : undefined;
       if (!state) {
-        say(name ? `mesh ${name} is not up; nothing to do` : 'no mesh is up; nothing to do');
+        if (name && SCENARIO_NAME_RE.test(name) && (await removeKeptLogs(meshPaths(name)))) say(`mesh ${name} is not up; removed the logs kept from its failed start (${meshPaths(name).logDir})`);
+        else say(name ? `mesh ${name} is not up; nothing to do` : 'no mesh is up; nothing to do');
         return;
       }
-      if (process.getuid?.() !== 0) usageError('down: needs root to remove network namespaces (try: sudo nsm down ...)');
+      if (process.getuid?.() !== 0) usageError('down: needs root to remove network namespaces (run it as root)');
       const log = createLogger('nsm-down', process.env.NSM_LOG_LEVEL ?? 'warn');
       const sup = state.supervisor;
       if (sup && sup.pid !== process.pid && isAlive(sup)) {

@@ -1,6 +1,9 @@
 // The `nsm` command line: one subcommand per file in src/cmd; this file only wires them.
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
+import { ignoreClosedPipes } from './stdio-pipe.js';
+
+ignoreClosedPipes();
 
 const program = new Command('nsm')
   .description('Network Service Mesh in TypeScript: on-demand L2/L3 connections on real Linux networking')

@@ -39,7 +39,7 @@ export function registerNsCommand(program: Command): void {
       try {
         await registryClients(flags.registry).ns.register(svc, { signal: AbortSignal.timeout(10_000) });
       } catch (err) {
-        process.stderr.write(`nsm: ns register: ${messageOf(err)}\n`);
+        process.stderr.write(`nsm: ns register: ${flags.registry}: ${messageOf(err)}\n`);
         process.exit(1);
       }
       process.stdout.write(`ns ${svc.name} registered (${svc.matches.length} match(es))\n`);

@@ -1,6 +1,6 @@
-// `nsm status [NAME] [--json]`: the running mesh (DESIGN section 10): components, workloads, connections.
+// `nsm status [NAME] [--json]`: the running mesh: components, workloads, connections (README: CLI).
 import type { Command } from 'commander';
-import { componentTable, connectionTable, listMeshes, meshStatus, readState } from '../cluster/index.js';
+import { NSM_CMD, componentTable, connectionTable, listMeshes, meshStatus, readState, statusHeadline } from '../cluster/index.js';
 import { usageError } from './cli-error.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -9,7 +9,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 export async function pickMesh(cmd: string, name: string | undefined): Promise<string | undefined> {
   if (name) return name;
   const names = await listMeshes();
-  if (names.length > 1) usageError(`${cmd}: several meshes are up (${names.join(', ')}); name one: nsm ${cmd} NAME`);
+  if (names.length > 1) usageError(`${cmd}: several meshes are up (${names.join(', ')}); name one: ${NSM_CMD} ${cmd} NAME`);
   return names[0];
 }
 
@@ -18,12 +18,12 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('show a mesh brought up by nsm up: components, connections, pings')
     .argument('[name]', 'mesh name (optional when one mesh is up)')
-    .option('--json', 'print JSON (DESIGN section 10)')
+    .option('--json', 'print JSON: name, file, runDir, phase, supervisor, components, workloads, connections')
     .action(async (nameArg: string | undefined, flags: { json?: boolean }) => {
       const name = await pickMesh('status', nameArg);
       const state = name ? await readState(name) : undefined;
       if (!state) {
-        process.stderr.write(`nsm: status: ${name ? `mesh "${name}" is not up` : 'no mesh is up (start one: nsm up examples/demo.yaml)'}\n`);
+        process.stderr.write(`nsm: status: ${name ? `mesh "${name}" is not up` : `no mesh is up (start one: ${NSM_CMD} up examples/demo.yaml)`}\n`);
         process.exit(1);
       }
       const st = await meshStatus(state);
@@ -31,12 +31,12 @@ export function registerStatusCommand(program: Command): void {
         say(JSON.stringify(st, null, 2));
         return;
       }
-      say(`mesh ${st.name} (${st.file}): ${st.phase}; supervisor ${st.supervisor ? `pid ${st.supervisor.pid} ${st.supervisor.state}` : 'none'}; run dir ${st.runDir}`);
+      say(statusHeadline(st));
       say('');
       componentTable(st.components).forEach(say);
       say('');
       connectionTable(st.connections).forEach(say);
       say('');
-      say(`logs: ${st.runDir}/logs/<component>.log   tear down: nsm down ${st.name}`);
+      say(`logs: ${st.runDir}/logs/<component>.log   tear down: ${NSM_CMD} down ${st.name}`);
     });
 }

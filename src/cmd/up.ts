@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import {
-  NSM_BIN, ScenarioError, Supervisor, connectionTable, existingNamespaces, isAlive, loadScenario,
+  NSM_BIN, NSM_CMD, ScenarioError, keptLogsNote, removeKeptLogs, Supervisor, connectionTable, existingNamespaces, isAlive, readScenario,
   planMesh, procStartTime, readState, sleep, teardown, upMesh, writeState, type MeshPlan, type MeshState,
 } from '../cluster/index.js';
 import { SCENARIO_NAME_RE } from '../cluster/scenario-checks.js';
@@ -31,20 +31,23 @@ export function registerUpCommand(program: Command): void {
     .addOption(new Option('--supervise <name>', 'internal: supervise mesh NAME (used by --detach)').hideHelp())
     .action(async (file: string | undefined, flags: UpFlags) => {
       if (flags.supervise) return supervise(flags.supervise);
-      if (!file) usageError('up: missing scenario file (e.g. nsm up examples/demo.yaml)');
+      if (!file) usageError(`up: missing scenario file (e.g. ${NSM_CMD} up examples/demo.yaml)`);
       const plan = await preflight(file, flags);
       const log = createLogger('nsm-up', process.env.NSM_LOG_LEVEL ?? 'warn');
       const abort = new AbortController();
       const onSignal = () => abort.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      // `on`, not `once`: a second Ctrl-C must not kill the teardown of a half-built mesh.
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       say(`nsm up ${plan.name} (${file}): ${plan.nodes.length} node(s), ${plan.workloads.length} workload(s), run dir ${plan.runDir}`);
       const t0 = Date.now();
       let result;
       try {
         result = await upMesh(plan, { log, progress: say, timeoutMs: flags.timeout, signal: abort.signal });
       } catch (err) {
-        process.stderr.write(`nsm: up: ${err instanceof Error ? err.message : String(err)}\n`);
+        const why = abort.signal.aborted ? 'interrupted' : err instanceof Error ? err.message : String(err);
+        process.stderr.write(`nsm: up: ${why}\n`);
+        process.stderr.write(`nsm: up: ${keptLogsNote(plan)}\n`);
         process.exit(1);
       }
       process.off('SIGINT', onSignal);
@@ -67,7 +70,8 @@ export function registerUpCommand(program: Command): void {
 async function preflight(file: string, flags: UpFlags): Promise<MeshPlan> {
   let plan: MeshPlan;
   try {
-    const scenario = await loadScenario(file);
+    const { scenario, warnings } = await readScenario(file);
+    warnings.forEach((w) => process.stderr.write(`nsm: warning: ${w}\n`));
     if (flags.name !== undefined && !SCENARIO_NAME_RE.test(flags.name)) usageError(`up: --name "${flags.name}" must be 1-16 characters of a-z 0-9 - starting with a letter`);
     plan = planMesh(scenario, file, flags.name);
   } catch (err) {
@@ -77,18 +81,20 @@ async function preflight(file: string, flags: UpFlags): Promise<MeshPlan> {
     }
     throw err;
   }
-  if (process.getuid?.() !== 0) usageError('up: needs root to create network namespaces (try: sudo nsm up ...)');
-  if (await readState(plan.name)) usageError(`up: mesh "${plan.name}" is already up; tear it down first: nsm down ${plan.name}`);
+  if (process.getuid?.() !== 0) usageError('up: needs root to create network namespaces (run it as root)');
+  if (await readState(plan.name)) usageError(`up: mesh "${plan.name}" is already up; tear it down first: ${NSM_CMD} down ${plan.name}`);
+  // Logs kept from an earlier failed start of this name go now (the new run writes its own).
+  await removeKeptLogs(plan);
   const left = await existingNamespaces(plan);
   if (left.length > 0) usageError(`up: namespace "${left[0]}" already exists (not ours to reuse); remove it with: ip netns del ${left.join(' ')}`);
   return plan;
 }
 
 function hints(plan: MeshPlan, detached: boolean): void {
-  say(`look around: nsm status ${plan.name}   logs: ${plan.logDir}/`);
+  say(`look around: ${NSM_CMD} status ${plan.name}   logs: ${plan.logDir}/`);
   const c = plan.workloads.find((w) => w.kind === 'client');
   if (c) say(`            ip netns exec ${c.netns} ip addr   (the client's interfaces)`);
-  say(detached ? `tear down:   nsm down ${plan.name}` : `stop: Ctrl-C (or nsm down ${plan.name} from another shell)`);
+  say(detached ? `tear down:   ${NSM_CMD} down ${plan.name}` : `stop: Ctrl-C (or ${NSM_CMD} down ${plan.name} from another shell)`);
 }
 
 async function runForeground(state: MeshState, log: ReturnType<typeof createLogger>): Promise<void> {

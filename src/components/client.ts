@@ -1,10 +1,11 @@
 // A mesh client (NSC) for programs: requests kernel connections to network
-// services from the local nsmgr, keeps them refreshed, and closes them.
+// services from the local nsmgr, keeps them refreshed, and closes them (one by one, or all at shutdown).
 import { Connection, NetworkServiceRequest } from '../api/index.js';
 import { newClientChain } from '../sdk/chains/client.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../sdk/core/chain.js';
 import type { Clock } from '../sdk/core/clock.js';
 import { newCtx } from '../sdk/core/ctx.js';
+import { FailedPreconditionError, messageOf } from '../sdk/core/errors.js';
 import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
@@ -48,15 +49,24 @@ export interface KernelRequest {
 export class MeshClient {
   private readonly chain: NetworkServiceHandler;
   private readonly log: Logger;
+  /** Connections requested and not closed yet, by id (the latest version, also after a heal). */
+  private readonly open: Map<string, Connection>;
+  private stopped = false;
 
-  private constructor(chain: NetworkServiceHandler, log: Logger) {
+  private constructor(chain: NetworkServiceHandler, log: Logger, open: Map<string, Connection>) {
     this.chain = chain;
     this.log = log;
+    this.open = open;
   }
 
   static async create(opts: ClientOptions): Promise<MeshClient> {
     const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
     const log = opts.log ?? silentLogger;
+    const open = new Map<string, Connection>();
+    const onState = (connId: string, state: HealState, conn?: Connection) => {
+      if (conn && open.has(connId)) open.set(connId, conn);
+      opts.onState?.(connId, state, conn);
+    };
     const chain = newClientChain({
       name: opts.name,
       nsmgrUrl: opts.nsmgrUrl,
@@ -69,18 +79,19 @@ export class MeshClient {
               heal({
                 watcher: sharedPeerWatcher(log),
                 ...(opts.livenessIntervalMs ? { liveness: opts.liveness ?? pingCheck(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
-                ...(opts.onState ? { onState: opts.onState } : {}),
+                onState,
               }),
             ]),
         ...(opts.extra ?? []),
       ],
       ...(opts.onRefreshError ? { onRefreshError: opts.onRefreshError } : {}),
     });
-    return new MeshClient(chain, log);
+    return new MeshClient(chain, log, open);
   }
 
   /** Requests a kernel interface to `service`; resolves when the data plane is in place. */
-  request(r: KernelRequest): Promise<Connection> {
+  async request(r: KernelRequest): Promise<Connection> {
+    if (this.stopped) throw new FailedPreconditionError('this MeshClient is shut down');
     const req = NetworkServiceRequest.fromPartial({
       connection: {
         networkService: r.service,
@@ -90,11 +101,36 @@ export class MeshClient {
       },
       mechanismPreferences: [kernelMechanism({ [P.name]: r.ifname, [P.inodeURL]: r.netnsUrl })],
     });
-    return this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000 }));
+    const conn = await this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000 }));
+    this.open.set(conn.id, conn);
+    return conn;
   }
 
-  /** Closes a connection along its whole path. */
-  close(conn: Connection, timeoutMs = 15_000): Promise<void> {
-    return this.chain.close(conn, newCtx({ log: this.log, timeoutMs }));
+  /** Closes a connection along its whole path (its refresh and heal stop with it). */
+  async close(conn: Connection, timeoutMs = 15_000): Promise<void> {
+    try {
+      await this.chain.close(this.open.get(conn.id) ?? conn, newCtx({ log: this.log, timeoutMs }));
+    } finally {
+      this.open.delete(conn.id);
+    }
+  }
+
+  /** Ids of the connections requested through this client and not closed yet. */
+  get connectionIds(): string[] {
+    return [...this.open.keys()];
+  }
+
+  /**
+   * Closes every connection still open through this client and refuses new requests; after it
+   * (and `stop()` of endpoints started in the process) nothing of the mesh keeps the process alive.
+   * A Close that fails is logged, not thrown. Idempotent.
+   */
+  async shutdown(timeoutMs = 15_000): Promise<void> {
+    this.stopped = true;
+    await Promise.all(
+      [...this.open.values()].map((conn) =>
+        this.close(conn, timeoutMs).catch((err) => this.log.warn({ connId: conn.id, err: messageOf(err) }, 'shutdown: close failed')),
+      ),
+    );
   }
 }

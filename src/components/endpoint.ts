@@ -30,9 +30,13 @@ export interface EndpointOptions {
   log: Logger;
 }
 
+/** The handle of a started endpoint: keep it, and call `stop()` when done (until then the process keeps running). */
 export interface RunningEndpoint {
+  /** Where it serves (its listen URL). */
   url: string;
+  /** The connections it holds, as its MonitorConnections stream reports them. */
   monitor: ConnectionMonitor;
+  /** Stops refreshing and unregisters its registration, stops watching the nsmgr and closes its server. */
   stop(): Promise<void>;
 }
 

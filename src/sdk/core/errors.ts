@@ -75,9 +75,33 @@ export function statusOf(err: unknown): Status {
 
 /** A short message for any thrown value (ClientError's "details" when present). */
 export function messageOf(err: unknown): string {
-  if (err instanceof ClientError || err instanceof ServerError) return err.details;
-  if (err instanceof Error) return err.message;
+  if (err instanceof ClientError || err instanceof ServerError) return readableTransportError(err.details);
+  if (err instanceof Error) return readableTransportError(err.message);
   return String(err);
+}
+
+/** What the socket error of a failed connect means, in words. */
+const CONNECT_ERRORS: Record<string, string> = {
+  ENOENT: 'no socket at',
+  ECONNREFUSED: 'nothing listens on',
+  EACCES: 'permission denied on',
+  ENOTSOCK: 'not a socket:',
+  ETIMEDOUT: 'timed out connecting to',
+  EHOSTUNREACH: 'no route to',
+  ENETUNREACH: 'network unreachable for',
+};
+
+/**
+ * grpc-js reports a peer it cannot reach as `No connection established. Last error: Error: connect
+ * ENOENT /path. Resolution note: ...`; this makes it `cannot connect: no socket at /path`.
+ */
+export function readableTransportError(text: string): string {
+  const m = /^No connection established\. Last error: (?:Error: )?([\s\S]*?)\.?(?: Resolution note:[\s\S]*)?$/.exec(text);
+  if (!m) return text;
+  const detail = m[1]!.trim();
+  const c = /^connect (E[A-Z]+) (.+)$/.exec(detail);
+  const words = c ? CONNECT_ERRORS[c[1]!] : undefined;
+  return `cannot connect: ${words ? `${words} ${c![2]}` : detail || 'no connection'}`;
 }
 
 /** Converts anything thrown by a chain into the ServerError that gRPC sends back. */

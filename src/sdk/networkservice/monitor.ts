@@ -1,6 +1,6 @@
 // monitor: keeps the connections this hop holds and streams them to
 // MonitorConnections subscribers (INITIAL_STATE_TRANSFER, then UPDATE and DELETE),
-// filtered to the subscriber's scope (path segment ids or names).
+// filtered to the subscriber's scope: path segment ids or names, and network services (each ignored when empty).
 import { EventEmitter, on } from 'node:events';
 import type { CallContext } from 'nice-grpc-common';
 import {
@@ -13,6 +13,7 @@ import {
 import { element, type NetworkServiceElement } from '../core/chain.js';
 
 function inScope(conn: Connection, scope: MonitorScopeSelector): boolean {
+  if (scope.networkServices.length > 0 && !scope.networkServices.includes(conn.networkService)) return false;
   if (scope.pathSegments.length === 0) return true;
   const segs = conn.path?.pathSegments ?? [];
   return scope.pathSegments.some((s) => segs.some((c) => (s.id && c.id === s.id) || (s.name && !s.id && c.name === s.name)));

@@ -2,7 +2,8 @@
 // matched against each NetworkService match's source_selector in order; the first
 // hit's routes (destination selectors over the endpoint's labels for that service,
 // whose values may be templates like {{.podName}} filled from the client's labels)
-// give the candidates; `fallthrough` moves on when none qualifies. No matches: all.
+// give the candidates; `fallthrough` moves on when none qualifies. When no match's
+// source_selector applies to the client (or there are no matches), every endpoint is a candidate.
 import type { Destination, NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
 
 export interface Candidate {
@@ -54,5 +55,5 @@ export function selectEndpoints(ns: NetworkService | undefined, nses: NetworkSer
     const forwarderLabels = match.metadata?.labels ?? {};
     return Object.keys(forwarderLabels).length > 0 ? candidates.map((c) => ({ ...c, forwarderLabels })) : candidates;
   }
-  return [];
+  return nses.map((endpoint) => ({ endpoint, weight: 0 }));
 }

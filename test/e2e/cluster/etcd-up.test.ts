@@ -81,10 +81,10 @@ test('nsm up: a bad etcd endpoint -> one line, exit 2, nothing created', { timeo
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = `${dir}/bad.yaml`;
   const name = `t${process.pid}f`;
-  writeFileSync(file, `name: ${name}\nnodes: [node-1]\nregistry:\n  backend: etcd\n  endpoints: ["http://10.0.0.1:2379", "10.0.0.2:2379"]\n`);
+  writeFileSync(file, `name: ${name}\nnodes: [node-1]\nregistry:\n  backend: etcd\n  endpoints: ["http://198.19.0.1:2379", "198.19.0.2:2379"]\n`);
   const r = nsm('up', file, '--detach');
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, `nsm: ${file}:5: registry.endpoints[1]: "10.0.0.2:2379" is not a URL (want http://host:port)\n`);
+  assert.equal(r.stderr, `nsm: ${file}:5: registry.endpoints[1]: "198.19.0.2:2379" is not a URL (want http://host:port)\n`);
   assert.deepEqual(netnsWith(`${name}-`), []);
   assert.ok(!existsSync(`${process.env.NSM_RUN_ROOT ?? '/run/nsm'}/${name}`));
 });

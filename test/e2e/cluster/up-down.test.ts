@@ -82,7 +82,7 @@ test('nsm up/down: local-kernel example', { skip: uid !== 0 && 'needs root', tim
 
   const again = nsm('up', 'examples/local-kernel.yaml', '--name', name);
   assert.equal(again.code, 2);
-  assert.match(again.stderr, new RegExp(`already up; tear it down first: nsm down ${name}`));
+  assert.match(again.stderr, new RegExp(`already up; tear it down first: npx nsm down ${name}`));
 
   const down = nsm('down', name);
   assert.equal(down.code, 0, down.stderr);

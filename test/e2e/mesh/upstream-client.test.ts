@@ -1,172 +1,14 @@
-// E2E wire compatibility: a client built from upstream NSM's own v1 networkservice protos
-// (written out below, loaded dynamically with @grpc/proto-loader) requests a kernel connection
-// from a real `nsm nsmgr` over its unix socket, pings through it, and Closes it.
+// E2E wire compatibility: a client built from NSM v1's wire facts alone (names, field numbers and
+// types in test/e2e/helpers/upstream-wire.ts, loaded with @grpc/proto-loader, independent of our
+// generated code) requests a kernel connection from a real `nsm nsmgr` over its unix socket, pings
+// through it, and Closes it.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
 import { addrs, freePort, links, Mesh, waitFor } from '../helpers/mesh.js';
-
-// networkservicemesh/api pkg/api/networkservice/*.proto (v1): packages, messages and field numbers as upstream.
-const NETWORKSERVICE_PROTO = `
-syntax = "proto3";
-
-package networkservice;
-
-option go_package = "github.com/networkservicemesh/api/pkg/api/networkservice";
-
-import "connection.proto";
-import "google/protobuf/empty.proto";
-
-message NetworkServiceRequest {
-  connection.Connection connection = 1;
-  repeated connection.Mechanism mechanism_preferences = 2;
-}
-
-service NetworkService {
-  rpc Request(NetworkServiceRequest) returns (connection.Connection);
-  rpc Close(connection.Connection) returns (google.protobuf.Empty);
-}
-`;
-
-const CONNECTION_PROTO = `
-syntax = "proto3";
-
-package connection;
-option go_package = "github.com/networkservicemesh/api/pkg/api/networkservice";
-
-import "google/protobuf/timestamp.proto";
-import "connectioncontext.proto";
-
-message Mechanism {
-  string cls = 1;
-  string type = 2;
-  map<string, string> parameters = 3;
-}
-
-enum State {
-  UP = 0;
-  DOWN = 1;
-  REFRESH_REQUESTED = 2;
-  RESELECT_REQUESTED = 3;
-}
-
-message PathSegment {
-  string name      = 1;
-  string id        = 2;
-  string token = 3;
-  google.protobuf.Timestamp expires = 4;
-  map<string, string> metrics = 5;
-}
-message Path {
-  uint32 index = 1;
-  repeated PathSegment path_segments = 2;
-}
-
-message Connection {
-  string id = 1;
-  string network_service = 2;
-  Mechanism mechanism = 3;
-  connectioncontext.ConnectionContext context = 4;
-  map<string, string> labels = 5;
-  Path path = 6;
-  string network_service_endpoint_name = 7;
-  string payload = 8;
-  State state = 9;
-}
-
-enum ConnectionEventType {
-  INITIAL_STATE_TRANSFER = 0;
-  UPDATE = 1;
-  DELETE = 2;
-}
-
-message ConnectionEvent {
-  ConnectionEventType type = 1;
-  map<string, Connection> connections = 2;
-}
-
-message MonitorScopeSelector {
-  repeated PathSegment path_segments = 1;
-}
-
-service MonitorConnection {
-  rpc MonitorConnections(MonitorScopeSelector) returns (stream ConnectionEvent);
-}
-`;
-
-const CONNECTIONCONTEXT_PROTO = `
-syntax = "proto3";
-
-package connectioncontext;
-option go_package = "github.com/networkservicemesh/api/pkg/api/networkservice";
-
-message IpNeighbor {
-    string ip = 1;
-    string hardware_address = 2;
-}
-
-message Route {
-    string prefix = 1;
-    string nextHop = 2;
-}
-
-message IpFamily {
-    enum Family {
-        IPV4 = 0;
-        IPV6 = 1;
-    }
-    Family family = 1;
-}
-
-message ExtraPrefixRequest {
-    IpFamily addr_family    = 1;
-    uint32 prefix_len       = 2;
-    uint32 required_number  = 3;
-    uint32 requested_number = 4;
-}
-
-message IPContext {
-    repeated string src_ip_addrs = 1;
-    repeated string dst_ip_addrs = 2;
-    bool src_ip_required = 3;
-    bool dst_ip_required = 4;
-    repeated Route src_routes = 5;
-    repeated Route dst_routes = 6;
-    repeated string excluded_prefixes = 7;
-    repeated IpNeighbor ip_neighbors = 8;
-    repeated ExtraPrefixRequest extra_prefix_request = 9;
-    repeated string extra_prefixes = 10;
-}
-
-message DNSConfig {
-    repeated string dns_server_ips = 1;
-    repeated string search_domains = 2;
-}
-
-message DNSContext {
-    repeated DNSConfig configs = 1;
-}
-
-message EthernetContext {
-    string src_mac = 1;
-    string dst_mac = 2;
-    int32 vlan_tag = 3;
-}
-
-message ConnectionContext {
-    IPContext ip_context = 1;
-    DNSContext dns_context = 2;
-    EthernetContext ethernet_context = 3;
-    map<string, string> extra_context = 4;
-    uint32 MTU = 5;
-}
-`;
+import { upstreamPackage } from '../helpers/upstream-wire.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Msg = Record<string, any>;
@@ -180,7 +22,7 @@ before(async () => {
   await sweepStaleTestNetns();
 });
 
-test('a client from upstream v1 networkservice protos gets a working kernel interface from nsm nsmgr', async (t) => {
+test('a client built from upstream v1 wire facts gets a working kernel interface from nsm nsmgr', async (t) => {
   const mesh = new Mesh(t);
   const [node, nse, c1] = await createTestNetns(t, 'node', 'nse', 'c1');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
@@ -190,13 +32,7 @@ test('a client from upstream v1 networkservice protos gets a working kernel inte
   await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.6.0/24', netns: node! });
 
-  const dir = mkdtempSync(join(tmpdir(), 'nsm-e2e-upstream-ns-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'networkservice.proto'), NETWORKSERVICE_PROTO);
-  writeFileSync(join(dir, 'connection.proto'), CONNECTION_PROTO);
-  writeFileSync(join(dir, 'connectioncontext.proto'), CONNECTIONCONTEXT_PROTO);
-  const def = protoLoader.loadSync(join(dir, 'networkservice.proto'), { keepCase: true, longs: String, enums: String, defaults: true, includeDirs: [dir] });
-  const pkg = grpc.loadPackageDefinition(def) as any;
+  const pkg = upstreamPackage();
   const Client = pkg.networkservice.NetworkService as grpc.ServiceClientConstructor;
   // grpc-js unix addresses: unix:///absolute/path
   const client = new Client(nsmgrUrl, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Request: any };

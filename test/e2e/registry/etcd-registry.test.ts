@@ -103,7 +103,7 @@ test('two nsm registry processes over a 3-member etcd cluster', async (t) => {
   await t.test('register through A, find and watch through B, unregister', async () => {
     const seen = watchNse(b.url, 'nse-1', abort.signal);
     await new Promise((r) => setTimeout(r, 300)); // let the watch stream open
-    const reg = await clientA.nse.register({ name: 'nse-1', networkServiceNames: ['svc'], url: 'tcp://10.0.0.1:5000' });
+    const reg = await clientA.nse.register({ name: 'nse-1', networkServiceNames: ['svc'], url: 'tcp://169.254.0.1:5000' });
     assert.ok(reg.expirationTime !== undefined);
     // B's store reads from its watch-fed cache: A's registration shows up there shortly.
     await eventually('B finds it', 2000, async () => (await findNames(b.url, 'nse-1')).includes('nse-1'));
@@ -122,12 +122,12 @@ test('two nsm registry processes over a 3-member etcd cluster', async (t) => {
     // before the client fails over; absorb that here so the expiry below is measured from a
     // registration whose lease was granted right away.
     await eventually('A writes again', 15_000, async () => {
-      await clientA.nse.register({ name: 'nse-warmup', networkServiceNames: ['other'], url: 'tcp://10.0.0.9:5000' });
+      await clientA.nse.register({ name: 'nse-warmup', networkServiceNames: ['other'], url: 'tcp://169.254.0.9:5000' });
       return true;
     });
     let reg: Awaited<ReturnType<typeof clientA.nse.register>> | undefined;
     await eventually('A registers again', 15_000, async () => {
-      reg = await clientA.nse.register({ name: 'nse-2', networkServiceNames: ['svc'], url: 'tcp://10.0.0.2:5000' });
+      reg = await clientA.nse.register({ name: 'nse-2', networkServiceNames: ['svc'], url: 'tcp://169.254.0.2:5000' });
       return true;
     });
     await eventually('B finds it', 10_000, async () => (await findNames(b.url, 'nse-2')).includes('nse-2'));

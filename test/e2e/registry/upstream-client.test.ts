@@ -1,97 +1,13 @@
-// Talks to a real `nsm registry` process with a client built from upstream NSM's own
-// registry.proto (written out below), loaded dynamically: wire compatibility check.
+// Talks to a real `nsm registry` process with a client built from NSM v1's registry wire facts
+// (test/e2e/helpers/upstream-wire.ts, independent of our generated code): wire compatibility check.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { upstreamPackage } from '../helpers/upstream-wire.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-
-// networkservicemesh/api pkg/api/registry/registry.proto (v1), message and service shapes.
-const UPSTREAM_REGISTRY_PROTO = `
-syntax = "proto3";
-
-package registry;
-
-option go_package = "github.com/networkservicemesh/api/pkg/api/registry;registry";
-
-import "google/protobuf/empty.proto";
-import "google/protobuf/timestamp.proto";
-
-message NetworkServiceEndpoint {
-  string name = 1;
-  repeated string network_service_names = 2;
-  map<string, NetworkServiceLabels> network_service_labels = 3;
-  string url = 4;
-  google.protobuf.Timestamp expiration_time = 5;
-  google.protobuf.Timestamp initial_registration_time = 6;
-  repeated string path_ids = 7;
-}
-
-message NetworkServiceLabels {
-  map<string, string> labels = 1;
-}
-
-message NetworkService {
-  string name = 1;
-  string payload = 2;
-  repeated Match matches = 3;
-  repeated string path_ids = 4;
-}
-
-message Match {
-  map<string, string> source_selector = 1;
-  repeated Destination routes = 2;
-  bool fallthrough = 3;
-  Metadata metadata = 4;
-}
-
-message Metadata {
-  map<string, string> labels = 1;
-}
-
-message Destination {
-  map<string, string> destination_selector = 1;
-  uint32 weight = 2;
-}
-
-message NetworkServiceQuery {
-  NetworkService network_service = 1;
-  bool watch = 2;
-}
-
-message NetworkServiceEndpointQuery {
-  NetworkServiceEndpoint network_service_endpoint = 1;
-  bool watch = 2;
-}
-
-message NetworkServiceResponse {
-  NetworkService network_service = 1;
-  bool deleted = 2;
-}
-
-message NetworkServiceEndpointResponse {
-  NetworkServiceEndpoint network_service_endpoint = 1;
-  bool deleted = 2;
-}
-
-service NetworkServiceRegistry {
-  rpc Register(NetworkService) returns (NetworkService);
-  rpc Find(NetworkServiceQuery) returns (stream NetworkServiceResponse);
-  rpc Unregister(NetworkService) returns (google.protobuf.Empty);
-}
-
-service NetworkServiceEndpointRegistry {
-  rpc Register(NetworkServiceEndpoint) returns (NetworkServiceEndpoint);
-  rpc Find(NetworkServiceEndpointQuery) returns (stream NetworkServiceEndpointResponse);
-  rpc Unregister(NetworkServiceEndpoint) returns (google.protobuf.Empty);
-}
-`;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Msg = Record<string, any>;
@@ -172,7 +88,6 @@ function runCli(args: string[]): { code: number | null; stdout: string; stderr: 
 }
 
 describe('nsm registry with an upstream-shaped client', () => {
-  let dir: string;
   let proc: ChildProcess;
   let url: string;
   let ns: UpstreamClient;
@@ -181,11 +96,7 @@ describe('nsm registry with an upstream-shaped client', () => {
 
   before(async () => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-    dir = mkdtempSync(join(tmpdir(), 'nsm-e2e-registry-'));
-    const protoFile = join(dir, 'registry.proto');
-    writeFileSync(protoFile, UPSTREAM_REGISTRY_PROTO);
-    const def = protoLoader.loadSync(protoFile, { keepCase: true, longs: String, enums: String, defaults: true });
-    const pkg = grpc.loadPackageDefinition(def) as any;
+    const pkg = upstreamPackage();
     const port = await freePort();
     url = `tcp://127.0.0.1:${port}`;
     proc = spawn('node', ['bin/nsm.js', 'registry', '--listen', url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -212,7 +123,6 @@ describe('nsm registry with an upstream-shaped client', () => {
       proc.kill('SIGTERM');
       assert.equal(await exited, 0, 'registry exits cleanly on SIGTERM');
     }
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('registers and finds a NetworkService, matches round-tripping unchanged', async () => {

@@ -51,10 +51,10 @@ test('plan: etcd backend without endpoints runs a local etcd in the underlay bef
 });
 
 test('plan: etcd backend with endpoints uses them and starts no etcd', () => {
-  const text = TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2]\nregistry: { backend: etcd, endpoints: ["http://10.9.0.1:2379", "http://10.9.0.2:2379"] }\n');
+  const text = TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2]\nregistry: { backend: etcd, endpoints: ["http://198.19.9.1:2379", "http://198.19.9.2:2379"] }\n');
   const p = planMesh(parseScenario(text), 'k.yaml', 'tname');
   assert.equal(p.components.filter((c) => c.kind === 'etcd').length, 0);
-  assert.deepEqual(p.components[0]!.args, ['registry', '--listen', 'tcp://198.18.0.254:5001', '--backend', 'etcd', '--etcd-endpoints', 'http://10.9.0.1:2379,http://10.9.0.2:2379']);
+  assert.deepEqual(p.components[0]!.args, ['registry', '--listen', 'tcp://198.18.0.254:5001', '--backend', 'etcd', '--etcd-endpoints', 'http://198.19.9.1:2379,http://198.19.9.2:2379']);
 });
 
 test('table: connections, padded columns', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseScenario, ScenarioError } from '../../../src/cluster/scenario.js';
-import { loadScenario } from '../../../src/cluster/scenario.js';
+import { checkScenarioText, loadScenario, readScenario } from '../../../src/cluster/scenario.js';
 
 const GOOD = `name: k2v2k
 nodes: [node-1, node-2]
@@ -55,11 +55,16 @@ const cases: [string, string, string][] = [
   ['reserved name', GOOD.replace('  - name: nsc-1', '  - name: ul'), 's.yaml:14: clients[0].name: "ul" is reserved (namespace "k2v2k-ul" is the underlay)'],
   ['interface name too long', GOOD.replace('/nsm-1?', '/a-very-long-ifname?'), 's.yaml:16: clients[0].requests[0]: "kernel://icmp-responder/a-very-long-ifname?app=nsc": interface name "a-very-long-ifname" must be 1-15 characters of A-Z a-z 0-9 _ . -'],
   ['service nobody offers', GOOD.replace('kernel://icmp-responder/', 'kernel://nope/'), 's.yaml:16: clients[0].requests[0]: no endpoint offers service "nope"'],
+  [
+    'cidr on a passthrough',
+    GOOD.replace('clients:', '  - { name: fw-1, node: node-1, kind: passthrough, services: [icmp-responder], cidr: 169.254.2.0/24 }\nclients:'),
+    's.yaml:13: endpoints[1].cidr: endpoint "fw-1" is a passthrough: it hands out its onward connection\'s addresses and takes no cidr (remove it)',
+  ],
   ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough'],
   ['unknown backend', GOOD.replace('backend: memory', 'backend: redis'), 's.yaml:3: registry.backend: must be one of memory, etcd'],
   ['etcd endpoint not a URL', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: [etcd-1] }'), 's.yaml:3: registry.endpoints[0]: "etcd-1" is not a URL (want http://host:port)'],
-  ['etcd endpoint scheme', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://10.0.0.1:2379", "ftp://10.0.0.2:2379"] }'), 's.yaml:3: registry.endpoints[1]: "ftp://10.0.0.2:2379": scheme must be http or https'],
-  ['etcd endpoint without port', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://10.0.0.1"] }'), 's.yaml:3: registry.endpoints[0]: "http://10.0.0.1": want scheme://host:port (e.g. http://10.0.0.5:2379)'],
+  ['etcd endpoint scheme', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://198.19.0.1:2379", "ftp://198.19.0.2:2379"] }'), 's.yaml:3: registry.endpoints[1]: "ftp://198.19.0.2:2379": scheme must be http or https'],
+  ['etcd endpoint without port', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://198.19.0.1"] }'), 's.yaml:3: registry.endpoints[0]: "http://198.19.0.1": want scheme://host:port (e.g. http://198.19.0.5:2379)'],
   [
     'etcd endpoint on loopback',
     GOOD.replace('registry: { backend: memory }', 'registry:\n  backend: etcd\n  endpoints:\n    - http://127.0.0.1:2379'),
@@ -92,4 +97,51 @@ test('scenario: the shipped examples are valid', async () => {
 
 test('scenario: a missing file', async () => {
   await assert.rejects(loadScenario('/nonexistent.yaml'), /\/nonexistent.yaml:0: file: no such file/);
+});
+
+// Warnings: likely mistakes reported before anything is built, without stopping `nsm up`.
+const WARN = GOOD.replace(
+  '  - name: icmp-responder\n',
+  `  - name: icmp-responder
+    matches:
+      - source_selector: { role: picky }
+        routes: [{ destination_selector: { zone: b } }]
+      - source_selector: { app: nsc }
+        routes: [{ destination_selector: { app: icmp } }]
+      - source_selector: { app: tpl }
+        routes: [{ destination_selector: { app: "{{.want}}" } }]
+      - source_selector: { app: ft }
+        routes: [{ destination_selector: { app: nope } }, { destination_selector: { zone: x } }]
+        fallthrough: true
+`,
+);
+
+test('scenario warnings: matches that can never select an endpoint (templates assumed to match)', () => {
+  const { scenario, warnings } = checkScenarioText(WARN, 's.yaml');
+  assert.equal(scenario.services?.[0]?.matches?.length, 4);
+  assert.deepEqual(warnings, [
+    's.yaml:7: services[0].matches[0]: can never select an endpoint: no endpoint of service "icmp-responder" (nse-1) has labels matching {"zone":"b"}; a client it applies to gets no endpoint',
+    's.yaml:13: services[0].matches[3]: can never select an endpoint: no endpoint of service "icmp-responder" (nse-1) has labels matching {"app":"nope"}, {"zone":"x"}; it always falls through',
+  ]);
+});
+
+test('scenario warnings: ?endpoint= naming no endpoint, or one without the service', () => {
+  const text = GOOD.replace(
+    '    requests: ["kernel://icmp-responder/nsm-1?app=nsc"]',
+    '    requests: ["kernel://icmp-responder/nsm-1?endpoint=nse-9", "kernel://icmp-responder/nsm-2?endpoint=nse-1", "kernel://other/nsm-3?endpoint=nse-1"]',
+  ).replace('services: [icmp-responder]', 'services: [icmp-responder, other]');
+  const { warnings } = checkScenarioText(text.replace('services: [icmp-responder, other]\n    cidr', 'services: [icmp-responder, other]\n    cidr'), 's.yaml');
+  assert.deepEqual(warnings, ['s.yaml:16: clients[0].requests[0]: ?endpoint=nse-9 names no endpoint of this scenario (endpoints: nse-1)']);
+  const two = GOOD.replace('clients:', '  - { name: nse-2, node: node-1, kind: icmp-responder, services: [other], cidr: 169.254.2.0/24 }\nclients:').replace(
+    '"kernel://icmp-responder/nsm-1?app=nsc"',
+    '"kernel://icmp-responder/nsm-1?endpoint=nse-2"',
+  );
+  assert.deepEqual(checkScenarioText(two, 's.yaml').warnings, ['s.yaml:17: clients[0].requests[0]: ?endpoint=nse-2: that endpoint does not offer service "icmp-responder" (it offers other)']);
+});
+
+test('scenario warnings: none for the shipped examples', async () => {
+  for (const f of ['local-kernel', 'two-node-vxlan', 'demo', 'etcd', 'chain', 'heal']) {
+    const { warnings } = await readScenario(new URL(`../../../examples/${f}.yaml`, import.meta.url).pathname);
+    assert.deepEqual(warnings, [], f);
+  }
 });

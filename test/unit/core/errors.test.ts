@@ -104,4 +104,14 @@ describe('errors', () => {
     assert.equal(se.code, Status.UNAVAILABLE);
     assert.equal(se.details, 'peer down');
   });
+
+  it("rewrites grpc-js's unreachable-peer text into one readable phrase", () => {
+    const raw = (e: string) => `No connection established. Last error: Error: connect ${e}. Resolution note: `;
+    assert.equal(messageOf(new ClientError('/x', Status.UNAVAILABLE, raw('ENOENT /tmp/nope.sock'))), 'cannot connect: no socket at /tmp/nope.sock');
+    assert.equal(messageOf(new Error(raw('ECONNREFUSED 127.0.0.1:1'))), 'cannot connect: nothing listens on 127.0.0.1:1');
+    assert.equal(messageOf(new Error(raw('EPERM /x'))), 'cannot connect: connect EPERM /x');
+    assert.equal(messageOf(new Error('No connection established. Last error: null. Resolution note: dns')), 'cannot connect: null');
+    assert.equal(messageOf(new Error('something else. Resolution note: kept')), 'something else. Resolution note: kept');
+    for (const m of [raw('ENOENT /a'), raw('ECONNREFUSED h:1')]) assert.doesNotMatch(messageOf(new Error(m)), /Resolution note|No connection established/);
+  });
 });

@@ -17,14 +17,14 @@ describe('transport: parseMeshUrl', () => {
   });
 
   it('parses a bare host:port as tcp', () => {
-    assert.deepEqual(parseMeshUrl('10.0.0.1:80'), { kind: 'tcp', host: '10.0.0.1', port: 80 });
+    assert.deepEqual(parseMeshUrl('169.254.0.1:80'), { kind: 'tcp', host: '169.254.0.1', port: 80 });
     assert.deepEqual(parseMeshUrl('registry:5002'), { kind: 'tcp', host: 'registry', port: 5002 });
   });
 
   it('parses bracketed IPv6 hosts (keeping the brackets)', () => {
     assert.deepEqual(parseMeshUrl('tcp://[::1]:5001'), { kind: 'tcp', host: '[::1]', port: 5001 });
-    assert.deepEqual(parseMeshUrl('[fe80::1:2]:80'), { kind: 'tcp', host: '[fe80::1:2]', port: 80 });
-    assert.deepEqual(parseMeshUrl('tcp://[::ffff:10.0.0.1]:1'), { kind: 'tcp', host: '[::ffff:10.0.0.1]', port: 1 });
+    assert.deepEqual(parseMeshUrl('[2001:db8::1:2]:80'), { kind: 'tcp', host: '[2001:db8::1:2]', port: 80 });
+    assert.deepEqual(parseMeshUrl('tcp://[2001:db8::a]:1'), { kind: 'tcp', host: '[2001:db8::a]', port: 1 });
   });
 
   const bad = [

@@ -60,9 +60,15 @@ describe('discover', () => {
   });
 
   it('a policy that leaves nothing is NOT_FOUND naming the labels', async () => {
-    const ns = NetworkService.fromPartial({ name: SVC, matches: [{ sourceSelector: { app: 'x' }, routes: [] }] });
+    const ns = NetworkService.fromPartial({ name: SVC, matches: [{ sourceSelector: { app: 'y' }, routes: [{ destinationSelector: { idx: 'none' } }] }] });
     const handler = chain(discover(fakeEndpointDirectory([ns], eps)), recorder());
     await assert.rejects(handler.request(req({ labels: { app: 'y' } }), newCtx()), hasCode(Status.NOT_FOUND, /app=y/));
+  });
+
+  it('no match applies to the client labels: every endpoint is a candidate (as upstream)', async () => {
+    const ns = NetworkService.fromPartial({ name: SVC, matches: [{ sourceSelector: { role: 'picky' }, routes: [{ destinationSelector: { idx: 'none' } }] }] });
+    const out = await chain(discover(fakeEndpointDirectory([ns], eps)), recorder()).request(req({ labels: { app: 'web' } }), newCtx());
+    assert.ok(eps.some((e) => e.name === out.networkServiceEndpointName));
   });
 
   it('the policy is applied to the client labels', async () => {

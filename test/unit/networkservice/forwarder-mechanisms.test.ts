@@ -9,9 +9,9 @@ import { endpointIfName, forwarderMechanisms, mechanismsOf } from '../../../src/
 import { CLS_LOCAL, CLS_REMOTE, isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/networkservice/mechanisms.js';
 import { hasCode, nextUrlIs, recorder } from './helpers.js';
 
-const UNDERLAY = '192.0.2.1';
+const UNDERLAY = '198.18.0.1';
 const LOCAL_URL = 'unix:///run/nsm/nsmgr.sock';
-const REMOTE_URL = 'tcp://192.0.2.2:5001';
+const REMOTE_URL = 'tcp://198.18.0.2:5001';
 const CLIENT_KERNEL = kernelMechanism({ [P.name]: 'nsm-1', [P.inodeURL]: 'file:///proc/1/ns/net' });
 
 /** The next hop: answers KERNEL like kernel-endpoint, VXLAN like a remote forwarder. */
@@ -23,7 +23,7 @@ function nextHop() {
       seenMechs.push({ prefs: structuredClone(req.mechanismPreferences), current: req.connection!.mechanism && { ...req.connection!.mechanism } });
       req.connection!.mechanism = isKernel(offered)
         ? kernelMechanism({ ...offered.parameters, [P.inodeURL]: 'file:///proc/2/ns/net' })
-        : vxlanMechanism({ ...offered.parameters, [P.dstIp]: '192.0.2.2' });
+        : vxlanMechanism({ ...offered.parameters, [P.dstIp]: '198.18.0.2' });
     },
   });
   return { rec, seenMechs };
@@ -83,8 +83,8 @@ describe('forwarder-mechanisms', () => {
 
   it('VXLAN in: gets dst_ip (our underlay) and keeps a valid proposed VNI; KERNEL out to a local endpoint', async () => {
     const { seenMechs, handler } = setup(LOCAL_URL);
-    const out = await handler.request(req([vxlanMechanism({ [P.srcIp]: '192.0.2.9', [P.vni]: '4242' })]), newCtx());
-    assert.deepEqual(out.mechanism!.parameters, { [P.srcIp]: '192.0.2.9', [P.vni]: '4242', [P.dstIp]: UNDERLAY });
+    const out = await handler.request(req([vxlanMechanism({ [P.srcIp]: '198.18.0.9', [P.vni]: '4242' })]), newCtx());
+    assert.deepEqual(out.mechanism!.parameters, { [P.srcIp]: '198.18.0.9', [P.vni]: '4242', [P.dstIp]: UNDERLAY });
     assert.equal(out.mechanism!.cls, CLS_REMOTE);
     assert.equal(seenMechs[0]!.prefs[0]!.type, 'KERNEL');
   });
@@ -92,7 +92,7 @@ describe('forwarder-mechanisms', () => {
   it('VXLAN in without a usable VNI gets one; without src_ip it is INVALID_ARGUMENT', async () => {
     const { handler } = setup(LOCAL_URL);
     for (const bad of ['0', '16777216', 'x', '']) {
-      const out = await handler.request(req([vxlanMechanism({ [P.srcIp]: '192.0.2.9', [P.vni]: bad })], `id-${bad}`), newCtx());
+      const out = await handler.request(req([vxlanMechanism({ [P.srcIp]: '198.18.0.9', [P.vni]: bad })], `id-${bad}`), newCtx());
       const vni = Number(out.mechanism!.parameters[P.vni]);
       assert.ok(Number.isInteger(vni) && vni > 0 && vni < 2 ** 24, `vni for ${bad}: ${vni}`);
     }
@@ -101,7 +101,7 @@ describe('forwarder-mechanisms', () => {
 
   it('a VXLAN in carries its VNI to a VXLAN out (none chosen twice)', async () => {
     const { seenMechs, handler } = setup(REMOTE_URL);
-    await handler.request(req([vxlanMechanism({ [P.srcIp]: '192.0.2.9', [P.vni]: '99' })]), newCtx());
+    await handler.request(req([vxlanMechanism({ [P.srcIp]: '198.18.0.9', [P.vni]: '99' })]), newCtx());
     assert.equal(seenMechs[0]!.prefs[0]!.parameters[P.vni], '99');
   });
 
@@ -111,7 +111,7 @@ describe('forwarder-mechanisms', () => {
     await handler.request(NetworkServiceRequest.fromPartial({ connection: first, mechanismPreferences: [] }), newCtx());
     assert.equal(seenMechs[1]!.prefs[0]!.parameters[P.vni], seenMechs[0]!.prefs[0]!.parameters[P.vni]);
     assert.equal(seenMechs[0]!.current, undefined);
-    assert.equal(seenMechs[1]!.current!.parameters[P.dstIp], '192.0.2.2', 'the outgoing mechanism the next hop returned');
+    assert.equal(seenMechs[1]!.current!.parameters[P.dstIp], '198.18.0.2', 'the outgoing mechanism the next hop returned');
   });
 
   it('later elements see both mechanisms via mechanismsOf', async () => {
@@ -141,6 +141,6 @@ describe('forwarder-mechanisms', () => {
     assert.equal(conn.mechanism!.type, 'KERNEL');
     await handler.close(conn, newCtx());
     assert.equal(rec.closes[0]!.conn.mechanism!.type, 'VXLAN');
-    assert.equal(rec.closes[0]!.conn.mechanism!.parameters[P.dstIp], '192.0.2.2');
+    assert.equal(rec.closes[0]!.conn.mechanism!.parameters[P.dstIp], '198.18.0.2');
   });
 });

@@ -24,26 +24,26 @@ function setup(cidrs: string[], failFor?: Set<string>) {
 
 describe('PointToPointPool', () => {
   it('hands out dst then src, skipping used and excluded addresses, and releases', () => {
-    const pool = new PointToPointPool(['10.0.0.0/30']);
+    const pool = new PointToPointPool(['169.254.0.0/30']);
     const a = pool.allocate([]);
-    assert.deepEqual([formatIp4(a.dst), formatIp4(a.src)], ['10.0.0.0', '10.0.0.1']);
+    assert.deepEqual([formatIp4(a.dst), formatIp4(a.src)], ['169.254.0.0', '169.254.0.1']);
     const b = pool.allocate([]);
-    assert.deepEqual([formatIp4(b.dst), formatIp4(b.src)], ['10.0.0.2', '10.0.0.3']);
+    assert.deepEqual([formatIp4(b.dst), formatIp4(b.src)], ['169.254.0.2', '169.254.0.3']);
     assert.equal(pool.inUse, 4);
     assert.throws(() => pool.allocate([]), hasCode(Status.FAILED_PRECONDITION, /no free addresses/));
     pool.release(a);
     assert.equal(pool.inUse, 2);
-    // Only 10.0.0.1 is free outside the excluded 10.0.0.0: not enough for a pair, and nothing is taken.
-    assert.throws(() => pool.allocate([parseCidr4('10.0.0.0/32')]), hasCode(Status.FAILED_PRECONDITION));
+    // Only 169.254.0.1 is free outside the excluded 169.254.0.0: not enough for a pair, and nothing is taken.
+    assert.throws(() => pool.allocate([parseCidr4('169.254.0.0/32')]), hasCode(Status.FAILED_PRECONDITION));
     assert.equal(pool.inUse, 2);
     const c = pool.allocate([]);
-    assert.deepEqual([formatIp4(c.dst), formatIp4(c.src)], ['10.0.0.0', '10.0.0.1']);
+    assert.deepEqual([formatIp4(c.dst), formatIp4(c.src)], ['169.254.0.0', '169.254.0.1']);
   });
 
   it('spans several CIDRs', () => {
-    const pool = new PointToPointPool(['10.0.0.5/32', '10.9.0.0/31']);
+    const pool = new PointToPointPool(['169.254.0.5/32', '169.254.9.0/31']);
     const a = pool.allocate([]);
-    assert.deepEqual([formatIp4(a.dst), formatIp4(a.src)], ['10.0.0.5', '10.9.0.0']);
+    assert.deepEqual([formatIp4(a.dst), formatIp4(a.src)], ['169.254.0.5', '169.254.9.0']);
   });
 
   it('needs at least one CIDR', () => {
@@ -54,27 +54,27 @@ describe('PointToPointPool', () => {
 
 describe('ipam element', () => {
   it('gives each connection a /32 pair and routes to the other end', async () => {
-    const { rec, handler } = setup(['172.16.0.0/24']);
+    const { rec, handler } = setup(['169.254.16.0/24']);
     const a = await handler.request(req('a'), newCtx());
     const ip = a.context!.ipContext!;
-    assert.deepEqual(ip.dstIpAddrs, ['172.16.0.0/32']);
-    assert.deepEqual(ip.srcIpAddrs, ['172.16.0.1/32']);
-    assert.deepEqual(ip.srcRoutes.map((r) => r.prefix), ['172.16.0.0/32']);
-    assert.deepEqual(ip.dstRoutes.map((r) => r.prefix), ['172.16.0.1/32']);
-    assert.deepEqual(rec.requests[0]!.conn.context!.ipContext!.srcIpAddrs, ['172.16.0.1/32'], 'set before the next element');
+    assert.deepEqual(ip.dstIpAddrs, ['169.254.16.0/32']);
+    assert.deepEqual(ip.srcIpAddrs, ['169.254.16.1/32']);
+    assert.deepEqual(ip.srcRoutes.map((r) => r.prefix), ['169.254.16.0/32']);
+    assert.deepEqual(ip.dstRoutes.map((r) => r.prefix), ['169.254.16.1/32']);
+    assert.deepEqual(rec.requests[0]!.conn.context!.ipContext!.srcIpAddrs, ['169.254.16.1/32'], 'set before the next element');
     const b = await handler.request(req('b'), newCtx());
     const all = [...ip.srcIpAddrs, ...ip.dstIpAddrs, ...b.context!.ipContext!.srcIpAddrs, ...b.context!.ipContext!.dstIpAddrs];
     assert.equal(new Set(all).size, 4, `distinct per connection: ${all.join(' ')}`);
   });
 
   it('a connection without a context gets one', async () => {
-    const { handler } = setup(['172.16.0.0/24']);
+    const { handler } = setup(['169.254.16.0/24']);
     const out = await handler.request(NetworkServiceRequest.fromPartial({ connection: { id: 'bare' } }), newCtx());
-    assert.deepEqual(out.context!.ipContext!.srcIpAddrs, ['172.16.0.1/32']);
+    assert.deepEqual(out.context!.ipContext!.srcIpAddrs, ['169.254.16.1/32']);
   });
 
   it('keeps the addresses across refreshes (even if the caller cleared them)', async () => {
-    const { ipam, handler } = setup(['172.16.0.0/24']);
+    const { ipam, handler } = setup(['169.254.16.0/24']);
     const first = await handler.request(req('a'), newCtx());
     const again = Connection.fromPartial(first);
     again.context!.ipContext!.srcIpAddrs = [];
@@ -85,26 +85,26 @@ describe('ipam element', () => {
   });
 
   it('skips excluded prefixes (IPv6 ones are ignored)', async () => {
-    const { handler } = setup(['10.0.0.0/24']);
-    const out = await handler.request(req('x', ['10.0.0.0/30', 'fd00::/8', '10.0.0.5/32']), newCtx());
-    assert.deepEqual(out.context!.ipContext!.dstIpAddrs, ['10.0.0.4/32']);
-    assert.deepEqual(out.context!.ipContext!.srcIpAddrs, ['10.0.0.6/32']);
+    const { handler } = setup(['169.254.0.0/24']);
+    const out = await handler.request(req('x', ['169.254.0.0/30', '2001:db8::/32', '169.254.0.5/32']), newCtx());
+    assert.deepEqual(out.context!.ipContext!.dstIpAddrs, ['169.254.0.4/32']);
+    assert.deepEqual(out.context!.ipContext!.srcIpAddrs, ['169.254.0.6/32']);
   });
 
   it('releases on close', async () => {
-    const { ipam, handler } = setup(['10.0.0.0/31']);
+    const { ipam, handler } = setup(['169.254.0.0/31']);
     const a = await handler.request(req('a'), newCtx());
     assert.equal(ipam.pool.inUse, 2);
     await assert.rejects(handler.request(req('b'), newCtx()), hasCode(Status.FAILED_PRECONDITION));
     await handler.close(a, newCtx());
     assert.equal(ipam.pool.inUse, 0);
     const b = await handler.request(req('b'), newCtx());
-    assert.deepEqual(b.context!.ipContext!.dstIpAddrs, ['10.0.0.0/32']);
+    assert.deepEqual(b.context!.ipContext!.dstIpAddrs, ['169.254.0.0/32']);
   });
 
   it('releases when the downstream fails on the first request, keeps the lease when a refresh fails', async () => {
     const failing = new Set(['bad']);
-    const { ipam, handler } = setup(['10.0.0.0/31'], failing);
+    const { ipam, handler } = setup(['169.254.0.0/31'], failing);
     await assert.rejects(handler.request(req('bad'), newCtx()), /downstream failed/);
     assert.equal(ipam.pool.inUse, 0);
     const ok = await handler.request(req('ok'), newCtx());
@@ -116,8 +116,8 @@ describe('ipam element', () => {
   });
 
   it('exhaustion is FAILED_PRECONDITION and nothing goes downstream', async () => {
-    const { rec, handler } = setup(['10.0.0.0/32']);
-    await assert.rejects(handler.request(req('a'), newCtx()), hasCode(Status.FAILED_PRECONDITION, /10\.0\.0\.0\/32/));
+    const { rec, handler } = setup(['169.254.0.0/32']);
+    await assert.rejects(handler.request(req('a'), newCtx()), hasCode(Status.FAILED_PRECONDITION, /169\.254\.0\.0\/32/));
     assert.equal(rec.requests.length, 0);
   });
 });

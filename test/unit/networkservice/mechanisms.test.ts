@@ -7,8 +7,8 @@ describe('mechanisms', () => {
   it('builds LOCAL/KERNEL and REMOTE/VXLAN with parameters', () => {
     const k = kernelMechanism({ [P.name]: 'eth1' });
     assert.deepEqual([k.cls, k.type, k.parameters], [CLS_LOCAL, KERNEL, { name: 'eth1' }]);
-    const v = vxlanMechanism({ [P.srcIp]: '10.0.0.1', [P.vni]: '42' });
-    assert.deepEqual([v.cls, v.type, v.parameters], [CLS_REMOTE, VXLAN, { src_ip: '10.0.0.1', vni: '42' }]);
+    const v = vxlanMechanism({ [P.srcIp]: '169.254.0.1', [P.vni]: '42' });
+    assert.deepEqual([v.cls, v.type, v.parameters], [CLS_REMOTE, VXLAN, { src_ip: '169.254.0.1', vni: '42' }]);
   });
 
   it('classifies by type', () => {

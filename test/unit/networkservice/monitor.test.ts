@@ -111,6 +111,25 @@ describe('monitor', () => {
     assert.equal(listeners(m), 0);
   });
 
+  it('filters by network_services, together with the path segments (each ignored when empty)', async () => {
+    const m = new ConnectionMonitor();
+    const withService = (id: string, service: string, nsmgr: string) => Connection.fromPartial({ ...conn(id, [['client', id], [nsmgr, `n-${id}`]]), networkService: service });
+    m.update(withService('a', 'web', 'nsmgr-1'));
+    m.update(withService('b', 'db', 'nsmgr-1'));
+    m.update(withService('c', 'web', 'nsmgr-2'));
+    const web = subscribe(m, { networkServices: ['web'] });
+    const webOn1 = subscribe(m, { networkServices: ['web', 'cache'], pathSegments: [{ name: 'nsmgr-1' }] });
+    const all = subscribe(m, {});
+    assert.deepEqual(summary(await web.next()), [ConnectionEventType.INITIAL_STATE_TRANSFER, ['a', 'c']]);
+    assert.deepEqual(summary(await webOn1.next()), [ConnectionEventType.INITIAL_STATE_TRANSFER, ['a']]);
+    assert.deepEqual(summary(await all.next()), [ConnectionEventType.INITIAL_STATE_TRANSFER, ['a', 'b', 'c']]);
+    m.update(withService('d', 'db', 'nsmgr-1'));
+    m.update(withService('e', 'web', 'nsmgr-1'));
+    assert.deepEqual(summary(await web.next()), [ConnectionEventType.UPDATE, ['e']]);
+    assert.deepEqual(summary(await webOn1.next()), [ConnectionEventType.UPDATE, ['e']]);
+    for (const s of [web, webOn1, all]) s.ac.abort();
+  });
+
   it('a consumer that stops reading (return) leaves no listener behind', async () => {
     const m = new ConnectionMonitor();
     const s = subscribe(m);

@@ -72,12 +72,12 @@ describe('passthrough-onward', () => {
 
 describe('passthrough-context', () => {
   it("copies the onward addresses and routes, keeps the previous hop's excluded prefixes", () => {
-    const ipc = chainedIpContext(onwardConn('o'), IPContext.fromPartial({ srcIpAddrs: ['10.0.0.1/32'], excludedPrefixes: ['10.1.0.0/16'] }));
+    const ipc = chainedIpContext(onwardConn('o'), IPContext.fromPartial({ srcIpAddrs: ['169.254.0.1/32'], excludedPrefixes: ['169.254.128.0/17'] }));
     assert.deepEqual(ipc.srcIpAddrs, ['169.254.30.1/32']);
     assert.deepEqual(ipc.dstIpAddrs, ['169.254.30.0/32']);
     assert.deepEqual(ipc.srcRoutes.map((r) => r.prefix), ['169.254.30.0/32']);
     assert.deepEqual(ipc.dstRoutes.map((r) => r.prefix), ['169.254.30.1/32']);
-    assert.deepEqual(ipc.excludedPrefixes, ['10.1.0.0/16']);
+    assert.deepEqual(ipc.excludedPrefixes, ['169.254.128.0/17']);
   });
 
   it('an onward connection without context gives an empty one', () => {

@@ -10,8 +10,8 @@ import { isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/n
 import { ALIAS_PREFIX, programDataplane, type ExistingLink, type ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
 import { hasCode, nextUrlIs, recorder } from './helpers.js';
 
-const UNDERLAY = '192.0.2.1';
-const REMOTE_UNDERLAY = '192.0.2.2';
+const UNDERLAY = '198.18.0.1';
+const REMOTE_UNDERLAY = '198.18.0.2';
 const CLIENT_NS = 'file:///proc/100/ns/net';
 const EP_NS = 'file:///proc/200/ns/net';
 const ID = '0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9';
@@ -111,7 +111,7 @@ function nextHop(ip: { current: Ip }) {
 
 function setup(url: string) {
   const dp = new FakeDataplane();
-  const ip = { current: { src: '10.0.0.1/32', dst: '10.0.0.0/32' } };
+  const ip = { current: { src: '169.254.0.1/32', dst: '169.254.0.0/32' } };
   const rec = nextHop(ip);
   const handler = chain(begin(), nextUrlIs(url), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), rec);
   return { dp, ip, rec, handler };
@@ -130,23 +130,23 @@ describe('program-dataplane', () => {
     assert.deepEqual(dp.named('createVxlan'), []);
     const sorted = (xs: unknown[][]) => xs.map((x) => JSON.stringify(x)).sort();
     assert.deepEqual(sorted(dp.named('addAddress')), sorted([
-      [CLIENT_NS, 'nsm-1', '10.0.0.1/32'],
-      [EP_NS, EP_IF, '10.0.0.0/32'],
+      [CLIENT_NS, 'nsm-1', '169.254.0.1/32'],
+      [EP_NS, EP_IF, '169.254.0.0/32'],
     ]));
     assert.deepEqual(sorted(dp.named('addRoute')), sorted([
-      [CLIENT_NS, { prefix: '10.0.0.0/32', dev: 'nsm-1' }],
-      [EP_NS, { prefix: '10.0.0.1/32', dev: EP_IF }],
+      [CLIENT_NS, { prefix: '169.254.0.0/32', dev: 'nsm-1' }],
+      [EP_NS, { prefix: '169.254.0.1/32', dev: EP_IF }],
     ]));
     assert.deepEqual([...dp.links.keys()].sort(), [`${CLIENT_NS}/nsm-1`, `${EP_NS}/${EP_IF}`].sort());
   });
 
   it('KERNEL->VXLAN: a vxlan in the client namespace towards the remote underlay', async () => {
-    const { dp, rec, handler } = setup('tcp://192.0.2.2:5001');
+    const { dp, rec, handler } = setup('tcp://198.18.0.2:5001');
     await handler.request(req([CLIENT_KERNEL]), newCtx());
     const vni = Number(rec.requests[0]!.req.mechanismPreferences[0]!.parameters[P.vni]);
     assert.deepEqual(dp.named('createVxlan'), [[{ name: 'nsm-1', targetNetns: CLIENT_NS, vni, local: UNDERLAY, remote: REMOTE_UNDERLAY, alias: `${ALIAS_PREFIX}${ID}`, mtu: 1450 }]]);
-    assert.deepEqual(dp.named('addAddress'), [[CLIENT_NS, 'nsm-1', '10.0.0.1/32']]);
-    assert.deepEqual(dp.named('addRoute'), [[CLIENT_NS, { prefix: '10.0.0.0/32', dev: 'nsm-1' }]]);
+    assert.deepEqual(dp.named('addAddress'), [[CLIENT_NS, 'nsm-1', '169.254.0.1/32']]);
+    assert.deepEqual(dp.named('addRoute'), [[CLIENT_NS, { prefix: '169.254.0.0/32', dev: 'nsm-1' }]]);
     assert.deepEqual(dp.named('createVeth'), []);
   });
 
@@ -155,12 +155,12 @@ describe('program-dataplane', () => {
     const out = await handler.request(req([REMOTE_VXLAN]), newCtx());
     assert.equal(out.mechanism!.parameters[P.dstIp], UNDERLAY, 'the caller learns our underlay');
     assert.deepEqual(dp.named('createVxlan'), [[{ name: EP_IF, targetNetns: EP_NS, vni: 777, local: UNDERLAY, remote: REMOTE_UNDERLAY, alias: `${ALIAS_PREFIX}${ID}`, mtu: 1450 }]]);
-    assert.deepEqual(dp.named('addAddress'), [[EP_NS, EP_IF, '10.0.0.0/32']]);
-    assert.deepEqual(dp.named('addRoute'), [[EP_NS, { prefix: '10.0.0.1/32', dev: EP_IF }]]);
+    assert.deepEqual(dp.named('addAddress'), [[EP_NS, EP_IF, '169.254.0.0/32']]);
+    assert.deepEqual(dp.named('addRoute'), [[EP_NS, { prefix: '169.254.0.1/32', dev: EP_IF }]]);
   });
 
   it('the connection MTU caps the vxlan MTU and is passed to the veth', async () => {
-    const { dp, rec, handler } = setup('tcp://192.0.2.2:5001');
+    const { dp, rec, handler } = setup('tcp://198.18.0.2:5001');
     const orig = rec.request;
     rec.request = async (r, ctx, next) => {
       const out = await orig(r, ctx, next);
@@ -177,7 +177,7 @@ describe('program-dataplane', () => {
     const n = dp.calls.length;
     const second = await handler.request(refresh(first), newCtx());
     assert.equal(dp.calls.length, n, `no kernel calls on an unchanged refresh: ${JSON.stringify(dp.calls.slice(n))}`);
-    ip.current = { src: '10.0.0.3/32', dst: '10.0.0.2/32' };
+    ip.current = { src: '169.254.0.3/32', dst: '169.254.0.2/32' };
     await handler.request(refresh(second), newCtx());
     const after = dp.calls.slice(n).map((c) => c[0]);
     assert.deepEqual(after.slice(0, 2), ['deleteLink', 'createVeth']);
@@ -196,7 +196,7 @@ describe('program-dataplane', () => {
   });
 
   it('a failure creating the link closes downstream too', async () => {
-    const { dp, rec, handler } = setup('tcp://192.0.2.2:5001');
+    const { dp, rec, handler } = setup('tcp://198.18.0.2:5001');
     dp.fail = (m) => (m === 'createVxlan' ? new Error('ENODEV') : undefined);
     await assert.rejects(handler.request(req([CLIENT_KERNEL]), newCtx()), /ENODEV/);
     assert.equal(dp.links.size, 0);
@@ -218,7 +218,7 @@ describe('program-dataplane', () => {
     await handler.request(req([CLIENT_KERNEL]), newCtx());
     const before = dp.links.get(`${CLIENT_NS}/nsm-1`);
     // A new forwarder (no per-connection state) gets the same connection again.
-    const fresh = chain(begin(), nextUrlIs('unix:///run/nsm/nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), nextHop({ current: { src: '10.0.0.1/32', dst: '10.0.0.0/32' } }));
+    const fresh = chain(begin(), nextUrlIs('unix:///run/nsm/nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), nextHop({ current: { src: '169.254.0.1/32', dst: '169.254.0.0/32' } }));
     dp.calls.length = 0;
     await fresh.request(req([CLIENT_KERNEL]), newCtx());
     assert.deepEqual(dp.named('deleteLink'), [], 'nothing deleted');
@@ -230,26 +230,26 @@ describe('program-dataplane', () => {
   });
 
   it('a leftover vxlan with the same VNI and remote is adopted; another VNI is re-created', async () => {
-    const { dp, rec, handler } = setup('tcp://192.0.2.2:5001');
+    const { dp, rec, handler } = setup('tcp://198.18.0.2:5001');
     await handler.request(req([CLIENT_KERNEL]), newCtx());
     const vni = Number(rec.requests[0]!.req.mechanismPreferences[0]!.parameters[P.vni]);
     const before = dp.links.get(`${CLIENT_NS}/nsm-1`);
     // The remote forwarder answers with the VNI the connection has: same link.
     const again = (answerVni: number) => {
-      const next = nextHop({ current: { src: '10.0.0.1/32', dst: '10.0.0.0/32' } });
+      const next = nextHop({ current: { src: '169.254.0.1/32', dst: '169.254.0.0/32' } });
       const orig = next.request;
       next.request = async (r, ctx, n) => {
         const out = await orig(r, ctx, n);
         out.mechanism!.parameters[P.vni] = String(answerVni);
         return out;
       };
-      return chain(begin(), nextUrlIs('tcp://192.0.2.2:5001'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), next);
+      return chain(begin(), nextUrlIs('tcp://198.18.0.2:5001'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), next);
     };
     dp.calls.length = 0;
     await again(vni).request(req([CLIENT_KERNEL]), newCtx());
     assert.deepEqual(dp.named('deleteLink'), []);
     assert.equal(dp.links.get(`${CLIENT_NS}/nsm-1`), before);
-    assert.deepEqual(dp.named('addAddress'), [[CLIENT_NS, 'nsm-1', '10.0.0.1/32']]);
+    assert.deepEqual(dp.named('addAddress'), [[CLIENT_NS, 'nsm-1', '169.254.0.1/32']]);
     dp.calls.length = 0;
     await again(vni + 1).request(req([CLIENT_KERNEL]), newCtx());
     assert.deepEqual(dp.named('deleteLink'), [[CLIENT_NS, 'nsm-1']]);
@@ -280,7 +280,7 @@ describe('program-dataplane', () => {
   });
 
   it('close removes exactly what was created, after closing downstream', async () => {
-    const { dp, rec, handler } = setup('tcp://192.0.2.2:5001');
+    const { dp, rec, handler } = setup('tcp://198.18.0.2:5001');
     const conn = await handler.request(req([CLIENT_KERNEL]), newCtx());
     dp.links.set('other/nsm-x', { spec: 'someone else' });
     const n = dp.calls.length;

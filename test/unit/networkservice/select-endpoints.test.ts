@@ -31,10 +31,40 @@ const cases: Case[] = [
     want: ['nse-a', 'nse-b', 'nse-c'],
   },
   {
-    name: 'source selector miss: nothing',
+    name: 'source selector miss: every endpoint (as upstream)',
     ns: { name: SVC, matches: [{ sourceSelector: { app: 'x' }, routes: [{ destinationSelector: { color: 'red' } }] }] },
     client: { app: 'y' },
-    want: [],
+    want: ['nse-a', 'nse-b', 'nse-c'],
+  },
+  {
+    name: 'the issue\'s case: only a match for role=picky, client app=web: every endpoint, no forwarder labels',
+    ns: { name: SVC, matches: [{ sourceSelector: { role: 'picky' }, routes: [{ destinationSelector: { zone: 'b' } }], metadata: { labels: { x: 'y' } } }] },
+    client: { app: 'web' },
+    want: ['nse-a', 'nse-b', 'nse-c'],
+  },
+  {
+    name: 'no client labels and only selective matches: every endpoint',
+    ns: {
+      name: SVC,
+      matches: [
+        { sourceSelector: { app: 'x' }, routes: [{ destinationSelector: { color: 'red' } }] },
+        { sourceSelector: { app: 'z' }, routes: [{ destinationSelector: { color: 'green' } }] },
+      ],
+    },
+    client: {},
+    want: ['nse-a', 'nse-b', 'nse-c'],
+  },
+  {
+    name: 'fallthrough from the only applying match: no later match applies, every endpoint',
+    ns: {
+      name: SVC,
+      matches: [
+        { sourceSelector: {}, routes: [{ destinationSelector: { color: 'green' } }], fallthrough: true },
+        { sourceSelector: { app: 'x' }, routes: [{ destinationSelector: { color: 'red' } }] },
+      ],
+    },
+    client: {},
+    want: ['nse-a', 'nse-b', 'nse-c'],
   },
   {
     name: 'route with a destination selector',
@@ -149,10 +179,10 @@ const cases: Case[] = [
     weights: [7, 7],
   },
   {
-    name: 'fallthrough on the last match: no candidate',
+    name: 'fallthrough on the last match: past the end of the matches, every endpoint (as upstream)',
     ns: { name: SVC, matches: [{ sourceSelector: {}, routes: [{ destinationSelector: { color: 'green' } }], fallthrough: true }] },
     client: {},
-    want: [],
+    want: ['nse-a', 'nse-b', 'nse-c'],
   },
   {
     name: 'labels of another service do not count',

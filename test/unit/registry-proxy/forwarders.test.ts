@@ -23,7 +23,7 @@ describe('forwarders (nsmgr registry proxy) against an in-process registry', () 
 
   const setup = () => {
     const fwds = localForwarders();
-    return { fwds, proxy: registryChain(fwds, localBypass('tcp://10.1.0.1:5001'), connectNSERegistry(r.reg.url)) };
+    return { fwds, proxy: registryChain(fwds, localBypass('tcp://198.18.1.1:5001'), connectNSERegistry(r.reg.url)) };
   };
 
   it('keeps forwarders locally: listed and found, never sent to the registry', async () => {

@@ -50,7 +50,7 @@ describe('keep-registered (nseRefresher) through the nsmgr registry proxy', () =
     short = await testRegistry({ maxLifetimeMs: 300 });
     // the nsmgr's NSE registry: forwarders -> localbypass -> connect(registry)
     proxyServer = newGrpcServer();
-    const chain = registryChain(localForwarders(), localBypass('tcp://10.1.0.1:5001'), connectNSERegistry(r.reg.url));
+    const chain = registryChain(localForwarders(), localBypass('tcp://198.18.1.1:5001'), connectNSERegistry(r.reg.url));
     proxyServer.add(NetworkServiceEndpointRegistryDefinition, nseRegistryImplementation(chain, silentLogger));
     await listenOn(proxyServer, proxyUrl);
   });
@@ -74,7 +74,7 @@ describe('keep-registered (nseRefresher) through the nsmgr registry proxy', () =
     }
     const stored = await r.direct('nse-keep');
     assert.equal(stored.length, 1, 'still registered after two lifetimes');
-    assert.equal(stored[0]!.url, 'tcp://10.1.0.1:5001');
+    assert.equal(stored[0]!.url, 'tcp://198.18.1.1:5001');
     await refresher.stop();
     assert.equal(unregisters.length, 1);
     assert.deepEqual(await r.direct('nse-keep'), []);

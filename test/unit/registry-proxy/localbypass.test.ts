@@ -6,7 +6,7 @@ import { connectNSERegistry } from '../../../src/sdk/registry/connect.js';
 import { localBypass } from '../../../src/sdk/registry/localbypass.js';
 import { collect, ctx, inMs, testRegistry, type TestRegistry } from './helpers.js';
 
-const PUBLIC = 'tcp://10.1.0.1:5001';
+const PUBLIC = 'tcp://198.18.1.1:5001';
 
 describe('localbypass (nsmgr registry proxy) against an in-process registry', () => {
   let r: TestRegistry;
@@ -38,12 +38,12 @@ describe('localbypass (nsmgr registry proxy) against an in-process registry', ()
     await proxy.register(NetworkServiceEndpoint.fromPartial({ name: 'nse-mine', url: 'unix:///run/mine.sock', networkServiceNames: ['svc2'], expirationTime: inMs(60_000) }), ctx());
     // an endpoint of another node, registered by its own nsmgr
     await registryChain(connectNSERegistry(r.reg.url)).register(
-      NetworkServiceEndpoint.fromPartial({ name: 'nse-remote', url: 'tcp://10.1.0.2:5001', networkServiceNames: ['svc2'], expirationTime: inMs(60_000) }),
+      NetworkServiceEndpoint.fromPartial({ name: 'nse-remote', url: 'tcp://198.18.1.2:5001', networkServiceNames: ['svc2'], expirationTime: inMs(60_000) }),
       ctx(),
     );
     const found = await collect(proxy.find({ networkServiceEndpoint: { name: '', networkServiceNames: ['svc2'] } as NetworkServiceEndpoint, watch: false }, ctx()));
     const byName = Object.fromEntries(found.map((e) => [e.name, e.url]));
-    assert.deepEqual(byName, { 'nse-mine': 'unix:///run/mine.sock', 'nse-remote': 'tcp://10.1.0.2:5001' });
+    assert.deepEqual(byName, { 'nse-mine': 'unix:///run/mine.sock', 'nse-remote': 'tcp://198.18.1.2:5001' });
   });
 
   it('an endpoint registering with the public URL itself gets no local mapping', async () => {

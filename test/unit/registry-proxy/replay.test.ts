@@ -14,7 +14,7 @@ import { localBypass } from '../../../src/sdk/registry/localbypass.js';
 import { registryReplay } from '../../../src/sdk/registry/replay.js';
 import { ctx, inMs } from './helpers.js';
 
-const PUBLIC = 'tcp://10.1.0.1:5001';
+const PUBLIC = 'tcp://198.18.1.1:5001';
 const nse = (name: string, expiresInMs = 60_000) =>
   NetworkServiceEndpoint.fromPartial({ name, url: `unix:///run/${name}.sock`, networkServiceNames: ['svc'], expirationTime: inMs(expiresInMs) });
 

@@ -10,7 +10,7 @@ test('defaults: local etcd and /nsm/registry', () => {
 
 test('endpoints list, prefix trimming, TLS and auth', () => {
   const o = parseEtcdOptions({
-    etcdEndpoints: 'https://10.0.0.1:2379, https://etcd-b:2379/',
+    etcdEndpoints: 'https://198.19.0.1:2379, https://etcd-b:2379/',
     etcdPrefix: '/mesh/reg/',
     etcdCa: '/ca.pem',
     etcdCert: '/c.pem',
@@ -19,7 +19,7 @@ test('endpoints list, prefix trimming, TLS and auth', () => {
     etcdPassword: 'p',
   });
   assert.deepEqual(o, {
-    endpoints: ['https://10.0.0.1:2379', 'https://etcd-b:2379'],
+    endpoints: ['https://198.19.0.1:2379', 'https://etcd-b:2379'],
     prefix: '/mesh/reg',
     caFile: '/ca.pem',
     certFile: '/c.pem',

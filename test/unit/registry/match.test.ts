@@ -7,7 +7,7 @@ const nse = NetworkServiceEndpoint.fromPartial({
   name: 'nse-icmp-1',
   networkServiceNames: ['icmp-responder', 'vl3'],
   networkServiceLabels: { 'icmp-responder': { labels: { app: 'icmp', zone: 'a' } }, vl3: { labels: {} } },
-  url: 'tcp://10.0.0.1:5002',
+  url: 'tcp://169.254.0.1:5002',
 });
 
 describe('matchNSE', () => {
@@ -26,8 +26,8 @@ describe('matchNSE', () => {
     ['label key missing', { networkServiceLabels: { 'icmp-responder': { labels: { tier: 'x' } } } }, false],
     ['service of labels missing', { networkServiceLabels: { other: { labels: {} } } }, false],
     ['service with empty labels', { networkServiceLabels: { vl3: { labels: {} } } }, true],
-    ['url substring', { url: '10.0.0.1' }, true],
-    ['url differs', { url: '10.0.0.2' }, false],
+    ['url substring', { url: '169.254.0.1' }, true],
+    ['url differs', { url: '169.254.0.2' }, false],
     ['everything', { name: 'nse', networkServiceNames: ['icmp-responder'], url: 'tcp://', networkServiceLabels: { vl3: { labels: {} } } }, true],
   ];
   for (const [what, query, want] of table) {

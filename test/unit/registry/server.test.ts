@@ -44,7 +44,7 @@ describe('registry server (in process)', () => {
 
   it('registers and finds through gRPC, granting an expiration', async () => {
     const { nse } = registryClients(reg.url);
-    const out = await nse.register({ name: 'nse-a', networkServiceNames: ['svc'], url: 'tcp://1.2.3.4:5' });
+    const out = await nse.register({ name: 'nse-a', networkServiceNames: ['svc'], url: 'tcp://198.18.2.4:5' });
     assert.ok(out.expirationTime && out.expirationTime.getTime() > Date.now());
     assert.ok(out.initialRegistrationTime);
     const found: NetworkServiceEndpoint[] = [];

@@ -34,7 +34,7 @@ const fullNSE = () =>
     name: 'nse-1',
     networkServiceNames: ['secure-intranet', 'icmp-responder'],
     networkServiceLabels: { 'secure-intranet': { labels: { app: 'firewall' } }, 'icmp-responder': { labels: {} } },
-    url: 'tcp://10.0.0.1:5002',
+    url: 'tcp://169.254.0.1:5002',
     expirationTime: new Date(Date.now() + 60_000),
     pathIds: ['a', 'b'],
   });
