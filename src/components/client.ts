@@ -1,6 +1,7 @@
 // A mesh client (NSC) for programs: requests kernel connections to network
 // services from the local nsmgr, keeps them refreshed, and closes them.
 import { Connection, NetworkServiceRequest } from '../api/index.js';
+import { echoLiveness } from '../dataplane/echo-liveness.js';
 import { newClientChain } from '../sdk/chains/client.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../sdk/core/chain.js';
 import { newCtx } from '../sdk/core/ctx.js';
@@ -9,7 +10,6 @@ import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import { kernelMechanism, P } from '../sdk/networkservice/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
-import { pingCheck } from '../sdk/networkservice/liveness.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface ClientOptions {
@@ -21,7 +21,8 @@ export interface ClientOptions {
   onRefreshError?: (connId: string, err: unknown) => void;
   /** Heal broken connections (default true). */
   heal?: boolean;
-  /** Ping each connection's dst this often; 2 failures in a row heal with reselection (0/undefined: no data-path check). */
+  /** Check each connection's data path this often (an in-process ICMP echo from the client's namespace to its
+   *  dst address); 2 failures in a row heal with reselection (0/undefined: no data-path check). */
   livenessIntervalMs?: number;
   /** Called when a connection starts healing (HEALING) and when it is back (UP, with the new connection). */
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
@@ -62,7 +63,7 @@ export class MeshClient {
           : [
               heal({
                 watcher: sharedPeerWatcher(log),
-                ...(opts.livenessIntervalMs ? { liveness: pingCheck(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
+                ...(opts.livenessIntervalMs ? { liveness: echoLiveness(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
                 ...(opts.onState ? { onState: opts.onState } : {}),
               }),
             ]),
