@@ -109,6 +109,22 @@ export class IcmpProber implements EchoProber {
     this.selfId = undefined;
   }
 
+  /**
+   * Throws ToolUnavailableError (one readable sentence) unless checks can run here: the FFI loads,
+   * this thread may switch namespaces, and raw ICMP sockets of both families can be opened.
+   */
+  static assertUsable(): void {
+    const p = new IcmpProber();
+    try {
+      const sys = libc();
+      const self = p.self().fd;
+      p.inNamespace(sys, self, () => undefined);
+      for (const family of [4, 6] as const) sys.close(p.rawSocket(sys, family));
+    } finally {
+      p.close();
+    }
+  }
+
   /** Open sockets (for tests: no fd leak). */
   get openSockets(): number {
     return this.sockets.size;
