@@ -63,7 +63,7 @@ export function libc(): Sys {
     };
     return sys;
   } catch (err) {
-    loadError = new ToolUnavailableError(`cannot load the FFI for ICMP sockets (npm package koffi): ${(err as Error).message}`);
+    loadError = new ToolUnavailableError(`cannot load the FFI for ICMP sockets (npm package koffi): ${(err as Error).message.split('\n')[0]}`);
     throw loadError;
   }
 }
