@@ -19,13 +19,13 @@ export interface EchoLiveness extends LivenessCheck {
   close(): void;
 }
 
-/** The namespace file an inodeURL names (inode:// URLs are looked up once each). */
+/** The namespace file an inodeURL names (each URL parsed, inode:// ones looked up, once). */
 async function nsFile(url: string, cache: Map<string, string>): Promise<string> {
-  const ref = parseNetns(url);
-  if (ref.kind !== 'inode') return netnsPath(ref);
   const known = cache.get(url);
   if (known) return known;
-  const path = netnsPath((await resolveNetnsId(url)).ref);
+  const ref = parseNetns(url);
+  const path = netnsPath(ref.kind === 'inode' ? (await resolveNetnsId(url)).ref : ref);
+  if (cache.size >= 4096) cache.clear();
   cache.set(url, path);
   return path;
 }
@@ -33,7 +33,7 @@ async function nsFile(url: string, cache: Map<string, string>): Promise<string> 
 export function echoLiveness(opts: EchoLivenessOptions = {}): EchoLiveness {
   const prober = opts.prober ?? new IcmpProber();
   const waitMs = opts.waitMs ?? 1000;
-  const inodes = new Map<string, string>();
+  const paths = new Map<string, string>();
   /** connection id -> namespace file its checks use. */
   const users = new Map<string, string>();
 
@@ -44,25 +44,28 @@ export function echoLiveness(opts: EchoLivenessOptions = {}): EchoLiveness {
     if (![...users.values()].includes(path)) prober.forget(path);
   };
 
-  const check = async (conn: Connection): Promise<LivenessVerdict> => {
-    const target = livenessTarget(conn);
-    if (!target) return { cannotCheck: 'the connection names no client namespace or no dst address' };
-    let path: string;
-    try {
-      path = await nsFile(target.netnsUrl, inodes);
-    } catch (err) {
-      // An inode:// namespace that is gone: nothing flows from it. A URL we cannot read: no check.
-      return err instanceof InvalidArgumentError ? { cannotCheck: err.message } : 'dead';
-    }
+  const echo = (conn: Connection, path: string, dst: string): Promise<LivenessVerdict> => {
     if (users.get(conn.id) !== path) {
       release(conn.id);
       users.set(conn.id, path);
     }
-    try {
-      return (await prober.echo(path, target.dst, waitMs)) === 'reply' ? 'alive' : 'dead';
-    } catch (err) {
-      return { cannotCheck: err instanceof Error ? err.message : String(err) };
-    }
+    return prober.echo(path, dst, waitMs).then(
+      (r) => (r === 'reply' ? 'alive' : 'dead'),
+      (err: unknown) => ({ cannotCheck: err instanceof Error ? err.message : String(err) }),
+    );
+  };
+
+  // Not async: a check is one promise (the echo's), which matters at a thousand checks a second.
+  const check = (conn: Connection): Promise<LivenessVerdict> => {
+    const target = livenessTarget(conn);
+    if (!target) return Promise.resolve({ cannotCheck: 'the connection names no client namespace or no dst address' });
+    const known = paths.get(target.netnsUrl);
+    if (known !== undefined) return echo(conn, known, target.dst);
+    return nsFile(target.netnsUrl, paths).then(
+      (path) => echo(conn, path, target.dst),
+      // An inode:// namespace that is gone: nothing flows from it. A URL we cannot read: no check.
+      (err: unknown) => (err instanceof InvalidArgumentError ? { cannotCheck: err.message } : 'dead'),
+    );
   };
 
   return {

@@ -34,6 +34,15 @@ export function echoRequest(family: Family, id: number, seq: number): Buffer {
   return b;
 }
 
+/** Rewrites the sequence number of an echo request built by echoRequest (and IPv4's checksum). */
+export function setEchoSeq(pkt: Buffer, family: Family, seq: number): void {
+  pkt.writeUInt16BE(seq & 0xffff, 6);
+  if (family === 4) {
+    pkt.writeUInt16BE(0, 2);
+    pkt.writeUInt16BE(inetChecksum(pkt), 2);
+  }
+}
+
 export interface EchoReply {
   id: number;
   seq: number;

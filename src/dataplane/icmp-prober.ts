@@ -3,11 +3,13 @@
 // into the namespace with setns(2) just for socket(2) (a socket keeps its namespace), then shared by
 // every check from that namespace: a raw socket gets a copy of every ICMP message of its namespace,
 // so one socket per namespace means each reply is copied once, not once per connection. Replies are
-// read without blocking (MSG_DONTWAIT) on a short tick that runs only while probes are in flight,
-// and matched by identifier, sequence number and source address.
+// read without blocking (MSG_DONTWAIT) and matched by identifier, sequence number and source address:
+// once right after the echoes of this event-loop turn are sent (over veth and VXLAN the kernel has
+// usually queued the reply before sendto returns), then on a coarse tick only while some are
+// unanswered, so a healthy mesh costs no timer wake-ups of its own.
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import { echoRequest, familyOf, parseEchoReply, sockaddr, sockaddrIp, type Family } from './icmp-packet.js';
+import { echoRequest, familyOf, parseEchoReply, setEchoSeq, sockaddr, sockaddrIp, type Family } from './icmp-packet.js';
 import {
   AF_INET, AF_INET6, CLONE_NEWNET, EINTR, ICMP6_FILTER, ICMP_FILTER, IPPROTO_ICMP, IPPROTO_ICMPV6,
   MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, SOL_RAW, ToolUnavailableError, libc, type Sys,
@@ -26,7 +28,7 @@ export interface EchoProber {
 }
 
 export interface IcmpProberOptions {
-  /** How often in-flight probes look for replies and time out (default 10 ms). */
+  /** How often unanswered probes look for late replies and time out (default 50 ms). */
   tickMs?: number;
 }
 
@@ -34,6 +36,12 @@ interface Pending {
   dst: Buffer;
   deadline: number;
   resolve: (r: EchoResult) => void;
+}
+
+interface Target {
+  family: Family;
+  to: Buffer;
+  ip: Buffer;
 }
 
 interface NsSocket {
@@ -47,6 +55,12 @@ interface NsSocket {
 }
 
 const RECV_BUDGET = 256;
+/** Whether the address in sockaddr `sa` (as recvfrom fills it) is `ip` (4 or 16 bytes). */
+const sameIp = (sa: Buffer, ip: Buffer) => {
+  const off = ip.length === 4 ? 4 : 8;
+  for (let i = 0; i < ip.length; i++) if (sa[off + i] !== ip[i]) return false;
+  return true;
+};
 const errnoText = (e: number) => ({ 1: 'EPERM', 13: 'EACCES', 22: 'EINVAL', 24: 'EMFILE', 93: 'EPROTONOSUPPORT', 97: 'EAFNOSUPPORT' })[e] ?? `errno ${e}`;
 const idOf = (path: string) => {
   const st = statSync(path);
@@ -59,14 +73,19 @@ export class IcmpProber implements EchoProber {
   private seq = randomInt(0, 0xffff);
   private readonly tickMs: number;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private selfFd: number | undefined;
   private selfId: string | undefined;
-  private readonly buf = Buffer.alloc(2048);
+  private readonly targets = new Map<string, Target>();
+  /** One echo request per family, rewritten (seq, checksum) for each probe. */
+  private readonly pkt4 = echoRequest(4, this.id, 0);
+  private readonly pkt6 = echoRequest(6, this.id, 0);
+  private readonly buf = Buffer.alloc(256); // an echo reply with its IPv4 header fits; longer messages are not ours
   private readonly from = Buffer.alloc(28);
   private readonly fromLen = new Uint32Array(1);
 
   constructor(opts: IcmpProberOptions = {}) {
-    this.tickMs = opts.tickMs ?? 10;
+    this.tickMs = opts.tickMs ?? 50;
   }
 
   /**
@@ -74,26 +93,41 @@ export class IcmpProber implements EchoProber {
    * file is `netnsPath` (e.g. /var/run/netns/NAME, /proc/PID/ns/net); resolves within `timeoutMs`.
    * Rejects with ToolUnavailableError when the check itself cannot run here (no FFI, no permission).
    */
-  async echo(netnsPath: string, dst: string, timeoutMs = 1000): Promise<EchoResult> {
-    const family = familyOf(dst);
-    if (!family) throw new TypeError(`echo: not an IP address: "${dst}"`);
+  echo(netnsPath: string, dst: string, timeoutMs = 1000): Promise<EchoResult> {
+    const t = this.target(dst);
+    if (!t) return Promise.reject(new TypeError(`echo: not an IP address: "${dst}"`));
     let s: NsSocket | undefined;
     try {
-      s = this.socketFor(netnsPath, family);
+      s = this.socketFor(netnsPath, t.family);
     } catch (err) {
-      if (err instanceof ToolUnavailableError) throw err;
-      return 'no-reply'; // the namespace is gone: nothing can answer from it
+      if (err instanceof ToolUnavailableError) return Promise.reject(err);
+      return Promise.resolve('no-reply'); // the namespace is gone: nothing can answer from it
     }
-    const sys = libc();
     const seq = (this.seq = (this.seq + 1) & 0xffff);
     s.pending.get(seq)?.resolve('no-reply');
-    const to = sockaddr(dst);
-    const pkt = echoRequest(family, this.id, seq);
-    if (sys.sendto(s.fd, pkt, pkt.length, 0, to, to.length) < 0) return 'no-reply'; // no route, address gone, ...
+    const pkt = t.family === 4 ? this.pkt4 : this.pkt6;
+    setEchoSeq(pkt, t.family, seq);
+    if (libc().sendto(s.fd, pkt, pkt.length, 0, t.to, t.to.length) < 0) return Promise.resolve('no-reply'); // no route, address gone, ...
     return new Promise<EchoResult>((resolve) => {
-      s.pending.set(seq, { dst: sockaddrIp(to), deadline: Date.now() + timeoutMs, resolve });
-      this.timer ??= setInterval(() => this.tick(), this.tickMs);
+      s.pending.set(seq, { dst: t.ip, deadline: Date.now() + timeoutMs, resolve });
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        this.tick();
+      });
     });
+  }
+
+  /** Family, sockaddr and address bytes of `dst`, computed once per address. */
+  private target(dst: string): Target | undefined {
+    let t = this.targets.get(dst);
+    if (t) return t;
+    const family = familyOf(dst);
+    if (!family) return undefined;
+    const to = sockaddr(dst);
+    t = { family, to, ip: sockaddrIp(to) };
+    if (this.targets.size >= 4096) this.targets.clear();
+    this.targets.set(dst, t);
+    return t;
   }
 
   /** Closes the sockets of this namespace (its checks are over); in-flight probes answer 'no-reply'. */
@@ -104,6 +138,10 @@ export class IcmpProber implements EchoProber {
   /** Closes every socket; the prober can still be used (it reopens on demand). */
   close(): void {
     for (const s of [...this.sockets.values()]) this.drop(s);
+    clearTimeout(this.timer);
+    clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
     if (this.selfFd !== undefined) closeSync(this.selfFd);
     this.selfFd = undefined;
     this.selfId = undefined;
@@ -217,9 +255,11 @@ export class IcmpProber implements EchoProber {
       }
       inFlight += s.pending.size;
     }
-    if (inFlight === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
+    if (inFlight > 0) {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.tick();
+      }, this.tickMs);
     }
   }
 
@@ -236,7 +276,7 @@ export class IcmpProber implements EchoProber {
       const r = parseEchoReply(s.family, this.buf.subarray(0, n));
       if (!r || r.id !== this.id) continue;
       const p = s.pending.get(r.seq);
-      if (!p || !sockaddrIp(this.from).equals(p.dst)) continue;
+      if (!p || !sameIp(this.from, p.dst)) continue;
       s.pending.delete(r.seq);
       p.resolve('reply');
     }

@@ -13,6 +13,7 @@ import type { Ctx } from '../core/ctx.js';
 import { messageOf } from '../core/errors.js';
 import { connectedUrl } from './connect.js';
 import { cannotCheck, type LivenessCheck, type LivenessVerdict } from './liveness.js';
+import { LivenessBeat } from './liveness-beat.js';
 import type { PeerWatcher } from './peer-watch.js';
 
 export type HealState = 'UP' | 'HEALING';
@@ -41,7 +42,8 @@ interface Healing {
   /** Set while heal's own attempt runs (its failure must not start another heal). */
   attempt: boolean;
   unwatch?: () => void;
-  timer?: NodeJS.Timeout;
+  /** Stops this connection's periodic liveness checks. */
+  unbeat?: () => void;
   /** Ends the backoff wait between heal attempts early (on Close). */
   wake?: () => void;
   checking: boolean;
@@ -66,6 +68,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
   const interval = opts.livenessIntervalMs ?? 1000;
   const threshold = opts.livenessFailures ?? 2;
   const attemptTimeout = opts.attemptTimeoutMs ?? 5000;
+  const beat = opts.liveness && interval > 0 ? new LivenessBeat(interval) : undefined;
 
   /** Runs the check; 'cannot check' counts as alive, with one warning per connection. */
   const isDead = async (st: Healing, ctx: Ctx, conn: Connection): Promise<boolean> => {
@@ -82,8 +85,8 @@ export function heal(opts: HealOptions): NetworkServiceElement {
   const stopWatching = (st: Healing) => {
     st.unwatch?.();
     st.unwatch = undefined;
-    clearInterval(st.timer);
-    st.timer = undefined;
+    st.unbeat?.();
+    st.unbeat = undefined;
   };
 
   const start = (st: Healing, ctx: Ctx, reason: string, reselect: boolean) => {
@@ -122,7 +125,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     if (url && nextId) st.unwatch = opts.watcher.watch(url, nextId, (reason) => start(st, ctx, reason, false));
     if (opts.liveness && interval > 0) {
       st.failures = 0;
-      st.timer = setInterval(() => {
+      st.unbeat = beat!.add(() => {
         if (st.checking || st.healing || !st.last) return;
         st.checking = true;
         void isDead(st, ctx, st.last).then((dead) => {
@@ -130,8 +133,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
           st.failures = dead ? st.failures + 1 : 0;
           if (st.failures >= threshold) start(st, ctx, `liveness: ${st.failures} checks failed`, true);
         });
-      }, interval);
-      st.timer.unref();
+      });
     }
   };
 
