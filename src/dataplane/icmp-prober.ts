@@ -4,8 +4,8 @@
 // every check from that namespace: a raw socket gets a copy of every ICMP message of its namespace,
 // so one socket per namespace means each reply is copied once, not once per connection. Replies are
 // read without blocking (MSG_DONTWAIT) and matched by identifier, sequence number and source address:
-// once right after the echoes of this event-loop turn are sent (over veth and VXLAN the kernel has
-// usually queued the reply before sendto returns), then on a coarse tick only while some are
+// once right after the echoes of this event-loop turn are sent (over a veth the kernel has already
+// queued the reply when sendto returns), then on a coarse tick only while some are
 // unanswered, so a healthy mesh costs no timer wake-ups of its own.
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
