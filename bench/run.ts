@@ -698,6 +698,17 @@ async function heapPhase(): Promise<void> {
   }
 }
 
+async function livenessPhase(): Promise<void> {
+  if (!wanted('liveness.cpu.percent.1000')) return;
+  log('liveness: CPU of the data-path checks of 1,000 connections, one a second each (bench/liveness.ts)');
+  try {
+    const out = await childJson('liveness.ts', ['--conns', '1000', '--ns', '100', '--seconds', QUICK ? '5' : '10'], {}, 300_000);
+    for (const r of out.results) add(r);
+  } catch (err) {
+    missing('liveness.cpu.percent.1000', `bench/liveness.ts failed: ${String(err).slice(0, 300)}`);
+  }
+}
+
 // ---------- goals (issue 9) for the table ----------
 const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'request.local.p50': { text: 'ratio <= 0.5', ok: (r) => (r.ratio ?? Infinity) <= 0.5 },
@@ -711,6 +722,7 @@ const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'heal.endpoint.ms': { text: '<= 2000 ms', ok: (r) => (r.value ?? Infinity) <= 2000 },
   'registry.find.p50': { text: '< 5 ms', ok: (r) => (r.value ?? Infinity) < 5 },
   'registry.find.p50.etcd': { text: '< 5 ms', ok: (r) => (r.value ?? Infinity) < 5 },
+  'liveness.cpu.percent.1000': { text: '< 5 %', ok: (r) => (r.value ?? Infinity) < 5 },
 };
 
 function table(): string {
@@ -734,6 +746,7 @@ async function main(): Promise<void> {
     ['memory', heapPhase],
     ['registry', registryPhase],
     ['dataplane', dataplanePhase],
+    ['liveness', livenessPhase],
   ] as const) {
     try {
       await fn();

@@ -1,7 +1,9 @@
 // Connections of a mesh as its clients report them (one JSON line per connection on each nsc's
-// stdout, kept in logs/<client>.out), checked by pinging the far end from the client's namespace.
-import { execFile } from 'node:child_process';
+// stdout, kept in logs/<client>.out), checked by an in-process ICMP echo to the far end from the
+// client's namespace (no ping binary). A check that cannot run rejects with ToolUnavailableError.
 import { readFile } from 'node:fs/promises';
+import { IcmpProber, ToolUnavailableError } from '../dataplane/icmp-prober.js';
+import { NETNS_RUN_DIR } from '../dataplane/netns.js';
 import { outFile } from './proc.js';
 import type { ConnectionLine } from '../components/connection-line.js';
 import type { MeshPlan } from './plan.js';
@@ -37,16 +39,13 @@ export async function readClientLines(p: MeshPlan, client: string): Promise<NscL
   return out;
 }
 
-/** One ping through a connection: `ip netns exec NS ping -c1 -W1 DST`. */
-export function ping(netns: string, dst: string): Promise<boolean> {
-  const ip = dst.split('/')[0]!;
-  return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W1', '-q', ip], { timeout: 3000 }, (err) => resolve(!err));
-  });
-}
+/** One echo through a connection: from namespace `netns` to `dst` (either family), waiting up to 1 s. */
+export type Ping = (netns: string, dst: string) => Promise<boolean>;
+
+const pingWith = (prober: IcmpProber): Ping => async (netns, dst) => (await prober.echo(`${NETNS_RUN_DIR}/${netns}`, dst, 1000)) === 'reply';
 
 /** The connections passthrough endpoints hold onward (their client is the endpoint): latest line per id, unless closed. */
-async function onwardConnections(p: MeshPlan, doPing: boolean): Promise<ConnectionStatus[]> {
+async function onwardConnections(p: MeshPlan, ping: Ping | undefined): Promise<ConnectionStatus[]> {
   const passthroughs = p.workloads.filter((w) => w.endpointKind === 'passthrough');
   const perEndpoint = await Promise.all(
     passthroughs.map(async (w) => {
@@ -54,25 +53,38 @@ async function onwardConnections(p: MeshPlan, doPing: boolean): Promise<Connecti
       for (const l of await readClientLines(p, w.name)) byId.set(l.id, [...(byId.get(l.id) ?? []), l]);
       return [...byId.values()]
         .filter((lines) => lines.at(-1)?.state !== 'CLOSED')
-        .map((lines) => toStatus(w.name, w.netns, lines, doPing));
+        .map((lines) => toStatus(w.name, w.netns, lines, ping));
     }),
   );
   return Promise.all(perEndpoint.flat());
 }
 
-async function toStatus(client: string, netns: string, lines: NscLine[], doPing: boolean): Promise<ConnectionStatus> {
+async function toStatus(client: string, netns: string, lines: NscLine[], ping: Ping | undefined): Promise<ConnectionStatus> {
   const healing = lines.at(-1)?.state === 'HEALING';
   const line = lines.filter((l) => l.state !== 'HEALING' && l.state !== 'CLOSED').at(-1)!;
-  const up = !healing && doPing && line.dstIp ? await ping(netns, line.dstIp) : false;
+  const up = !healing && ping && line.dstIp ? await ping(netns, line.dstIp) : false;
   return {
     id: line.id, client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, interface: line.interface,
     srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '', path: line.path, state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
   };
 }
 
-/** Every requested connection (and every onward connection of a passthrough): reported + ping ok is UP; otherwise DOWN. */
+/** Every requested connection (and every onward connection of a passthrough): reported + echo answered is UP; otherwise DOWN. */
 export async function collectConnections(p: MeshPlan, doPing = true): Promise<ConnectionStatus[]> {
-  const onward = onwardConnections(p, doPing);
+  const prober = doPing ? new IcmpProber() : undefined;
+  try {
+    return await collect(p, prober && pingWith(prober));
+  } catch (err) {
+    if (err instanceof ToolUnavailableError) throw new ToolUnavailableError(`cannot check connections: ${err.message}`);
+    throw err;
+  } finally {
+    prober?.close();
+  }
+}
+
+async function collect(p: MeshPlan, ping: Ping | undefined): Promise<ConnectionStatus[]> {
+  const onward = onwardConnections(p, ping);
+  onward.catch(() => undefined); // awaited below; a failure there must not also be an unhandled rejection
   const byClient = new Map<string, NscLine[]>();
   await Promise.all([...new Set(p.requests.map((r) => r.client))].map(async (c) => byClient.set(c, await readClientLines(p, c))));
   const requested = await Promise.all(
@@ -83,7 +95,7 @@ export async function collectConnections(p: MeshPlan, doPing = true): Promise<Co
       if (!lines.some((l) => l.state !== 'HEALING')) {
         return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', path: [], state: 'DOWN' as const };
       }
-      return toStatus(r.client, netns, lines, doPing);
+      return toStatus(r.client, netns, lines, ping);
     }),
   );
   return [...requested, ...(await onward)];

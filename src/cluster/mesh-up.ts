@@ -90,8 +90,8 @@ async function waitConnections(state: MeshState, opts: UpOptions, t0: number): P
     const dead = state.plan.components.find((c) => !isAlive(state.procs[c.name]));
     if (dead) throw new Error(`${dead.name} exited: ${await lastLogLine(state.plan, dead.name)} (log: ${state.plan.logDir}/${dead.name}.log)`);
     if (Date.now() > deadline) {
-      const down = conns.filter((c) => c.state !== 'UP').map((c) => `${c.client}/${c.interface} -> ${c.service}${c.id ? ' (reported, ping fails)' : ' (not established)'}`);
-      throw new Error(`connections not UP after ${opts.timeoutMs / 1000}s: ${down.join('; ')}`);
+      const down = conns.filter((c) => c.state !== 'UP').map((c) => `${c.client}/${c.interface} -> ${c.service}${c.id ? ' (reported, no echo reply)' : ' (not established)'}`);
+      throw new Error(`connections not UP after ${opts.timeoutMs / 1000}s: ${down.join('; ')}; see logs in ${state.plan.logDir}`);
     }
     await sleep(300);
   }

@@ -33,7 +33,7 @@ export function registerNscCommand(program: Command): void {
     .addOption(new Option('--request-timeout <duration>', 'give up a request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
     .addOption(tokenLifetimeOption())
     .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
-    .addOption(new Option('--liveness-interval <duration>', 'ping each connection this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
+    .addOption(new Option('--liveness-interval <duration>', 'check each connection\'s data path (an in-process ICMP echo to its dst) this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
     .action(async (urls: string[], flags: NscFlags) => {
       const texts = urls.length > 0 ? urls : listArg(process.env.NSM_NETWORK_SERVICES ?? '');

@@ -7,6 +7,7 @@ import {
   planMesh, procStartTime, readState, sleep, teardown, upMesh, writeState, type MeshPlan, type MeshState,
 } from '../cluster/index.js';
 import { SCENARIO_NAME_RE } from '../cluster/scenario-checks.js';
+import { IcmpProber } from '../dataplane/icmp-prober.js';
 import { createLogger } from '../sdk/core/log.js';
 import { usageError } from './cli-error.js';
 import { durationArg, waitForSignal } from './cli-options.js';
@@ -82,6 +83,12 @@ async function preflight(file: string, flags: UpFlags): Promise<MeshPlan> {
     throw err;
   }
   if (process.getuid?.() !== 0) usageError('up: needs root to create network namespaces (run it as root)');
+  try {
+    IcmpProber.assertUsable(); // the connection checks below must be able to run: say so now, not after the timeout
+  } catch (err) {
+    process.stderr.write(`nsm: up: cannot check connections: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
   if (await readState(plan.name)) usageError(`up: mesh "${plan.name}" is already up; tear it down first: ${NSM_CMD} down ${plan.name}`);
   // Logs kept from an earlier failed start of this name go now (the new run writes its own).
   await removeKeptLogs(plan);

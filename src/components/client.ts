@@ -1,6 +1,7 @@
 // A mesh client (NSC) for programs: requests kernel connections to network
 // services from the local nsmgr, keeps them refreshed, and closes them (one by one, or all at shutdown).
 import { Connection, NetworkServiceRequest } from '../api/index.js';
+import { echoLiveness } from '../dataplane/echo-liveness.js';
 import { newClientChain } from '../sdk/chains/client.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../sdk/core/chain.js';
 import type { Clock } from '../sdk/core/clock.js';
@@ -11,7 +12,7 @@ import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import { kernelMechanism, P } from '../sdk/networkservice/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
-import { pingCheck, type LivenessCheck } from '../sdk/networkservice/liveness.js';
+import type { LivenessCheck } from '../sdk/networkservice/liveness.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface ClientOptions {
@@ -25,9 +26,10 @@ export interface ClientOptions {
   onRefreshError?: (connId: string, err: unknown) => void;
   /** Heal broken connections (default true). */
   heal?: boolean;
-  /** Ping each connection's dst this often; 2 failures in a row heal with reselection (0/undefined: no data-path check). */
+  /** Check each connection's data path this often (an in-process ICMP echo from the client's namespace to its
+   *  dst address); 2 failures in a row heal with reselection (0/undefined: no data-path check). */
   livenessIntervalMs?: number;
-  /** The data-path check (default: a ping of the dst address from the client's namespace). */
+  /** The data-path check (default: the in-process ICMP echo of src/dataplane/echo-liveness.ts). */
   liveness?: LivenessCheck;
   /** Called when a connection starts healing (HEALING) and when it is back (UP, with the new connection). */
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
@@ -78,7 +80,7 @@ export class MeshClient {
           : [
               heal({
                 watcher: sharedPeerWatcher(log),
-                ...(opts.livenessIntervalMs ? { liveness: opts.liveness ?? pingCheck(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
+                ...(opts.livenessIntervalMs ? { liveness: opts.liveness ?? echoLiveness(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
                 onState,
               }),
             ]),

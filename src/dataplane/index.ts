@@ -8,6 +8,9 @@
 // (IpBatchChannel); only listLinks, setSysctl and namespace create/delete spawn processes.
 // A non-host channel exits after 5 s idle (it pins its namespace); close it with
 // closeNetns() before deleting a namespace, and call close() on shutdown.
+//
+// Data-path checks: IcmpProber sends ICMP/ICMPv6 echoes from inside any namespace in-process (raw
+// sockets opened there with setns through the koffi FFI); echoLiveness is the client's LivenessCheck.
 export { KernelDriver } from './kernel-driver.js';
 export type { KernelDriverOptions, VethSpec, VxlanSpec, RouteSpec, BridgeOptions } from './kernel-driver.js';
 export type { LinkInfo } from './ns-exec.js';
@@ -33,3 +36,7 @@ export type { Cidr } from './validate.js';
 export { LinkLedger } from './link-ledger.js';
 export { kernelDataplane, ledgeredDataplane, defaultLedgerFile } from './kernel-dataplane.js';
 export type { KernelDataplaneOptions } from './kernel-dataplane.js';
+export { IcmpProber, ToolUnavailableError } from './icmp-prober.js';
+export type { EchoProber, EchoResult, IcmpProberOptions } from './icmp-prober.js';
+export { echoLiveness } from './echo-liveness.js';
+export type { EchoLiveness, EchoLivenessOptions } from './echo-liveness.js';

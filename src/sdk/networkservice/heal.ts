@@ -4,14 +4,16 @@
 // or a refresh fails, it re-requests the same path; when the data path is broken
 // too (the liveness check fails), it closes the old path and asks for a new
 // selection (state RESELECT_REQUESTED). Retries back off from 100 ms to 2 s until
-// a request succeeds or the user closes the connection. Sits between refresh and connect.
+// a request succeeds or the user closes the connection. A liveness check that cannot run
+// (a missing tool) leaves the connection UP and logs one warning. Sits between refresh and connect.
 import { State, type Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/begin.js';
 import type { Ctx } from '../core/ctx.js';
 import { messageOf } from '../core/errors.js';
 import { connectedUrl } from './connect.js';
-import type { LivenessCheck } from './liveness.js';
+import { cannotCheck, type LivenessCheck, type LivenessVerdict } from './liveness.js';
+import { LivenessBeat } from './liveness-beat.js';
 import type { PeerWatcher } from './peer-watch.js';
 
 export type HealState = 'UP' | 'HEALING';
@@ -40,11 +42,14 @@ interface Healing {
   /** Set while heal's own attempt runs (its failure must not start another heal). */
   attempt: boolean;
   unwatch?: () => void;
-  timer?: NodeJS.Timeout;
+  /** Stops this connection's periodic liveness checks. */
+  unbeat?: () => void;
   /** Ends the backoff wait between heal attempts early (on Close). */
   wake?: () => void;
   checking: boolean;
   failures: number;
+  /** The warning that the check cannot run was logged (once per connection until it runs again). */
+  warned: boolean;
 }
 
 const HEAL = Symbol('heal.state');
@@ -63,12 +68,25 @@ export function heal(opts: HealOptions): NetworkServiceElement {
   const interval = opts.livenessIntervalMs ?? 1000;
   const threshold = opts.livenessFailures ?? 2;
   const attemptTimeout = opts.attemptTimeoutMs ?? 5000;
+  const beat = opts.liveness && interval > 0 ? new LivenessBeat(interval) : undefined;
+
+  /** Runs the check; 'cannot check' counts as alive, with one warning per connection. */
+  const isDead = async (st: Healing, ctx: Ctx, conn: Connection): Promise<boolean> => {
+    const v: LivenessVerdict = await opts.liveness!.check(conn).catch((err: unknown) => ({ cannotCheck: messageOf(err) }));
+    if (!cannotCheck(v)) {
+      st.warned = false;
+      return v === 'dead';
+    }
+    if (!st.warned) ctx.log.warn({ connId: st.id, reason: v.cannotCheck }, 'liveness: cannot check the data path; the connection stays UP');
+    st.warned = true;
+    return false;
+  };
 
   const stopWatching = (st: Healing) => {
     st.unwatch?.();
     st.unwatch = undefined;
-    clearInterval(st.timer);
-    st.timer = undefined;
+    st.unbeat?.();
+    st.unbeat = undefined;
   };
 
   const start = (st: Healing, ctx: Ctx, reason: string, reselect: boolean) => {
@@ -81,7 +99,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
       let delay = min;
       while (st.healing && !st.closed) {
         // A broken data plane means a new selection; a broken control plane alone, the same path.
-        const dataplaneDown = reselect || (opts.liveness && st.last ? !(await opts.liveness(st.last)) : false);
+        const dataplaneDown = reselect || (opts.liveness && st.last ? await isDead(st, ctx, st.last) : false);
         st.attempt = true;
         try {
           await st.factory!.request((req) => {
@@ -107,16 +125,15 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     if (url && nextId) st.unwatch = opts.watcher.watch(url, nextId, (reason) => start(st, ctx, reason, false));
     if (opts.liveness && interval > 0) {
       st.failures = 0;
-      st.timer = setInterval(() => {
+      st.unbeat = beat!.add(() => {
         if (st.checking || st.healing || !st.last) return;
         st.checking = true;
-        void opts.liveness!(st.last).then((ok) => {
+        void isDead(st, ctx, st.last).then((dead) => {
           st.checking = false;
-          st.failures = ok ? 0 : st.failures + 1;
+          st.failures = dead ? st.failures + 1 : 0;
           if (st.failures >= threshold) start(st, ctx, `liveness: ${st.failures} checks failed`, true);
         });
-      }, interval);
-      st.timer.unref();
+      });
     }
   };
 
@@ -124,7 +141,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     async request(req, ctx, next) {
       const conn = req.connection!;
       let st = ctx.metadata.get(HEAL) as Healing | undefined;
-      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0 }));
+      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0, warned: false }));
       st.factory = eventFactoryOf(ctx) ?? st.factory;
       if (conn.state === State.RESELECT_REQUESTED && st.last) {
         // Best effort: free the old path's data plane before asking for a new one.
@@ -155,6 +172,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
         st.healing = false;
         stopWatching(st);
         st.wake?.();
+        opts.liveness?.release?.(st.id);
       }
       return next.close(conn, ctx);
     },

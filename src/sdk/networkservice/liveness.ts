@@ -1,36 +1,31 @@
-// liveness (client): is traffic flowing through a connection? One ping of the
-// connection's dst address from the client's namespace (`nsenter --net=NS ping -c1`).
-// Cost: one short-lived process per check (about 2-4 ms of CPU); at the default of
-// one check a second that is fine for a handful of connections per client.
-import { execFile } from 'node:child_process';
+// liveness (client): the data-path check the heal element runs on each connection, declared here
+// and implemented by the data plane (src/dataplane/echo-liveness.ts: an in-process ICMP echo from
+// the client's namespace to the connection's dst address). A check that cannot run (a missing tool,
+// no permission) says so; it never claims the data path is broken.
 import type { Connection } from '../../api/index.js';
-import { netnsPath, parseNetns } from '../../dataplane/netns.js';
 import { P } from './mechanisms.js';
 
-/** Resolves true when the connection carries traffic (or cannot be checked). */
-export type LivenessCheck = (conn: Connection) => Promise<boolean>;
+/** 'alive': traffic flows; 'dead': it does not; cannotCheck: the check itself could not run (why). */
+export type LivenessVerdict = 'alive' | 'dead' | { cannotCheck: string };
 
-/** The namespace file of the client's side of `conn`, if its mechanism names one we can enter. */
-export function clientNetnsPath(conn: Connection): string | undefined {
-  const url = conn.mechanism?.parameters[P.inodeURL];
-  if (!url) return undefined;
-  try {
-    const ref = parseNetns(url);
-    return ref.kind === 'inode' ? undefined : netnsPath(ref);
-  } catch {
-    return undefined;
-  }
+export interface LivenessCheck {
+  /** Checks `conn`'s data path; never rejects. */
+  check(conn: Connection): Promise<LivenessVerdict>;
+  /** The connection `connId` is closed: free what its checks held (sockets). */
+  release?(connId: string): void;
 }
 
-/** Pings the connection's first dst address, waiting at most `waitMs` for the reply. */
-export function pingCheck(opts: { waitMs?: number } = {}): LivenessCheck {
-  const wait = Math.max(0.2, (opts.waitMs ?? 1000) / 1000).toFixed(1);
-  return (conn) => {
-    const dst = conn.context?.ipContext?.dstIpAddrs[0]?.split('/')[0];
-    const ns = clientNetnsPath(conn);
-    if (!dst || !ns) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      execFile('nsenter', [`--net=${ns}`, 'ping', '-c1', '-q', '-n', '-W', wait, dst], { timeout: 5000 }, (err) => resolve(!err));
-    });
-  };
+/** What a data-path check of `conn` needs: the client's namespace (its inodeURL) and the far end's address. */
+export interface LivenessTarget {
+  netnsUrl: string;
+  /** The connection's first dst address without its prefix length (IPv4 or IPv6). */
+  dst: string;
 }
+
+export function livenessTarget(conn: Connection): LivenessTarget | undefined {
+  const netnsUrl = conn.mechanism?.parameters[P.inodeURL];
+  const dst = conn.context?.ipContext?.dstIpAddrs[0]?.split('/')[0];
+  return netnsUrl && dst ? { netnsUrl, dst } : undefined;
+}
+
+export const cannotCheck = (v: LivenessVerdict): v is { cannotCheck: string } => typeof v === 'object';

@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import { NetworkService, type Connection } from '../../../src/api/index.js';
 import { startRegistry, type RunningRegistry } from '../../../src/registry/server.js';
 import { P } from '../../../src/sdk/networkservice/mechanisms.js';
+import type { LivenessCheck, LivenessVerdict } from '../../../src/sdk/networkservice/liveness.js';
 import { registryClients } from '../../../src/sdk/registry/client.js';
 import type { SandboxClient } from './client.js';
 import { log } from './common.js';
@@ -118,11 +119,13 @@ export class Sandbox {
   }
 
   /** The fake data-path check: what a ping of the connection's dst would say. */
-  readonly liveness = async (conn: Connection): Promise<boolean> => {
-    const netns = conn.mechanism?.parameters[P.inodeURL] ?? '';
-    const ifname = conn.mechanism?.parameters[P.name] ?? '';
-    const linked = this.nodes.some((n) => n.kernel.link(netns, ifname)?.alias === `nsm:${conn.id}`);
-    return linked && this.live.has(conn.networkServiceEndpointName);
+  readonly liveness: LivenessCheck = {
+    check: async (conn: Connection): Promise<LivenessVerdict> => {
+      const netns = conn.mechanism?.parameters[P.inodeURL] ?? '';
+      const ifname = conn.mechanism?.parameters[P.name] ?? '';
+      const linked = this.nodes.some((n) => n.kernel.link(netns, ifname)?.alias === `nsm:${conn.id}`);
+      return linked && this.live.has(conn.networkServiceEndpointName) ? 'alive' : 'dead';
+    },
   };
 
   track(c: SandboxClient): void {

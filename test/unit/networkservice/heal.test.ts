@@ -7,7 +7,9 @@ import { Connection, NetworkServiceRequest, State } from '../../../src/api/index
 import { begin, EVENT_FACTORY, eventFactoryOf, type EventFactory } from '../../../src/sdk/core/begin.js';
 import { chain, element } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
+import { pino } from 'pino';
 import { heal, type HealOptions, type HealState } from '../../../src/sdk/networkservice/heal.js';
+import type { LivenessVerdict } from '../../../src/sdk/networkservice/liveness.js';
 import { PeerWatcher } from '../../../src/sdk/networkservice/peer-watch.js';
 import { FakeMonitor, fakeHop, nextIdOf, RecordingWatcher, trackTimers, until } from './heal-fakes.js';
 
@@ -36,9 +38,18 @@ function setup(t: TestContext, opts: Partial<HealOptions> = {}) {
   return { timers, watcher, states, hop, handler, request, factory: () => factory! };
 }
 
-/** A liveness check whose answer the test sets; records the calls. */
+/** A liveness check whose answer the test sets (true alive, false dead, a string: cannot check); records the calls. */
 function fakeLiveness() {
-  const f = Object.assign(async (_c: Connection) => (f.calls++, f.ok), { ok: true, calls: 0 });
+  const f = {
+    ok: true as boolean | string,
+    calls: 0,
+    released: [] as string[],
+    async check(_c: Connection): Promise<LivenessVerdict> {
+      f.calls++;
+      return typeof f.ok === 'string' ? { cannotCheck: f.ok } : f.ok ? 'alive' : 'dead';
+    },
+    release: (id: string) => void f.released.push(id),
+  };
   return f;
 }
 
@@ -140,12 +151,32 @@ describe('heal', () => {
   it('a single failed check does not heal; the count resets on success', async (t) => {
     const live = fakeLiveness();
     let n = 0;
-    const flaky = Object.assign(async (c: Connection) => (n++ % 2 === 0 ? live(c) : false), {});
+    const flaky = { check: async (c: Connection): Promise<LivenessVerdict> => (n++ % 2 === 0 ? live.check(c) : 'dead') };
     const { states, request, handler } = setup(t, { liveness: flaky, livenessIntervalMs: 5, livenessFailures: 2 });
     const conn = await request();
     await until(() => n >= 10, 1000);
     assert.deepEqual(states, []);
     await handler.close(conn, newCtx());
+  });
+
+  it('a check that cannot run keeps the connection UP and warns once; Close releases the check', async (t) => {
+    const live = fakeLiveness();
+    live.ok = 'cannot load the FFI';
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const { states, request, handler } = setup(t, { liveness: live, livenessIntervalMs: 5, livenessFailures: 2 });
+    const conn = await handler.request(
+      NetworkServiceRequest.fromPartial({ connection: { id: ID, networkService: 'svc' } }),
+      newCtx({ log }),
+    );
+    void request;
+    await until(() => live.calls >= 6, 1000, 'periodic checks');
+    assert.deepEqual(states, [], 'never HEALING');
+    assert.equal(warnings.length, 1, 'one warning line');
+    assert.match(warnings[0]!, /cannot load the FFI/);
+    assert.match(warnings[0]!, /"connId":"conn-1"/);
+    await handler.close(conn, newCtx());
+    assert.deepEqual(live.released, [ID]);
   });
 
   it('a control-plane heal re-requests the same path while the data path works, reselects when it does not', async (t) => {
@@ -199,7 +230,7 @@ describe('heal', () => {
     const watcher = new RecordingWatcher();
     const states: HealState[] = [];
     const hop = fakeHop(URL);
-    const healEl = heal({ watcher: watcher.asPeerWatcher, liveness: async () => false, livenessIntervalMs: 0, minBackoffMs: 5, onState: (_i, s) => states.push(s) });
+    const healEl = heal({ watcher: watcher.asPeerWatcher, liveness: { check: async () => 'dead' as const }, livenessIntervalMs: 0, minBackoffMs: 5, onState: (_i, s) => states.push(s) });
     const handler = chain(healEl, hop);
     const metadata = new Map<symbol, unknown>();
     const changes: NetworkServiceRequest[] = [];
