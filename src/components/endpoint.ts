@@ -22,6 +22,8 @@ export interface EndpointOptions {
   netnsUrl: string;
   extra?: NetworkServiceElement[];
   tokenLifetimeMs?: number;
+  /** How long a connection waits for its forwarder's monitor stream before it is released (default 15 s). */
+  orphanGraceMs?: number;
   log: Logger;
 }
 
@@ -33,7 +35,7 @@ export interface RunningEndpoint {
 
 export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpoint> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs);
-  const chain = newEndpointChain({ name: opts.name, signer, cidrs: opts.cidrs, netnsUrl: opts.netnsUrl, ...(opts.extra ? { extra: opts.extra } : {}) });
+  const chain = newEndpointChain({ name: opts.name, signer, cidrs: opts.cidrs, netnsUrl: opts.netnsUrl, ...(opts.extra ? { extra: opts.extra } : {}), ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}) });
   const running = await startServer([opts.listenUrl], (server) => {
     server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());

@@ -25,7 +25,7 @@ export interface ForwarderOptions {
   tokenLifetimeMs?: number;
   /** The ledger of links it created (default: beside its unix socket, or /var/lib/networkservicemesh). */
   ledgerFile?: string;
-  /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime). */
+  /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime, at most one minute). */
   adoptGraceMs?: number;
   log: Logger;
 }
@@ -46,7 +46,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
   const driver = new KernelDriver({ logger: opts.log });
   const ledger = new LinkLedger(opts.ledgerFile ?? defaultLedgerFile(opts.listenUrl, opts.name), opts.log);
   if (ledger.orphanCount > 0) opts.log.info({ links: ledger.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
-  const sweep = setTimeout(() => void ledger.sweep(driver), opts.adoptGraceMs ?? (opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2);
+  const sweep = setTimeout(() => void ledger.sweep(driver), opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
   sweep.unref();
   const chain = newForwarderChain({
     name: opts.name,
@@ -85,6 +85,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
       await registration.stop();
       await running.stop();
       driver.close();
+      ledger.close();
     },
   };
 }

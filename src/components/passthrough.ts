@@ -23,6 +23,8 @@ export interface PassthroughOptions {
   netnsUrl: string;
   tokenLifetimeMs?: number;
   requestTimeoutMs?: number;
+  /** How long a connection waits for its forwarder's monitor stream before it is released (default 15 s). */
+  orphanGraceMs?: number;
   /** Called with each onward connection's line when it is up, healing, healed or closed (for `nsm status`). */
   onConnection?: (line: ConnectionLine | ReturnType<typeof stateLine>) => void;
   log: Logger;
@@ -69,6 +71,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     netnsUrl: opts.netnsUrl,
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
+    ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
     extra: [passthrough(onward, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
   });
 }
