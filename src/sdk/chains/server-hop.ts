@@ -1,5 +1,5 @@
 // The head every server hop's chain starts with (nsmgr, forwarder, endpoint):
-// its path segment, per-connection serialization, the caller's token checked,
+// malformed input refused, its path segment, per-connection serialization, the caller's token checked,
 // its own token signed, expiry of unrefreshed connections, and its monitor.
 import type { NetworkServiceElement } from '../core/chain.js';
 import { begin } from '../core/begin.js';
@@ -9,7 +9,8 @@ import type { ConnectionMonitor } from '../networkservice/monitor.js';
 import { timeout } from '../networkservice/timeout.js';
 import { updatePath } from '../networkservice/updatepath.js';
 import { updateToken } from '../networkservice/updatetoken.js';
+import { validateRequest } from '../networkservice/validate-request.js';
 
 export function serverHop(name: string, signer: TokenSigner, monitor: ConnectionMonitor): NetworkServiceElement[] {
-  return [updatePath(name), begin(), authorize(), updateToken(signer), timeout(), monitor.element()];
+  return [validateRequest(), updatePath(name, { server: true }), begin(), authorize(), updateToken(signer), timeout(), monitor.element()];
 }
