@@ -1,6 +1,6 @@
 // An endpoint (NSE): serves its chain on a unix socket and keeps itself
 // registered with its nsmgr for the network services it offers.
-import { MonitorConnectionDefinition, NetworkServiceDefinition } from '../api/index.js';
+import { MonitorConnectionDefinition } from '../api/index.js';
 import type { NetworkServiceElement } from '../sdk/core/chain.js';
 import { newEndpointChain } from '../sdk/chains/endpoint.js';
 import type { Logger } from '../sdk/core/log.js';
@@ -9,6 +9,7 @@ import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
+import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface EndpointOptions {
@@ -37,7 +38,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
   const signer = await newTokenSigner(opts.tokenLifetimeMs);
   const chain = newEndpointChain({ name: opts.name, signer, cidrs: opts.cidrs, netnsUrl: opts.netnsUrl, ...(opts.extra ? { extra: opts.extra } : {}), ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}) });
   const running = await startServer([opts.listenUrl], (server) => {
-    server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   });
   const url = running.urls[0]!;

@@ -1,6 +1,6 @@
 // A forwarder: the node's data plane. Registers with its nsmgr and programs the
 // kernel for every connection that passes it.
-import { MonitorConnectionDefinition, NetworkServiceDefinition } from '../api/index.js';
+import { MonitorConnectionDefinition } from '../api/index.js';
 import { dirname } from 'node:path';
 import { parseMeshUrl } from '../api/transport.js';
 import { KernelDriver, LinkLedger } from '../dataplane/index.js';
@@ -14,6 +14,7 @@ import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
 import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
+import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface ForwarderOptions {
@@ -56,7 +57,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     dataplane: ledger.track(driver),
   });
   const running = await startServer([opts.listenUrl], (server) => {
-    server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   });
   const url = running.urls[0]!;

@@ -64,6 +64,35 @@ export const NETWORK_SERVICE_ENDPOINT_QUERY: Schema = {
   2: { name: 'watch', wire: 0 },
 };
 
+const MECHANISM: Schema = {
+  1: { name: 'cls', wire: 2, str: true },
+  2: { name: 'type', wire: 2, str: true },
+  3: { name: 'parameters', wire: 2, msg: STRING_MAP },
+};
+const PATH_SEGMENT: Schema = {
+  1: { name: 'name', wire: 2, str: true },
+  2: { name: 'id', wire: 2, str: true },
+  3: { name: 'token', wire: 2, str: true },
+  4: { name: 'expires', wire: 2, msg: TIMESTAMP },
+  5: { name: 'metrics', wire: 2, msg: STRING_MAP },
+};
+/** connection.Connection (the fields a hop reads; the IP context is checked by its decoder). */
+export const CONNECTION: Schema = {
+  1: { name: 'id', wire: 2, str: true },
+  2: { name: 'network_service', wire: 2, str: true },
+  3: { name: 'mechanism', wire: 2, msg: MECHANISM },
+  4: { name: 'context', wire: 2 },
+  5: { name: 'labels', wire: 2, msg: STRING_MAP },
+  6: { name: 'path', wire: 2, msg: { 1: { name: 'index', wire: 0 }, 2: { name: 'path_segments', wire: 2, msg: PATH_SEGMENT } } },
+  7: { name: 'network_service_endpoint_name', wire: 2, str: true },
+  8: { name: 'payload', wire: 2, str: true },
+  9: { name: 'state', wire: 0 },
+};
+export const NETWORK_SERVICE_REQUEST: Schema = {
+  1: { name: 'connection', wire: 2, msg: CONNECTION },
+  2: { name: 'mechanism_preferences', wire: 2, msg: MECHANISM },
+};
+
 class Truncated extends Error {}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
