@@ -651,6 +651,15 @@ async function registryPhase(): Promise<void> {
       missing('registry.find.p50', `bench/registry.ts failed: ${String(err).slice(0, 300)}`);
     }
   }
+  if (wanted('registry.find.p50.slow-watchers')) {
+    log('registry: 200 Find(watch) streams that never read, 20,000 registrations, vs none (bench/registry-watchers.ts)');
+    try {
+      const out = await childJson('registry-watchers.ts', ['--json', '--count', QUICK ? '5000' : '20000', '--finds', QUICK ? '100' : '300'], {}, 600_000);
+      for (const r of out.results) add(r);
+    } catch (err) {
+      missing('registry.find.p50.slow-watchers', `bench/registry-watchers.ts failed: ${String(err).slice(0, 300)}`);
+    }
+  }
   if (wanted('registry.find.p50.etcd', 'registry.register.per-second.etcd')) {
     log('registry: etcd backend, 10,000 endpoints (bench/registry.ts --backend etcd)');
     let etcd: Awaited<ReturnType<typeof startEtcdCluster>> | undefined;
@@ -723,6 +732,7 @@ const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'registry.find.p50': { text: '< 5 ms', ok: (r) => (r.value ?? Infinity) < 5 },
   'registry.find.p50.etcd': { text: '< 5 ms', ok: (r) => (r.value ?? Infinity) < 5 },
   'liveness.cpu.percent.1000': { text: '< 5 %', ok: (r) => (r.value ?? Infinity) < 5 },
+  'registry.find.p50.slow-watchers': { text: 'ratio <= 2', ok: (r) => (r.ratio ?? Infinity) <= 2 },
 };
 
 function table(): string {

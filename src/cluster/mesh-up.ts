@@ -28,7 +28,7 @@ export interface UpOptions {
 const ORDER: ComponentKind[] = ['etcd', 'registry', 'nsmgr', 'forwarder', 'endpoint'];
 
 export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: MeshState; connections: ConnectionStatus[] }> {
-  await mkdir(plan.logDir, { recursive: true });
+  await mkdir(plan.logDir, { recursive: true, mode: 0o750 });
   await mkdir(plan.sockDir, { recursive: true });
   const state: MeshState = { version: 1, phase: 'starting', createdAt: new Date().toISOString(), plan, procs: {} };
   await writeState(state);

@@ -1,7 +1,7 @@
 // One component process: spawned detached inside its namespace (`ip netns exec NS node bin/nsm.js ...`)
 // with stdout to logs/<name>.out and stderr to logs/<name>.log; liveness by pid + kernel start time.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NSM_BIN } from './paths.js';
@@ -29,8 +29,11 @@ export function isAlive(p: { pid: number; startTime: number } | undefined): bool
 
 /** Starts a component; its stdout file is truncated so it only holds this life's output. */
 export function spawnComponent(plan: MeshPlan, c: ComponentPlan, restarts: number): ProcState {
-  const out = openSync(outFile(plan, c.name), 'w');
-  const err = openSync(logFile(plan, c.name), 'a');
+  // Logs carry connection ids and addresses: owner and group only (0640).
+  const out = openSync(outFile(plan, c.name), 'w', 0o640);
+  const err = openSync(logFile(plan, c.name), 'a', 0o640);
+  fchmodSync(out, 0o640);
+  fchmodSync(err, 0o640);
   try {
     const argv = c.exec ? [c.exec, ...c.args] : [process.execPath, NSM_BIN, ...c.args];
     const child = spawn('ip', ['netns', 'exec', c.netns, ...argv], {

@@ -1,6 +1,6 @@
 // The state file /run/nsm/<name>/state.json: the plan plus pids and restart counts, so `status` and
 // `down` work from other processes (also after `nsm up` crashed). Written atomically (tmp + rename).
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { meshPaths, runRoot } from './paths.js';
 import type { MeshPlan } from './plan.js';
@@ -25,7 +25,9 @@ export interface MeshState {
 export async function writeState(state: MeshState): Promise<void> {
   const file = state.plan.stateFile;
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  // Not world-readable (0600): it names every process, namespace and socket of the mesh.
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await chmod(tmp, 0o600);
   await rename(tmp, file);
 }
 

@@ -5,7 +5,7 @@ import { startForwarder } from '../components/forwarder.js';
 import { kernelDataplane } from '../dataplane/index.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError } from './cli-error.js';
-import { labelsArg, meshUrlArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { durationArg, labelsArg, meshUrlArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 function ipArg(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError(`"${value}" is not an IP address`);
@@ -22,7 +22,8 @@ export function registerForwarderCommand(program: Command): void {
     .addOption(new Option('--underlay-ip <ip>', "this node's address for VXLAN tunnels").env('NSM_TUNNEL_IP').makeOptionMandatory().argParser(ipArg))
     .addOption(new Option('--labels <k=v,...>', 'forwarder labels').env('NSM_LABELS').argParser(labelsArg))
     .addOption(tokenLifetimeOption())
-    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; maxTokenLifetime: number }) => {
+    .addOption(new Option('--sweep-after <duration>', 'remove links of an earlier life not asked for again within this time (default: half the token lifetime, at most 1m)').env('NSM_SWEEP_AFTER').argParser(durationArg))
+    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; maxTokenLifetime: number; sweepAfter?: number }) => {
       const log = createLogger(flags.name);
       const fwd = await startForwarder({
         name: flags.name,
@@ -31,6 +32,7 @@ export function registerForwarderCommand(program: Command): void {
         underlayIp: flags.underlayIp,
         dataplane: kernelDataplane({ name: flags.name, listenUrl: flags.listen, log }),
         tokenLifetimeMs: flags.maxTokenLifetime,
+        ...(flags.sweepAfter !== undefined ? { adoptGraceMs: flags.sweepAfter } : {}),
         ...(flags.labels ? { labels: flags.labels } : {}),
         log,
       });

@@ -15,6 +15,12 @@ interface NseFlags {
   netns?: string;
   listen?: string;
   maxTokenLifetime: number;
+  orphanGrace: number;
+}
+
+/** How long a connection waits for its forwarder (its monitor stream) before it is released. */
+function orphanGraceOption(): Option {
+  return new Option('--orphan-grace <duration>', 'release a connection whose forwarder has watched nothing here for this long').env('NSM_ORPHAN_GRACE').default(15_000, '15s').argParser(durationArg);
 }
 
 export function registerNseCommand(program: Command): void {
@@ -30,6 +36,7 @@ export function registerNseCommand(program: Command): void {
     .addOption(new Option('--netns <name|path|url>', "the endpoint's network namespace (default: its own)").env('NSM_NETNS').argParser(netnsUrlArg))
     .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
+    .addOption(orphanGraceOption())
     .action(async (flags: NseFlags) => {
       const log = createLogger(flags.name);
       const endpoint = await startEndpoint({
@@ -41,6 +48,7 @@ export function registerNseCommand(program: Command): void {
         listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
         netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
         tokenLifetimeMs: flags.maxTokenLifetime,
+        orphanGraceMs: flags.orphanGrace,
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url}\n`);
@@ -61,6 +69,7 @@ export function registerNseCommand(program: Command): void {
     .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
     .addOption(new Option('--request-timeout <duration>', 'give up an onward request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
+    .addOption(orphanGraceOption())
     .action(async (flags: NseFlags & { requestTimeout: number }) => {
       const log = createLogger(flags.name);
       const endpoint = await startPassthrough({
@@ -72,6 +81,7 @@ export function registerNseCommand(program: Command): void {
         netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
         tokenLifetimeMs: flags.maxTokenLifetime,
         requestTimeoutMs: flags.requestTimeout,
+        orphanGraceMs: flags.orphanGrace,
         onConnection: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
         log,
       });

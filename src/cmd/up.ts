@@ -119,8 +119,9 @@ async function runForeground(state: MeshState, log: ReturnType<typeof createLogg
 }
 
 async function startDetachedSupervisor(plan: MeshPlan): Promise<void> {
-  const { openSync } = await import('node:fs');
-  const logFd = openSync(`${plan.logDir}/supervisor.log`, 'a');
+  const { fchmodSync, openSync } = await import('node:fs');
+  const logFd = openSync(`${plan.logDir}/supervisor.log`, 'a', 0o640);
+  fchmodSync(logFd, 0o640);
   const child = spawn(process.execPath, [NSM_BIN, 'up', '--supervise', plan.name], { detached: true, stdio: ['ignore', logFd, logFd] });
   child.unref();
   const deadline = Date.now() + 10_000;

@@ -1,6 +1,6 @@
 // An endpoint (NSE): serves its chain on a unix socket and keeps itself
 // registered with its nsmgr for the network services it offers.
-import { MonitorConnectionDefinition, NetworkServiceDefinition } from '../api/index.js';
+import { MonitorConnectionDefinition } from '../api/index.js';
 import type { NetworkServiceElement } from '../sdk/core/chain.js';
 import { newEndpointChain } from '../sdk/chains/endpoint.js';
 import type { Clock } from '../sdk/core/clock.js';
@@ -10,6 +10,7 @@ import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
+import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface EndpointOptions {
@@ -27,6 +28,8 @@ export interface EndpointOptions {
   clock?: Clock;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
   stopGraceMs?: number;
+  /** How long a connection waits for its forwarder's monitor stream before it is released (default 15 s). */
+  orphanGraceMs?: number;
   log: Logger;
 }
 
@@ -42,9 +45,17 @@ export interface RunningEndpoint {
 
 export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpoint> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
-  const chain = newEndpointChain({ name: opts.name, signer, ...(opts.clock ? { clock: opts.clock } : {}), cidrs: opts.cidrs, netnsUrl: opts.netnsUrl, ...(opts.extra ? { extra: opts.extra } : {}) });
+  const chain = newEndpointChain({
+    name: opts.name,
+    signer,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    cidrs: opts.cidrs,
+    netnsUrl: opts.netnsUrl,
+    ...(opts.extra ? { extra: opts.extra } : {}),
+    ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
+  });
   const running = await startServer([opts.listenUrl], (server) => {
-    server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   }, opts.stopGraceMs);
   const url = running.urls[0]!;

@@ -1,7 +1,7 @@
 // A forwarder: the node's data plane. Registers with its nsmgr and programs the
 // data plane it is given (the kernel one in production, a fake in sandbox tests)
 // for every connection that passes it.
-import { MonitorConnectionDefinition, NetworkServiceDefinition } from '../api/index.js';
+import { MonitorConnectionDefinition } from '../api/index.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { newForwarderChain } from '../sdk/chains/forwarder.js';
 import { realClock, type Clock } from '../sdk/core/clock.js';
@@ -14,6 +14,7 @@ import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
 import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
+import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface ForwarderOptions {
@@ -27,7 +28,7 @@ export interface ForwarderOptions {
   clock?: Clock;
   /** What it programs (dataplane's kernelDataplane() in production); stopped with the forwarder. */
   dataplane: ManagedDataplane;
-  /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime). */
+  /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime, at most one minute). */
   adoptGraceMs?: number;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
   stopGraceMs?: number;
@@ -44,7 +45,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
   const dataplane = opts.dataplane;
   if (dataplane.orphanCount) opts.log.info({ links: dataplane.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
-  const sweep = (opts.clock ?? realClock).setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? (opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2);
+  const sweep = (opts.clock ?? realClock).setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
   const chain = newForwarderChain({
     name: opts.name,
     underlayIp: opts.underlayIp,
@@ -54,7 +55,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     dataplane,
   });
   const running = await startServer([opts.listenUrl], (server) => {
-    server.add(NetworkServiceDefinition, networkServiceImplementation(chain.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   }, opts.stopGraceMs);
   const url = running.urls[0]!;

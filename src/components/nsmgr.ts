@@ -1,6 +1,6 @@
 // An nsmgr: serves local clients, endpoints and forwarders on a unix socket and
 // other nsmgrs on TCP; proxies registrations to the registry.
-import { MonitorConnectionDefinition, NetworkServiceDefinition, NetworkServiceEndpointRegistryDefinition, NetworkServiceRegistryDefinition } from '../api/index.js';
+import { MonitorConnectionDefinition, NetworkServiceEndpointRegistryDefinition, NetworkServiceRegistryDefinition } from '../api/index.js';
 import { newNsmgrChains } from '../sdk/chains/nsmgr.js';
 import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
@@ -10,6 +10,7 @@ import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
 import { startServer } from './grpc-server.js';
+import { addNetworkService } from './networkservice-guard.js';
 
 export interface NsmgrOptions {
   name: string;
@@ -38,7 +39,7 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, ...(opts.clock ? { clock: opts.clock } : {}) });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
   const running = await startServer(urls, (server) => {
-    server.add(NetworkServiceDefinition, networkServiceImplementation(chains.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(chains.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chains.monitor.implementation());
     server.add(NetworkServiceRegistryDefinition, nsRegistryImplementation(chains.nsRegistry, opts.log));
     server.add(NetworkServiceEndpointRegistryDefinition, nseRegistryImplementation(chains.nseRegistry, opts.log));

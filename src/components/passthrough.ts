@@ -28,6 +28,8 @@ export interface PassthroughOptions {
   clock?: Clock;
   /** Makes its namespace a router (default dataplane's enableForwarding; the sandbox tier passes a fake). */
   enableForwarding?: (netnsUrl: string) => Promise<void>;
+  /** How long a connection waits for its forwarder's monitor stream before it is released (default 15 s). */
+  orphanGraceMs?: number;
   /** Called with each onward connection's line when it is up, healing, healed or closed (for `nsm status`). */
   onConnection?: (line: ConnectionLine | ReturnType<typeof stateLine>) => void;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
@@ -79,6 +81,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.stopGraceMs !== undefined ? { stopGraceMs: opts.stopGraceMs } : {}),
+    ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
     extra: [passthrough(onward, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
   });
 }

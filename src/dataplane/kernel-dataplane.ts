@@ -22,7 +22,10 @@ export function ledgeredDataplane(ops: ForwarderDataplane & { close?(): void }, 
     ...ledger.track(ops),
     orphanCount: ledger.orphanCount,
     sweepOrphans: () => ledger.sweep(ops),
-    close: () => ops.close?.(),
+    close: () => {
+      ops.close?.();
+      ledger.close();
+    },
   };
 }
 

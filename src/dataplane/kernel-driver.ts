@@ -1,7 +1,7 @@
 // KernelDriver: typed, validated kernel operations (veth, vxlan, bridge, addresses, routes, MTU,
 // tagging) executed over one long-lived `ip -batch` channel per namespace; rolls back on failure.
 import type { Logger } from 'pino';
-import { FailedPreconditionError, InvalidArgumentError } from '../sdk/core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, MeshError, Status } from '../sdk/core/errors.js';
 import { ALIAS_PREFIX } from './alias.js';
 import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
 import { describeNetns, deleteNamedNetns, netnsKey, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
@@ -303,6 +303,10 @@ export class KernelDriver {
     if (err instanceof IpCommandError) {
       if (EXISTS_RE.test(err.stderr)) return new FailedPreconditionError(`interface "${name}" already exists in ${describeNetns(ns)}: ${err.stderr}`);
       if (MISSING_RE.test(err.stderr)) return new FailedPreconditionError(`${err.stderr} (in ${describeNetns(ns)}, for "${name}")`);
+      // Say what went wrong, not how we tried: the ip command line stays in our log.
+      this.log?.warn({ command: err.command, netns: err.netns, stderr: err.stderr }, 'ip command failed');
+      const answer = err.stderr.replace(/^RTNETLINK answers:\s*/i, '').trim() || 'failed';
+      return new MeshError(Status.INTERNAL, `the kernel refused to set up interface "${name}" in ${describeNetns(ns)}: ${answer}`);
     }
     return err instanceof Error ? err : new Error(String(err));
   }

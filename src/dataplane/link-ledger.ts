@@ -1,8 +1,10 @@
-// A forwarder's ledger of the links it created, kept in an append-only file (one
-// JSON line per link added or removed, compacted at start) so that a restarted
-// forwarder knows exactly which interfaces are its own: the ones its connections
-// ask for again are adopted, the rest removed after a grace period.
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// A forwarder's ledger of the links it creates, kept in an append-only file (one
+// JSON line per link intended or removed, compacted at start; mode 0600). A link is
+// recorded, and the record flushed to disk, before it is created, so a forwarder
+// killed at any point (even between `ip link add` and tagging the link with its
+// alias) knows after a restart exactly which interfaces may be its own: the ones its
+// connections ask for again are adopted, the rest removed after a grace period.
+import { chmodSync, closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { ForwarderDataplane } from '../sdk/networkservice/program-dataplane.js';
@@ -19,6 +21,7 @@ export class LinkLedger {
   private readonly links = new Map<string, LedgerLink>();
   /** Links found in the file at start that nobody has re-created yet. */
   private readonly orphans = new Map<string, LedgerLink>();
+  private fd: number | undefined;
 
   constructor(
     private readonly file: string,
@@ -48,9 +51,16 @@ export class LinkLedger {
     return this.orphans.size;
   }
 
+  /** Whether the ledger holds this link under this alias (created, or about to be, for that connection). */
+  holds(l: LedgerLink): boolean {
+    return this.links.get(keyOf(l))?.alias === l.alias;
+  }
+
   added(l: LedgerLink): void {
-    this.links.set(keyOf(l), l);
+    const known = this.links.get(keyOf(l));
     this.orphans.delete(keyOf(l));
+    if (known?.alias === l.alias) return;
+    this.links.set(keyOf(l), l);
     this.append(l);
   }
 
@@ -60,28 +70,43 @@ export class LinkLedger {
     this.append({ netns: l.netns, name: l.name, removed: true });
   }
 
-  /** Removes the links of an earlier life that no connection asked for again. */
-  async sweep(dp: Pick<ForwarderDataplane, 'deleteLink'>): Promise<number> {
+  /**
+   * Removes the links of an earlier life that no connection asked for again: each one that
+   * carries its recorded alias, or no alias at all (killed before tagging it); a link that
+   * meanwhile carries another alias is someone else's and is left alone.
+   */
+  async sweep(dp: Pick<ForwarderDataplane, 'deleteLink' | 'linkInfo'>): Promise<number> {
     const stale = [...this.orphans.values()];
+    let removed = 0;
     for (const l of stale) {
-      await dp.deleteLink(l.netns, l.name).catch(() => false);
+      if (!this.orphans.has(keyOf(l))) continue; // adopted meanwhile
+      const found = dp.linkInfo ? await dp.linkInfo(l.netns, l.name).catch(() => undefined) : undefined;
+      if (!dp.linkInfo || (found && (!found.alias || found.alias === l.alias))) {
+        await dp.deleteLink(l.netns, l.name).catch(() => false);
+        removed++;
+        this.log?.info({ netns: l.netns, name: l.name, alias: l.alias, tagged: !!found?.alias }, 'removed interface left by an earlier forwarder');
+      }
       this.removed(l);
-      this.log?.info({ netns: l.netns, name: l.name, alias: l.alias }, 'removed interface left by an earlier forwarder');
     }
-    return stale.length;
+    return removed;
   }
 
-  /** Wraps a dataplane so every link it creates or deletes is recorded. */
+  /** Wraps a dataplane so every link it creates is recorded first and every link it deletes is forgotten. */
   track(dp: ForwarderDataplane): ForwarderDataplane {
+    /** Records the link before `create`; forgets it again if this attempt failed and the record was new. */
+    const intend = async (l: LedgerLink, create: () => Promise<void>): Promise<void> => {
+      const had = this.holds(l);
+      this.added(l);
+      try {
+        await create();
+      } catch (err) {
+        if (!had) this.removed(l);
+        throw err;
+      }
+    };
     return {
-      createVeth: async (spec) => {
-        await dp.createVeth(spec);
-        this.added({ netns: spec.netns, name: spec.name, alias: spec.alias });
-      },
-      createVxlan: async (spec) => {
-        await dp.createVxlan(spec);
-        this.added({ netns: spec.targetNetns, name: spec.name, alias: spec.alias });
-      },
+      createVeth: (spec) => intend({ netns: spec.netns, name: spec.name, alias: spec.alias }, () => dp.createVeth(spec)),
+      createVxlan: (spec) => intend({ netns: spec.targetNetns, name: spec.name, alias: spec.alias }, () => dp.createVxlan(spec)),
       addAddress: (netns, ifname, cidr) => dp.addAddress(netns, ifname, cidr),
       addRoute: (netns, route) => dp.addRoute(netns, route),
       linksTagged: (alias) => [...this.links.values()].filter((l) => l.alias === alias).map(({ netns, name }) => ({ netns, name })),
@@ -105,15 +130,25 @@ export class LinkLedger {
     };
   }
 
+  /** Closes the file. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** Appends one line and flushes it to disk before returning (a kill right after loses nothing). */
   private append(entry: object): void {
-    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    this.fd ??= openSync(this.file, 'a', 0o600);
+    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+    fdatasyncSync(this.fd);
   }
 
   /** Rewrites the file with only the links recorded now. */
   private compact(): void {
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, [...this.links.values()].map((l) => `${JSON.stringify(l)}\n`).join(''));
+    writeFileSync(tmp, [...this.links.values()].map((l) => `${JSON.stringify(l)}\n`).join(''), { mode: 0o600 });
+    chmodSync(tmp, 0o600);
     renameSync(tmp, this.file);
   }
 }

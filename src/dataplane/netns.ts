@@ -1,7 +1,7 @@
 // Network namespace references: parse names, file:// URLs, paths and upstream's inode://DEV/INO
 // form into a NetnsRef the ip channels can use, and create/delete named namespaces.
 import { execFile } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { FailedPreconditionError, InvalidArgumentError } from '../sdk/core/errors.js';
 
@@ -22,6 +22,8 @@ export type NetnsLike = NetnsRef | string | undefined;
 export const HOST_NETNS: NetnsRef = Object.freeze({ kind: 'host' }) as NetnsRef;
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,200}$/;
+/** f_type of namespace files (/proc/PID/ns/*, and the bind mounts in /var/run/netns). */
+const NSFS_MAGIC = 0x6e736673;
 const PATH_RE = /^\/[A-Za-z0-9_.\/-]+$/;
 const INODE_RE = /^inode:\/\/(\d+)\/(\d+)$/;
 
@@ -119,8 +121,13 @@ export async function resolveNetnsId(ref: NetnsLike): Promise<ResolvedNetns> {
     if (!found) throw new FailedPreconditionError(`netns inode://${parsed.dev}/${parsed.ino} does not exist`);
     return { ref: found, id: `${parsed.dev}:${parsed.ino}` };
   }
-  const st = await stat(netnsPath(parsed)).catch(() => undefined);
+  const path = netnsPath(parsed);
+  const st = await stat(path).catch(() => undefined);
   if (!st) throw new FailedPreconditionError(`${describeNetns(parsed)} does not exist`);
+  const fs = await statfs(path).catch(() => undefined);
+  if (fs?.type !== NSFS_MAGIC) {
+    throw new InvalidArgumentError(`${describeNetns(parsed)} is not a network namespace (${path} is not a namespace file)`);
+  }
   return { ref: parsed, id: `${st.dev}:${st.ino}` };
 }
 

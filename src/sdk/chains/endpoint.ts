@@ -8,6 +8,7 @@ import type { TokenSigner } from '../core/token.js';
 import { pointToPointIpam } from '../networkservice/ipam.js';
 import { kernelEndpoint } from '../networkservice/kernel-endpoint.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
+import { releaseOrphans } from '../networkservice/release-orphans.js';
 
 export interface EndpointChainOptions {
   name: string;
@@ -20,6 +21,8 @@ export interface EndpointChainOptions {
   netnsUrl: string;
   /** The endpoint's own behaviour (e.g. passthrough's onward connection). */
   extra?: NetworkServiceElement[];
+  /** How long a connection waits for its forwarder's monitor stream before it is released (default 15 s). */
+  orphanGraceMs?: number;
 }
 
 export function newEndpointChain(opts: EndpointChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor } {
@@ -28,6 +31,7 @@ export function newEndpointChain(opts: EndpointChainOptions): { networkService: 
     monitor,
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
+      releaseOrphans(monitor, opts.orphanGraceMs !== undefined ? { graceMs: opts.orphanGraceMs } : {}),
       ...(opts.cidrs.length > 0 ? [pointToPointIpam(opts.cidrs)] : []),
       kernelEndpoint({ netnsUrl: opts.netnsUrl }),
       ...(opts.extra ?? []),

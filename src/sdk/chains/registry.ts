@@ -17,6 +17,8 @@ export interface RegistryServerOptions {
   maxLifetimeMs?: number;
   /** Milliseconds since the epoch (tests may pass a fake clock). */
   now?: () => number;
+  /** Most events a Find(watch) consumer may fall behind before it is dropped (default 4096). */
+  maxQueuedEvents?: number;
 }
 
 export function newRegistryServer(
@@ -24,12 +26,13 @@ export function newRegistryServer(
   opts: RegistryServerOptions = {},
 ): { ns: NSRegistryHandler; nse: NSERegistryHandler } {
   const clock = opts.now ? { now: opts.now } : {};
+  const storeOpts = { ...clock, ...(opts.maxQueuedEvents !== undefined ? { maxQueuedEvents: opts.maxQueuedEvents } : {}) };
   return {
     nse: registryChain(
       validateNSEElement(clock),
       expireNSEElement({ ...clock, ...(opts.maxLifetimeMs !== undefined ? { maxLifetimeMs: opts.maxLifetimeMs } : {}) }),
-      nseStoreElement(stores.nse, clock),
+      nseStoreElement(stores.nse, storeOpts),
     ),
-    ns: registryChain(validateNSElement(), nsStoreElement(stores.ns, clock)),
+    ns: registryChain(validateNSElement(), nsStoreElement(stores.ns, storeOpts)),
   };
 }

@@ -1,5 +1,5 @@
 // The head every server hop's chain starts with (nsmgr, forwarder, endpoint):
-// its path segment, per-connection serialization, the caller's token checked,
+// malformed input refused, its path segment, per-connection serialization, the caller's token checked,
 // its own token signed, expiry of unrefreshed connections, and its monitor.
 import type { NetworkServiceElement } from '../core/chain.js';
 import { begin } from '../core/begin.js';
@@ -10,8 +10,9 @@ import type { ConnectionMonitor } from '../networkservice/monitor.js';
 import { timeout } from '../networkservice/timeout.js';
 import { updatePath } from '../networkservice/updatepath.js';
 import { updateToken } from '../networkservice/updatetoken.js';
+import { validateRequest } from '../networkservice/validate-request.js';
 
 /** `clock` (default real time) drives token expiry checks and the expiry of unrefreshed connections. */
 export function serverHop(name: string, signer: TokenSigner, monitor: ConnectionMonitor, clock?: Clock): NetworkServiceElement[] {
-  return [updatePath(name), begin(), authorize(clock ? { clock } : {}), updateToken(signer, clock), timeout(clock), monitor.element()];
+  return [validateRequest(), updatePath(name, { server: true }), begin(), authorize(clock ? { clock } : {}), updateToken(signer, clock), timeout(clock), monitor.element()];
 }

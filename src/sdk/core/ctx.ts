@@ -9,6 +9,8 @@ export interface Incoming {
   token?: string;
   /** `nsm-client-token-expires`: when that token expires. */
   tokenExpires?: Date;
+  /** `nsm-instance`: which process life of the caller sent it (see grpc-metadata). */
+  instance?: string;
 }
 
 export interface Ctx {

@@ -109,3 +109,17 @@ export function toServerError(err: unknown): ServerError {
   if (err instanceof ServerError) return err;
   return new ServerError(statusOf(err), messageOf(err));
 }
+
+export class AlreadyExistsError extends MeshError {
+  constructor(message: string) {
+    super(Status.ALREADY_EXISTS, message);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+export class ResourceExhaustedError extends MeshError {
+  constructor(message: string) {
+    super(Status.RESOURCE_EXHAUSTED, message);
+    this.name = 'ResourceExhaustedError';
+  }
+}

@@ -1,4 +1,5 @@
 // Names and helpers for the gRPC metadata NSM sends beside each message.
+import { randomUUID } from 'node:crypto';
 import { Metadata } from 'nice-grpc-common';
 import type { Incoming } from './ctx.js';
 
@@ -6,6 +7,25 @@ export const TOKEN_HEADER = 'nsm-client-token';
 export const TOKEN_EXPIRES_HEADER = 'nsm-client-token-expires';
 /** Registry calls carry the registration path as JSON and get it echoed back. */
 export const PATH_HEADER = 'path';
+/**
+ * Our own header (ignored by upstream): a random id of this process's life, sent with
+ * Requests, Closes and MonitorConnections streams, so an endpoint can tell that the
+ * process behind a connection is gone (its stream ended and no new one came from it).
+ */
+export const INSTANCE_HEADER = 'nsm-instance';
+export const PROCESS_INSTANCE = randomUUID();
+
+/** Outgoing metadata naming this process's life. */
+export function instanceMetadata(md: Metadata = new Metadata()): Metadata {
+  md.set(INSTANCE_HEADER, PROCESS_INSTANCE);
+  return md;
+}
+
+/** The caller's process life, if it said. */
+export function instanceOf(md: Metadata): string | undefined {
+  const v = md.get(INSTANCE_HEADER);
+  return typeof v === 'string' && v && v.length <= 64 ? v : undefined;
+}
 
 /** Reads the caller's token and its expiry from incoming metadata. */
 export function incomingFrom(md: Metadata): Incoming {
@@ -13,6 +33,8 @@ export function incomingFrom(md: Metadata): Incoming {
   const expires = md.get(TOKEN_EXPIRES_HEADER);
   const out: Incoming = {};
   if (typeof token === 'string' && token) out.token = token;
+  const instance = instanceOf(md);
+  if (instance) out.instance = instance;
   if (typeof expires === 'string' && expires) {
     const d = new Date(expires);
     if (!Number.isNaN(d.getTime())) out.tokenExpires = d;

@@ -7,7 +7,7 @@ import { channelTo } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import type { Ctx } from '../core/ctx.js';
 import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../core/errors.js';
-import { TOKEN_EXPIRES_HEADER, TOKEN_HEADER } from '../core/grpc-metadata.js';
+import { instanceMetadata, TOKEN_EXPIRES_HEADER, TOKEN_HEADER } from '../core/grpc-metadata.js';
 
 const CONNECTED_URL = Symbol('connect.url');
 
@@ -32,7 +32,7 @@ function clientFor(url: string): NetworkServiceClient {
 }
 
 function metadataFor(conn: Connection): Metadata {
-  const md = new Metadata();
+  const md = instanceMetadata(new Metadata());
   const seg = conn.path?.pathSegments[conn.path.index];
   if (seg?.token) md.set(TOKEN_HEADER, seg.token);
   if (seg?.expires) md.set(TOKEN_EXPIRES_HEADER, seg.expires.toISOString());

@@ -11,6 +11,7 @@ import {
   type MonitorScopeSelector,
 } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
+import { instanceOf } from '../core/grpc-metadata.js';
 
 function inScope(conn: Connection, scope: MonitorScopeSelector): boolean {
   if (scope.networkServices.length > 0 && !scope.networkServices.includes(conn.networkService)) return false;
@@ -22,6 +23,8 @@ function inScope(conn: Connection, scope: MonitorScopeSelector): boolean {
 export class ConnectionMonitor {
   private readonly conns = new Map<string, Connection>();
   private readonly events = new EventEmitter();
+  /** Open MonitorConnections streams by the subscriber's process life (`nsm-instance`). */
+  private readonly watching = new Map<string, number>();
 
   constructor() {
     this.events.setMaxListeners(0);
@@ -30,6 +33,25 @@ export class ConnectionMonitor {
   /** The connections held now, by id. */
   get connections(): ReadonlyMap<string, Connection> {
     return this.conns;
+  }
+
+  /** Whether a process life has a MonitorConnections stream open to this hop now. */
+  isWatchedBy(instance: string): boolean {
+    return (this.watching.get(instance) ?? 0) > 0;
+  }
+
+  /** Calls `cb(instance, watched)` when a process life opens its first or closes its last stream. */
+  onWatchers(cb: (instance: string, watched: boolean) => void): () => void {
+    this.events.on('watchers', cb);
+    return () => this.events.off('watchers', cb);
+  }
+
+  private watcherDelta(instance: string | undefined, delta: 1 | -1): void {
+    if (!instance) return;
+    const n = (this.watching.get(instance) ?? 0) + delta;
+    if (n > 0) this.watching.set(instance, n);
+    else this.watching.delete(instance);
+    if ((delta === 1 && n === 1) || (delta === -1 && n === 0)) this.events.emit('watchers', instance, n > 0);
   }
 
   update(conn: Connection): void {
@@ -68,6 +90,8 @@ export class ConnectionMonitor {
         const initial: Record<string, Connection> = {};
         for (const [id, c] of self.conns) if (inScope(c, scope)) initial[id] = c;
         const stream = on(self.events, 'event', { signal: call.signal });
+        const instance = call.metadata ? instanceOf(call.metadata) : undefined;
+        self.watcherDelta(instance, 1);
         try {
           yield ConnectionEvent.fromPartial({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, connections: initial });
           for await (const [type, conn] of stream as AsyncIterable<[ConnectionEventType, Connection]>) {
@@ -76,6 +100,7 @@ export class ConnectionMonitor {
         } catch (err) {
           if (!call.signal.aborted) throw err;
         } finally {
+          self.watcherDelta(instance, -1);
           // A consumer that stops early (return()) must not leave the listener behind.
           await stream.return?.();
         }

@@ -6,13 +6,14 @@ import { createClient } from 'nice-grpc';
 import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
 import { messageOf } from '../core/errors.js';
+import { instanceMetadata } from '../core/grpc-metadata.js';
 import { silentLogger, type Logger } from '../core/log.js';
 
 /** Opens a MonitorConnections stream (all connections) to a peer. */
 export type OpenMonitor = (url: string, signal: AbortSignal) => AsyncIterable<ConnectionEvent>;
 
 export const grpcMonitor: OpenMonitor = (url, signal) =>
-  createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections({ pathSegments: [] }, { signal });
+  createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections({ pathSegments: [] }, { signal, metadata: instanceMetadata() });
 
 export interface PeerWatcherOptions {
   open?: OpenMonitor;

@@ -6,7 +6,7 @@
 // namespace. Every link is tagged with the connection id; Close removes exactly those.
 import type { Connection, IPContext, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
 import { isKernel, isVxlan, P } from './mechanisms.js';
 import { mechanismsOf } from './forwarder-mechanisms.js';
 
@@ -90,20 +90,49 @@ interface Wanted {
   peer?: ProgrammedLink;
 }
 
-async function adoptable(dp: ForwarderDataplane, link: ProgrammedLink, want: Wanted): Promise<boolean> {
-  if (!dp.linkInfo) return false;
-  const ends = want.peer ? [link, want.peer] : [link];
-  const found = await Promise.all(ends.map((l) => dp.linkInfo!(l.netns, l.name).catch(() => undefined)));
+/** What the kernel has under each of these names (undefined: nothing, or no way to tell). */
+async function inspect(dp: ForwarderDataplane, ends: ProgrammedLink[]): Promise<(ExistingLink | undefined)[]> {
+  if (!dp.linkInfo) return ends.map(() => undefined);
+  return Promise.all(ends.map((l) => dp.linkInfo!(l.netns, l.name).catch(() => undefined)));
+}
+
+/** Whether the links found are exactly what we would create, so they can be kept as they are. */
+function adoptable(found: (ExistingLink | undefined)[], want: Wanted): boolean {
   return found.every(
     (f) => f !== undefined && f.alias === want.alias && f.kind === want.kind && (want.vni === undefined || f.vni === want.vni) && (want.remote === undefined || f.remote === want.remote),
   );
 }
 
 /**
- * Runs `create`. A link already there under our name is a leftover of an earlier life of this
- * connection (a restarted forwarder): when it carries our alias and is what we would create, it is
- * kept as it is (same MAC, so the peer's ARP entry stays valid; addresses and routes are re-applied
- * idempotently); otherwise it is deleted and created anew. Resolves true when adopted.
+ * Whose the links under our names are, when creating one failed with "already exists": ours
+ * (they carry this connection's alias, or the dataplane's record says this connection made or
+ * was making them: a forwarder killed before tagging a veth leaves both ends untagged), or
+ * someone else's, which is refused with ALREADY_EXISTS: two connections never share an
+ * interface name in a namespace, and nothing we did not make is ever deleted.
+ */
+function checkOwnership(dp: ForwarderDataplane, ends: ProgrammedLink[], found: (ExistingLink | undefined)[], alias: string): void {
+  const recorded = dp.linksTagged?.(alias) ?? [];
+  let mainRecorded = false;
+  ends.forEach((l, i) => {
+    const f = found[i];
+    if (dp.linkInfo && !f) return;
+    if (f?.alias === alias) return;
+    if (recorded.some((r) => r.netns === l.netns && r.name === l.name)) {
+      if (i === 0) mainRecorded = true;
+      return;
+    }
+    if (i > 0 && mainRecorded && f && !f.alias) return;
+    const owner = f?.alias?.startsWith(ALIAS_PREFIX) ? `connection ${f.alias.slice(ALIAS_PREFIX.length)}` : 'something outside this connection';
+    throw new AlreadyExistsError(`interface "${l.name}" already exists in ${l.netns} (used by ${owner}); choose another interface name`);
+  });
+}
+
+/**
+ * Runs `create`. A link already there under our name is refused unless it is this connection's
+ * (see checkOwnership). Ours, left by an earlier life of this forwarder: when it carries our alias
+ * and is what we would create, it is kept as it is (same MAC, so the peer's ARP entry stays valid;
+ * addresses and routes are re-applied idempotently); otherwise it is deleted and created anew.
+ * Resolves true when adopted.
  */
 async function createOrAdopt(dp: ForwarderDataplane, link: ProgrammedLink, want: Wanted, create: () => Promise<void>): Promise<boolean> {
   try {
@@ -111,7 +140,10 @@ async function createOrAdopt(dp: ForwarderDataplane, link: ProgrammedLink, want:
     return false;
   } catch (err) {
     if (!(err instanceof FailedPreconditionError) || !/already exists/.test(err.message)) throw err;
-    if (await adoptable(dp, link, want)) return true;
+    const ends = want.peer ? [link, want.peer] : [link];
+    const found = await inspect(dp, ends);
+    checkOwnership(dp, ends, found, want.alias);
+    if (dp.linkInfo && adoptable(found, want)) return true;
     await dp.deleteLink(link.netns, link.name);
     if (want.peer) await dp.deleteLink(want.peer.netns, want.peer.name).catch(() => false);
     await create();

@@ -1,5 +1,7 @@
-// An unbounded-until-limit FIFO that a synchronous producer (a store watcher) fills
-// and an async consumer (a Find stream) drains; waiting is cancelled by an AbortSignal.
+// A bounded FIFO that a synchronous producer (a store watcher) fills and an async
+// consumer (a Find stream) drains; waiting is cancelled by an AbortSignal. When the
+// consumer falls `limit` events behind, the queue drops everything it holds, tells
+// its owner once (onOverflow: unsubscribe) and the consumer's next read fails.
 
 export class QueueOverflowError extends Error {
   constructor(limit: number) {
@@ -8,13 +10,19 @@ export class QueueOverflowError extends Error {
   }
 }
 
+/** Most events a Find(watch) consumer may fall behind (beyond what gRPC itself buffers). */
+export const DEFAULT_QUEUE_LIMIT = 4096;
+
 export class EventQueue<E> {
   private readonly items: E[] = [];
   private head = 0;
   private waiter: { resolve: () => void } | undefined;
   private overflowed = false;
 
-  constructor(private readonly limit = 65_536) {}
+  constructor(
+    private readonly limit = DEFAULT_QUEUE_LIMIT,
+    private readonly onOverflow?: () => void,
+  ) {}
 
   get length(): number {
     return this.items.length - this.head;
@@ -24,6 +32,9 @@ export class EventQueue<E> {
     if (this.overflowed) return;
     if (this.length >= this.limit) {
       this.overflowed = true;
+      this.items.length = 0;
+      this.head = 0;
+      this.onOverflow?.();
     } else {
       this.items.push(e);
     }

@@ -16,7 +16,7 @@ export function labelsContain(
   query: Record<string, NetworkServiceLabels | undefined>,
 ): boolean {
   for (const [service, want] of Object.entries(query)) {
-    const have = item[service];
+    const have = Object.hasOwn(item, service) ? item[service] : undefined;
     if (!have) return false;
     const haveLabels = have.labels ?? {};
     for (const [k, v] of Object.entries(want?.labels ?? {})) {

@@ -11,7 +11,7 @@ import {
   type NetworkServiceResponse,
 } from '../../api/index.js';
 import type { RegistryStore, StoreEvent } from '../../registry/store.js';
-import { UnavailableError } from '../core/errors.js';
+import { ResourceExhaustedError } from '../core/errors.js';
 import type { NSERegistryElement, NSRegistryElement, RegistryElement } from '../core/registry-chain.js';
 import { EventQueue, QueueOverflowError } from './event-queue.js';
 import { matchNS, matchNSE } from './match.js';
@@ -33,7 +33,7 @@ export interface StoreKind<T, Q, R> {
 export interface StoreElementOptions {
   /** Milliseconds since the epoch (tests may pass a fake clock). */
   now?: () => number;
-  /** Most events a slow Find(watch) consumer may fall behind before its stream ends. */
+  /** Most events a slow Find(watch) consumer may fall behind before it is dropped (RESOURCE_EXHAUSTED; default 4096). */
   maxQueuedEvents?: number;
 }
 
@@ -59,7 +59,12 @@ export function storeElement<T, Q, R>(
       let unsubscribe: (() => void) | undefined;
       if (watch) {
         // Subscribe before listing so nothing registered meanwhile is missed.
-        const q = new EventQueue<StoreEvent<T>>(opts.maxQueuedEvents);
+        // A consumer that does not keep up is dropped at once: unsubscribed (no more work or memory
+        // per registration) and its stream ends with RESOURCE_EXHAUSTED when it reads again.
+        const q = new EventQueue<StoreEvent<T>>(opts.maxQueuedEvents, () => {
+          unsubscribe?.();
+          ctx.log.warn({ kind: kind.what, limit: opts.maxQueuedEvents }, 'find(watch): consumer fell behind, dropped');
+        });
         queue = q;
         unsubscribe = store.watch((ev) => {
           if (kind.matches(query, ev.item)) q.push(ev);
@@ -76,7 +81,9 @@ export function storeElement<T, Q, R>(
           try {
             ev = await queue.next(ctx.signal);
           } catch (err) {
-            if (err instanceof QueueOverflowError) throw new UnavailableError(`find(watch) stream ended: ${err.message}`);
+            if (err instanceof QueueOverflowError) {
+              throw new ResourceExhaustedError(`find(watch) stream dropped: the watcher ${err.message}; watch again and read faster`);
+            }
             throw err;
           }
           yield kind.response(kind.clone(ev.item), ev.deleted);

@@ -2,7 +2,7 @@
 // treats them as orphans until re-created, and sweep removes the rest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LinkLedger } from '../../../src/dataplane/link-ledger.js';
@@ -75,4 +75,46 @@ test('a link of an earlier life seen again under its alias (adopted in place) is
   deleted.length = 0;
   await ledger.sweep(fakeDataplane(deleted));
   assert.deepEqual(deleted, ['a|nsm-1']);
+});
+
+test('a link is on disk before it is created: a forwarder killed mid-create leaves an orphan the next life sweeps', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'fwd.links.json');
+  const deleted: string[] = [];
+  let seenByNextLife = -1;
+  const dp = new LinkLedger(file).track({
+    ...fakeDataplane(deleted),
+    // The moment `ip link add` runs, the record must already be readable by a new life.
+    createVeth: async () => {
+      seenByNextLife = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"nsm-9"')).length;
+      throw new Error('killed');
+    },
+  });
+  await assert.rejects(dp.createVeth({ name: 'nsm-9', netns: 'a', peerName: 'p9', peerNetns: 'b', alias: 'nsm:c9' }), /killed/);
+  assert.equal(seenByNextLife, 1);
+  assert.equal(new LinkLedger(file).orphanCount, 0, 'a failed create that was not recorded before is forgotten again');
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'the ledger is not world-readable');
+});
+
+test('sweep removes untagged links (killed before tagging) and ours, never a link that carries another alias', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'fwd.links.json');
+  const deleted: string[] = [];
+  const first = new LinkLedger(file).track(fakeDataplane(deleted));
+  for (const [name, alias] of [['nsm-1', 'nsm:c1'], ['nsm-2', 'nsm:c2'], ['nsm-3', 'nsm:c3'], ['nsm-4', 'nsm:c4']] as const) {
+    await first.createVeth({ name, netns: 'a', peerName: `p${name}`, peerNetns: 'b', alias });
+  }
+  const kernel: Record<string, string | undefined> = { 'a|nsm-1': '', 'a|nsm-2': 'nsm:c2', 'a|nsm-3': 'nsm:other' };
+  const ledger = new LinkLedger(file);
+  deleted.length = 0;
+  const removed = await ledger.sweep({
+    ...fakeDataplane(deleted),
+    linkInfo: async (netns, name) => (`${netns}|${name}` in kernel ? { alias: kernel[`${netns}|${name}`]!, kind: 'veth' } : undefined),
+  });
+  assert.equal(removed, 2);
+  assert.deepEqual(deleted.sort(), ['a|nsm-1', 'a|nsm-2']);
+  assert.equal(ledger.orphanCount, 0);
+  assert.equal(new LinkLedger(file).orphanCount, 0);
 });

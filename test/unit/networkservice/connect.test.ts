@@ -7,6 +7,7 @@ import { Connection, dropChannel, listenOn, NetworkServiceDefinition, NetworkSer
 import { begin } from '../../../src/sdk/core/begin.js';
 import { chain, element } from '../../../src/sdk/core/chain.js';
 import { newCtx, type Incoming } from '../../../src/sdk/core/ctx.js';
+import { PROCESS_INSTANCE } from '../../../src/sdk/core/grpc-metadata.js';
 import { MeshError, NotFoundError, Status, UnavailableError } from '../../../src/sdk/core/errors.js';
 import { silentLogger } from '../../../src/sdk/core/log.js';
 import { networkServiceImplementation } from '../../../src/sdk/core/serve-networkservice.js';
@@ -90,11 +91,11 @@ describe('connect (over gRPC on a unix socket)', () => {
     assert.equal(s.incoming.tokenExpires?.toISOString(), '2031-01-02T03:04:05.000Z');
   });
 
-  it('no token: no metadata', async () => {
+  it('no token: no token metadata, only this process life (nsm-instance)', async () => {
     const { target, handler } = client();
     target.url = urlA;
     await handler.request(NetworkServiceRequest.fromPartial({ connection: { id: 'c2' } }), newCtx());
-    assert.deepEqual(seen.find((x) => x.id === 'c2')!.incoming, {});
+    assert.deepEqual(seen.find((x) => x.id === 'c2')!.incoming, { instance: PROCESS_INSTANCE });
   });
 
   it('remembers the URL: close and a refresh reach the same peer without a next URL', async () => {

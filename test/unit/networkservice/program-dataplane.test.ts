@@ -19,6 +19,7 @@ const EP_IF = endpointIfName(ID);
 
 /** A fake kernel: links by "netns/name" (a veth is two links that die together), every call logged. */
 class FakeDataplane implements ForwarderDataplane {
+  linksTagged?: (alias: string) => { netns: string; name: string }[];
   readonly calls: [string, ...unknown[]][] = [];
   readonly links = new Map<string, { peer?: string; spec: unknown }>();
   fail?: (method: string, args: unknown[]) => Error | undefined;
@@ -203,14 +204,34 @@ describe('program-dataplane', () => {
     assert.equal(rec.closes.length, 1);
   });
 
-  it('an "already exists" leftover link that is not ours is replaced', async () => {
-    const { dp, handler } = setup('unix:///run/nsm/nse.sock');
+  it('an "already exists" link that is not ours is refused with ALREADY_EXISTS and left alone', async () => {
+    const { dp, rec, handler } = setup('unix:///run/nsm/nse.sock');
     dp.links.set(`${CLIENT_NS}/nsm-1`, { spec: 'leftover' });
+    await assert.rejects(handler.request(req([CLIENT_KERNEL]), newCtx()), hasCode(Status.ALREADY_EXISTS, /interface "nsm-1" already exists .*something outside this connection/));
+    assert.deepEqual(dp.named('deleteLink'), []);
+    assert.equal(dp.links.get(`${CLIENT_NS}/nsm-1`)!.spec, 'leftover');
+    assert.equal(rec.closes.length, 1, 'the next hop is closed');
+  });
+
+  it('a second connection asking for the same interface name in the same namespace is ALREADY_EXISTS; a refresh of the first is fine', async () => {
+    const { dp, handler } = setup('unix:///run/nsm/nse.sock');
+    const first = await handler.request(req([CLIENT_KERNEL]), newCtx());
+    const before = dp.links.get(`${CLIENT_NS}/nsm-1`);
+    const second = NetworkServiceRequest.fromPartial({ connection: { id: 'conn-2' }, mechanismPreferences: [CLIENT_KERNEL] });
+    await assert.rejects(handler.request(second, newCtx()), hasCode(Status.ALREADY_EXISTS, new RegExp(`used by connection ${ID}`)));
+    assert.equal(dp.links.get(`${CLIENT_NS}/nsm-1`), before, 'the first connection keeps its interface');
+    await handler.request(refresh(first), newCtx());
+    assert.equal(dp.links.get(`${CLIENT_NS}/nsm-1`), before);
+  });
+
+  it('a link this connection was making when the forwarder died (recorded, not yet tagged) is replaced', async () => {
+    const { dp, handler } = setup('unix:///run/nsm/nse.sock');
+    dp.links.set(`${CLIENT_NS}/nsm-1`, { spec: { alias: '' }, peer: `${EP_NS}/${EP_IF}` });
+    dp.links.set(`${EP_NS}/${EP_IF}`, { spec: { alias: '' }, peer: `${CLIENT_NS}/nsm-1` });
+    dp.linksTagged = (alias: string) => (alias === `${ALIAS_PREFIX}${ID}` ? [{ netns: CLIENT_NS, name: 'nsm-1' }] : []);
     await handler.request(req([CLIENT_KERNEL]), newCtx());
-    assert.deepEqual(dp.calls.map((c) => c[0]).filter((m) => m !== 'linkInfo').slice(0, 3), ['createVeth', 'deleteLink', 'deleteLink']);
-    assert.equal(dp.named('createVeth').length, 2);
     assert.deepEqual(dp.named('deleteLink')[0], [CLIENT_NS, 'nsm-1']);
-    assert.notEqual(dp.links.get(`${CLIENT_NS}/nsm-1`)!.spec, 'leftover');
+    assert.equal((dp.links.get(`${CLIENT_NS}/nsm-1`)!.spec as { alias: string }).alias, `${ALIAS_PREFIX}${ID}`);
   });
 
   it('a leftover veth of this connection (a restarted forwarder) is adopted in place: no delete, addresses and routes re-applied', async () => {
@@ -256,12 +277,11 @@ describe('program-dataplane', () => {
     assert.equal((dp.links.get(`${CLIENT_NS}/nsm-1`)!.spec as { vni: number }).vni, vni + 1);
   });
 
-  it('a link under our name that is someone else\'s (another alias or kind) is deleted and re-created', async () => {
+  it('a link under our name that carries another connection\'s alias is refused, not deleted', async () => {
     const { dp, handler } = setup('unix:///run/nsm/nse.sock');
     dp.links.set(`${CLIENT_NS}/nsm-1`, { spec: { alias: `${ALIAS_PREFIX}another-connection` }, peer: 'elsewhere/x' });
-    await handler.request(req([CLIENT_KERNEL]), newCtx());
-    assert.deepEqual(dp.calls.map((c) => c[0]).filter((m) => m !== 'addAddress' && m !== 'addRoute' && m !== 'linkInfo'), ['createVeth', 'deleteLink', 'deleteLink', 'createVeth']);
-    assert.equal((dp.links.get(`${CLIENT_NS}/nsm-1`)!.spec as { alias: string }).alias, `${ALIAS_PREFIX}${ID}`);
+    await assert.rejects(handler.request(req([CLIENT_KERNEL]), newCtx()), hasCode(Status.ALREADY_EXISTS, /used by connection another-connection/));
+    assert.deepEqual(dp.named('deleteLink'), []);
   });
 
   it('a veth of ours whose other end is missing is re-created', async () => {
