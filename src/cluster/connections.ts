@@ -16,8 +16,12 @@ export interface ConnectionStatus {
   endpoint: string;
   mechanism: string;
   interface: string;
+  /** The first address of each end (srcIps[0], dstIps[0]). */
   srcIp: string;
   dstIp: string;
+  /** Every address of each end, both families. */
+  srcIps: string[];
+  dstIps: string[];
   path: string[];
   state: 'UP' | 'DOWN' | 'HEALING';
 }
@@ -37,7 +41,7 @@ export async function readClientLines(p: MeshPlan, client: string): Promise<NscL
   return out;
 }
 
-/** One ping through a connection: `ip netns exec NS ping -c1 -W1 DST`. */
+/** One ping through a connection: `ip netns exec NS ping -c1 -W1 DST` (iputils ping picks ICMP or ICMPv6 by DST's family). */
 export function ping(netns: string, dst: string): Promise<boolean> {
   const ip = dst.split('/')[0]!;
   return new Promise((resolve) => {
@@ -66,7 +70,8 @@ async function toStatus(client: string, netns: string, lines: NscLine[], doPing:
   const up = !healing && doPing && line.dstIp ? await ping(netns, line.dstIp) : false;
   return {
     id: line.id, client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, interface: line.interface,
-    srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '', path: line.path, state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
+    srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '',
+    srcIps: line.srcIps ?? (line.srcIp ? [line.srcIp] : []), dstIps: line.dstIps ?? (line.dstIp ? [line.dstIp] : []), path: line.path, state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
   };
 }
 
@@ -81,7 +86,7 @@ export async function collectConnections(p: MeshPlan, doPing = true): Promise<Co
       const netns = p.workloads.find((w) => w.name === r.client)!.netns;
       // The latest full line: the connection as first made or as last healed.
       if (!lines.some((l) => l.state !== 'HEALING')) {
-        return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', path: [], state: 'DOWN' as const };
+        return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', srcIps: [], dstIps: [], path: [], state: 'DOWN' as const };
       }
       return toStatus(r.client, netns, lines, doPing);
     }),
