@@ -162,15 +162,18 @@ export class KernelDriver {
   }
 
   /**
-   * Add an address (idempotent: `addr replace`). IPv6 goes without DAD, so it is usable at once, and
-   * is also published as a proxy NDP entry on the interface: harmless where the namespace does not
+   * Add an address (idempotent: `addr replace`). IPv6 goes without DAD, so it is usable at once; a
+   * /128 without a prefix route (a route to itself in the main table, which an IPv4 /32 does not
+   * get, and which in a passthrough would beat the route onward). It is
+   * also published as a proxy NDP entry on the interface: harmless where the namespace does not
    * forward, and what lets a forwarding namespace (a passthrough, dataplane/forwarding.ts) take in NDP
    * replies addressed to it. The entry goes with the interface.
    */
   async addAddress(netns: NetnsLike, ifname: string, cidr: string): Promise<void> {
     checkIfName('ifname', ifname);
     const c = checkCidr('cidr', cidr);
-    const add = `addr replace ${c.address}/${c.prefixLen} dev ${ifname}${c.family === 6 ? ' nodad' : ''}`;
+    const v6 = c.family === 6 ? ` nodad${c.prefixLen === 128 ? ' noprefixroute' : ''}` : '';
+    const add = `addr replace ${c.address}/${c.prefixLen} dev ${ifname}${v6}`;
     await this.exec(netns, ifname, c.family === 6 ? [add, `neigh replace proxy ${c.address} dev ${ifname}`] : add);
   }
 
