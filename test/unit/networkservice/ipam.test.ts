@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -133,17 +133,27 @@ describe('lease file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nsm-leases-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('round-trips leases and ignores damaged entries', () => {
+  it('round-trips leases, skips damaged lines, compacts when loaded', () => {
     const file = join(dir, 'nse.leases.json');
     const s = leaseFile(file);
     assert.deepEqual(s.load(), {});
     s.save('a', ['2001:db8::/128', '2001:db8::1/128']);
     s.save('b', ['169.254.0.2/32', '169.254.0.3/32']);
     s.remove('b');
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { a: ['2001:db8::/128', '2001:db8::1/128'] });
+    appendFileSync(file, '{"id":"c","addrs":["169.254.0.4/32"]}\n{"id":"d","addrs":["169.2');
+    assert.equal(readFileSync(file, 'utf8').split('\n').length, 5, 'one appended line per change (3), then ours (2)');
     assert.deepEqual(leaseFile(file).load(), { a: ['2001:db8::/128', '2001:db8::1/128'] });
+    assert.equal(readFileSync(file, 'utf8'), '{"id":"a","addrs":["2001:db8::/128","2001:db8::1/128"]}\n', 'compacted');
     const pool = new PointToPointPool(['2001:db8::/64'], memoryStore({ bad: ['x', 'y'], odd: ['2001:db8::5/128'] }));
     assert.equal(pool.inUse, 0);
+  });
+
+  it('an unwritable file is not fatal', () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const s = leaseFile(join(dir, 'a-file', 'leases.json'));
+    assert.deepEqual(s.load(), {});
+    s.save('a', ['169.254.0.0/32', '169.254.0.1/32']);
+    s.remove('a');
   });
 });
 
