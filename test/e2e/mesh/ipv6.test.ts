@@ -158,3 +158,34 @@ test('remote dual-stack connection, VXLAN over an IPv6 underlay: both families p
   assert.equal(mtu, 1430, 'VXLAN over IPv6 leaves 1430 bytes');
   await checkRemote(t, r, mesh, '2001:db8:ff::2');
 });
+
+test('endpoint restart: its leases survive, the healed connection keeps its addresses, a new one never gets them', async (t) => {
+  const mesh = new Mesh(t);
+  const [node, nse, c1, c2] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2');
+  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const nsmgrUrl = mesh.sock('nsmgr');
+  await mesh.registry({ listen: registryUrl, netns: node! });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
+  const cidr = '2001:db8:5::/64,169.254.5.0/24';
+  const first = await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr, netns: node! });
+  const a = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1!, urls: ['kernel://icmp-responder/nsm-1'] });
+  assert.deepEqual(a.conn.dstIps, ['2001:db8:5::/128', '169.254.5.0/32']);
+
+  await first.kill();
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr, netns: node! });
+  // A new client right after the restart, maybe before nsc-1 heals: never nsc-1's addresses.
+  const b = await mesh.nsc({ name: 'nsc-2', nsmgr: nsmgrUrl, workloadNetns: c2!, urls: ['kernel://icmp-responder/nsm-1'] });
+  const taken = new Set([...a.conn.srcIps!, ...a.conn.dstIps!]);
+  for (const addr of [...b.conn.srcIps!, ...b.conn.dstIps!]) assert.ok(!taken.has(addr), `${addr} handed out twice`);
+  // nsc-1's connection heals (re-requested through the restarted endpoint) with the same addresses.
+  const healed = () => a.proc.lines().map((l) => JSON.parse(l) as NscSummary & { state?: string }).filter((l) => l.state === 'UP');
+  await waitFor('nsc-1 to heal through the restarted endpoint', () => healed().length > 0, 20_000, 250);
+  assert.deepEqual(healed()[0]!.srcIps, a.conn.srcIps);
+  assert.deepEqual(healed()[0]!.dstIps, a.conn.dstIps);
+  for (const dst of a.conn.dstIps!) assert.ok(ping(c1!, ipOf(dst)), `nsc-1 -> ${dst} after the heal`);
+  await a.proc.stop();
+  await b.proc.stop();
+  for (const ns of [c1!, c2!, nse!]) await leftNothing(ns);
+  assert.deepEqual(addrs(c1!, 'nsm-1', 6), []);
+});
