@@ -695,6 +695,17 @@ async function dataplanePhase(): Promise<void> {
   }
 }
 
+async function ipv6Phase(): Promise<void> {
+  if (!wanted('throughput.kernel.ipv6')) return;
+  log('throughput.kernel.ipv6: iperf3 over IPv6 through a mesh connection and through a raw veth (bench/throughput-ipv6.ts)');
+  try {
+    const out = await childJson('throughput-ipv6.ts', ['--reps', String(IPERF_REPS), '--seconds', String(IPERF_SECONDS)]);
+    for (const r of out.results) add(r);
+  } catch (err) {
+    missing('throughput.kernel.ipv6', `bench/throughput-ipv6.ts failed: ${String(err).slice(0, 300)}`);
+  }
+}
+
 async function heapPhase(): Promise<void> {
   if (!wanted('memory.per-connection.heap')) return;
   const n = QUICK ? '200' : '500';
@@ -724,6 +735,7 @@ const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'request.remote.p50': { text: 'ratio <= 0.5', ok: (r) => (r.ratio ?? Infinity) <= 0.5 },
   'throughput.kernel': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'throughput.vxlan': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
+  'throughput.kernel.ipv6': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'connections.1000.seconds': { text: '< 30 s', ok: (r) => (r.value ?? Infinity) < 30 },
   'memory.per-connection': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
   'memory.per-connection.heap': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
@@ -752,6 +764,7 @@ async function main(): Promise<void> {
   for (const [phase, fn] of [
     ['local', localPhase],
     ['remote', remotePhase],
+    ['ipv6', ipv6Phase],
     ['heal', healPhase],
     ['memory', heapPhase],
     ['registry', registryPhase],

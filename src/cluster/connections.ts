@@ -18,8 +18,12 @@ export interface ConnectionStatus {
   endpoint: string;
   mechanism: string;
   interface: string;
+  /** The first address of each end (srcIps[0], dstIps[0]). */
   srcIp: string;
   dstIp: string;
+  /** Every address of each end, both families. */
+  srcIps: string[];
+  dstIps: string[];
   path: string[];
   state: 'UP' | 'DOWN' | 'HEALING';
 }
@@ -65,7 +69,8 @@ async function toStatus(client: string, netns: string, lines: NscLine[], ping: P
   const up = !healing && ping && line.dstIp ? await ping(netns, line.dstIp) : false;
   return {
     id: line.id, client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, interface: line.interface,
-    srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '', path: line.path, state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
+    srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '',
+    srcIps: line.srcIps ?? (line.srcIp ? [line.srcIp] : []), dstIps: line.dstIps ?? (line.dstIp ? [line.dstIp] : []), path: line.path, state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
   };
 }
 
@@ -93,7 +98,7 @@ async function collect(p: MeshPlan, ping: Ping | undefined): Promise<ConnectionS
       const netns = p.workloads.find((w) => w.name === r.client)!.netns;
       // The latest full line: the connection as first made or as last healed.
       if (!lines.some((l) => l.state !== 'HEALING')) {
-        return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', path: [], state: 'DOWN' as const };
+        return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', srcIps: [], dstIps: [], path: [], state: 'DOWN' as const };
       }
       return toStatus(r.client, netns, lines, ping);
     }),

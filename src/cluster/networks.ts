@@ -1,8 +1,9 @@
 // Namespaces and underlay of a mesh: one namespace per node and workload, plus `<name>-ul` holding
-// a bridge with a veth to each node (198.18.0.N/15 on the node end, .254 on the bridge for the registry).
+// a bridge with a veth to each node (198.18.0.N/15 on the node end, .254 on the bridge for the registry;
+// with `underlay: ipv6` also 2001:db8:ff::N/64 on the node end, which the forwarders' VXLAN tunnels use).
 import type { Logger } from 'pino';
 import { KernelDriver, createNamedNetns, deleteNamedNetns, listNamedNetns } from '../dataplane/index.js';
-import { planNamespaces, type MeshPlan } from './plan.js';
+import { planNamespaces, UNDERLAY6_PREFIX, type MeshPlan } from './plan.js';
 
 const ALIAS = (p: MeshPlan) => `nsm-up:${p.name}`;
 
@@ -24,8 +25,9 @@ export async function createNetworks(p: MeshPlan, log: Logger, onStep: (msg: str
       await kd.createVeth({ name: 'ul', netns: n.netns, peerName: n.peer, peerNetns: p.underlayNetns, alias: ALIAS(p) });
       await kd.addToBridge(p.underlayNetns, n.peer, p.bridge);
       await kd.addAddress(n.netns, 'ul', `${n.ip}/${p.underlayPrefix}`);
+      if (n.ip6) await kd.addAddress(n.netns, 'ul', `${n.ip6}/${UNDERLAY6_PREFIX}`);
     }
-    onStep(`underlay ${p.bridge} in ${p.underlayNetns}: ${p.nodes.map((n) => `${n.name}=${n.ip}`).join(' ')} registry=${p.registryIp}`);
+    onStep(`underlay ${p.bridge} in ${p.underlayNetns}: ${p.nodes.map((n) => `${n.name}=${n.ip}${n.ip6 ? `,${n.ip6}` : ''}`).join(' ')} registry=${p.registryIp}`);
   } finally {
     kd.close();
   }

@@ -3,7 +3,7 @@
 import { parseServiceUrl } from '../components/service-url.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
 import { meshPaths, type MeshPaths } from './paths.js';
-import type { Scenario } from './scenario-schema.js';
+import { endpointCidrs, type Scenario } from './scenario-schema.js';
 import type { ServiceSpec } from './service-spec.js';
 
 export type ComponentKind = 'etcd' | 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
@@ -27,6 +27,8 @@ export interface NodePlan {
   netns: string;
   /** Underlay address (no prefix). */
   ip: string;
+  /** IPv6 underlay address (no prefix) when the scenario asks for `underlay: ipv6`: VXLAN runs over it. */
+  ip6?: string;
   /** Interface names: `ul` in the node namespace, `<peer>` on the bridge. */
   peer: string;
 }
@@ -63,6 +65,9 @@ export interface MeshPlan extends MeshPaths {
 
 export const UNDERLAY_PREFIX = 15;
 export const REGISTRY_IP = '198.18.0.254';
+/** IPv6 underlay (`underlay: ipv6`): 2001:db8:ff::N/64 for node N. */
+export const UNDERLAY6_PREFIX = 64;
+export const underlay6Ip = (i: number) => `2001:db8:ff::${(i + 1).toString(16)}`;
 
 export function planMesh(s: Scenario, file: string, nameOverride?: string): MeshPlan {
   const name = nameOverride ?? s.name;
@@ -70,7 +75,8 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   const sock = (c: string) => `unix://${paths.sockDir}/${c}.sock`;
   const ns = (x: string) => `${name}-${x}`;
   const registryUrl = `tcp://${REGISTRY_IP}:5001`;
-  const nodes: NodePlan[] = s.nodes.map((n, i) => ({ name: n, netns: ns(n), ip: `198.18.0.${i + 1}`, peer: `n${i + 1}` }));
+  const v6 = s.underlay === 'ipv6';
+  const nodes: NodePlan[] = s.nodes.map((n, i) => ({ name: n, netns: ns(n), ip: `198.18.0.${i + 1}`, ...(v6 ? { ip6: underlay6Ip(i) } : {}), peer: `n${i + 1}` }));
   const nodeOf = new Map(nodes.map((n) => [n.name, n]));
   const components: ComponentPlan[] = [];
   const registryArgs = ['registry', '--listen', registryUrl];
@@ -91,7 +97,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     const fwd = `forwarder-${n.name}`;
     components.push({
       name: fwd, kind: 'forwarder', node: n.name, netns: n.netns, url: sock(fwd),
-      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip],
+      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip],
     });
   }
   const workloads: WorkloadPlan[] = [];
@@ -101,7 +107,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     workloads.push({ name: e.name, kind: 'endpoint', endpointKind: e.kind, node: e.node, netns: ns(e.name) });
     components.push({
       name: e.name, kind: 'endpoint', node: e.node, netns: node.netns, workloadNetns: ns(e.name), url: sock(e.name),
-      args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), ...(e.cidr ? ['--cidr', e.cidr] : []), ...(labels ? ['--labels', labels] : []),
+      args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), ...(endpointCidrs(e).length > 0 ? ['--cidr', endpointCidrs(e).join(',')] : []), ...(labels ? ['--labels', labels] : []),
         '--nsmgr', sock(`nsmgr-${e.node}`), '--netns', ns(e.name), '--listen', sock(e.name)],
     });
   }

@@ -1,8 +1,8 @@
 // Cross-field rules of a scenario: names usable in namespace and interface names, unique names,
 // known nodes, endpoints with services, non-overlapping CIDRs (none on a passthrough), requests someone can serve.
 import { parseServiceUrl } from '../components/service-url.js';
-import { overlaps, parseCidr4, type Cidr4 } from '../sdk/networkservice/ip4.js';
-import type { Scenario } from './scenario-schema.js';
+import { overlaps, parsePrefix, type Prefix } from '../sdk/tools/prefix.js';
+import { endpointCidrs, type Scenario } from './scenario-schema.js';
 import type { YamlPath } from './yaml-lines.js';
 
 export interface CheckProblem {
@@ -16,7 +16,7 @@ export const SCENARIO_NAME_RE = /^[a-z][a-z0-9-]{0,15}$/;
 export const MEMBER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 /** Reserved suffixes (namespaces the runner itself creates). */
 const RESERVED = new Set(['ul']);
-const UNDERLAY = parseCidr4('198.18.0.0/15');
+const UNDERLAYS = [parsePrefix('198.18.0.0/15'), parsePrefix('2001:db8:ff::/64')];
 /** Underlay addresses are 198.18.0.N for N = node index + 1; .254 is the registry. */
 export const MAX_NODES = 250;
 
@@ -47,33 +47,43 @@ export function checkScenario(s: Scenario): CheckProblem[] {
   });
 
   const offered = new Set<string>();
-  const cidrs: { cidr: Cidr4; owner: string }[] = [];
+  const cidrs: { cidr: Prefix; owner: string }[] = [];
   (s.endpoints ?? []).forEach((e, i) => {
     member(['endpoints', i, 'name'], e.name, `endpoint ${i + 1}`);
     if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${s.nodes.join(', ')})`);
     if (e.services.length === 0) bad(['endpoints', i, 'services'], `endpoint "${e.name}" offers no service`);
     e.services.forEach((svc) => offered.add(svc));
-    if (e.kind === 'passthrough' && e.cidr !== undefined) {
-      bad(['endpoints', i, 'cidr'], `endpoint "${e.name}" is a passthrough: it hands out its onward connection's addresses and takes no cidr (remove it)`);
+    if (e.kind === 'passthrough' && (e.cidr !== undefined || e.cidrs !== undefined)) {
+      bad(['endpoints', i, e.cidr !== undefined ? 'cidr' : 'cidrs'], `endpoint "${e.name}" is a passthrough: it hands out its onward connection's addresses and takes no cidr (remove it)`);
       return;
     }
-    if (e.cidr === undefined) {
-      if (e.kind !== 'passthrough') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24)`);
+    if (e.cidr !== undefined && e.cidrs !== undefined) {
+      bad(['endpoints', i, 'cidrs'], `endpoint "${e.name}" gives either cidr or cidrs, not both`);
       return;
     }
-    let cidr: Cidr4;
-    try {
-      cidr = parseCidr4(e.cidr);
-      if (!e.cidr.includes('/')) throw new Error();
-    } catch {
-      bad(['endpoints', i, 'cidr'], `"${e.cidr}" is not an IPv4 CIDR (e.g. 169.254.1.0/24)`);
+    const list = endpointCidrs(e);
+    if (list.length === 0) {
+      if (e.kind !== 'passthrough') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24 or 169.254.1.0/24,2001:db8:1::/64)`);
       return;
     }
-    if (cidr.prefix > 30) bad(['endpoints', i, 'cidr'], `${e.cidr} is too small for point-to-point pairs (at most /30)`);
-    if (overlaps(cidr, UNDERLAY)) bad(['endpoints', i, 'cidr'], `${e.cidr} overlaps the underlay 198.18.0.0/15`);
-    const clash = cidrs.find((c) => overlaps(c.cidr, cidr));
-    if (clash) bad(['endpoints', i, 'cidr'], `${e.cidr} overlaps ${clash.cidr.text} of endpoint "${clash.owner}"`);
-    cidrs.push({ cidr, owner: e.name });
+    list.forEach((text, k) => {
+      const at: YamlPath = e.cidrs !== undefined ? ['endpoints', i, 'cidrs', k] : ['endpoints', i, 'cidr'];
+      let cidr: Prefix;
+      try {
+        if (!text.includes('/')) throw new Error();
+        cidr = parsePrefix(text);
+      } catch {
+        bad(at, `"${text}" is not a CIDR (e.g. 169.254.1.0/24 or 2001:db8:1::/64)`);
+        return;
+      }
+      const max = cidr.family === 4 ? 30 : 126;
+      if (cidr.bits > max) bad(at, `${text} is too small for point-to-point pairs (at most /${max})`);
+      const ul = UNDERLAYS.find((u) => overlaps(u, cidr));
+      if (ul) bad(at, `${text} overlaps the underlay ${ul.text}`);
+      const clash = cidrs.find((c) => overlaps(c.cidr, cidr));
+      if (clash) bad(at, `${text} overlaps ${clash.cidr.text} of ${clash.owner === e.name ? 'the same endpoint' : `endpoint "${clash.owner}"`}`);
+      cidrs.push({ cidr, owner: e.name });
+    });
   });
 
   (s.clients ?? []).forEach((c, i) => {

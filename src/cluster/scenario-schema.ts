@@ -28,8 +28,12 @@ export const endpointSchema = z.strictObject({
   node: name,
   kind: z.enum(['icmp-responder', 'passthrough']),
   services: z.array(name),
-  /** Required for icmp-responder; a passthrough hands out its onward connection's addresses. */
+  /**
+   * Required for icmp-responder (a comma-separated list of prefixes of either family, or `cidrs`);
+   * a passthrough hands out its onward connection's addresses.
+   */
   cidr: z.string().optional(),
+  cidrs: z.array(z.string()).min(1).optional(),
   labels: labels.optional(),
 });
 
@@ -42,6 +46,8 @@ export const clientSchema = z.strictObject({
 export const scenarioSchema = z.strictObject({
   name,
   nodes: z.array(name).min(1),
+  /** Address family of the node underlay that VXLAN tunnels use (default ipv4; the control plane stays on IPv4). */
+  underlay: z.enum(['ipv4', 'ipv6']).optional(),
   registry: z
     .strictObject({ backend: z.enum(['memory', 'etcd']), endpoints: z.array(z.string()).optional() })
     .optional(),
@@ -51,5 +57,10 @@ export const scenarioSchema = z.strictObject({
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;
+
+/** An endpoint's prefixes: `cidrs`, or `cidr` split at commas. */
+export function endpointCidrs(e: { cidr?: string | undefined; cidrs?: string[] | undefined }): string[] {
+  return e.cidrs ?? (e.cidr ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+}
 export type ScenarioEndpoint = z.infer<typeof endpointSchema>;
 export type ScenarioClient = z.infer<typeof clientSchema>;

@@ -8,10 +8,13 @@ export function formatTable(headers: string[], rows: string[][]): string[] {
   return [line(headers), ...rows.map(line)];
 }
 
+/** Every address of an end, comma separated (older status files have only the first). */
+const all = (list: string[] | undefined, first: string): string => (list?.length ? list.join(',') : first || '-');
+
 export function connectionTable(conns: ConnectionStatus[]): string[] {
   return formatTable(
     ['CLIENT', 'IF', 'SERVICE', 'ENDPOINT', 'MECHANISM', 'SRC', 'DST', 'STATE', 'PATH'],
-    conns.map((c) => [c.client, c.interface, c.service, c.endpoint || '-', c.mechanism || '-', c.srcIp || '-', c.dstIp || '-', c.state, c.path.join(' > ') || '-']),
+    conns.map((c) => [c.client, c.interface, c.service, c.endpoint || '-', c.mechanism || '-', all(c.srcIps, c.srcIp), all(c.dstIps, c.dstIp), c.state, c.path.join(' > ') || '-']),
   );
 }
 

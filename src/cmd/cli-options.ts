@@ -1,7 +1,7 @@
 // Shared flag parsers for the subcommands and the wait-for-shutdown helper.
 import { InvalidArgumentError, Option } from 'commander';
 import { parseMeshUrl } from '../api/transport.js';
-import { parseCidr4 } from '../sdk/networkservice/ip4.js';
+import { parsePrefix } from '../sdk/tools/prefix.js';
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -26,11 +26,11 @@ export function labelsArg(value: string): Record<string, string> {
   return out;
 }
 
-/** A comma-separated list of IPv4 CIDRs. */
+/** A comma-separated list of CIDRs of either family (e.g. 169.254.1.0/24,2001:db8:1::/64). */
 export function cidrsArg(value: string): string[] {
-  const cidrs = value.split(',').filter(Boolean);
+  const cidrs = value.split(',').map((c) => c.trim()).filter(Boolean);
   try {
-    cidrs.forEach(parseCidr4);
+    cidrs.forEach((c) => parsePrefix(c, 'cidr'));
   } catch (err) {
     throw new InvalidArgumentError(reason(err));
   }

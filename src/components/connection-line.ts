@@ -11,8 +11,12 @@ export interface ConnectionLine {
   endpoint: string;
   interface: string;
   mechanism: string;
+  /** The first of srcIps / dstIps. */
   srcIp?: string;
   dstIp?: string;
+  /** Every address of each end, both families (absent when there are none). */
+  srcIps?: string[];
+  dstIps?: string[];
   path: string[];
   /** Absent on the first line; HEALING and CLOSED lines carry only id and interface. */
   state?: LineState;
@@ -28,6 +32,8 @@ export function connectionLine(c: Connection, ifname?: string, state?: 'UP'): Co
     mechanism: c.mechanism?.type ?? '',
     ...(ip?.srcIpAddrs[0] ? { srcIp: ip.srcIpAddrs[0] } : {}),
     ...(ip?.dstIpAddrs[0] ? { dstIp: ip.dstIpAddrs[0] } : {}),
+    ...(ip?.srcIpAddrs.length ? { srcIps: [...ip.srcIpAddrs] } : {}),
+    ...(ip?.dstIpAddrs.length ? { dstIps: [...ip.dstIpAddrs] } : {}),
     path: c.path?.pathSegments.map((s) => s.name) ?? [],
     ...(state ? { state } : {}),
   };

@@ -11,6 +11,10 @@ import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
+import { dirname } from 'node:path';
+import { parseMeshUrl } from '../api/transport.js';
+import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
+import { leaseFile } from '../sdk/tools/lease-file.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 
 export interface EndpointOptions {
@@ -30,6 +34,11 @@ export interface EndpointOptions {
   stopGraceMs?: number;
   /** How long a connection waits for its forwarder's monitor stream before it is released (default 15 s). */
   orphanGraceMs?: number;
+  /**
+   * The file that keeps address leases across restarts (default: NAME.leases.json beside its unix
+   * socket, or under /var/lib/networkservicemesh; '' keeps them in memory only).
+   */
+  leaseFile?: string;
   log: Logger;
 }
 
@@ -43,17 +52,31 @@ export interface RunningEndpoint {
   stop(): Promise<void>;
 }
 
+function defaultLeaseFile(listenUrl: string, name: string): string {
+  const u = parseMeshUrl(listenUrl);
+  return `${u.kind === 'unix' ? dirname(u.path) : '/var/lib/networkservicemesh'}/${name}.leases.json`;
+}
+
 export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpoint> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
+  const file = opts.leaseFile ?? defaultLeaseFile(opts.listenUrl, opts.name);
+  const leases = opts.cidrs.length > 0 && file ? leaseFile(file, opts.log) : undefined;
   const chain = newEndpointChain({
     name: opts.name,
     signer,
     ...(opts.clock ? { clock: opts.clock } : {}),
     cidrs: opts.cidrs,
     netnsUrl: opts.netnsUrl,
+    ...(leases ? { leases } : {}),
     ...(opts.extra ? { extra: opts.extra } : {}),
     ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
   });
+  // Leases of an earlier life that no connection claims within a token lifetime belong to dead connections.
+  const sweep = setTimeout(() => {
+    const n = chain.pool?.releaseUnclaimed() ?? 0;
+    if (n > 0) opts.log.info({ leases: n }, 'released address leases of an earlier life that no connection claimed');
+  }, opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS);
+  sweep.unref();
   const running = await startServer([opts.listenUrl], (server) => {
     addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
@@ -80,6 +103,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
     url,
     monitor: chain.monitor,
     async stop() {
+      clearTimeout(sweep);
       unwatchNsmgr();
       await registration.stop();
       await running.stop();

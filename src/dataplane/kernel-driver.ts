@@ -161,18 +161,28 @@ export class KernelDriver {
     await this.exec(netns, ifname, `link set dev ${ifname} master ${bridge} up`);
   }
 
-  /** Add an address (idempotent: `addr replace`; IPv6 without DAD so it is usable at once). */
+  /**
+   * Add an address (idempotent: `addr replace`). IPv6 goes without DAD, so it is usable at once; a
+   * /128 without a prefix route (a route to itself in the main table, which an IPv4 /32 does not
+   * get, and which in a passthrough would beat the route onward). It is
+   * also published as a proxy NDP entry on the interface: harmless where the namespace does not
+   * forward, and what lets a forwarding namespace (a passthrough, dataplane/forwarding.ts) take in NDP
+   * replies addressed to it. The entry goes with the interface.
+   */
   async addAddress(netns: NetnsLike, ifname: string, cidr: string): Promise<void> {
     checkIfName('ifname', ifname);
     const c = checkCidr('cidr', cidr);
-    await this.exec(netns, ifname, `addr replace ${c.address}/${c.prefixLen} dev ${ifname}${c.family === 6 ? ' nodad' : ''}`);
+    const v6 = c.family === 6 ? ` nodad${c.prefixLen === 128 ? ' noprefixroute' : ''}` : '';
+    const add = `addr replace ${c.address}/${c.prefixLen} dev ${ifname}${v6}`;
+    await this.exec(netns, ifname, c.family === 6 ? [add, `neigh replace proxy ${c.address} dev ${ifname}`] : add);
   }
 
-  /** Remove an address; a missing address or interface is not an error. */
+  /** Remove an address (and, for IPv6, its proxy NDP entry); a missing address or interface is not an error. */
   async deleteAddress(netns: NetnsLike, ifname: string, cidr: string): Promise<void> {
     checkIfName('ifname', ifname);
     const c = checkCidr('cidr', cidr);
     await this.execIgnoring(netns, `addr del ${c.address}/${c.prefixLen} dev ${ifname}`, /Cannot assign|does not exist|Cannot find/i);
+    if (c.family === 6) await this.execIgnoring(netns, `neigh del proxy ${c.address} dev ${ifname}`, /No such|does not exist|Cannot find/i);
   }
 
   /** Add or replace a route (idempotent). */
@@ -279,7 +289,7 @@ export class KernelDriver {
     return this.pool.get(ns, this.ids.get(netnsKey(ns)));
   }
 
-  private async exec(netns: NetnsLike, ifname: string, line: string): Promise<void> {
+  private async exec(netns: NetnsLike, ifname: string, line: string | string[]): Promise<void> {
     const ns = await this.resolve(netns, 'netns');
     try {
       await this.chan(ns).run(line);

@@ -6,6 +6,8 @@ import { serverHop } from './server-hop.js';
 import type { Clock } from '../core/clock.js';
 import type { TokenSigner } from '../core/token.js';
 import { pointToPointIpam } from '../networkservice/ipam.js';
+import type { LeaseStore } from '../tools/p2p-pool.js';
+import type { PointToPointPool } from '../tools/p2p-pool.js';
 import { kernelEndpoint } from '../networkservice/kernel-endpoint.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
 import { releaseOrphans } from '../networkservice/release-orphans.js';
@@ -17,6 +19,8 @@ export interface EndpointChainOptions {
   clock?: Clock;
   /** Address pool; empty for endpoints whose addresses come from elsewhere (passthrough). */
   cidrs: string[];
+  /** Where address leases are kept across restarts (none: only in memory). */
+  leases?: LeaseStore;
   /** This endpoint's network namespace, as a mechanism inodeURL (file:// or inode://). */
   netnsUrl: string;
   /** The endpoint's own behaviour (e.g. passthrough's onward connection). */
@@ -25,14 +29,16 @@ export interface EndpointChainOptions {
   orphanGraceMs?: number;
 }
 
-export function newEndpointChain(opts: EndpointChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor } {
+export function newEndpointChain(opts: EndpointChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor; pool?: PointToPointPool } {
   const monitor = new ConnectionMonitor();
+  const ipam = opts.cidrs.length > 0 ? pointToPointIpam(opts.cidrs, opts.leases ? { store: opts.leases } : {}) : undefined;
   return {
     monitor,
+    ...(ipam ? { pool: ipam.pool } : {}),
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       releaseOrphans(monitor, opts.orphanGraceMs !== undefined ? { graceMs: opts.orphanGraceMs } : {}),
-      ...(opts.cidrs.length > 0 ? [pointToPointIpam(opts.cidrs)] : []),
+      ...(ipam ? [ipam] : []),
       kernelEndpoint({ netnsUrl: opts.netnsUrl }),
       ...(opts.extra ?? []),
     ),

@@ -4,6 +4,7 @@
 // endpoint on this node, VXLAN to another node), and on the way back hands the
 // caller its incoming mechanism while keeping both for the data plane.
 import { randomInt } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Mechanism } from '../../api/index.js';
 import { parseMeshUrl } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
@@ -29,11 +30,16 @@ export function endpointIfName(connId: string): string {
 }
 
 /** What is wrong with a preference of a supported type, or undefined when it is usable. */
-function problemOf(m: Mechanism): string | undefined {
+function problemOf(m: Mechanism, underlayIp: string): string | undefined {
   if (isKernel(m)) {
     if (!m.parameters[P.inodeURL]) return 'KERNEL mechanism needs the client namespace in parameter "inodeURL"';
     if (!m.parameters[P.name]) return 'KERNEL mechanism needs the interface name in parameter "name"';
-  } else if (isVxlan(m) && !m.parameters[P.srcIp]) return 'VXLAN mechanism needs parameter "src_ip"';
+  } else if (isVxlan(m)) {
+    const src = m.parameters[P.srcIp];
+    if (!src) return 'VXLAN mechanism needs parameter "src_ip"';
+    if (isIP(src) === 0) return `VXLAN parameter "src_ip" is not an IP address: ${JSON.stringify(src)}`;
+    if (isIP(src) !== isIP(underlayIp)) return `VXLAN "src_ip" ${src} is IPv${isIP(src)} but this forwarder's underlay is IPv${isIP(underlayIp)} (${underlayIp})`;
+  }
   return undefined;
 }
 
@@ -42,7 +48,7 @@ function chooseIncoming(prefs: Mechanism[], current: Mechanism | undefined, unde
   let problem: string | undefined;
   for (const m of current ? [current, ...prefs] : prefs) {
     if (!isKernel(m) && !isVxlan(m)) continue;
-    const wrong = problemOf(m);
+    const wrong = problemOf(m, underlayIp);
     if (wrong) {
       problem ??= wrong;
       continue;

@@ -1,55 +1,20 @@
-// ipam (endpoint side): hands out point-to-point IPv4 addresses from the
-// endpoint's CIDRs: dst (the endpoint's end) and src (the client's end), each /32,
-// plus a route to the other end; never an address inside the request's excluded
-// prefixes; the same connection keeps its addresses across refreshes.
+// ipam (endpoint side): hands out point-to-point addresses from the endpoint's
+// prefixes, IPv4 and IPv6 alike: per family present in the pool a dst (the
+// endpoint's end) and a src (the client's end) host address (/32, /128), plus a
+// host route to the other end per family; never an address inside the request's
+// excluded prefixes (both families). The same connection keeps its addresses across
+// refreshes; Close releases them. A connection that already carries addresses of
+// this pool (a restarted endpoint) gets them again when they are free.
 import { IPContext, ConnectionContext, Route } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
-import { parseCidr4, formatIp4, type Cidr4 } from './ip4.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { parsePrefix } from '../tools/prefix.js';
+import { leaseAddrs, PointToPointPool, type LeaseStore } from '../tools/p2p-pool.js';
 
-const LEASE = Symbol('ipam.lease');
+export { PointToPointPool };
 
-interface Lease {
-  src: number;
-  dst: number;
-}
-
-export class PointToPointPool {
-  private readonly used = new Set<number>();
-  private readonly cidrs: Cidr4[];
-
-  constructor(cidrs: string[]) {
-    if (cidrs.length === 0) throw new InvalidArgumentError('ipam: at least one CIDR is required');
-    this.cidrs = cidrs.map(parseCidr4);
-  }
-
-  /** Takes two free addresses outside `excluded`. */
-  allocate(excluded: Cidr4[]): Lease {
-    const picked: number[] = [];
-    for (const c of this.cidrs) {
-      for (let a = c.first; a <= c.last && picked.length < 2; a++) {
-        if (this.used.has(a) || excluded.some((e) => a >= e.first && a <= e.last)) continue;
-        picked.push(a);
-      }
-      if (picked.length === 2) break;
-    }
-    if (picked.length < 2) throw new FailedPreconditionError(`ipam: no free addresses left in ${this.cidrs.map((c) => c.text).join(', ')}`);
-    for (const a of picked) this.used.add(a);
-    return { dst: picked[0]!, src: picked[1]! };
-  }
-
-  release(lease: Lease): void {
-    this.used.delete(lease.src);
-    this.used.delete(lease.dst);
-  }
-
-  get inUse(): number {
-    return this.used.size;
-  }
-}
-
-export function pointToPointIpam(cidrs: string[]): NetworkServiceElement & { pool: PointToPointPool } {
-  const pool = new PointToPointPool(cidrs);
+export function pointToPointIpam(cidrs: string[], opts: { store?: LeaseStore } = {}): NetworkServiceElement & { pool: PointToPointPool } {
+  const pool = new PointToPointPool(cidrs, opts.store);
   return {
     pool,
     ...element({
@@ -57,36 +22,32 @@ export function pointToPointIpam(cidrs: string[]): NetworkServiceElement & { poo
         const conn = req.connection!;
         conn.context ??= ConnectionContext.create();
         const ipc = (conn.context.ipContext ??= IPContext.create());
-        let lease = ctx.metadata.get(LEASE) as Lease | undefined;
-        const fresh = !lease;
-        if (!lease) {
-          const excluded = ipc.excludedPrefixes.filter((p) => !p.includes(':')).map(parseCidr4);
-          lease = pool.allocate(excluded);
-          ctx.metadata.set(LEASE, lease);
-        }
-        const src = `${formatIp4(lease.src)}/32`;
-        const dst = `${formatIp4(lease.dst)}/32`;
-        ipc.srcIpAddrs = [src];
-        ipc.dstIpAddrs = [dst];
-        ipc.srcRoutes = [Route.fromPartial({ prefix: dst })];
-        ipc.dstRoutes = [Route.fromPartial({ prefix: src })];
+        const fresh = !pool.leaseOf(conn.id);
+        const excluded = ipc.excludedPrefixes.map((p, i) => {
+          try {
+            return parsePrefix(p, `excluded_prefixes[${i}]`);
+          } catch (err) {
+            throw new InvalidArgumentError((err as Error).message);
+          }
+        });
+        const lease = pool.allocate(conn.id, excluded, { src: ipc.srcIpAddrs, dst: ipc.dstIpAddrs });
+        const { src, dst } = leaseAddrs(lease);
+        ipc.srcIpAddrs = src;
+        ipc.dstIpAddrs = dst;
+        ipc.srcRoutes = dst.map((prefix) => Route.fromPartial({ prefix }));
+        ipc.dstRoutes = src.map((prefix) => Route.fromPartial({ prefix }));
         try {
           return await next.request(req, ctx);
         } catch (err) {
-          if (fresh) {
-            pool.release(lease);
-            ctx.metadata.delete(LEASE);
-          }
+          if (fresh) pool.release(conn.id);
           throw err;
         }
       },
       async close(conn, ctx, next) {
-        const lease = ctx.metadata.get(LEASE) as Lease | undefined;
         try {
           await next.close(conn, ctx);
         } finally {
-          if (lease) pool.release(lease);
-          ctx.metadata.delete(LEASE);
+          pool.release(conn.id);
         }
       },
     }),

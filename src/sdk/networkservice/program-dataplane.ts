@@ -3,7 +3,10 @@
 // KERNEL->KERNEL is one veth pair between the client's and the endpoint's
 // namespaces; KERNEL->VXLAN and VXLAN->KERNEL put a VXLAN interface, whose
 // underlay stays in the forwarder's namespace, straight into the workload's
-// namespace. Every link is tagged with the connection id; Close removes exactly those.
+// namespace. Addresses and routes of both families go on each end as the IP context
+// gives them; the VXLAN underlay may be IPv4 or IPv6 (MTU 1450 or 1430).
+// Every link is tagged with the connection id; Close removes exactly those.
+import { isIP } from 'node:net';
 import type { Connection, IPContext, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
@@ -44,7 +47,8 @@ interface Programmed {
 
 const PROGRAMMED = Symbol('dataplane.programmed');
 export const ALIAS_PREFIX = 'nsm:';
-const VXLAN_OVERHEAD = 50;
+/** VXLAN's outer headers: Ethernet 14 + UDP 8 + VXLAN 8, plus IPv4 20 or IPv6 40. */
+const vxlanOverhead = (remote: string) => (isIP(remote) === 6 ? 70 : 50);
 
 interface Side {
   netns: string;
@@ -173,7 +177,7 @@ async function build(dp: ForwarderDataplane, conn: Connection, incoming: Mechani
     (async () => {
       const vni = Number(m.parameters[P.vni]);
       const links = [{ netns: side.netns, name: side.name }];
-      const vxMtu = mtu ? Math.min(mtu, 1500 - VXLAN_OVERHEAD) : 1500 - VXLAN_OVERHEAD;
+      const vxMtu = Math.min(mtu ?? 1500, 1500 - vxlanOverhead(remote));
       await createOrAdopt(dp, links[0]!, { alias, kind: 'vxlan', vni, remote }, () => dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: underlayIp, remote, alias, mtu: vxMtu }));
       try {
         await configure(dp, side);

@@ -183,6 +183,8 @@ export interface NscSummary {
   mechanism: string;
   srcIp: string;
   dstIp: string;
+  srcIps?: string[];
+  dstIps?: string[];
   path: string[];
 }
 
@@ -293,14 +295,21 @@ export function links(netns: string): string[] {
     .filter((n) => n !== 'lo');
 }
 
-/** Addresses (CIDR) on an interface in a namespace; [] when the interface is missing. */
-export function addrs(netns: string, ifname: string): string[] {
+/** Addresses (CIDR) of one family on an interface in a namespace (IPv6: global scope only); [] when the interface is missing. */
+export function addrs(netns: string, ifname: string, family: 4 | 6 = 4): string[] {
   try {
-    const out = execFileSync('ip', ['-n', netns, '-o', '-4', 'addr', 'show', 'dev', ifname], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return [...out.matchAll(/inet (\S+)/g)].map((m) => m[1]!);
+    const args = ['-n', netns, '-o', `-${family}`, 'addr', 'show', 'dev', ifname, ...(family === 6 ? ['scope', 'global'] : [])];
+    const out = execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return [...out.matchAll(family === 6 ? /inet6 (\S+)/g : /inet (\S+)/g)].map((m) => m[1]!);
   } catch {
     return [];
   }
+}
+
+/** Routes of one family in a namespace's main table, as `ip -o route` lines (IPv6: without link-local and multicast). */
+export function routes(netns: string, family: 4 | 6 = 4): string[] {
+  const out = execFileSync('ip', ['-n', netns, '-o', `-${family}`, 'route', 'show', 'table', 'main'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return out.split('\n').filter((l) => l && !/^(fe80::|ff00::|multicast)/.test(l));
 }
 
 /** The address part of a CIDR. */

@@ -59,9 +59,27 @@ test('plan: etcd backend with endpoints uses them and starts no etcd', () => {
 
 test('table: connections, padded columns', () => {
   const lines = connectionTable([
-    { id: 'x', client: 'nsc-1', service: 'svc', endpoint: 'nse-1', mechanism: 'KERNEL', interface: 'nsm-1', srcIp: '169.254.1.1/32', dstIp: '169.254.1.0/32', path: ['a', 'b'], state: 'UP' },
+    { id: 'x', client: 'nsc-1', service: 'svc', endpoint: 'nse-1', mechanism: 'KERNEL', interface: 'nsm-1', srcIp: '169.254.1.1/32', dstIp: '169.254.1.0/32', srcIps: ['169.254.1.1/32'], dstIps: ['169.254.1.0/32'], path: ['a', 'b'], state: 'UP' },
   ]);
   assert.equal(lines.length, 2);
   assert.match(lines[0]!, /^CLIENT\s+IF\s+SERVICE\s+ENDPOINT\s+MECHANISM\s+SRC\s+DST\s+STATE\s+PATH$/);
   assert.match(lines[1]!, /^nsc-1\s+nsm-1\s+svc\s+nse-1\s+KERNEL\s+169\.254\.1\.1\/32\s+169\.254\.1\.0\/32\s+UP\s+a > b$/);
+});
+
+test('table: a dual-stack connection shows every address', () => {
+  const lines = connectionTable([
+    { id: 'x', client: 'nsc-1', service: 'svc', endpoint: 'nse-1', mechanism: 'KERNEL', interface: 'nsm-1', srcIp: '169.254.1.1/32', dstIp: '169.254.1.0/32',
+      srcIps: ['169.254.1.1/32', '2001:db8:1::1/128'], dstIps: ['169.254.1.0/32', '2001:db8:1::/128'], path: ['a'], state: 'UP' },
+  ]);
+  assert.match(lines[1]!, /169\.254\.1\.1\/32,2001:db8:1::1\/128\s+169\.254\.1\.0\/32,2001:db8:1::\/128\s+UP/);
+});
+
+test('plan: cidr lists, cidrs, and an IPv6 underlay', () => {
+  const text = TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2]\nunderlay: ipv6\n');
+  const p = planMesh(parseScenario(text), 'k.yaml', 'tname');
+  assert.deepEqual(p.nodes.map((n) => [n.ip, n.ip6]), [['198.18.0.1', '2001:db8:ff::1'], ['198.18.0.2', '2001:db8:ff::2']]);
+  const fwd = p.components.find((c) => c.kind === 'forwarder')!;
+  assert.equal(fwd.args[fwd.args.indexOf('--underlay-ip') + 1], '2001:db8:ff::1');
+  const plain = planMesh(parseScenario(TEXT), 'k.yaml', 'tname');
+  assert.equal(plain.nodes[0]!.ip6, undefined);
 });

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseScenario, ScenarioError } from '../../../src/cluster/scenario.js';
 import { checkScenarioText, loadScenario, readScenario } from '../../../src/cluster/scenario.js';
+import { endpointCidrs } from '../../../src/cluster/scenario-schema.js';
+import { readdirSync } from 'node:fs';
 
 const GOOD = `name: k2v2k
 nodes: [node-1, node-2]
@@ -49,7 +51,14 @@ const cases: [string, string, string][] = [
     's.yaml:13: endpoints[1].cidr: 169.254.0.0/16 overlaps 169.254.1.0/24 of endpoint "nse-1"',
   ],
   ['CIDR in the underlay', GOOD.replace('169.254.1.0/24', '198.18.5.0/24'), 's.yaml:11: endpoints[0].cidr: 198.18.5.0/24 overlaps the underlay 198.18.0.0/15'],
-  ['bad CIDR', GOOD.replace('169.254.1.0/24', '169.254.1.0'), 's.yaml:11: endpoints[0].cidr: "169.254.1.0" is not an IPv4 CIDR (e.g. 169.254.1.0/24)'],
+  ['bad CIDR', GOOD.replace('169.254.1.0/24', '169.254.1.0'), 's.yaml:11: endpoints[0].cidr: "169.254.1.0" is not a CIDR (e.g. 169.254.1.0/24 or 2001:db8:1::/64)'],
+  ['bad CIDR in a list', GOOD.replace('169.254.1.0/24', '169.254.1.0/24,2001:db8::zz/64'), 's.yaml:11: endpoints[0].cidr: "2001:db8::zz/64" is not a CIDR (e.g. 169.254.1.0/24 or 2001:db8:1::/64)'],
+  ['IPv6 CIDR too small', GOOD.replace('169.254.1.0/24', '2001:db8:1::/127'), 's.yaml:11: endpoints[0].cidr: 2001:db8:1::/127 is too small for point-to-point pairs (at most /126)'],
+  ['IPv6 CIDR in the underlay', GOOD.replace('169.254.1.0/24', '2001:db8:ff::/80'), 's.yaml:11: endpoints[0].cidr: 2001:db8:ff::/80 overlaps the underlay 2001:db8:ff::/64'],
+  ['overlap within one endpoint', GOOD.replace('169.254.1.0/24', '2001:db8:1::/64,2001:db8:1:0:1::/80'), 's.yaml:11: endpoints[0].cidr: 2001:db8:1:0:1::/80 overlaps 2001:db8:1::/64 of the same endpoint'],
+  ['cidr and cidrs', GOOD.replace('    cidr: 169.254.1.0/24\n', '    cidr: 169.254.1.0/24\n    cidrs: [2001:db8:1::/64]\n'), 's.yaml:12: endpoints[0].cidrs: endpoint "nse-1" gives either cidr or cidrs, not both'],
+  ['bad entry of cidrs', GOOD.replace('    cidr: 169.254.1.0/24\n', '    cidrs: [169.254.1.0/24, "2001:db8:1::/129"]\n'), 's.yaml:11: endpoints[0].cidrs[1]: "2001:db8:1::/129" is not a CIDR (e.g. 169.254.1.0/24 or 2001:db8:1::/64)'],
+  ['unknown underlay', GOOD.replace('registry:', 'underlay: ipv5\nregistry:'), 's.yaml:3: underlay: must be one of ipv4, ipv6'],
   ['scenario name too long', GOOD.replace('name: k2v2k', 'name: a-very-long-scenario-name'), 's.yaml:1: name: "a-very-long-scenario-name" must be 1-16 characters of a-z 0-9 - starting with a letter (it prefixes every namespace)'],
   ['node name invalid in a namespace', GOOD.replace('nodes: [node-1, node-2]', 'nodes: [node-1, node_2]').replace('node: node-2', 'node: node_2'), 's.yaml:2: nodes[1]: "node_2" must be 1-32 characters of a-z 0-9 - (not starting or ending with -): it names namespace "k2v2k-node_2"'],
   ['reserved name', GOOD.replace('  - name: nsc-1', '  - name: ul'), 's.yaml:14: clients[0].name: "ul" is reserved (namespace "k2v2k-ul" is the underlay)'],
@@ -88,11 +97,21 @@ test('scenario: a good file parses', () => {
   assert.equal(s.endpoints?.[0]?.cidr, '169.254.1.0/24');
 });
 
-test('scenario: the shipped examples are valid', async () => {
-  for (const f of ['local-kernel', 'two-node-vxlan', 'demo', 'etcd']) {
-    const s = await loadScenario(new URL(`../../../examples/${f}.yaml`, import.meta.url).pathname);
+test('scenario: every shipped example is valid', async () => {
+  const dir = new URL('../../../examples/', import.meta.url).pathname;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  for (const f of ['local-kernel', 'two-node-vxlan', 'demo', 'etcd', 'ipv6', 'dual-stack']) assert.ok(files.includes(`${f}.yaml`), f);
+  for (const f of files) {
+    const s = await loadScenario(`${dir}${f}`);
     assert.ok(s.nodes.length >= 1, f);
   }
+});
+
+test('scenario: dual-stack endpoints by cidr list or cidrs', () => {
+  const list = parseScenario(GOOD.replace('169.254.1.0/24', '169.254.1.0/24,2001:db8:1::/64'), 's.yaml');
+  assert.deepEqual(endpointCidrs(list.endpoints![0]!), ['169.254.1.0/24', '2001:db8:1::/64']);
+  const arr = parseScenario(GOOD.replace('    cidr: 169.254.1.0/24\n', '    cidrs: [2001:db8:1::/64, 169.254.1.0/24]\n'), 's.yaml');
+  assert.deepEqual(endpointCidrs(arr.endpoints![0]!), ['2001:db8:1::/64', '169.254.1.0/24']);
 });
 
 test('scenario: a missing file', async () => {

@@ -36,7 +36,7 @@ describe('service-spec', () => {
         { name: 'e', node: 'n1', kind: 'icmp-responder', services: ['s'] },
       ],
     });
-    assert.deepEqual(checkScenario(s).map((p) => p.message), ['endpoint "e" needs a cidr (e.g. 169.254.1.0/24)']);
+    assert.deepEqual(checkScenario(s).map((p) => p.message), ['endpoint "e" needs a cidr (e.g. 169.254.1.0/24 or 169.254.1.0/24,2001:db8:1::/64)']);
     const plan = planMesh(s, 'c.yaml');
     const fw = plan.components.find((c) => c.name === 'fw')!;
     assert.deepEqual(fw.args.slice(0, 6), ['nse', 'passthrough', '--name', 'fw', '--service', 's']);

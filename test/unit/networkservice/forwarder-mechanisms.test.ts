@@ -99,6 +99,17 @@ describe('forwarder-mechanisms', () => {
     await assert.rejects(handler.request(req([vxlanMechanism({ [P.vni]: '5' })], 'nosrc'), newCtx()), hasCode(Status.INVALID_ARGUMENT, /src_ip/));
   });
 
+  it('VXLAN over an IPv6 underlay; a src_ip of the other family is INVALID_ARGUMENT naming both', async () => {
+    const { rec } = nextHop();
+    const v6 = chain(begin(), nextUrlIs(LOCAL_URL), forwarderMechanisms({ underlayIp: '2001:db8:ff::1' }), rec);
+    const out = await v6.request(req([vxlanMechanism({ [P.srcIp]: '2001:db8:ff::2', [P.vni]: '7' })], 'v6'), newCtx());
+    assert.equal(out.mechanism!.parameters[P.dstIp], '2001:db8:ff::1');
+    await assert.rejects(
+      v6.request(req([vxlanMechanism({ [P.srcIp]: '192.0.2.9', [P.vni]: '7' })], 'mixed'), newCtx()),
+      hasCode(Status.INVALID_ARGUMENT, /src_ip" 192\.0\.2\.9 is IPv4 but this forwarder's underlay is IPv6/),
+    );
+  });
+
   it('a VXLAN in carries its VNI to a VXLAN out (none chosen twice)', async () => {
     const { seenMechs, handler } = setup(REMOTE_URL);
     await handler.request(req([vxlanMechanism({ [P.srcIp]: '198.18.0.9', [P.vni]: '99' })]), newCtx());
