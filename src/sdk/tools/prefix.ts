@@ -26,7 +26,7 @@ function parseV6(text: string): bigint {
   let s = text.toLowerCase();
   const zone = s.indexOf('%');
   if (zone >= 0) s = s.slice(0, zone);
-  // an embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups
+  // an embedded IPv4 tail (::ffff:198.18.2.3) becomes two groups
   const dot = s.lastIndexOf(':');
   if (s.includes('.')) {
     const v4 = parseV4(s.slice(dot + 1));

@@ -122,7 +122,7 @@ test('fuzz: registry and nsmgr answer malformed and oversized messages cleanly, 
     [...NetworkServiceEndpoint.encode(NetworkServiceEndpoint.fromPartial({ name: `nse-${r.int(1e6)}`, networkServiceNames: ['svc'], url: 'tcp://127.0.0.1:1' })).finish()];
   const poisons: [string, () => number[]][] = [
     ['invalid UTF-8 name', () => field(1, [0x61, 0xff, 0xfe, ...r.bytes(r.int(10))])],
-    ['bad url', () => [...field(1, enc(`n${r.int(1e6)}`)), ...field(4, enc(r.pick(['not a url', 'http://1.2.3.4:80', 'javascript:alert(1)', 'tcp://1.2.3.4:99999', 'unix://rel/path', 'tcp://a:1\nb', 'unix:///a b'])))]],
+    ['bad url', () => [...field(1, enc(`n${r.int(1e6)}`)), ...field(4, enc(r.pick(['not a url', 'http://198.18.2.3:80', 'javascript:alert(1)', 'tcp://198.18.2.3:99999', 'unix://rel/path', 'tcp://a:1\nb', 'unix:///a b'])))]],
     ['5 MiB url', () => [...field(1, enc('big')), ...field(4, enc(`tcp://${'h'.repeat(5 << 20)}:1`))]],
     ['5 MiB name', () => field(1, enc('n'.repeat(5 << 20)))],
     ['300-char service name', () => [...field(1, enc('n1')), ...field(2, enc('s'.repeat(300)))]],

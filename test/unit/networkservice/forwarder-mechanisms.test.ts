@@ -105,8 +105,8 @@ describe('forwarder-mechanisms', () => {
     const out = await v6.request(req([vxlanMechanism({ [P.srcIp]: '2001:db8:ff::2', [P.vni]: '7' })], 'v6'), newCtx());
     assert.equal(out.mechanism!.parameters[P.dstIp], '2001:db8:ff::1');
     await assert.rejects(
-      v6.request(req([vxlanMechanism({ [P.srcIp]: '192.0.2.9', [P.vni]: '7' })], 'mixed'), newCtx()),
-      hasCode(Status.INVALID_ARGUMENT, /src_ip" 192\.0\.2\.9 is IPv4 but this forwarder's underlay is IPv6/),
+      v6.request(req([vxlanMechanism({ [P.srcIp]: '198.18.0.9', [P.vni]: '7' })], 'mixed'), newCtx()),
+      hasCode(Status.INVALID_ARGUMENT, /src_ip" 198\.18\.0\.9 is IPv4 but this forwarder's underlay is IPv6/),
     );
   });
 

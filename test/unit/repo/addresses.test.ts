@@ -1,5 +1,6 @@
 // The repository's address rule: inside namespaces, examples, tests and benchmarks only 169.254.0.0/16,
-// 198.18.0.0/15 and 2001:db8::/32 (plus loopback, 0.0.0.0 and masks). Scans every tracked text file.
+// 198.18.0.0/15 and 2001:db8::/32 (plus loopback, 0.0.0.0, masks and IPv6 link-local fe80::/10, which the
+// kernel gives every IPv6 interface). Scans every tracked text file.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SKIP = /^(package-lock\.json|src\/api\/generated\/)/;
 const V4 = /(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w.]*\d)/g;
-const V6_PRIVATE = /(?<![\w:])(f[cd][0-9a-f]{2}|fe80):[0-9a-f:]*/gi;
+const V6_PRIVATE = /(?<![\w:])f[cd][0-9a-f]{2}:[0-9a-f:]*/gi;
 
 function allowedV4(a: number[]): boolean {
   const [x, y] = a as [number, number];
