@@ -30,7 +30,10 @@ export function leaseAddrs(l: Lease): { src: string[]; dst: string[] } {
 }
 
 export class PointToPointPool {
-  private readonly used = new Set<string>();
+  /** Addresses in use, per family (BigInt keys compare by value). */
+  private readonly used = { 4: new Set<bigint>(), 6: new Set<bigint>() };
+  /** Per prefix: every address below it is in use (where a search starts). */
+  private readonly low: bigint[];
   private readonly prefixes: Prefix[];
   /** Families in the order they first appear in the pool's prefixes. */
   readonly families: Family[];
@@ -45,11 +48,8 @@ export class PointToPointPool {
     if (cidrs.length === 0) throw new InvalidArgumentError('ipam: at least one CIDR is required');
     this.prefixes = cidrs.map((c) => parsePrefix(c, 'cidr'));
     this.families = [...new Set(this.prefixes.map((p) => p.family))];
+    this.low = this.prefixes.map((p) => p.first);
     if (store) this.restore(store.load());
-  }
-
-  private key(family: Family, a: bigint): string {
-    return `${family}|${a}`;
   }
 
   private restore(saved: Record<string, string[]>): void {
@@ -73,22 +73,26 @@ export class PointToPointPool {
   }
 
   private taken(f: Family, a: bigint): boolean {
-    return this.used.has(this.key(f, a));
+    return this.used[f].has(a);
   }
 
   private mark(l: Lease): void {
     for (const p of l.pairs) {
-      this.used.add(this.key(p.family, p.dst));
-      this.used.add(this.key(p.family, p.src));
+      this.used[p.family].add(p.dst).add(p.src);
     }
+    this.prefixes.forEach((c, i) => {
+      let a = this.low[i]!;
+      while (a <= c.last && this.used[c.family].has(a)) a++;
+      this.low[i] = a;
+    });
   }
 
   /** Two free addresses of `family` outside `excluded`, or undefined. */
   private pick(family: Family, excluded: Prefix[]): [bigint, bigint] | undefined {
     const picked: bigint[] = [];
-    for (const c of this.prefixes) {
+    for (const [i, c] of this.prefixes.entries()) {
       if (c.family !== family) continue;
-      for (let a = c.first; a <= c.last && picked.length < 2; a++) {
+      for (let a = this.low[i]!; a <= c.last && picked.length < 2; a++) {
         const ex = excluded.find((e) => contains(e, family, a));
         if (ex) {
           a = ex.last; // jump over the excluded range
@@ -160,8 +164,11 @@ export class PointToPointPool {
     this.leases.delete(connId);
     this.reserved.delete(connId);
     for (const p of lease.pairs) {
-      this.used.delete(this.key(p.family, p.dst));
-      this.used.delete(this.key(p.family, p.src));
+      this.used[p.family].delete(p.dst);
+      this.used[p.family].delete(p.src);
+      this.prefixes.forEach((c, i) => {
+        for (const a of [p.dst, p.src]) if (contains(c, p.family, a) && a < this.low[i]!) this.low[i] = a;
+      });
     }
     this.store?.remove(connId);
   }
@@ -175,7 +182,7 @@ export class PointToPointPool {
 
   /** Addresses in use (both ends of every lease). */
   get inUse(): number {
-    return this.used.size;
+    return this.used[4].size + this.used[6].size;
   }
 
   /** For messages: the pool as written. */
