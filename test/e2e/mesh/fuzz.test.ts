@@ -55,7 +55,7 @@ function call(url: string, path: string, bytes: Uint8Array, stream = false): Pro
       resolve({ code, details, ...(body ? { body } : {}) });
     };
     if (stream) {
-      const c = client.makeServerStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), { deadline: Date.now() + 10_000 });
+      const c = client.makeServerStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), { deadline: Date.now() + 2000 });
       c.on('data', () => {});
       c.on('error', (e: grpc.ServiceError) => done(e.code, e.details));
       c.on('end', () => setImmediate(() => done(0, '')));
