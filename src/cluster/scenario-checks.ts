@@ -1,7 +1,7 @@
 // Cross-field rules of a scenario: names usable in namespace and interface names, unique names,
 // known nodes, endpoints with services, non-overlapping CIDRs, requests someone can serve.
 import { parseServiceUrl } from '../components/service-url.js';
-import { overlaps, parseCidr4, type Cidr4 } from '../sdk/networkservice/ip4.js';
+import { overlaps, parseCidr4, type Cidr4 } from '../sdk/tools/ip4.js';
 import type { Scenario } from './scenario-schema.js';
 import type { YamlPath } from './yaml-lines.js';
 

@@ -1,7 +1,7 @@
 // Shared flag parsers for the subcommands and the wait-for-shutdown helper.
 import { InvalidArgumentError, Option } from 'commander';
 import { parseMeshUrl } from '../api/transport.js';
-import { parseCidr4 } from '../sdk/networkservice/ip4.js';
+import { parseCidr4 } from '../sdk/tools/ip4.js';
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 

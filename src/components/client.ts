@@ -10,7 +10,7 @@ import { newTokenSigner } from '../sdk/core/token.js';
 import { kernelMechanism, P } from '../sdk/networkservice/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
 import { pingCheck } from '../sdk/networkservice/liveness.js';
-import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
+import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 
 export interface ClientOptions {
   name: string;

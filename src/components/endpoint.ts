@@ -9,7 +9,7 @@ import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
-import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
+import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 
 export interface EndpointOptions {
   name: string;

@@ -10,11 +10,11 @@ import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
-import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
+import { registryDirectory } from '../sdk/tools/registry-directory.js';
 import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
-import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
+import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 
 export interface ForwarderOptions {
   name: string;

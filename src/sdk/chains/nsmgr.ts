@@ -8,11 +8,11 @@ import { registryChain, type NSERegistryHandler, type NSRegistryHandler } from '
 import type { TokenSigner } from '../core/token.js';
 import { connect } from '../networkservice/connect.js';
 import { discover } from '../networkservice/discover.js';
-import type { EndpointDirectory } from '../networkservice/directory.js';
+import type { EndpointDirectory } from '../tools/directory.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
 import { monitorNext } from '../networkservice/monitor-next.js';
-import { nextUrlOf } from '../networkservice/next-url.js';
-import { sharedPeerWatcher } from '../networkservice/peer-watch.js';
+import { nextUrlOf } from '../tools/next-url.js';
+import { sharedPeerWatcher } from '../tools/peer-watch.js';
 import { selectForwarder } from '../networkservice/select-forwarder.js';
 import { connectNSERegistry, connectNSRegistry } from '../registry/connect.js';
 import { localBypass } from '../registry/localbypass.js';

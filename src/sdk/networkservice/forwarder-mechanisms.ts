@@ -10,7 +10,7 @@ import { element, type NetworkServiceElement } from '../core/chain.js';
 import type { Ctx } from '../core/ctx.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { describeMechanisms, isKernel, isVxlan, kernelMechanism, P, vxlanMechanism } from './mechanisms.js';
-import { nextUrlOf } from './next-url.js';
+import { nextUrlOf } from '../tools/next-url.js';
 
 export interface ForwarderMechanisms {
   incoming: Mechanism;

@@ -12,7 +12,7 @@ import type { Ctx } from '../core/ctx.js';
 import { messageOf } from '../core/errors.js';
 import { connectedUrl } from './connect.js';
 import type { LivenessCheck } from './liveness.js';
-import type { PeerWatcher } from './peer-watch.js';
+import type { PeerWatcher } from '../tools/peer-watch.js';
 
 export type HealState = 'UP' | 'HEALING';
 

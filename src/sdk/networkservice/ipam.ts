@@ -5,7 +5,7 @@
 import { IPContext, ConnectionContext, Route } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
-import { parseCidr4, formatIp4, type Cidr4 } from './ip4.js';
+import { parseCidr4, formatIp4, type Cidr4 } from '../tools/ip4.js';
 
 const LEASE = Symbol('ipam.lease');
 

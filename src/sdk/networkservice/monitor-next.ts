@@ -6,7 +6,7 @@
 import { Connection, State } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { connectedUrl } from './connect.js';
-import type { PeerWatcher } from './peer-watch.js';
+import type { PeerWatcher } from '../tools/peer-watch.js';
 
 const UNWATCH = Symbol('monitorNext.unwatch');
 

@@ -7,8 +7,8 @@
 import { ConnectionContext } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { messageOf } from '../core/errors.js';
-import { chainedIpContext } from './passthrough-context.js';
-import { onwardRequest, type OnwardClient, type OnwardOptions } from './passthrough-onward.js';
+import { chainedIpContext } from '../tools/passthrough-context.js';
+import { onwardRequest, type OnwardClient, type OnwardOptions } from '../tools/passthrough-onward.js';
 import type { Connection } from '../../api/index.js';
 
 const ONWARD = Symbol('passthrough.onward');

@@ -3,8 +3,8 @@
 // remote nsmgr's URL otherwise.
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import type { EndpointDirectory } from './directory.js';
-import { setNextUrl } from './next-url.js';
+import type { EndpointDirectory } from '../tools/directory.js';
+import { setNextUrl } from '../tools/next-url.js';
 import { connectedUrl } from './connect.js';
 
 export function resolveEndpoint(directory: EndpointDirectory): NetworkServiceElement {

@@ -5,9 +5,9 @@
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import type { Ctx } from '../core/ctx.js';
 import { UnavailableError } from '../core/errors.js';
-import type { ForwarderDirectory } from './directory.js';
-import { setNextUrl } from './next-url.js';
-import { tryCandidates } from './try-candidates.js';
+import type { ForwarderDirectory } from '../tools/directory.js';
+import { setNextUrl } from '../tools/next-url.js';
+import { tryCandidates } from '../tools/try-candidates.js';
 import type { NetworkServiceEndpoint } from '../../api/index.js';
 
 /** Connection labels with this prefix select forwarders: `forwarder.<key>=<value>`. */

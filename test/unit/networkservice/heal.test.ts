@@ -8,7 +8,7 @@ import { begin, EVENT_FACTORY, eventFactoryOf, type EventFactory } from '../../.
 import { chain, element } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { heal, type HealOptions, type HealState } from '../../../src/sdk/networkservice/heal.js';
-import { PeerWatcher } from '../../../src/sdk/networkservice/peer-watch.js';
+import { PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
 import { FakeMonitor, fakeHop, nextIdOf, RecordingWatcher, trackTimers, until } from './heal-fakes.js';
 
 const URL = 'unix:///run/nsm/nsmgr.sock';

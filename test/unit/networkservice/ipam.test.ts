@@ -6,7 +6,7 @@ import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { Status } from '../../../src/sdk/core/errors.js';
 import { PointToPointPool, pointToPointIpam } from '../../../src/sdk/networkservice/ipam.js';
-import { formatIp4, parseCidr4 } from '../../../src/sdk/networkservice/ip4.js';
+import { formatIp4, parseCidr4 } from '../../../src/sdk/tools/ip4.js';
 import { hasCode, recorder } from './helpers.js';
 
 const req = (id: string, excluded: string[] = []) =>

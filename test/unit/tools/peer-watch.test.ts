@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { State } from '../../../src/api/index.js';
-import { PeerWatcher } from '../../../src/sdk/networkservice/peer-watch.js';
-import { FakeMonitor, trackTimers, until } from './heal-fakes.js';
+import { PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
+import { FakeMonitor, trackTimers, until } from '../networkservice/heal-fakes.js';
 
 const A = 'unix:///run/nsm/nsmgr.sock';
 const B = 'tcp://198.18.0.2:5001';
