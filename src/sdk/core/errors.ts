@@ -85,3 +85,11 @@ export function toServerError(err: unknown): ServerError {
   if (err instanceof ServerError) return err;
   return new ServerError(statusOf(err), messageOf(err));
 }
+
+/** A background event (refresh, heal) for a connection that was closed meanwhile. */
+export class ConnectionClosedError extends MeshError {
+  constructor(readonly connId: string) {
+    super(Status.FAILED_PRECONDITION, `connection ${connId} is closed`);
+    this.name = 'ConnectionClosedError';
+  }
+}

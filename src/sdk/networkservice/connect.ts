@@ -5,15 +5,16 @@ import { createClient, Metadata } from 'nice-grpc';
 import { NetworkServiceDefinition, type Connection, type NetworkServiceClient } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import type { Ctx } from '../core/ctx.js';
+import { createContextKey, type Ctx } from '../core/ctx.js';
 import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../core/errors.js';
 import { TOKEN_EXPIRES_HEADER, TOKEN_HEADER } from '../core/grpc-metadata.js';
 
-const CONNECTED_URL = Symbol('connect.url');
+/** Per connection: the URL its last successful Request went to. */
+const CONNECTED_URL = createContextKey<string>('connect.url');
 
 /** Where the connection was sent last (set by `connect`). */
 export function connectedUrl(ctx: Ctx): string | undefined {
-  return ctx.metadata.get(CONNECTED_URL) as string | undefined;
+  return ctx.metadata.get(CONNECTED_URL);
 }
 
 /** Records where the connection went (what `connect` does; for fakes of the next hop in tests). */

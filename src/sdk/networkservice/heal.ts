@@ -8,7 +8,7 @@
 import { State, type Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/begin.js';
-import type { Ctx } from '../core/ctx.js';
+import { createContextKey, type Ctx } from '../core/ctx.js';
 import { messageOf } from '../core/errors.js';
 import { connectedUrl } from './connect.js';
 import type { LivenessCheck } from './liveness.js';
@@ -47,7 +47,8 @@ interface Healing {
   failures: number;
 }
 
-const HEAL = Symbol('heal.state');
+/** Per connection: heal's state. */
+const HEAL = createContextKey<Healing>('heal.state');
 /** Waits `ms` (or until `st.wake()`: Close does not leave a timer behind). */
 const backoff = (st: Healing, ms: number) =>
   new Promise<void>((resolve) => {
@@ -123,7 +124,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
-      let st = ctx.metadata.get(HEAL) as Healing | undefined;
+      let st = ctx.metadata.get(HEAL);
       if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0 }));
       st.factory = eventFactoryOf(ctx) ?? st.factory;
       if (conn.state === State.RESELECT_REQUESTED && st.last) {
@@ -149,7 +150,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
       return out;
     },
     async close(conn, ctx, next) {
-      const st = ctx.metadata.get(HEAL) as Healing | undefined;
+      const st = ctx.metadata.get(HEAL);
       if (st) {
         st.closed = true;
         st.healing = false;

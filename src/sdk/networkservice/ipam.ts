@@ -6,8 +6,10 @@ import { IPContext, ConnectionContext, Route } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
 import { parseCidr4, formatIp4, type Cidr4 } from '../tools/ip4.js';
+import { createContextKey } from '../core/ctx.js';
 
-const LEASE = Symbol('ipam.lease');
+/** Per connection: the addresses leased to it. */
+const LEASE = createContextKey<Lease>('ipam.lease');
 
 interface Lease {
   src: number;
@@ -57,7 +59,7 @@ export function pointToPointIpam(cidrs: string[]): NetworkServiceElement & { poo
         const conn = req.connection!;
         conn.context ??= ConnectionContext.create();
         const ipc = (conn.context.ipContext ??= IPContext.create());
-        let lease = ctx.metadata.get(LEASE) as Lease | undefined;
+        let lease = ctx.metadata.get(LEASE);
         const fresh = !lease;
         if (!lease) {
           const excluded = ipc.excludedPrefixes.filter((p) => !p.includes(':')).map(parseCidr4);
@@ -81,7 +83,7 @@ export function pointToPointIpam(cidrs: string[]): NetworkServiceElement & { poo
         }
       },
       async close(conn, ctx, next) {
-        const lease = ctx.metadata.get(LEASE) as Lease | undefined;
+        const lease = ctx.metadata.get(LEASE);
         try {
           await next.close(conn, ctx);
         } finally {

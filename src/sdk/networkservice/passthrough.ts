@@ -10,14 +10,16 @@ import { messageOf } from '../core/errors.js';
 import { chainedIpContext } from '../tools/passthrough-context.js';
 import { onwardRequest, type OnwardClient, type OnwardOptions } from '../tools/passthrough-onward.js';
 import type { Connection } from '../../api/index.js';
+import { createContextKey } from '../core/ctx.js';
 
-const ONWARD = Symbol('passthrough.onward');
+/** Per connection: the onward connection this passthrough holds for it. */
+const ONWARD = createContextKey<Connection>('passthrough.onward');
 
 export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
-      let onward = ctx.metadata.get(ONWARD) as Connection | undefined;
+      let onward = ctx.metadata.get(ONWARD);
       const fresh = !onward;
       if (!onward) {
         onward = await client.request(onwardRequest(conn, opts));
@@ -37,7 +39,7 @@ export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkS
       }
     },
     async close(conn, ctx, next) {
-      const onward = ctx.metadata.get(ONWARD) as Connection | undefined;
+      const onward = ctx.metadata.get(ONWARD);
       ctx.metadata.delete(ONWARD);
       try {
         await next.close(conn, ctx);

@@ -9,6 +9,7 @@ import { element, type NetworkServiceElement } from '../core/chain.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
 import { isKernel, isVxlan, P } from './mechanisms.js';
 import { mechanismsOf } from './forwarder-mechanisms.js';
+import { createContextKey } from '../core/ctx.js';
 
 /** The kernel operations the forwarder needs (implemented by dataplane's KernelDriver). */
 export interface ForwarderDataplane {
@@ -42,7 +43,8 @@ interface Programmed {
   links: ProgrammedLink[];
 }
 
-const PROGRAMMED = Symbol('dataplane.programmed');
+/** Per connection: what this forwarder programmed for it. */
+const PROGRAMMED = createContextKey<Programmed>('dataplane.programmed');
 export const ALIAS_PREFIX = 'nsm:';
 const VXLAN_OVERHEAD = 50;
 
@@ -178,7 +180,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
         throw new FailedPreconditionError('the next hop returned no mechanism');
       }
       const key = keyOf(out, mechs.incoming, out.mechanism);
-      const done = ctx.metadata.get(PROGRAMMED) as Programmed | undefined;
+      const done = ctx.metadata.get(PROGRAMMED);
       if (done?.key === key) return out;
       try {
         if (done) await remove(dp, done.links);
@@ -195,7 +197,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
     },
     async close(conn, ctx, next) {
       // Without state (e.g. the forwarder restarted since the Request) the record of tagged links says what to remove.
-      const done = (ctx.metadata.get(PROGRAMMED) as Programmed | undefined) ?? recorded(dp, conn.id);
+      const done = ctx.metadata.get(PROGRAMMED) ?? recorded(dp, conn.id);
       ctx.metadata.delete(PROGRAMMED);
       // The kernel takes ~16 ms to delete a veth: do it while the Close travels on.
       const removal = done

@@ -4,9 +4,9 @@
 import type { Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf } from '../core/begin.js';
-import { clearConnectionTimer, setConnectionTimer } from '../core/connection-timer.js';
+import { clearConnectionTimer, connectionTimerKey, setConnectionTimer } from '../core/connection-timer.js';
 
-const TIMER = Symbol('refresh.timer');
+const TIMER = connectionTimerKey('refresh.timer');
 
 function earliestExpiry(conn: Connection): number | undefined {
   let min: number | undefined;

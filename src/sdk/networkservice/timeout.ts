@@ -3,9 +3,9 @@
 import type { Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf } from '../core/begin.js';
-import { clearConnectionTimer, setConnectionTimer } from '../core/connection-timer.js';
+import { clearConnectionTimer, connectionTimerKey, setConnectionTimer } from '../core/connection-timer.js';
 
-const TIMER = Symbol('timeout.timer');
+const TIMER = connectionTimerKey('timeout.timer');
 
 function expiryOf(conn: Connection): Date | undefined {
   const path = conn.path;

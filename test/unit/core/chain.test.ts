@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Connection, NetworkServiceRequest } from '../../../src/api/index.js';
 import { chain, chainElement, element, tail, type NetworkServiceElement } from '../../../src/sdk/core/chain.js';
-import { newCtx } from '../../../src/sdk/core/ctx.js';
+import { createContextKey, newCtx } from '../../../src/sdk/core/ctx.js';
 
 /** An element that records what it sees on the way in and the way back. */
 function recorder(name: string, log: string[]): NetworkServiceElement {
@@ -143,7 +143,7 @@ describe('chain', () => {
   });
 
   it('elements share ctx.values along the chain', async () => {
-    const key = Symbol('k');
+    const key = createContextKey<number>('k');
     const h = chain(
       element({
         async request(r, ctx, next) {

@@ -6,7 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { Connection, NetworkServiceRequest, State } from '../../../src/api/index.js';
 import { begin, EVENT_FACTORY, eventFactoryOf, type EventFactory } from '../../../src/sdk/core/begin.js';
 import { chain, element } from '../../../src/sdk/core/chain.js';
-import { newCtx } from '../../../src/sdk/core/ctx.js';
+import { ContextValues, newCtx } from '../../../src/sdk/core/ctx.js';
 import { heal, type HealOptions, type HealState } from '../../../src/sdk/networkservice/heal.js';
 import { PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
 import { FakeMonitor, fakeHop, nextIdOf, RecordingWatcher, trackTimers, until } from './heal-fakes.js';
@@ -201,7 +201,7 @@ describe('heal', () => {
     const hop = fakeHop(URL);
     const healEl = heal({ watcher: watcher.asPeerWatcher, liveness: async () => false, livenessIntervalMs: 0, minBackoffMs: 5, onState: (_i, s) => states.push(s) });
     const handler = chain(healEl, hop);
-    const metadata = new Map<symbol, unknown>();
+    const metadata = new ContextValues();
     const changes: NetworkServiceRequest[] = [];
     let closed = false;
     const ctxFor = () => {
