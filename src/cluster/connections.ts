@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { outFile } from './proc.js';
 import type { ConnectionLine } from '../components/connection-line.js';
-import type { MeshPlan } from './plan.js';
+import type { MeshPlan } from './mesh-plan.js';
 
 /** What clients and passthroughs print per connection (src/components/connection-line.ts). */
 export type NscLine = ConnectionLine;

@@ -3,7 +3,7 @@
 // the run dir (`<run dir>/etcd`, removed by `nsm down`); plus the health wait before the registry starts.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import type { ComponentPlan, MeshPlan } from './plan.js';
+import type { ComponentPlan, MeshPlan } from './mesh-plan.js';
 import { isAlive, lastLogLine, sleep } from './proc.js';
 import type { ProcState } from './state.js';
 

@@ -3,7 +3,7 @@
 export { loadScenario, parseScenario, ScenarioError } from './scenario.js';
 export type { Scenario } from './scenario.js';
 export { planMesh, planNamespaces } from './plan.js';
-export type { MeshPlan, ComponentPlan } from './plan.js';
+export type { MeshPlan, ComponentPlan } from './mesh-plan.js';
 export { meshPaths, runRoot, NSM_BIN } from './paths.js';
 export { readState, writeState, listMeshes } from './state.js';
 export type { MeshState } from './state.js';

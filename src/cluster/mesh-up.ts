@@ -7,7 +7,7 @@ import { collectConnections, type ConnectionStatus } from './connections.js';
 import { waitEtcdHealthy } from './etcd.js';
 import { createNetworks } from './networks.js';
 import { registerServices } from './register-services.js';
-import type { ComponentKind, MeshPlan } from './plan.js';
+import type { ComponentKind, MeshPlan } from './mesh-plan.js';
 import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
 import { writeState, type MeshState } from './state.js';
 import { teardown } from './teardown.js';

@@ -2,7 +2,8 @@
 // a bridge with a veth to each node (198.18.0.N/15 on the node end, .254 on the bridge for the registry).
 import type { Logger } from 'pino';
 import { KernelDriver, createNamedNetns, deleteNamedNetns, listNamedNetns } from '../dataplane/index.js';
-import { planNamespaces, type MeshPlan } from './plan.js';
+import type { MeshPlan } from './mesh-plan.js';
+import { planNamespaces } from './plan.js';
 
 const ALIAS = (p: MeshPlan) => `nsm-up:${p.name}`;
 

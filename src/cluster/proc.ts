@@ -5,7 +5,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NSM_BIN } from './paths.js';
-import type { ComponentPlan, MeshPlan } from './plan.js';
+import type { ComponentPlan, MeshPlan } from './mesh-plan.js';
 import type { ProcState } from './state.js';
 
 export const outFile = (p: MeshPlan, c: string) => join(p.logDir, `${c}.out`);

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { NSM_BIN } from './paths.js';
-import type { MeshPlan } from './plan.js';
+import type { MeshPlan } from './mesh-plan.js';
 
 const execFileP = promisify(execFile);
 

@@ -3,7 +3,7 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { meshPaths, runRoot } from './paths.js';
-import type { MeshPlan } from './plan.js';
+import type { MeshPlan } from './mesh-plan.js';
 
 export interface ProcState {
   pid: number;

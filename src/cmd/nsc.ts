@@ -6,7 +6,7 @@ import { connectionLine, stateLine } from '../components/connection-line.js';
 import { parseServiceUrl, type ServiceRequestSpec } from '../components/service-url.js';
 import { Connection } from '../api/index.js';
 import { createLogger } from '../sdk/core/log.js';
-import { messageOf } from '../sdk/core/errors.js';
+import { messageOf } from '../api/errors.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
 import { durationArg, listArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { netnsUrlArg } from './netns-arg.js';

@@ -7,9 +7,9 @@ import { newCtx } from '../sdk/core/ctx.js';
 import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
-import { kernelMechanism, P } from '../sdk/networkservice/mechanisms.js';
+import { kernelMechanism, P } from '../sdk/tools/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
-import { pingCheck } from '../sdk/networkservice/liveness.js';
+import { pingCheck } from '../dataplane/liveness.js';
 import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 
 export interface ClientOptions {

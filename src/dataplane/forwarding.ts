@@ -8,7 +8,7 @@
 // answer the client's packets itself instead of passing them on. Idempotent.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { FailedPreconditionError } from '../sdk/core/errors.js';
+import { FailedPreconditionError } from '../api/errors.js';
 import { describeNetns, netnsPath, resolveNetns, type NetnsLike } from './netns.js';
 import { writeSysctlIn } from './ns-exec.js';
 

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, MeshError, Status } from '../sdk/core/errors.js';
+import { InvalidArgumentError, MeshError, Status } from '../api/errors.js';
 import { netnsKey, describeNetns, type NetnsRef } from './netns.js';
 
 /** A command that always fails quickly without side effects ('/' can never be in an ifname). */

@@ -1,7 +1,7 @@
 // KernelDriver: typed, validated kernel operations (veth, vxlan, bridge, addresses, routes, MTU,
 // tagging) executed over one long-lived `ip -batch` channel per namespace; rolls back on failure.
 import type { Logger } from 'pino';
-import { FailedPreconditionError, InvalidArgumentError } from '../sdk/core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../api/errors.js';
 import { ALIAS_PREFIX } from './alias.js';
 import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
 import { describeNetns, deleteNamedNetns, netnsKey, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';

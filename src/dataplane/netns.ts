@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { FailedPreconditionError, InvalidArgumentError } from '../sdk/core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../api/errors.js';
 
 const execFileP = promisify(execFile);
 

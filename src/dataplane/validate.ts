@@ -1,7 +1,7 @@
 // Input validation for kernel operations: every check throws InvalidArgumentError naming the field,
 // so nothing malformed ever reaches ip (a bad argument can make `ip -batch` exit).
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../sdk/core/errors.js';
+import { InvalidArgumentError } from '../api/errors.js';
 
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const ALIAS_RE = /^[\x21-\x7e]{1,255}$/;

@@ -4,7 +4,7 @@ import type { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
 import type { Logger } from '../sdk/core/log.js';
 import { parseEtcdOptions, type EtcdConnectionOptions } from './etcd-options.js';
 import { MemoryStore } from './memory-store.js';
-import type { RegistryStore } from './store.js';
+import type { RegistryStore } from '../sdk/registry/registry-store.js';
 
 /** Backend names the CLI accepts. */
 export const BACKENDS = ['memory', 'etcd'] as const;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, type IOptions } from 'etcd3';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, PermissionDeniedError, UnavailableError, messageOf } from '../sdk/core/errors.js';
+import { InvalidArgumentError, PermissionDeniedError, UnavailableError, messageOf } from '../api/errors.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
 
 /** Deadline of each unary etcd call; the client retries on another member after it. */

@@ -1,7 +1,7 @@
 // Command-line options of the etcd registry backend (`--etcd-*`), validated and turned
 // into the connection options that etcd-client.ts and EtcdStore take.
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from '../sdk/core/errors.js';
+import { InvalidArgumentError } from '../api/errors.js';
 
 /** How to reach an etcd cluster: endpoints plus optional TLS files and auth. */
 export interface EtcdConnectionOptions {

@@ -7,11 +7,11 @@
 // processes' writes become visible when their watch event arrives (normally within milliseconds).
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
-import { MeshError, UnavailableError, messageOf } from '../sdk/core/errors.js';
+import { MeshError, UnavailableError, messageOf } from '../api/errors.js';
 import type { Codec } from './etcd-codec.js';
 import { createEtcdClient, waitForEtcd } from './etcd-client.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
-import type { RegistryStore, StoreEvent } from './store.js';
+import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
 
 export interface EtcdStoreOptions<T> {
   /** Path segment of this store's kind, e.g. `nse` or `ns`. */

@@ -31,7 +31,7 @@ import { randomUUID } from 'node:crypto';
 import { Connection, NetworkServiceRequest } from '../../api/index.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from './chain.js';
 import { ContextValues, createContextKey, newCtx, type Ctx } from './ctx.js';
-import { ConnectionClosedError } from './errors.js';
+import { ConnectionClosedError } from '../../api/errors.js';
 import type { Logger } from './log.js';
 import { KeyedSerializer } from './serializer.js';
 

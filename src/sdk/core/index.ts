@@ -3,7 +3,7 @@ export * from './begin.js';
 export * from './chain.js';
 export * from './connection-timer.js';
 export * from './ctx.js';
-export * from './errors.js';
+export * from '../../api/errors.js';
 export * from './grpc-metadata.js';
 export * from './log.js';
 export * from './registry-chain.js';

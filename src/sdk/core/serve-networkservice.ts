@@ -4,7 +4,7 @@ import { Connection, type NetworkServiceImplementation, type NetworkServiceReque
 import { BACKGROUND_EVENT } from './begin.js';
 import type { NetworkServiceHandler } from './chain.js';
 import { newCtx } from './ctx.js';
-import { toServerError } from './errors.js';
+import { toServerError } from '../../api/errors.js';
 import { incomingFrom } from './grpc-metadata.js';
 import type { Logger } from './log.js';
 

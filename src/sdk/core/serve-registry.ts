@@ -6,7 +6,7 @@ import type {
   NetworkServiceRegistryServiceImplementation,
 } from '../../api/index.js';
 import { newCtx, type Ctx } from './ctx.js';
-import { toServerError } from './errors.js';
+import { toServerError } from '../../api/errors.js';
 import { incomingFrom, PATH_HEADER } from './grpc-metadata.js';
 import type { Logger } from './log.js';
 import type { RegistryHandler, NSERegistryHandler, NSRegistryHandler } from './registry-chain.js';

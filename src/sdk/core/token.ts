@@ -1,7 +1,7 @@
 // Path-segment tokens: ES256 JWTs signed with this process's key; the public key
 // travels in the JWT header so the next hop can check integrity, expiry and subject.
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
-import { PermissionDeniedError } from './errors.js';
+import { PermissionDeniedError } from '../../api/errors.js';
 
 export interface SignedToken {
   token: string;

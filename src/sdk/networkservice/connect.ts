@@ -6,7 +6,7 @@ import { NetworkServiceDefinition, type Connection, type NetworkServiceClient } 
 import { channelTo } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
-import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../core/errors.js';
+import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../../api/errors.js';
 import { TOKEN_EXPIRES_HEADER, TOKEN_HEADER } from '../core/grpc-metadata.js';
 
 /** Per connection: the URL its last successful Request went to. */

@@ -4,7 +4,7 @@
 // Request that already names its endpoint (a refresh, or a remote hop) passes on.
 import { State } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../../api/errors.js';
 import type { EndpointDirectory } from '../tools/directory.js';
 import { selectEndpoints, type Candidate } from '../tools/select-endpoints.js';
 import { setForwarderPolicy } from './select-forwarder.js';

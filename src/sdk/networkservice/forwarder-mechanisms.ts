@@ -8,8 +8,8 @@ import type { Mechanism } from '../../api/index.js';
 import { parseMeshUrl } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
-import { InvalidArgumentError } from '../core/errors.js';
-import { describeMechanisms, isKernel, isVxlan, kernelMechanism, P, vxlanMechanism } from './mechanisms.js';
+import { InvalidArgumentError } from '../../api/errors.js';
+import { describeMechanisms, isKernel, isVxlan, kernelMechanism, P, vxlanMechanism } from '../tools/mechanisms.js';
 import { nextUrlOf } from '../tools/next-url.js';
 
 export interface ForwarderMechanisms {

@@ -9,9 +9,9 @@ import { State, type Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/begin.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
-import { messageOf } from '../core/errors.js';
+import { messageOf } from '../../api/errors.js';
 import { connectedUrl } from './connect.js';
-import type { LivenessCheck } from './liveness.js';
+import type { LivenessCheck } from '../tools/liveness.js';
 import type { PeerWatcher } from '../tools/peer-watch.js';
 
 export type HealState = 'UP' | 'HEALING';

@@ -4,7 +4,7 @@
 // prefixes; the same connection keeps its addresses across refreshes.
 import { IPContext, ConnectionContext, Route } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
 import { parseCidr4, formatIp4, type Cidr4 } from '../tools/ip4.js';
 import { createContextKey } from '../core/ctx.js';
 

@@ -6,8 +6,8 @@
 // namespace. Every link is tagged with the connection id; Close removes exactly those.
 import type { Connection, IPContext, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
-import { isKernel, isVxlan, P } from './mechanisms.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
+import { isKernel, isVxlan, P } from '../tools/mechanisms.js';
 import { mechanismsOf } from './forwarder-mechanisms.js';
 import { createContextKey } from '../core/ctx.js';
 

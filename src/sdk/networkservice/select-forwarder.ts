@@ -4,7 +4,7 @@
 // the request's own `forwarder.<key>` labels, and tries the others if it fails.
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
-import { UnavailableError } from '../core/errors.js';
+import { UnavailableError } from '../../api/errors.js';
 import type { ForwarderDirectory } from '../tools/directory.js';
 import { setNextUrl } from '../tools/next-url.js';
 import { tryCandidates } from '../tools/try-candidates.js';

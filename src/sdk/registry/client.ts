@@ -11,7 +11,7 @@ import {
   type NetworkServiceRegistryClient,
 } from '../../api/index.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { messageOf } from '../core/errors.js';
+import { messageOf } from '../../api/errors.js';
 
 export interface RegistryClients {
   ns: NetworkServiceRegistryClient;

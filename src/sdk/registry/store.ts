@@ -10,8 +10,8 @@ import {
   type NetworkServiceQuery,
   type NetworkServiceResponse,
 } from '../../api/index.js';
-import type { RegistryStore, StoreEvent } from '../../registry/store.js';
-import { UnavailableError } from '../core/errors.js';
+import type { RegistryStore, StoreEvent } from './registry-store.js';
+import { UnavailableError } from '../../api/errors.js';
 import type { NSERegistryElement, NSRegistryElement, RegistryElement } from '../core/registry-chain.js';
 import { EventQueue, QueueOverflowError } from './event-queue.js';
 import { matchNS, matchNSE } from './match.js';

@@ -2,7 +2,7 @@
 // proto name): missing or over-long names, expirations in the past, bad labels.
 // Unknown network service names are fine; Find queries are not validated.
 import type { NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../api/errors.js';
 import {
   registryElement,
   type NSERegistryElement,

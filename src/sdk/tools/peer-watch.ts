@@ -5,7 +5,7 @@
 import { createClient } from 'nice-grpc';
 import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
-import { messageOf } from '../core/errors.js';
+import { messageOf } from '../../api/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 
 /** Opens a MonitorConnections stream (all connections) to a peer. */

@@ -1,6 +1,6 @@
 // Tries a request against candidates in order until one succeeds; errors that
 // say the request itself is wrong stop at once, others move to the next candidate.
-import { Status, statusOf, UnavailableError } from '../core/errors.js';
+import { Status, statusOf, UnavailableError } from '../../api/errors.js';
 
 const FINAL = new Set([Status.INVALID_ARGUMENT, Status.PERMISSION_DENIED, Status.CANCELLED, Status.UNAUTHENTICATED]);
 

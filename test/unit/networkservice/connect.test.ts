@@ -7,7 +7,7 @@ import { Connection, dropChannel, listenOn, NetworkServiceDefinition, NetworkSer
 import { begin } from '../../../src/sdk/core/begin.js';
 import { chain, element } from '../../../src/sdk/core/chain.js';
 import { newCtx, type Incoming } from '../../../src/sdk/core/ctx.js';
-import { MeshError, NotFoundError, Status, UnavailableError } from '../../../src/sdk/core/errors.js';
+import { MeshError, NotFoundError, Status, UnavailableError } from '../../../src/api/errors.js';
 import { silentLogger } from '../../../src/sdk/core/log.js';
 import { networkServiceImplementation } from '../../../src/sdk/core/serve-networkservice.js';
 import { connect, connectedUrl } from '../../../src/sdk/networkservice/connect.js';

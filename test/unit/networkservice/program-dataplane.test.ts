@@ -4,9 +4,9 @@ import { Connection, NetworkServiceRequest, type Mechanism } from '../../../src/
 import { begin } from '../../../src/sdk/core/begin.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { FailedPreconditionError, Status } from '../../../src/sdk/core/errors.js';
+import { FailedPreconditionError, Status } from '../../../src/api/errors.js';
 import { endpointIfName, forwarderMechanisms } from '../../../src/sdk/networkservice/forwarder-mechanisms.js';
-import { isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/networkservice/mechanisms.js';
+import { isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { ALIAS_PREFIX, programDataplane, type ExistingLink, type ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
 import { hasCode, nextUrlIs, recorder } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { NetworkServiceRequest } from '../../../src/api/index.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { ContextValues, newCtx } from '../../../src/sdk/core/ctx.js';
-import { Status, UnavailableError } from '../../../src/sdk/core/errors.js';
+import { Status, UnavailableError } from '../../../src/api/errors.js';
 import { nextUrlOf } from '../../../src/sdk/tools/next-url.js';
 import { FORWARDER_LABEL_PREFIX, selectForwarder, setForwarderPolicy } from '../../../src/sdk/networkservice/select-forwarder.js';
 import { fakeForwarderDirectory, hasCode, nse, recorder } from './helpers.js';

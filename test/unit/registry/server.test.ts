@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ClientError, Status } from 'nice-grpc-common';
 import { dropChannel, grpcAddress, NetworkServiceEndpoint } from '../../../src/api/index.js';
 import { MemoryStore } from '../../../src/registry/memory-store.js';
-import { startRegistry, type RunningRegistry } from '../../../src/registry/server.js';
+import { startRegistry, type RunningRegistry } from '../../../src/components/registry.js';
 import { registryClients } from '../../../src/sdk/registry/client.js';
 import { wireProblem, NETWORK_SERVICE_ENDPOINT } from '../../../src/registry/wire-check.js';
 

@@ -15,7 +15,7 @@ import {
   statusOf,
   toServerError,
   UnavailableError,
-} from '../../../src/sdk/core/errors.js';
+} from '../../../src/api/errors.js';
 
 describe('errors', () => {
   const cases: Array<[new (m: string) => MeshError, Status, string]> = [

@@ -1,14 +1,12 @@
-// liveness (client): is traffic flowing through a connection? One ping of the
+// liveness (client side, run by heal): is traffic flowing through a connection? One ping of the
 // connection's dst address from the client's namespace (`nsenter --net=NS ping -c1`).
 // Cost: one short-lived process per check (about 2-4 ms of CPU); at the default of
 // one check a second that is fine for a handful of connections per client.
 import { execFile } from 'node:child_process';
-import type { Connection } from '../../api/index.js';
-import { netnsPath, parseNetns } from '../../dataplane/netns.js';
-import { P } from './mechanisms.js';
-
-/** Resolves true when the connection carries traffic (or cannot be checked). */
-export type LivenessCheck = (conn: Connection) => Promise<boolean>;
+import type { Connection } from '../api/index.js';
+import { netnsPath, parseNetns } from './netns.js';
+import type { LivenessCheck } from '../sdk/tools/liveness.js';
+import { P } from '../sdk/tools/mechanisms.js';
 
 /** The namespace file of the client's side of `conn`, if its mechanism names one we can enter. */
 export function clientNetnsPath(conn: Connection): string | undefined {

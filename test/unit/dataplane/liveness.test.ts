@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { Connection } from '../../../src/api/index.js';
-import { kernelMechanism, P } from '../../../src/sdk/networkservice/mechanisms.js';
-import { clientNetnsPath, pingCheck } from '../../../src/sdk/networkservice/liveness.js';
+import { kernelMechanism, P } from '../../../src/sdk/tools/mechanisms.js';
+import { clientNetnsPath, pingCheck } from '../../../src/dataplane/liveness.js';
 
 const conn = (inodeURL: string | undefined, dst?: string) =>
   Connection.fromPartial({
