@@ -48,7 +48,7 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
     return { state, connections };
   } catch (err) {
     opts.progress('startup failed; tearing down what was created');
-    await teardown(state, opts.log).catch((e) => opts.log.error({ err: String(e) }, 'teardown failed'));
+    await teardown(state, opts.log).catch((e) => opts.log.error({ err: e }, 'teardown failed'));
     throw err;
   }
 }

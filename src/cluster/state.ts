@@ -35,7 +35,7 @@ export async function readState(name: string): Promise<MeshState | undefined> {
     return JSON.parse(await readFile(meshPaths(name).stateFile, 'utf8')) as MeshState;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${meshPaths(name).stateFile}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cannot read ${meshPaths(name).stateFile}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

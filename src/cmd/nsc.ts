@@ -78,7 +78,7 @@ export function registerNscCommand(program: Command): void {
         process.exit(1);
       }
       if (!flags.once) await waitForSignal();
-      await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err: messageOf(err) }, 'close failed'))));
+      await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err }, 'close failed'))));
       process.exit(0);
     });
 }

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { FailedPreconditionError, InvalidArgumentError } from '../api/errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../api/errors.js';
 
 const execFileP = promisify(execFile);
 
@@ -150,8 +150,9 @@ export async function createNamedNetns(name: string): Promise<NetnsRef> {
     await execFileP('ip', ['-n', ref.name, 'link', 'set', 'dev', 'lo', 'up']);
   } catch (err) {
     const text = (err as { stderr?: string }).stderr?.trim() || String(err);
-    if (/exists/i.test(text)) throw new FailedPreconditionError(`netns "${ref.name}" already exists`);
-    throw new FailedPreconditionError(`cannot create netns "${ref.name}": ${text}`);
+    // iproute2 reports only text: its "exists" becomes an AlreadyExistsError here, at the boundary.
+    if (/exists/i.test(text)) throw new AlreadyExistsError(`netns "${ref.name}" already exists`, { cause: err });
+    throw new FailedPreconditionError(`cannot create netns "${ref.name}": ${text}`, { cause: err });
   }
   return ref;
 }
@@ -165,6 +166,6 @@ export async function deleteNamedNetns(name: string): Promise<void> {
   } catch (err) {
     const text = (err as { stderr?: string }).stderr ?? '';
     if (/No such file|does not exist/i.test(text)) return;
-    throw new FailedPreconditionError(`cannot delete netns "${ref.name}": ${text.trim() || String(err)}`);
+    throw new FailedPreconditionError(`cannot delete netns "${ref.name}": ${text.trim() || String(err)}`, { cause: err });
   }
 }

@@ -29,7 +29,7 @@ export interface BackendStores {
 export async function createStores(backend: string, opts: BackendOptions = {}): Promise<BackendStores> {
   switch (backend) {
     case 'memory': {
-      const onWatcherError = (err: unknown) => opts.log?.error({ err: String(err), backend }, 'watcher failed');
+      const onWatcherError = (err: unknown) => opts.log?.error({ err, backend }, 'watcher failed');
       const ns = new MemoryStore<NetworkService>({ onWatcherError });
       const nse = new MemoryStore<NetworkServiceEndpoint>({ onWatcherError });
       return { ns, nse, close: async () => void (await Promise.all([ns.close(), nse.close()])) };

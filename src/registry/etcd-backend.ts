@@ -26,7 +26,7 @@ export function openEtcdBackend(connection: EtcdConnectionOptions, logger?: Logg
   const nse = new EtcdStore<NetworkServiceEndpoint>({ ...common, kind: 'nse', codec: messageCodec(NetworkServiceEndpoint) });
   nse.ready().then(
     () => logger?.info({ endpoints: connection.endpoints, prefix: connection.prefix }, 'etcd backend connected'),
-    (err: unknown) => logger?.error({ err: messageOf(err) }, 'etcd backend unreachable; requests retry on use'),
+    (err: unknown) => logger?.error({ err }, 'etcd backend unreachable; requests retry on use'),
   );
   return {
     ns,

@@ -33,7 +33,7 @@ function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new InvalidArgumentError(`${flag}: cannot read ${path}: ${messageOf(err)}`);
+    throw new InvalidArgumentError(`${flag}: cannot read ${path}: ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -68,7 +68,7 @@ export async function waitForEtcd(
       return;
     } catch (err) {
       if (err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError) {
-        throw new PermissionDeniedError(`etcd at ${opts.endpoints.join(',')} refused access: ${messageOf(err)}`);
+        throw new PermissionDeniedError(`etcd at ${opts.endpoints.join(',')} refused access: ${messageOf(err)}`, { cause: err });
       }
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted === true) {
@@ -76,7 +76,7 @@ export async function waitForEtcd(
           `etcd unreachable at ${opts.endpoints.join(',')} after ${attempt} attempts in ${Math.round(timeoutMs / 1000)} s: ${messageOf(err)}`,
         );
       }
-      logger?.warn({ endpoints: opts.endpoints, attempt, err: messageOf(err), retryInMs: delay }, 'etcd not reachable yet, retrying');
+      logger?.warn({ endpoints: opts.endpoints, attempt, err, retryInMs: delay }, 'etcd not reachable yet, retrying');
       await sleep(Math.min(delay, left), signal);
       delay = Math.min(delay * 2, 2000);
     }

@@ -201,7 +201,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       return await fn();
     } catch (err) {
       if (err instanceof MeshError) throw err;
-      throw new UnavailableError(`etcd ${this.endpoints}: ${messageOf(err)}`);
+      throw new UnavailableError(`etcd ${this.endpoints}: ${messageOf(err)}`, { cause: err });
     }
   }
 
@@ -210,7 +210,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       await this.client.leaseClient.leaseRevoke({ ID: lease });
     } catch (err) {
       // Already expired or revoked by another registry: nothing to release.
-      this.opts.logger?.debug({ lease, err: messageOf(err) }, 'etcd lease revoke failed');
+      this.opts.logger?.debug({ lease, err }, 'etcd lease revoke failed');
     }
   }
 
@@ -219,7 +219,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
     try {
       return this.opts.codec.decode(kv.value.toString());
     } catch (err) {
-      this.opts.logger?.warn({ key: kv.key.toString(), err: messageOf(err) }, 'skipping foreign or corrupted value in etcd');
+      this.opts.logger?.warn({ key: kv.key.toString(), err }, 'skipping foreign or corrupted value in etcd');
       return undefined;
     }
   }
@@ -228,7 +228,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   private startInformer(): Promise<void> {
     if (this.closed || this.cacheReady || this.restartTimer !== undefined) return Promise.resolve();
     this.informer ??= this.load().catch((err: unknown) => {
-      this.opts.logger?.warn({ dir: this.dir, err: messageOf(err) }, 'etcd cache could not start; reading etcd directly');
+      this.opts.logger?.warn({ dir: this.dir, err }, 'etcd cache could not start; reading etcd directly');
       this.informer = undefined;
     });
     return this.informer;
@@ -274,7 +274,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       w.request.start_revision = String(this.watchRev + 1);
       this.opts.logger?.debug({ dir: this.dir }, 'etcd watch connected');
     });
-    w.on('disconnected', (err) => this.opts.logger?.warn({ err: messageOf(err) }, 'etcd watch disconnected, reconnecting'));
+    w.on('disconnected', (err) => this.opts.logger?.warn({ err }, 'etcd watch disconnected, reconnecting'));
     w.on('error', (err) => this.onWatchBroken(w, err));
     this.watcher = w;
     this.cacheReady = true;
@@ -285,7 +285,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   /** The watch was cancelled by etcd (e.g. its revision was compacted): reload the prefix and watch again. */
   private onWatchBroken(w: Watcher, err: unknown): void {
     if (this.watcher !== w || this.closed) return;
-    this.opts.logger?.warn({ dir: this.dir, err: messageOf(err) }, 'etcd watch cancelled; reloading the prefix');
+    this.opts.logger?.warn({ dir: this.dir, err }, 'etcd watch cancelled; reloading the prefix');
     this.watcher = undefined;
     void w.cancel().catch(() => undefined);
     this.scheduleReload(0);
@@ -299,7 +299,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       if (this.closed) return;
       // The stale cache keeps serving reads during the reload.
       this.informer = this.load().catch((e: unknown) => {
-        this.opts.logger?.warn({ dir: this.dir, err: messageOf(e), retryInMs: this.restartDelay }, 'etcd cache reload failed');
+        this.opts.logger?.warn({ dir: this.dir, err: e, retryInMs: this.restartDelay }, 'etcd cache reload failed');
         this.informer = undefined;
         const next = this.restartDelay;
         this.restartDelay = Math.min(this.restartDelay * 2, RESTART_MAX_MS);
@@ -392,7 +392,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       try {
         listener(ev);
       } catch (err) {
-        this.opts.logger?.error({ err: messageOf(err) }, 'registry store watcher threw');
+        this.opts.logger?.error({ err }, 'registry store watcher threw');
       }
     }
   }

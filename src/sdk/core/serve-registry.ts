@@ -23,7 +23,7 @@ function implementation<T, Q, R>(handler: RegistryHandler<T, Q, R>, log: Logger,
       try {
         return await handler.register(item, callCtx(call, log));
       } catch (err) {
-        log.warn({ err: String(err) }, `${what} register failed`);
+        log.warn({ err }, `${what} register failed`);
         throw toServerError(err);
       }
     },
@@ -40,7 +40,7 @@ function implementation<T, Q, R>(handler: RegistryHandler<T, Q, R>, log: Logger,
         await handler.unregister(item, callCtx(call, log));
         return {};
       } catch (err) {
-        log.warn({ err: String(err) }, `${what} unregister failed`);
+        log.warn({ err }, `${what} unregister failed`);
         throw toServerError(err);
       }
     },

@@ -66,6 +66,6 @@ export async function verifyToken(token: string): Promise<VerifiedToken> {
     if (!payload.sub || !payload.exp) throw new Error('token lacks sub or exp');
     return { subject: payload.sub, expires: new Date(payload.exp * 1000) };
   } catch (err) {
-    throw new PermissionDeniedError(`invalid token: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PermissionDeniedError(`invalid token: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }

@@ -44,8 +44,8 @@ function metadataFor(conn: Connection): Metadata {
 function peerError(url: string, err: unknown): never {
   if (err instanceof Error && err.name === 'AbortError') throw err;
   const code = statusOf(err);
-  if (code === Status.UNAVAILABLE || code === Status.UNKNOWN) throw new UnavailableError(`${url}: ${messageOf(err)}`);
-  throw new MeshError(code, messageOf(err));
+  if (code === Status.UNAVAILABLE || code === Status.UNKNOWN) throw new UnavailableError(`${url}: ${messageOf(err)}`, { cause: err });
+  throw new MeshError(code, messageOf(err), { cause: err });
 }
 
 /** `urlOf` says where this request goes (e.g. a fixed nsmgr URL, or a URL chosen earlier in the chain). */
@@ -70,7 +70,7 @@ export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkService
       try {
         await clientFor(url).close(conn, { signal: ctx.signal, metadata: metadataFor(conn) });
       } catch (err) {
-        ctx.log.warn({ connId: conn.id, url, err: messageOf(err) }, 'close: next hop did not answer');
+        ctx.log.warn({ connId: conn.id, url, err }, 'close: next hop did not answer');
       }
     },
   });

@@ -9,7 +9,7 @@ import { State, type Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/begin.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
-import { messageOf } from '../../api/errors.js';
+import { ConnectionClosedError, messageOf } from '../../api/errors.js';
 import { connectedUrl } from './connect.js';
 import type { LivenessCheck } from '../tools/liveness.js';
 import type { PeerWatcher } from '../tools/peer-watch.js';
@@ -90,8 +90,8 @@ export function heal(opts: HealOptions): NetworkServiceElement {
           }, attemptTimeout);
           return;
         } catch (err) {
-          if (/is closed/.test(messageOf(err))) return;
-          ctx.log.info({ connId: st.id, err: messageOf(err), retryMs: delay, reselect: dataplaneDown }, 'heal attempt failed');
+          if (err instanceof ConnectionClosedError) return;
+          ctx.log.info({ connId: st.id, err, retryMs: delay, reselect: dataplaneDown }, 'heal attempt failed');
         } finally {
           st.attempt = false;
         }

@@ -33,7 +33,7 @@ export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkS
       } catch (err) {
         if (fresh) {
           ctx.metadata.delete(ONWARD);
-          await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: messageOf(e) }, 'onward close failed'));
+          await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: e }, 'onward close failed'));
         }
         throw err;
       }
@@ -44,7 +44,7 @@ export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkS
       try {
         await next.close(conn, ctx);
       } finally {
-        if (onward) await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: messageOf(e) }, 'onward close failed'));
+        if (onward) await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: e }, 'onward close failed'));
       }
     },
   });

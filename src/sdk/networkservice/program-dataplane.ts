@@ -6,7 +6,7 @@
 // namespace. Every link is tagged with the connection id; Close removes exactly those.
 import type { Connection, IPContext, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
 import { isKernel, isVxlan, P } from '../tools/mechanisms.js';
 import { mechanismsOf } from './forwarder-mechanisms.js';
 import { createContextKey } from '../core/ctx.js';
@@ -112,7 +112,7 @@ async function createOrAdopt(dp: ForwarderDataplane, link: ProgrammedLink, want:
     await create();
     return false;
   } catch (err) {
-    if (!(err instanceof FailedPreconditionError) || !/already exists/.test(err.message)) throw err;
+    if (!(err instanceof AlreadyExistsError)) throw err;
     if (await adoptable(dp, link, want)) return true;
     await dp.deleteLink(link.netns, link.name);
     if (want.peer) await dp.deleteLink(want.peer.netns, want.peer.name).catch(() => false);

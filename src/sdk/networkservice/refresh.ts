@@ -27,7 +27,7 @@ export function refresh(opts: { onError?: (connId: string, err: unknown) => void
       if (expires !== undefined && factory) {
         setConnectionTimer(ctx, TIMER, Math.max(50, (expires - Date.now()) / 3), () => {
           factory.request().catch((err) => {
-            ctx.log.warn({ connId: conn.id, err: String(err) }, 'refresh failed');
+            ctx.log.warn({ connId: conn.id, err }, 'refresh failed');
             opts.onError?.(conn.id, err);
           });
         });

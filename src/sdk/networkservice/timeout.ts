@@ -23,7 +23,7 @@ export function timeout(): NetworkServiceElement {
       if (expires && factory) {
         setConnectionTimer(ctx, TIMER, Math.max(0, expires.getTime() - Date.now()), () => {
           ctx.log.info({ connId: conn.id }, 'connection expired: closing');
-          factory.close().catch((err) => ctx.log.warn({ connId: conn.id, err: String(err) }, 'expiry close failed'));
+          factory.close().catch((err) => ctx.log.warn({ connId: conn.id, err }, 'expiry close failed'));
         });
       }
       return conn;

@@ -86,7 +86,7 @@ export async function nseRefresher(
         },
         (err: unknown) => {
           if (stopped) return;
-          log.warn({ nse: current.name, err: messageOf(err), retryMs }, 'nse refresh failed');
+          log.warn({ nse: current.name, err, retryMs }, 'nse refresh failed');
           schedule(retryMs);
         },
       );
@@ -111,7 +111,7 @@ export async function nseRefresher(
         await client.unregister(current);
         log.debug({ nse: current.name }, 'nse unregistered');
       } catch (err) {
-        log.warn({ nse: current.name, err: messageOf(err) }, 'nse unregister failed');
+        log.warn({ nse: current.name, err }, 'nse unregister failed');
       }
     },
   };

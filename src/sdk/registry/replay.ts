@@ -71,7 +71,7 @@ export function registryReplay(opts: RegistryReplayOptions): RegistryReplay {
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     const ok = items.length - failed.length;
-    log.info({ reason, replayed: ok, failed: failed.length, ...(failed[0] ? { err: messageOf(failed[0].reason) } : {}) }, 'local endpoints registered again');
+    log.info({ reason, replayed: ok, failed: failed.length, ...(failed[0] ? { err: failed[0].reason } : {}) }, 'local endpoints registered again');
     if (failed.some((f) => statusOf(f.reason) === Status.UNAVAILABLE)) throw failed[0]!.reason;
     return ok;
   };
@@ -101,7 +101,7 @@ export function registryReplay(opts: RegistryReplayOptions): RegistryReplay {
         if (!signal.aborted) log.info({}, 'registry watch ended');
       } catch (err) {
         if (signal.aborted) return;
-        if (!lost) log.info({ err: messageOf(err) }, 'registry lost: replaying local endpoints once it is back');
+        if (!lost) log.info({ err }, 'registry lost: replaying local endpoints once it is back');
       }
       lost = true;
       await sleep(delay);
@@ -129,7 +129,7 @@ export function registryReplay(opts: RegistryReplayOptions): RegistryReplay {
       }
       if (unavailable) {
         unavailable = false;
-        replay('a registration works again', stored.name).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'replay failed'));
+        replay('a registration works again', stored.name).catch((err: unknown) => log.warn({ err }, 'replay failed'));
       }
       return stored;
     },

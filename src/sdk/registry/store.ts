@@ -76,7 +76,7 @@ export function storeElement<T, Q, R>(
           try {
             ev = await queue.next(ctx.signal);
           } catch (err) {
-            if (err instanceof QueueOverflowError) throw new UnavailableError(`find(watch) stream ended: ${err.message}`);
+            if (err instanceof QueueOverflowError) throw new UnavailableError(`find(watch) stream ended: ${err.message}`, { cause: err });
             throw err;
           }
           yield kind.response(kind.clone(ev.item), ev.deleted);

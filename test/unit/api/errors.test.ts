@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { ClientError, ServerError } from 'nice-grpc-common';
 import { AbortError } from 'abort-controller-x';
 import {
+  AlreadyExistsError,
   CancelledError,
+  ConnectionClosedError,
   DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -103,5 +105,18 @@ describe('errors', () => {
     assert.ok(se instanceof ServerError);
     assert.equal(se.code, Status.UNAVAILABLE);
     assert.equal(se.details, 'peer down');
+  });
+
+  it('errors have identity: classes to test with instanceof, and the original as cause', () => {
+    const stderr = new Error('RTNETLINK answers: File exists');
+    const exists = new AlreadyExistsError('interface "x" already exists', { cause: stderr });
+    assert.ok(exists instanceof FailedPreconditionError);
+    assert.equal(statusOf(exists), Status.FAILED_PRECONDITION);
+    assert.equal(exists.cause, stderr);
+    assert.equal(exists.name, 'AlreadyExistsError');
+    const closed = new ConnectionClosedError('c-1');
+    assert.equal(closed.connId, 'c-1');
+    assert.ok(closed instanceof MeshError);
+    assert.equal(new UnavailableError('peer down', { cause: closed }).cause, closed);
   });
 });

@@ -4,7 +4,7 @@ import { Connection, NetworkServiceRequest, type Mechanism } from '../../../src/
 import { begin } from '../../../src/sdk/core/begin.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { FailedPreconditionError, Status } from '../../../src/api/errors.js';
+import { AlreadyExistsError, FailedPreconditionError, Status } from '../../../src/api/errors.js';
 import { endpointIfName, forwarderMechanisms } from '../../../src/sdk/networkservice/forwarder-mechanisms.js';
 import { isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { ALIAS_PREFIX, programDataplane, type ExistingLink, type ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
@@ -29,7 +29,7 @@ class FakeDataplane implements ForwarderDataplane {
     if (err) throw err;
   }
   private exists(netns: string, name: string) {
-    if (this.links.has(`${netns}/${name}`)) throw new FailedPreconditionError(`link ${name} already exists in ${netns}`);
+    if (this.links.has(`${netns}/${name}`)) throw new AlreadyExistsError(`link ${name} already exists in ${netns}`);
   }
   async createVeth(spec: Parameters<ForwarderDataplane['createVeth']>[0]) {
     this.check('createVeth', spec);
