@@ -12,6 +12,7 @@ import type { Codec } from './etcd-codec.js';
 import { createEtcdClient, waitForEtcd } from './etcd-client.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
 import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
+import { Backoff } from '../sdk/tools/backoff.js';
 
 export interface EtcdStoreOptions<T> {
   /** Path segment of this store's kind, e.g. `nse` or `ns`. */
@@ -53,7 +54,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   /** Highest revision the watch has delivered (events or progress). */
   private watchRev = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private restartDelay = RESTART_MIN_MS;
+  private readonly restartBackoff = new Backoff({ initialMs: RESTART_MIN_MS, maxMs: RESTART_MAX_MS });
   private readyPromise: Promise<void> | undefined;
   private closed = false;
   private readonly closing = new AbortController();
@@ -278,7 +279,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
     w.on('error', (err) => this.onWatchBroken(w, err));
     this.watcher = w;
     this.cacheReady = true;
-    this.restartDelay = RESTART_MIN_MS;
+    this.restartBackoff.reset();
     this.pruneTombstones();
   }
 
@@ -299,10 +300,9 @@ export class EtcdStore<T> implements RegistryStore<T> {
       if (this.closed) return;
       // The stale cache keeps serving reads during the reload.
       this.informer = this.load().catch((e: unknown) => {
-        this.opts.logger?.warn({ dir: this.dir, err: e, retryInMs: this.restartDelay }, 'etcd cache reload failed');
+        const next = this.restartBackoff.next();
+        this.opts.logger?.warn({ dir: this.dir, err: e, retryInMs: next }, 'etcd cache reload failed');
         this.informer = undefined;
-        const next = this.restartDelay;
-        this.restartDelay = Math.min(this.restartDelay * 2, RESTART_MAX_MS);
         this.scheduleReload(next);
       });
     }, delayMs);

@@ -3,7 +3,7 @@
 // died) or the nsmgr reports the connection DOWN or DELETEd (a hop after it died),
 // or a refresh fails, it re-requests the same path; when the data path is broken
 // too (the liveness check fails), it closes the old path and asks for a new
-// selection (state RESELECT_REQUESTED). Retries back off from 100 ms to 2 s until
+// selection (state RESELECT_REQUESTED). Retries back off (with jitter) from 100 ms to 2 s until
 // a request succeeds or the user closes the connection. Sits between refresh and connect.
 import { State, type Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
@@ -11,8 +11,10 @@ import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/be
 import { createContextKey, type Ctx } from '../core/ctx.js';
 import { ConnectionClosedError, messageOf } from '../../api/errors.js';
 import { connectedUrl } from './connect.js';
+import { Backoff } from '../tools/backoff.js';
 import type { LivenessCheck } from '../tools/liveness.js';
 import type { PeerWatcher } from '../tools/peer-watch.js';
+import { sleep } from '../tools/sleep.js';
 
 export type HealState = 'UP' | 'HEALING';
 
@@ -41,22 +43,14 @@ interface Healing {
   attempt: boolean;
   unwatch?: () => void;
   timer?: NodeJS.Timeout;
-  /** Ends the backoff wait between heal attempts early (on Close). */
-  wake?: () => void;
+  /** Aborted on Close: ends the backoff wait between heal attempts at once. */
+  closing: AbortController;
   checking: boolean;
   failures: number;
 }
 
 /** Per connection: heal's state. */
 const HEAL = createContextKey<Healing>('heal.state');
-/** Waits `ms` (or until `st.wake()`: Close does not leave a timer behind). */
-const backoff = (st: Healing, ms: number) =>
-  new Promise<void>((resolve) => {
-    if (st.closed) return resolve();
-    const t = setTimeout(() => ((st.wake = undefined), resolve()), ms);
-    t.unref();
-    st.wake = () => (clearTimeout(t), (st.wake = undefined), resolve());
-  });
 
 export function heal(opts: HealOptions): NetworkServiceElement {
   const min = opts.minBackoffMs ?? 100;
@@ -79,11 +73,12 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     ctx.log.warn({ connId: st.id, reason, reselect }, 'connection broken: healing');
     opts.onState?.(st.id, 'HEALING');
     void (async () => {
-      let delay = min;
+      const backoff = new Backoff({ initialMs: min, maxMs: max });
       while (st.healing && !st.closed) {
         // A broken data plane means a new selection; a broken control plane alone, the same path.
         const dataplaneDown = reselect || (opts.liveness && st.last ? !(await opts.liveness(st.last)) : false);
         st.attempt = true;
+        let delay: number;
         try {
           await st.factory!.request((req) => {
             if (dataplaneDown) req.connection!.state = State.RESELECT_REQUESTED;
@@ -91,12 +86,12 @@ export function heal(opts: HealOptions): NetworkServiceElement {
           return;
         } catch (err) {
           if (err instanceof ConnectionClosedError) return;
+          delay = backoff.next();
           ctx.log.info({ connId: st.id, err, retryMs: delay, reselect: dataplaneDown }, 'heal attempt failed');
         } finally {
           st.attempt = false;
         }
-        await backoff(st, delay);
-        delay = Math.min(delay * 2, max);
+        await sleep(delay, st.closing.signal, { unref: true });
       }
     })();
   };
@@ -125,7 +120,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     async request(req, ctx, next) {
       const conn = req.connection!;
       let st = ctx.metadata.get(HEAL);
-      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0 }));
+      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0, closing: new AbortController() }));
       st.factory = eventFactoryOf(ctx) ?? st.factory;
       if (conn.state === State.RESELECT_REQUESTED && st.last) {
         // Best effort: free the old path's data plane before asking for a new one.
@@ -155,7 +150,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
         st.closed = true;
         st.healing = false;
         stopWatching(st);
-        st.wake?.();
+        st.closing.abort();
       }
       return next.close(conn, ctx);
     },

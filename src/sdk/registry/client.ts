@@ -12,6 +12,7 @@ import {
 } from '../../api/index.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { messageOf } from '../../api/errors.js';
+import { Backoff } from '../tools/backoff.js';
 
 export interface RegistryClients {
   ns: NetworkServiceRegistryClient;
@@ -57,6 +58,8 @@ export async function nseRefresher(
 ): Promise<NseRefresher> {
   const lifetimeMs = opts.lifetimeMs ?? 60_000;
   const retryMs = opts.retryMs ?? 1000;
+  // A steady retry interval, jittered so endpoints that lost their nsmgr together do not retry together.
+  const retry = new Backoff({ initialMs: retryMs, multiplier: 1, maxMs: retryMs });
   const log = opts.log ?? silentLogger;
   const now = opts.now ?? Date.now;
   const abort = new AbortController();
@@ -86,8 +89,9 @@ export async function nseRefresher(
         },
         (err: unknown) => {
           if (stopped) return;
-          log.warn({ nse: current.name, err, retryMs }, 'nse refresh failed');
-          schedule(retryMs);
+          const delay = retry.next();
+          log.warn({ nse: current.name, err, retryMs: delay }, 'nse refresh failed');
+          schedule(delay);
         },
       );
     }, delay);
