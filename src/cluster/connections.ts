@@ -23,7 +23,7 @@ export interface ConnectionStatus {
 }
 
 /** The connections each client printed (latest life of the nsc process). */
-export async function readClientLines(p: MeshPlan, client: string): Promise<NscLine[]> {
+async function readClientLines(p: MeshPlan, client: string): Promise<NscLine[]> {
   const text = await readFile(outFile(p, client), 'utf8').catch(() => '');
   const out: NscLine[] = [];
   for (const line of text.split('\n')) {
@@ -38,7 +38,7 @@ export async function readClientLines(p: MeshPlan, client: string): Promise<NscL
 }
 
 /** One ping through a connection: `ip netns exec NS ping -c1 -W1 DST`. */
-export function ping(netns: string, dst: string): Promise<boolean> {
+function ping(netns: string, dst: string): Promise<boolean> {
   const ip = dst.split('/')[0]!;
   return new Promise((resolve) => {
     execFile('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W1', '-q', ip], { timeout: 3000 }, (err) => resolve(!err));

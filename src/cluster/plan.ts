@@ -6,8 +6,8 @@ import type { ClientRequestPlan, ComponentPlan, MeshPlan, NodePlan, WorkloadPlan
 import { meshPaths } from './paths.js';
 import type { Scenario } from './scenario-schema.js';
 
-export const UNDERLAY_PREFIX = 15;
-export const REGISTRY_IP = '198.18.0.254';
+const UNDERLAY_PREFIX = 15;
+const REGISTRY_IP = '198.18.0.254';
 
 export function planMesh(s: Scenario, file: string, nameOverride?: string): MeshPlan {
   const name = nameOverride ?? s.name;

@@ -20,6 +20,6 @@ export class ScenarioError extends Error {
   }
 }
 
-export function formatProblem(file: string, p: ScenarioProblem): string {
+function formatProblem(file: string, p: ScenarioProblem): string {
   return `${file}:${p.line}: ${p.field}: ${p.message}`;
 }

@@ -9,7 +9,7 @@ import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
 
 /** Upstream's default registry URL (tcp://localhost:5001), on the loopback address. */
-export const DEFAULT_REGISTRY_LISTEN = 'tcp://127.0.0.1:5001';
+const DEFAULT_REGISTRY_LISTEN = 'tcp://127.0.0.1:5001';
 
 function meshUrl(value: string): string {
   try {

@@ -14,7 +14,7 @@ import { writeSysctlIn } from './ns-exec.js';
 
 const execFileP = promisify(execFile);
 
-export const FORWARDING_SYSCTLS: [string, string][] = [
+const FORWARDING_SYSCTLS: [string, string][] = [
   ['net/ipv4/ip_forward', '1'],
   ['net/ipv4/conf/all/proxy_arp', '1'],
   ['net/ipv4/conf/default/proxy_arp', '1'],
@@ -23,7 +23,7 @@ export const FORWARDING_SYSCTLS: [string, string][] = [
 ];
 
 /** Rule priorities: received packets look up `main` at 50; `local` moves from 0 to 100. */
-export const FORWARDING_RULES_SCRIPT = [
+const FORWARDING_RULES_SCRIPT = [
   'set -e',
   'ip -4 rule show pref 100 | grep -q . || ip -4 rule add pref 100 lookup local',
   'ip -4 rule del pref 0 lookup local 2>/dev/null || true',

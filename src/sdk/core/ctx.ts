@@ -95,8 +95,3 @@ export function newCtx(opts: CtxOptions = {}): Ctx {
     metadata: opts.metadata ?? new ContextValues(),
   };
 }
-
-/** Throws the abort reason if the context is cancelled. */
-export function throwIfAborted(ctx: Ctx): void {
-  ctx.signal.throwIfAborted();
-}

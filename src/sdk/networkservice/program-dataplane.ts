@@ -78,8 +78,10 @@ async function configure(dp: ForwarderDataplane, side: Side): Promise<void> {
   await Promise.all(viaGateway.map(route));
 }
 
-async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<void> {
-  await Promise.all(links.map((l) => dp.deleteLink(l.netns, l.name).catch(() => false)));
+/** Deletes every link (all are tried); resolves with the ones that could not be deleted. */
+async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<{ link: ProgrammedLink; err: unknown }[]> {
+  const results = await Promise.allSettled(links.map((l) => dp.deleteLink(l.netns, l.name)));
+  return results.flatMap((r, i) => (r.status === 'rejected' ? [{ link: links[i]!, err: r.reason as unknown }] : []));
 }
 
 /** What a link of ours must look like to be adopted as it is. */
@@ -201,7 +203,10 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       ctx.metadata.delete(PROGRAMMED);
       // The kernel takes ~16 ms to delete a veth: do it while the Close travels on.
       const removal = done
-        ? remove(dp, done.links).then(() => ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed'))
+        ? remove(dp, done.links).then((failed) => {
+            if (failed.length === 0) ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
+            for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
+          })
         : Promise.resolve();
       try {
         await next.close(conn, ctx);

@@ -37,7 +37,7 @@ export interface StoreElementOptions {
   maxQueuedEvents?: number;
 }
 
-export function storeElement<T, Q, R>(
+function storeElement<T, Q, R>(
   store: RegistryStore<T>,
   kind: StoreKind<T, Q, R>,
   opts: StoreElementOptions = {},
@@ -94,7 +94,7 @@ export function storeElement<T, Q, R>(
   };
 }
 
-export const nseKind: StoreKind<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse> = {
+const nseKind: StoreKind<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse> = {
   what: 'nse',
   nameOf: (nse) => nse.name,
   prepare: (nse, previous, now) => ({
@@ -108,7 +108,7 @@ export const nseKind: StoreKind<NetworkServiceEndpoint, NetworkServiceEndpointQu
   clone: (nse) => NetworkServiceEndpoint.fromPartial(nse),
 };
 
-export const nsKind: StoreKind<NetworkService, NetworkServiceQuery, NetworkServiceResponse> = {
+const nsKind: StoreKind<NetworkService, NetworkServiceQuery, NetworkServiceResponse> = {
   what: 'ns',
   nameOf: (ns) => ns.name,
   prepare: (ns) => ns,

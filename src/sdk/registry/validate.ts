@@ -11,7 +11,7 @@ import {
 import { labelKeyProblem, labelValueProblem } from './labels.js';
 
 /** Longest name accepted (a DNS subdomain's limit, as Kubernetes object names). */
-export const MAX_NAME_LENGTH = 253;
+const MAX_NAME_LENGTH = 253;
 
 export interface ValidateOptions {
   /** Milliseconds since the epoch (tests may pass a fake clock). */

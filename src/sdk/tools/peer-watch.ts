@@ -13,7 +13,7 @@ import { sleep } from './sleep.js';
 /** Opens a MonitorConnections stream (all connections) to a peer. */
 export type OpenMonitor = (url: string, signal: AbortSignal) => AsyncIterable<ConnectionEvent>;
 
-export const grpcMonitor: OpenMonitor = (url, signal) =>
+const grpcMonitor: OpenMonitor = (url, signal) =>
   createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections({ pathSegments: [] }, { signal });
 
 export interface PeerWatcherOptions {
