@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (Debian packages, npm packages),
-# type-checks, checks the dependency rules, builds, then runs unit and end-to-end
+# type-checks, checks the dependency rules, lints, builds, then runs unit and end-to-end
 # tests on real namespaces. A failing check stops before anything runs against dist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run --silent typecheck
 npm run --silent deps
+npm run --silent lint
 npm run --silent build
 
 cleanup() { bash scripts/sweep-test-netns.sh || true; }

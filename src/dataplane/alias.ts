@@ -3,7 +3,7 @@
 import { InvalidArgumentError } from '../api/errors.js';
 
 export const ALIAS_PREFIX = 'nsm:';
-const CONN_ID_RE = /^[A-Za-z0-9_.:\/@+=-]{1,250}$/;
+const CONN_ID_RE = /^[A-Za-z0-9_.:/@+=-]{1,250}$/;
 
 /** The alias for interfaces belonging to a connection. */
 export function aliasFor(connId: string): string {

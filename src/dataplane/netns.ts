@@ -19,10 +19,10 @@ export type NetnsRef =
 /** Anything callers may pass as a namespace: a NetnsRef or a string (see parseNetns). */
 export type NetnsLike = NetnsRef | string | undefined;
 
-export const HOST_NETNS: NetnsRef = Object.freeze({ kind: 'host' }) as NetnsRef;
+export const HOST_NETNS: NetnsRef = Object.freeze({ kind: 'host' });
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,200}$/;
-const PATH_RE = /^\/[A-Za-z0-9_.\/-]+$/;
+const PATH_RE = /^\/[A-Za-z0-9_./-]+$/;
 const INODE_RE = /^inode:\/\/(\d+)\/(\d+)$/;
 
 /** An `inode://DEV/INO` reference before it is looked up. */

@@ -69,7 +69,7 @@ export const checkPort = (field: string, v: unknown): number => checkInt(field, 
 
 /** sysctl key: dotted ("net.ipv4.ip_forward") or slashed ("net/ipv4/conf/eth0.1/forwarding"). */
 export function checkSysctl(key: unknown, value: unknown): { path: string; value: string } {
-  if (typeof key !== 'string' || !/^net[./][A-Za-z0-9_.\/-]+$/.test(key) || key.includes('..') || key.includes('//')) {
+  if (typeof key !== 'string' || !/^net[./][A-Za-z0-9_./-]+$/.test(key) || key.includes('..') || key.includes('//')) {
     throw new InvalidArgumentError(`key: invalid sysctl key ${JSON.stringify(key)} (must be under net.)`);
   }
   const v = typeof value === 'number' ? String(value) : value;

@@ -2,7 +2,6 @@
 // one registry process, sharing one etcd client; what `--backend etcd` opens.
 import type { Logger } from 'pino';
 import { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
-import { messageOf } from '../api/errors.js';
 import { createEtcdClient } from './etcd-client.js';
 import { messageCodec } from './etcd-codec.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';

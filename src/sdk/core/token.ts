@@ -31,7 +31,7 @@ export async function newTokenSigner(lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS): Pr
         .setIssuedAt()
         .setExpirationTime(Math.floor(expires.getTime() / 1000));
       if (audience) jwt = jwt.setAudience(audience);
-      return { token: await jwt.sign(privateKey as CryptoKey), expires: new Date(Math.floor(expires.getTime() / 1000) * 1000) };
+      return { token: await jwt.sign(privateKey), expires: new Date(Math.floor(expires.getTime() / 1000) * 1000) };
     },
   };
 }
@@ -46,7 +46,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 const MAX_CACHED_KEYS = 4096;
 
 async function embeddedKey(header: JWTHeaderParameters): Promise<CryptoKey> {
-  const jwk = header.jwk as JWK | undefined;
+  const jwk: JWK | undefined = header.jwk; // the wider type: a private "d" must be refused
   if (!jwk || jwk.kty !== 'EC' || jwk.d !== undefined) throw new Error('token header lacks an EC public "jwk"');
   const id = `${jwk.crv}|${jwk.x}|${jwk.y}`;
   let key = keys.get(id);

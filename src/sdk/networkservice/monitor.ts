@@ -61,12 +61,12 @@ export class ConnectionMonitor {
   }
 
   implementation(): MonitorConnectionServiceImplementation {
-    const self = this;
+    const { conns, events } = this;
     return {
       async *monitorConnections(scope: MonitorScopeSelector, call: CallContext) {
         const initial: Record<string, Connection> = {};
-        for (const [id, c] of self.conns) if (inScope(c, scope)) initial[id] = c;
-        const stream = on(self.events, 'event', { signal: call.signal });
+        for (const [id, c] of conns) if (inScope(c, scope)) initial[id] = c;
+        const stream = on(events, 'event', { signal: call.signal });
         try {
           yield ConnectionEvent.fromPartial({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, connections: initial });
           for await (const [type, conn] of stream as AsyncIterable<[ConnectionEventType, Connection]>) {

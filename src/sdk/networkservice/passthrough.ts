@@ -6,7 +6,6 @@
 // once per namespace by the component (dataplane/forwarding.ts), not here.
 import { ConnectionContext } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { messageOf } from '../../api/errors.js';
 import { chainedIpContext } from '../tools/passthrough-context.js';
 import { onwardRequest, type OnwardClient, type OnwardOptions } from '../tools/passthrough-onward.js';
 import type { Connection } from '../../api/index.js';

@@ -11,7 +11,6 @@ import {
   type NetworkServiceRegistryClient,
 } from '../../api/index.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { messageOf } from '../../api/errors.js';
 import { Backoff } from '../tools/backoff.js';
 
 export interface RegistryClients {

@@ -7,7 +7,7 @@
 // Expired registrations are dropped, never replayed.
 import type { NetworkServiceEndpoint, NetworkServiceEndpointQuery } from '../../api/index.js';
 import { newCtx } from '../core/ctx.js';
-import { messageOf, Status, statusOf } from '../../api/errors.js';
+import { Status, statusOf } from '../../api/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { NSERegistryElement, NSERegistryHandler } from '../core/registry-chain.js';
 import { Backoff } from '../tools/backoff.js';

@@ -151,7 +151,7 @@ export function fakeHop(url: string): FakeHop {
         if (hop.failClose) throw new Error('UNAVAILABLE: close failed');
       },
     }),
-  } as FakeHop;
+  };
   return hop;
 }
 

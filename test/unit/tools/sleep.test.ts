@@ -36,8 +36,8 @@ describe('sleep', () => {
     let removed = 0;
     const add = ac.signal.addEventListener.bind(ac.signal);
     const remove = ac.signal.removeEventListener.bind(ac.signal);
-    ac.signal.addEventListener = ((...a: Parameters<typeof add>) => (added++, add(...a))) as typeof add;
-    ac.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (removed++, remove(...a))) as typeof remove;
+    ac.signal.addEventListener = ((...a: Parameters<typeof add>) => (added++, add(...a)));
+    ac.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (removed++, remove(...a)));
     assert.equal(await sleep(5, ac.signal), true);
     assert.deepEqual([added, removed], [1, 1]);
   });
