@@ -21,21 +21,21 @@ async function main(): Promise<void> {
   const driver = new KernelDriver();
   const alias = aliasFor('bench');
   const viaDriver = async (i: number) => {
-    await driver.createVeth({ name: `bd${i}`, netns: a!, peerName: `bp${i}`, peerNetns: b!, alias });
-    await driver.addAddress(a!, `bd${i}`, `169.254.${i}.1/32`);
-    await driver.addAddress(b!, `bp${i}`, `169.254.${i}.2/32`);
+    await driver.createVeth({ name: `bd${i}`, netns: a, peerName: `bp${i}`, peerNetns: b, alias });
+    await driver.addAddress(a, `bd${i}`, `169.254.${i}.1/32`);
+    await driver.addAddress(b, `bp${i}`, `169.254.${i}.2/32`);
   };
   const viaDriverParallel = async (i: number) => {
-    await driver.createVeth({ name: `bd${i}`, netns: a!, peerName: `bp${i}`, peerNetns: b!, alias });
-    await Promise.all([driver.addAddress(a!, `bd${i}`, `169.254.${i}.1/32`), driver.addAddress(b!, `bp${i}`, `169.254.${i}.2/32`)]);
+    await driver.createVeth({ name: `bd${i}`, netns: a, peerName: `bp${i}`, peerNetns: b, alias });
+    await Promise.all([driver.addAddress(a, `bd${i}`, `169.254.${i}.1/32`), driver.addAddress(b, `bp${i}`, `169.254.${i}.2/32`)]);
   };
   const ip = (...args: string[]) => execFileP('ip', args);
   const viaSpawn = async (i: number) => {
-    await ip('link', 'add', `bd${i}`, 'netns', a!, 'type', 'veth', 'peer', 'name', `bp${i}`, 'netns', b!);
-    await ip('-n', a!, 'link', 'set', 'dev', `bd${i}`, 'alias', alias, 'up');
-    await ip('-n', b!, 'link', 'set', 'dev', `bp${i}`, 'alias', alias, 'up');
-    await ip('-n', a!, 'addr', 'add', `169.254.${i}.1/32`, 'dev', `bd${i}`);
-    await ip('-n', b!, 'addr', 'add', `169.254.${i}.2/32`, 'dev', `bp${i}`);
+    await ip('link', 'add', `bd${i}`, 'netns', a, 'type', 'veth', 'peer', 'name', `bp${i}`, 'netns', b);
+    await ip('-n', a, 'link', 'set', 'dev', `bd${i}`, 'alias', alias, 'up');
+    await ip('-n', b, 'link', 'set', 'dev', `bp${i}`, 'alias', alias, 'up');
+    await ip('-n', a, 'addr', 'add', `169.254.${i}.1/32`, 'dev', `bd${i}`);
+    await ip('-n', b, 'addr', 'add', `169.254.${i}.2/32`, 'dev', `bp${i}`);
   };
   // `base` keeps names unique per measurement: the reused-names case forces ip's stale-cache retry.
   const measure = async (fn: (i: number) => Promise<void>, base: number): Promise<number> => {
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       await fn(i);
       const dt = performance.now() - t0;
       if (k > 0) times.push(dt); // run 0 warms up (channel spawn)
-      await driver.deleteLink(a!, `bd${i}`);
+      await driver.deleteLink(a, `bd${i}`);
     }
     return median(times);
   };
@@ -65,9 +65,9 @@ async function main(): Promise<void> {
     const driverMs = await measure(viaDriver, 40);
     const parallelMs = await measure(viaDriverParallel, 80);
     const reusedMs = await measure(viaDriver, 40);
-    await driver.createVeth({ name: 'bop', netns: a!, peerName: 'bop', peerNetns: b!, alias });
-    const opDriver = await opTimes((i) => driver.setMtu(a!, 'bop', 1400 + (i % 2)));
-    const opSpawn = await opTimes((i) => ip('-n', a!, 'link', 'set', 'dev', 'bop', 'mtu', String(1400 + (i % 2))));
+    await driver.createVeth({ name: 'bop', netns: a, peerName: 'bop', peerNetns: b, alias });
+    const opDriver = await opTimes((i) => driver.setMtu(a, 'bop', 1400 + (i % 2)));
+    const opSpawn = await opTimes((i) => ip('-n', a, 'link', 'set', 'dev', 'bop', 'mtu', String(1400 + (i % 2))));
     const results = [
       { name: 'dataplane.veth_setup.kernel_driver', value: round(driverMs), unit: 'ms', baseline: round(spawnMs), ratio: round(driverMs / spawnMs) },
       { name: 'dataplane.veth_setup.kernel_driver_parallel_ns', value: round(parallelMs), unit: 'ms', baseline: round(spawnMs), ratio: round(parallelMs / spawnMs) },
@@ -78,8 +78,8 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ runs: RUNS, results }, null, 2) + '\n');
   } finally {
     driver.close();
-    await deleteTestNetns(a!);
-    await deleteTestNetns(b!);
+    await deleteTestNetns(a);
+    await deleteTestNetns(b);
   }
 }
 

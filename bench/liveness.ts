@@ -12,7 +12,7 @@ import { Connection } from '../src/api/index.js';
 import { echoLiveness } from '../src/dataplane/echo-liveness.js';
 import { IcmpProber } from '../src/dataplane/icmp-prober.js';
 import { LivenessBeat } from '../src/sdk/networkservice/liveness-beat.js';
-import { kernelMechanism, P } from '../src/sdk/networkservice/mechanisms.js';
+import { kernelMechanism, P } from '../src/sdk/tools/mechanisms.js';
 
 const execFileP = promisify(execFile);
 const { values: args } = parseArgs({

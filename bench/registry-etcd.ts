@@ -4,7 +4,7 @@ import { NetworkServiceEndpoint } from '../src/api/index.js';
 import { messageCodec } from '../src/registry/etcd-codec.js';
 import { EtcdStore } from '../src/registry/etcd-store.js';
 import { MemoryStore } from '../src/registry/memory-store.js';
-import type { RegistryStore } from '../src/registry/store.js';
+import type { RegistryStore } from '../src/sdk/registry/registry-store.js';
 import { startEtcdCluster } from '../test/e2e/helpers/etcd.js';
 
 type Nse = NetworkServiceEndpoint;

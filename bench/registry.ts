@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeAllChannels } from '../src/api/index.js';
-import { startRegistry } from '../src/registry/server.js';
+import { startRegistry } from '../src/components/registry.js';
 import { registryClients } from '../src/sdk/registry/client.js';
 
 interface Result {

@@ -571,7 +571,7 @@ async function healPhase(): Promise<void> {
         const notes: string[] = [];
         for (let i = 0; i < HEAL_RUNS; i++) {
           await sleep(1500);
-          const victim = conn!.networkServiceEndpointName;
+          const victim = conn.networkServiceEndpointName;
           log(`heal.endpoint: run ${i + 1}/${HEAL_RUNS}: SIGKILL ${victim} and delete the client's interface`);
           const t0 = Date.now();
           await nses[victim]!.kill();
@@ -581,7 +581,7 @@ async function healPhase(): Promise<void> {
           const o = outage(pings.samples, t0);
           if (o.restoredMs === undefined) throw new Error(`endpoint run ${i + 1}: no ping was lost, so the data path did not break`);
           times.push(o.restoredMs);
-          notes.push(`${victim} -> ${conn!.networkServiceEndpointName} ${o.restoredMs} ms (UP after ${upAt - t0} ms)`);
+          notes.push(`${victim} -> ${conn.networkServiceEndpointName} ${o.restoredMs} ms (UP after ${upAt - t0} ms)`);
           // Bring the victim back so that the next run has two endpoints again.
           nses[victim] = await mesh.nse(nseOpts[victim as keyof typeof nseOpts]);
         }
@@ -599,7 +599,7 @@ async function healPhase(): Promise<void> {
         const notes: string[] = [];
         for (let i = 0; i < HEAL_RUNS; i++) {
           await sleep(1500);
-          const before = conn!.networkServiceEndpointName;
+          const before = conn.networkServiceEndpointName;
           log(`heal.endpoint.liveness-only: run ${i + 1}/${HEAL_RUNS}: delete the client's interface (${before} stays up)`);
           const t0 = Date.now();
           await ip('-n', cns, 'link', 'del', 'nsm-h').catch(() => undefined);
@@ -608,7 +608,7 @@ async function healPhase(): Promise<void> {
           const o = outage(pings.samples, t0);
           if (o.restoredMs === undefined) throw new Error(`liveness-only run ${i + 1}: no ping was lost`);
           times.push(o.restoredMs);
-          notes.push(`${before} -> ${conn!.networkServiceEndpointName} ${o.restoredMs} ms`);
+          notes.push(`${before} -> ${conn.networkServiceEndpointName} ${o.restoredMs} ms`);
         }
         add({
           name: 'heal.endpoint.liveness-only.ms',
@@ -619,7 +619,7 @@ async function healPhase(): Promise<void> {
       }
     } finally {
       await pings.stop();
-      await client.close(conn!).catch(() => undefined);
+      await client.close(conn).catch(() => undefined);
     }
   } finally {
     closeAllChannels();
@@ -779,7 +779,7 @@ async function main(): Promise<void> {
     }
   }
   if (wanted('request.local.p50') || wanted('request.remote.p50')) {
-    results.push({ name: 'baseline.cni-ptp.samples', value: ptpTimes?.length ?? 0, unit: 'runs' } as Result);
+    results.push({ name: 'baseline.cni-ptp.samples', value: ptpTimes?.length ?? 0, unit: 'runs' });
   }
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: r3(totalmem() / 2 ** 30), node: process.version, kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim() };
   const meta = { command: `npm run bench --${args.json ? ' --json' : ''}${QUICK ? ' --quick' : ''}${ONLY ? ` --only ${ONLY.join(',')}` : ''}`, quick: QUICK, requestRuns: RUNS, iperf: { reps: IPERF_REPS, seconds: IPERF_SECONDS }, seconds: Math.round((Date.now() - started) / 1000), machine };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (Debian packages, npm packages),
-# builds, type-checks, then runs unit tests, the in-process sandbox tier (as an
-# unprivileged user when possible) and end-to-end tests on real namespaces.
+# type-checks, checks the dependency rules, lints, builds, then runs unit tests, the
+# in-process sandbox tier (as an unprivileged user when possible) and end-to-end tests on
+# real namespaces. A failing check stops before anything runs against dist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shopt -s globstar nullglob
@@ -11,8 +12,10 @@ bash scripts/install-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-npm run --silent build
 npm run --silent typecheck
+npm run --silent deps
+npm run --silent lint
+npm run --silent build
 
 cleanup() { bash scripts/sweep-test-netns.sh || true; }
 trap cleanup EXIT

@@ -10,8 +10,8 @@ export { startNsmgr } from './components/nsmgr.js';
 export type { NsmgrOptions, RunningNsmgr } from './components/nsmgr.js';
 export { startForwarder } from './components/forwarder.js';
 export type { ForwarderOptions, RunningForwarder } from './components/forwarder.js';
-export { startRegistry } from './registry/server.js';
-export type { RegistryOptions, RunningRegistry } from './registry/server.js';
+export { startRegistry } from './components/registry.js';
+export type { RegistryOptions, RunningRegistry } from './components/registry.js';
 export { parseServiceUrl } from './components/service-url.js';
 export type { ServiceRequestSpec } from './components/service-url.js';
 export { chain, element, tail } from './sdk/core/chain.js';
@@ -19,5 +19,5 @@ export type { NetworkServiceElement, NetworkServiceHandler } from './sdk/core/ch
 export type { Ctx } from './sdk/core/ctx.js';
 export { createLogger, silentLogger } from './sdk/core/log.js';
 export type { Logger } from './sdk/core/log.js';
-export { MeshError, InvalidArgumentError, NotFoundError, UnavailableError, Status } from './sdk/core/errors.js';
+export { MeshError, InvalidArgumentError, NotFoundError, UnavailableError, Status } from './api/errors.js';
 export * from './api/index.js';

@@ -2,7 +2,7 @@
 import { mkdirSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createChannel, createServer, type Channel, type Server, ChannelCredentials } from 'nice-grpc';
-import { InvalidArgumentError } from '../sdk/core/errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 /** A parsed mesh URL. */
 export type MeshUrl = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };

@@ -6,7 +6,7 @@ import { IcmpProber, ToolUnavailableError } from '../dataplane/icmp-prober.js';
 import { NETNS_RUN_DIR } from '../dataplane/netns.js';
 import { outFile } from './proc.js';
 import type { ConnectionLine } from '../components/connection-line.js';
-import type { MeshPlan } from './plan.js';
+import type { MeshPlan } from './mesh-plan.js';
 
 /** What clients and passthroughs print per connection (src/components/connection-line.ts). */
 export type NscLine = ConnectionLine;
@@ -29,7 +29,7 @@ export interface ConnectionStatus {
 }
 
 /** The connections each client printed (latest life of the nsc process). */
-export async function readClientLines(p: MeshPlan, client: string): Promise<NscLine[]> {
+async function readClientLines(p: MeshPlan, client: string): Promise<NscLine[]> {
   const text = await readFile(outFile(p, client), 'utf8').catch(() => '');
   const out: NscLine[] = [];
   for (const line of text.split('\n')) {

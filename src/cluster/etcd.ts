@@ -3,14 +3,14 @@
 // the run dir (`<run dir>/etcd`, removed by `nsm down`); plus the health wait before the registry starts.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import type { ComponentPlan, MeshPlan } from './plan.js';
+import type { ComponentPlan, MeshPlan } from './mesh-plan.js';
 import { isAlive, lastLogLine, sleep } from './proc.js';
 import type { ProcState } from './state.js';
 
 export const ETCD_CLIENT_PORT = 2379;
-export const ETCD_PEER_PORT = 2380;
+const ETCD_PEER_PORT = 2380;
 /** The etcd binary (Debian's etcd-server); NSM_ETCD_BIN overrides it. */
-export const ETCD_BIN = process.env.NSM_ETCD_BIN ?? 'etcd';
+const ETCD_BIN = process.env.NSM_ETCD_BIN ?? 'etcd';
 
 /** The supervised `etcd` component of a mesh: one member listening on `ip` in `netns`. */
 export function etcdComponent(mesh: string, runDir: string, netns: string, ip: string): ComponentPlan {

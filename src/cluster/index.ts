@@ -3,7 +3,7 @@
 export { checkScenarioText, loadScenario, parseScenario, readScenario, ScenarioError } from './scenario.js';
 export type { CheckedScenario, Scenario } from './scenario.js';
 export { planMesh, planNamespaces } from './plan.js';
-export type { MeshPlan, ComponentPlan } from './plan.js';
+export type { MeshPlan, ComponentPlan } from './mesh-plan.js';
 export { meshPaths, runRoot, NSM_BIN, NSM_CMD } from './paths.js';
 export { readState, writeState, listMeshes } from './state.js';
 export type { MeshState } from './state.js';

@@ -8,7 +8,7 @@ import { collectConnections, type ConnectionStatus } from './connections.js';
 import { waitEtcdHealthy } from './etcd.js';
 import { createNetworks } from './networks.js';
 import { registerServices } from './register-services.js';
-import type { ComponentKind, MeshPlan } from './plan.js';
+import type { ComponentKind, MeshPlan } from './mesh-plan.js';
 import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
 import { writeState, type MeshState } from './state.js';
 import { teardown } from './teardown.js';
@@ -50,7 +50,7 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
     return { state, connections };
   } catch (err) {
     opts.progress('startup failed; tearing down what was created (logs kept)');
-    await teardown(state, opts.log, { keepLogs: true }).catch((e) => opts.log.error({ err: String(e) }, 'teardown failed'));
+    await teardown(state, opts.log, { keepLogs: true }).catch((e) => opts.log.error({ err: e }, 'teardown failed'));
     throw err;
   }
 }

@@ -3,7 +3,8 @@
 // with `underlay: ipv6` also 2001:db8:ff::N/64 on the node end, which the forwarders' VXLAN tunnels use).
 import type { Logger } from 'pino';
 import { KernelDriver, createNamedNetns, deleteNamedNetns, listNamedNetns } from '../dataplane/index.js';
-import { planNamespaces, UNDERLAY6_PREFIX, type MeshPlan } from './plan.js';
+import type { MeshPlan } from './mesh-plan.js';
+import { planNamespaces, UNDERLAY6_PREFIX } from './plan.js';
 
 const ALIAS = (p: MeshPlan) => `nsm-up:${p.name}`;
 

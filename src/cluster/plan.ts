@@ -2,69 +2,12 @@
 // process (where it runs and its `nsm` arguments). Pure: touches nothing.
 import { parseServiceUrl } from '../components/service-url.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
-import { meshPaths, type MeshPaths } from './paths.js';
+import type { ClientRequestPlan, ComponentPlan, MeshPlan, NodePlan, WorkloadPlan } from './mesh-plan.js';
+import { meshPaths } from './paths.js';
 import { endpointCidrs, type Scenario } from './scenario-schema.js';
-import type { ServiceSpec } from './service-spec.js';
 
-export type ComponentKind = 'etcd' | 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
-
-export interface ComponentPlan {
-  name: string;
-  kind: ComponentKind;
-  node?: string;
-  /** Namespace the process runs in. */
-  netns: string;
-  /** The workload's own namespace (endpoint, client). */
-  workloadNetns?: string;
-  url: string;
-  /** Program to run instead of `node bin/nsm.js` (the local etcd). */
-  exec?: string;
-  args: string[];
-}
-
-export interface NodePlan {
-  name: string;
-  netns: string;
-  /** Underlay address (no prefix). */
-  ip: string;
-  /** IPv6 underlay address (no prefix) when the scenario asks for `underlay: ipv6`: VXLAN runs over it. */
-  ip6?: string;
-  /** Interface names: `ul` in the node namespace, `<peer>` on the bridge. */
-  peer: string;
-}
-
-export interface WorkloadPlan {
-  name: string;
-  kind: 'endpoint' | 'client';
-  /** For endpoints: icmp-responder, passthrough, ... */
-  endpointKind?: string;
-  node: string;
-  netns: string;
-}
-
-export interface ClientRequestPlan {
-  client: string;
-  service: string;
-  ifname: string;
-}
-
-export interface MeshPlan extends MeshPaths {
-  name: string;
-  file: string;
-  underlayNetns: string;
-  bridge: string;
-  registryIp: string;
-  underlayPrefix: number;
-  nodes: NodePlan[];
-  workloads: WorkloadPlan[];
-  components: ComponentPlan[];
-  requests: ClientRequestPlan[];
-  /** NetworkServices `nsm up` registers once the registry is up (name, payload, matches). */
-  services?: ServiceSpec[];
-}
-
-export const UNDERLAY_PREFIX = 15;
-export const REGISTRY_IP = '198.18.0.254';
+const UNDERLAY_PREFIX = 15;
+const REGISTRY_IP = '198.18.0.254';
 /** IPv6 underlay (`underlay: ipv6`): 2001:db8:ff::N/64 for node N. */
 export const UNDERLAY6_PREFIX = 64;
 export const underlay6Ip = (i: number) => `2001:db8:ff::${(i + 1).toString(16)}`;

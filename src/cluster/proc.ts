@@ -5,11 +5,11 @@ import { closeSync, fchmodSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NSM_BIN } from './paths.js';
-import type { ComponentPlan, MeshPlan } from './plan.js';
+import type { ComponentPlan, MeshPlan } from './mesh-plan.js';
 import type { ProcState } from './state.js';
 
 export const outFile = (p: MeshPlan, c: string) => join(p.logDir, `${c}.out`);
-export const logFile = (p: MeshPlan, c: string) => join(p.logDir, `${c}.log`);
+const logFile = (p: MeshPlan, c: string) => join(p.logDir, `${c}.log`);
 
 /** Kernel start time of a pid, or undefined when it is gone or a zombie. */
 export function procStartTime(pid: number): number | undefined {

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { NSM_BIN } from './paths.js';
-import type { MeshPlan } from './plan.js';
+import type { MeshPlan } from './mesh-plan.js';
 
 const execFileP = promisify(execFile);
 
@@ -24,7 +24,7 @@ export async function registerServices(plan: MeshPlan, progress: (line: string) 
       await execFileP('ip', registerServiceArgs(plan, svc), { timeout: 20_000 });
     } catch (err) {
       const text = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
-      throw new Error(`cannot register network service "${svc.name}": ${text}`);
+      throw new Error(`cannot register network service "${svc.name}": ${text}`, { cause: err });
     }
     progress(`service   ${svc.name} registered${svc.matches?.length ? ` with ${svc.matches.length} match(es)` : ''}`);
   }

@@ -13,12 +13,12 @@ export interface CheckProblem {
 /** Scenario names end up as namespace prefixes: short, lower-case, DNS-label-like. */
 export const SCENARIO_NAME_RE = /^[a-z][a-z0-9-]{0,15}$/;
 /** Node and workload names become `<scenario>-<name>` namespaces and component names. */
-export const MEMBER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const MEMBER_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 /** Reserved suffixes (namespaces the runner itself creates). */
 const RESERVED = new Set(['ul']);
 const UNDERLAYS = [parsePrefix('198.18.0.0/15'), parsePrefix('2001:db8:ff::/64')];
 /** Underlay addresses are 198.18.0.N for N = node index + 1; .254 is the registry. */
-export const MAX_NODES = 250;
+const MAX_NODES = 250;
 
 export function checkScenario(s: Scenario): CheckProblem[] {
   const out: CheckProblem[] = [];

@@ -23,7 +23,7 @@ export const serviceSchema = z.strictObject({
   matches: z.array(match).optional(),
 });
 
-export const endpointSchema = z.strictObject({
+const endpointSchema = z.strictObject({
   name,
   node: name,
   kind: z.enum(['icmp-responder', 'passthrough']),
@@ -37,7 +37,7 @@ export const endpointSchema = z.strictObject({
   labels: labels.optional(),
 });
 
-export const clientSchema = z.strictObject({
+const clientSchema = z.strictObject({
   name,
   node: name,
   requests: z.array(z.string()).min(1),

@@ -2,7 +2,7 @@
 // routes can select none of the scenario's endpoints of that service, and a request's `?endpoint=`
 // naming no endpoint that offers the service. Found before anything is built.
 import { parseServiceUrl } from '../components/service-url.js';
-import { selectorMatches } from '../sdk/networkservice/select-endpoints.js';
+import { selectorMatches } from '../sdk/tools/select-endpoints.js';
 import type { CheckProblem } from './scenario-checks.js';
 import type { Scenario, ScenarioEndpoint } from './scenario-schema.js';
 

@@ -27,7 +27,7 @@ export function parseMatches(text: string): MatchSpec[] {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new Error(`matches: not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`matches: not JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const r = serviceSchema.shape.matches.safeParse(raw);
   if (!r.success) {

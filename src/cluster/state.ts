@@ -3,7 +3,7 @@
 import { chmod, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { meshPaths, runRoot } from './paths.js';
-import type { MeshPlan } from './plan.js';
+import type { MeshPlan } from './mesh-plan.js';
 
 export interface ProcState {
   pid: number;
@@ -37,7 +37,7 @@ export async function readState(name: string): Promise<MeshState | undefined> {
     return JSON.parse(await readFile(meshPaths(name).stateFile, 'utf8')) as MeshState;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${meshPaths(name).stateFile}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cannot read ${meshPaths(name).stateFile}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

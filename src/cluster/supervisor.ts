@@ -21,7 +21,7 @@ export class Supervisor {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick().catch((err) => this.log.error({ err: String(err) }, 'supervisor tick failed')), POLL_MS);
+    this.timer = setInterval(() => void this.tick().catch((err) => this.log.error({ err }, 'supervisor tick failed')), POLL_MS);
   }
 
   stop(): void {

@@ -7,7 +7,7 @@ export type YamlPath = readonly (string | number)[];
 /** The line of the deepest node along `path` (the key of a map entry when there is one). */
 export function lineOf(doc: Document, lc: LineCounter, path: YamlPath): number {
   let node: unknown = doc.contents;
-  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  let offset = (doc.contents)?.range?.[0] ?? 0;
   for (const seg of path) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));

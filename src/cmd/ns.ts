@@ -2,7 +2,7 @@
 // selection policy, in the scenario file's format as JSON), in a registry.
 import { Option, type Command } from 'commander';
 import { networkServiceOf, parseMatches, type MatchSpec } from '../cluster/service-spec.js';
-import { messageOf } from '../sdk/core/errors.js';
+import { messageOf } from '../api/errors.js';
 import { registryClients } from '../sdk/registry/client.js';
 import { InvalidArgumentError } from './cli-error.js';
 import { meshUrlArg } from './cli-options.js';

@@ -6,7 +6,7 @@ import { connectionLine, stateLine } from '../components/connection-line.js';
 import { parseServiceUrl, type ServiceRequestSpec } from '../components/service-url.js';
 import { Connection } from '../api/index.js';
 import { createLogger } from '../sdk/core/log.js';
-import { messageOf } from '../sdk/core/errors.js';
+import { messageOf } from '../api/errors.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
 import { durationArg, listArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { netnsUrlArg } from './netns-arg.js';
@@ -78,7 +78,7 @@ export function registerNscCommand(program: Command): void {
         process.exit(1);
       }
       if (!flags.once) await waitForSignal();
-      await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err: messageOf(err) }, 'close failed'))));
+      await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err }, 'close failed'))));
       process.exit(0);
     });
 }

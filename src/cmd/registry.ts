@@ -3,13 +3,13 @@ import { Option, type Command } from 'commander';
 import { parseMeshUrl } from '../api/index.js';
 import { BACKENDS } from '../registry/backends.js';
 import { addEtcdOptions, parseEtcdOptions, type EtcdCliValues } from '../registry/etcd-options.js';
-import { MeshError } from '../sdk/core/errors.js';
-import { startRegistry } from '../registry/server.js';
+import { MeshError } from '../api/errors.js';
+import { startRegistry } from '../components/registry.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
 
 /** Upstream's default registry URL (tcp://localhost:5001), on the loopback address. */
-export const DEFAULT_REGISTRY_LISTEN = 'tcp://127.0.0.1:5001';
+const DEFAULT_REGISTRY_LISTEN = 'tcp://127.0.0.1:5001';
 
 function meshUrl(value: string): string {
   try {

@@ -6,14 +6,14 @@ import { newClientChain } from '../sdk/chains/client.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../sdk/core/chain.js';
 import type { Clock } from '../sdk/core/clock.js';
 import { newCtx } from '../sdk/core/ctx.js';
-import { FailedPreconditionError, messageOf } from '../sdk/core/errors.js';
+import { FailedPreconditionError, messageOf } from '../api/errors.js';
 import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
-import { kernelMechanism, P } from '../sdk/networkservice/mechanisms.js';
+import { kernelMechanism, P } from '../sdk/tools/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
-import type { LivenessCheck } from '../sdk/networkservice/liveness.js';
-import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
+import type { LivenessCheck } from '../sdk/tools/liveness.js';
+import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 
 export interface ClientOptions {
   name: string;

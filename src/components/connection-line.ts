@@ -1,7 +1,7 @@
 // The one-line JSON summary of a connection that `nsm nsc` and passthrough
 // endpoints print on stdout (and `nsm status` reads back): the client side's view.
 import type { Connection } from '../api/index.js';
-import { P } from '../sdk/networkservice/mechanisms.js';
+import { P } from '../sdk/tools/mechanisms.js';
 
 export type LineState = 'UP' | 'HEALING' | 'CLOSED';
 

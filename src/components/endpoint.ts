@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { parseMeshUrl } from '../api/transport.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { leaseFile } from '../sdk/tools/lease-file.js';
-import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
+import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 
 export interface EndpointOptions {
   name: string;

@@ -10,12 +10,12 @@ import { networkServiceImplementation } from '../sdk/core/serve-networkservice.j
 import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import type { ManagedDataplane } from '../sdk/networkservice/managed-dataplane.js';
-import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
+import { registryDirectory } from '../sdk/tools/registry-directory.js';
 import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
-import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
+import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 
 export interface ForwarderOptions {
   name: string;

@@ -8,7 +8,7 @@ import { networkServiceImplementation } from '../sdk/core/serve-networkservice.j
 import { nseRegistryImplementation, nsRegistryImplementation } from '../sdk/core/serve-registry.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
-import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
+import { registryDirectory } from '../sdk/tools/registry-directory.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
 

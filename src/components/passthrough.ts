@@ -8,8 +8,8 @@ import type { Logger } from '../sdk/core/log.js';
 import { passthrough } from '../sdk/networkservice/passthrough.js';
 import { MeshClient } from './client.js';
 import { connectionLine, stateLine, type ConnectionLine } from './connection-line.js';
-import type { OnwardClient } from '../sdk/networkservice/passthrough-onward.js';
-import { P } from '../sdk/networkservice/mechanisms.js';
+import type { OnwardClient } from '../sdk/tools/passthrough-onward.js';
+import { P } from '../sdk/tools/mechanisms.js';
 import type { Connection } from '../api/index.js';
 import { startEndpoint, type RunningEndpoint } from './endpoint.js';
 

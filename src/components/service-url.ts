@@ -1,6 +1,6 @@
 // Client service URLs as upstream writes them: kernel://service[@domain]/ifname?k=v&k2=v2
 // (labels in the query; `endpoint=NAME` in the query asks for one endpoint by name).
-import { InvalidArgumentError } from '../sdk/core/errors.js';
+import { InvalidArgumentError } from '../api/errors.js';
 
 export interface ServiceRequestSpec {
   mechanism: 'kernel';

@@ -1,9 +1,9 @@
 // The tagging convention: every interface the forwarder creates carries the alias "nsm:<connection-id>",
 // so a restarted forwarder can find, adopt or remove what it created.
-import { InvalidArgumentError } from '../sdk/core/errors.js';
+import { InvalidArgumentError } from '../api/errors.js';
 
 export const ALIAS_PREFIX = 'nsm:';
-const CONN_ID_RE = /^[A-Za-z0-9_.:\/@+=-]{1,250}$/;
+const CONN_ID_RE = /^[A-Za-z0-9_.:/@+=-]{1,250}$/;
 
 /** The alias for interfaces belonging to a connection. */
 export function aliasFor(connId: string): string {

@@ -2,10 +2,10 @@
 // client's namespace to the connection's dst address through a shared IcmpProber. It keeps the
 // prober's per-namespace sockets open while a connection of that namespace lives, and closes them
 // when the last one is released.
-import { livenessTarget, type LivenessCheck, type LivenessVerdict } from '../sdk/networkservice/liveness.js';
+import { livenessTarget, type LivenessCheck, type LivenessVerdict } from '../sdk/tools/liveness.js';
 import type { Connection } from '../api/index.js';
 import { IcmpProber, type EchoProber } from './icmp-prober.js';
-import { InvalidArgumentError } from '../sdk/core/errors.js';
+import { InvalidArgumentError } from '../api/errors.js';
 import { netnsPath, parseNetns, resolveNetnsId } from './netns.js';
 
 export interface EchoLivenessOptions {

@@ -12,13 +12,13 @@
 // local table first). Idempotent.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { FailedPreconditionError } from '../sdk/core/errors.js';
+import { FailedPreconditionError } from '../api/errors.js';
 import { describeNetns, netnsPath, resolveNetns, type NetnsLike } from './netns.js';
 import { writeSysctlIn } from './ns-exec.js';
 
 const execFileP = promisify(execFile);
 
-export const FORWARDING_SYSCTLS: [string, string][] = [
+const FORWARDING_SYSCTLS: [string, string][] = [
   ['net/ipv4/ip_forward', '1'],
   ['net/ipv4/conf/all/proxy_arp', '1'],
   ['net/ipv4/conf/default/proxy_arp', '1'],

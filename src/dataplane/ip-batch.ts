@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, MeshError, Status } from '../sdk/core/errors.js';
+import { InvalidArgumentError, MeshError, Status } from '../api/errors.js';
 import { netnsKey, describeNetns, type NetnsRef } from './netns.js';
 
 /** A command that always fails quickly without side effects ('/' can never be in an ifname). */
@@ -67,9 +67,13 @@ function installExitHook(): void {
 
 function refAll(proc: ChildProcess, on: boolean): void {
   for (const s of [proc.stdin, proc.stdout, proc.stderr] as unknown as (Socket | null)[]) {
-    if (s && typeof s.ref === 'function') on ? s.ref() : s.unref();
+    if (s && typeof s.ref === 'function') {
+      if (on) s.ref();
+      else s.unref();
+    }
   }
-  on ? proc.ref() : proc.unref();
+  if (on) proc.ref();
+  else proc.unref();
 }
 
 /** One `ip -batch` process bound to one namespace; commands are executed in submission order. */
@@ -166,7 +170,7 @@ export class IpBatchChannel {
         this.write(p);
       } catch (err) {
         this.queue.splice(this.queue.indexOf(p), 1);
-        reject(err as Error);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
   }
@@ -203,10 +207,10 @@ export class IpBatchChannel {
     this.nextLine = 1;
     this.errBuf = '';
     this.errLines = [];
-    proc.stdout!.on('data', () => {}); // drain; we never parse stdout
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (d: string) => this.onStderr(proc, d));
-    proc.stdin!.on('error', () => {}); // EPIPE: handled by 'exit'
+    proc.stdout.on('data', () => {}); // drain; we never parse stdout
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (d: string) => this.onStderr(proc, d));
+    proc.stdin.on('error', () => {}); // EPIPE: handled by 'exit'
     proc.on('error', (err) => this.onDeath(proc, `cannot run ${cmd}: ${err.message}`));
     proc.on('exit', (code, sig) => this.onDeath(proc, `ip exited (${sig ?? code})`));
     this.opts.logger?.debug({ netns: this.key, pid: proc.pid }, 'ip batch channel started');

@@ -1,7 +1,7 @@
 // KernelDriver: typed, validated kernel operations (veth, vxlan, bridge, addresses, routes, MTU,
 // tagging) executed over one long-lived `ip -batch` channel per namespace; rolls back on failure.
 import type { Logger } from 'pino';
-import { FailedPreconditionError, InvalidArgumentError, MeshError, Status } from '../sdk/core/errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, MeshError, Status } from '../api/errors.js';
 import { ALIAS_PREFIX } from './alias.js';
 import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
 import { describeNetns, deleteNamedNetns, netnsKey, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
@@ -87,7 +87,7 @@ export class KernelDriver {
       if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {
         const [ta, tb] = await Promise.all([this.linkExists(a, name), this.linkExists(b, peer)]);
         const which = ta ? `"${name}" in ${describeNetns(a)}` : tb ? `"${peer}" in ${describeNetns(b)}` : `"${name}"/"${peer}"`;
-        throw new FailedPreconditionError(`interface ${which} already exists`);
+        throw new AlreadyExistsError(`interface ${which} already exists`, { cause: err });
       }
       throw this.mapError(err, a, name);
     }
@@ -123,7 +123,7 @@ export class KernelDriver {
       await this.chan(ns).run(`link add ${name}${m}${into} type vxlan id ${vni} local ${local.address} remote ${remote.address} dstport ${port}${d}`);
     } catch (err) {
       if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {
-        throw new FailedPreconditionError(`interface "${name}" in ${describeNetns(target)} (or VNI ${vni} on port ${port}) already exists`);
+        throw new AlreadyExistsError(`interface "${name}" in ${describeNetns(target)} (or VNI ${vni} on port ${port}) already exists`, { cause: err });
       }
       throw this.mapError(err, target, name);
     }
@@ -280,7 +280,7 @@ export class KernelDriver {
       this.ids.set(netnsKey(r.ref), r.id);
       return r.ref;
     } catch (err) {
-      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`${field}: ${err.message}`);
+      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`${field}: ${err.message}`, { cause: err });
       throw err;
     }
   }
@@ -311,14 +311,14 @@ export class KernelDriver {
 
   private mapError(err: unknown, ns: NetnsRef, name: string): Error {
     if (err instanceof IpCommandError) {
-      if (EXISTS_RE.test(err.stderr)) return new FailedPreconditionError(`interface "${name}" already exists in ${describeNetns(ns)}: ${err.stderr}`);
-      if (MISSING_RE.test(err.stderr)) return new FailedPreconditionError(`${err.stderr} (in ${describeNetns(ns)}, for "${name}")`);
+      if (EXISTS_RE.test(err.stderr)) return new AlreadyExistsError(`interface "${name}" already exists in ${describeNetns(ns)}: ${err.stderr}`, { cause: err });
+      if (MISSING_RE.test(err.stderr)) return new FailedPreconditionError(`${err.stderr} (in ${describeNetns(ns)}, for "${name}")`, { cause: err });
       // Say what went wrong, not how we tried: the ip command line stays in our log.
       this.log?.warn({ command: err.command, netns: err.netns, stderr: err.stderr }, 'ip command failed');
       const answer = err.stderr.replace(/^RTNETLINK answers:\s*/i, '').trim() || 'failed';
-      return new MeshError(Status.INTERNAL, `the kernel refused to set up interface "${name}" in ${describeNetns(ns)}: ${answer}`);
+      return new MeshError(Status.INTERNAL, `the kernel refused to set up interface "${name}" in ${describeNetns(ns)}: ${answer}`, { cause: err });
     }
-    return err instanceof Error ? err : new Error(String(err));
+    return err instanceof Error ? err : new Error(String(err), { cause: err });
   }
 }
 

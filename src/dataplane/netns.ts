@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { FailedPreconditionError, InvalidArgumentError } from '../sdk/core/errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../api/errors.js';
 
 const execFileP = promisify(execFile);
 
@@ -19,12 +19,12 @@ export type NetnsRef =
 /** Anything callers may pass as a namespace: a NetnsRef or a string (see parseNetns). */
 export type NetnsLike = NetnsRef | string | undefined;
 
-export const HOST_NETNS: NetnsRef = Object.freeze({ kind: 'host' }) as NetnsRef;
+export const HOST_NETNS: NetnsRef = Object.freeze({ kind: 'host' });
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,200}$/;
 /** f_type of namespace files (/proc/PID/ns/*, and the bind mounts in /var/run/netns). */
 const NSFS_MAGIC = 0x6e736673;
-const PATH_RE = /^\/[A-Za-z0-9_.\/-]+$/;
+const PATH_RE = /^\/[A-Za-z0-9_./-]+$/;
 const INODE_RE = /^inode:\/\/(\d+)\/(\d+)$/;
 
 /** An `inode://DEV/INO` reference before it is looked up. */
@@ -157,8 +157,9 @@ export async function createNamedNetns(name: string): Promise<NetnsRef> {
     await execFileP('ip', ['-n', ref.name, 'link', 'set', 'dev', 'lo', 'up']);
   } catch (err) {
     const text = (err as { stderr?: string }).stderr?.trim() || String(err);
-    if (/exists/i.test(text)) throw new FailedPreconditionError(`netns "${ref.name}" already exists`);
-    throw new FailedPreconditionError(`cannot create netns "${ref.name}": ${text}`);
+    // iproute2 reports only text: its "exists" becomes an AlreadyExistsError here, at the boundary.
+    if (/exists/i.test(text)) throw new AlreadyExistsError(`netns "${ref.name}" already exists`, { cause: err });
+    throw new FailedPreconditionError(`cannot create netns "${ref.name}": ${text}`, { cause: err });
   }
   return ref;
 }
@@ -172,6 +173,6 @@ export async function deleteNamedNetns(name: string): Promise<void> {
   } catch (err) {
     const text = (err as { stderr?: string }).stderr ?? '';
     if (/No such file|does not exist/i.test(text)) return;
-    throw new FailedPreconditionError(`cannot delete netns "${ref.name}": ${text.trim() || String(err)}`);
+    throw new FailedPreconditionError(`cannot delete netns "${ref.name}": ${text.trim() || String(err)}`, { cause: err });
   }
 }

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { FailedPreconditionError } from '../sdk/core/errors.js';
+import { FailedPreconditionError } from '../api/errors.js';
 import { describeNetns, netnsPath, type NetnsRef } from './netns.js';
 
 const execFileP = promisify(execFile);

@@ -1,7 +1,7 @@
 // Input validation for kernel operations: every check throws InvalidArgumentError naming the field,
 // so nothing malformed ever reaches ip (a bad argument can make `ip -batch` exit).
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../sdk/core/errors.js';
+import { InvalidArgumentError } from '../api/errors.js';
 
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const ALIAS_RE = /^[\x21-\x7e]{1,255}$/;
@@ -69,7 +69,7 @@ export const checkPort = (field: string, v: unknown): number => checkInt(field, 
 
 /** sysctl key: dotted ("net.ipv4.ip_forward") or slashed ("net/ipv4/conf/eth0.1/forwarding"). */
 export function checkSysctl(key: unknown, value: unknown): { path: string; value: string } {
-  if (typeof key !== 'string' || !/^net[./][A-Za-z0-9_.\/-]+$/.test(key) || key.includes('..') || key.includes('//')) {
+  if (typeof key !== 'string' || !/^net[./][A-Za-z0-9_./-]+$/.test(key) || key.includes('..') || key.includes('//')) {
     throw new InvalidArgumentError(`key: invalid sysctl key ${JSON.stringify(key)} (must be under net.)`);
   }
   const v = typeof value === 'number' ? String(value) : value;

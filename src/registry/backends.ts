@@ -4,7 +4,7 @@ import type { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
 import type { Logger } from '../sdk/core/log.js';
 import { parseEtcdOptions, type EtcdConnectionOptions } from './etcd-options.js';
 import { MemoryStore } from './memory-store.js';
-import type { RegistryStore } from './store.js';
+import type { RegistryStore } from '../sdk/registry/registry-store.js';
 
 /** Backend names the CLI accepts. */
 export const BACKENDS = ['memory', 'etcd'] as const;
@@ -29,7 +29,7 @@ export interface BackendStores {
 export async function createStores(backend: string, opts: BackendOptions = {}): Promise<BackendStores> {
   switch (backend) {
     case 'memory': {
-      const onWatcherError = (err: unknown) => opts.log?.error({ err: String(err), backend }, 'watcher failed');
+      const onWatcherError = (err: unknown) => opts.log?.error({ err, backend }, 'watcher failed');
       const ns = new MemoryStore<NetworkService>({ onWatcherError });
       const nse = new MemoryStore<NetworkServiceEndpoint>({ onWatcherError });
       return { ns, nse, close: async () => void (await Promise.all([ns.close(), nse.close()])) };

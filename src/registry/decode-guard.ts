@@ -99,11 +99,11 @@ export const guardedNSERegistryDefinition = guardedDefinition(
 export function guardNSImplementation(
   impl: NetworkServiceRegistryServiceImplementation,
 ): NetworkServiceRegistryServiceImplementation {
-  return guardImpl(impl as RegistryImpl<never, never, never, never, never>) as unknown as NetworkServiceRegistryServiceImplementation;
+  return guardImpl(impl as RegistryImpl<never, never, never, never, never>);
 }
 
 export function guardNSEImplementation(
   impl: NetworkServiceEndpointRegistryServiceImplementation,
 ): NetworkServiceEndpointRegistryServiceImplementation {
-  return guardImpl(impl as RegistryImpl<never, never, never, never, never>) as unknown as NetworkServiceEndpointRegistryServiceImplementation;
+  return guardImpl(impl as RegistryImpl<never, never, never, never, never>);
 }

@@ -2,7 +2,6 @@
 // one registry process, sharing one etcd client; what `--backend etcd` opens.
 import type { Logger } from 'pino';
 import { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
-import { messageOf } from '../sdk/core/errors.js';
 import { createEtcdClient } from './etcd-client.js';
 import { messageCodec } from './etcd-codec.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
@@ -26,7 +25,7 @@ export function openEtcdBackend(connection: EtcdConnectionOptions, logger?: Logg
   const nse = new EtcdStore<NetworkServiceEndpoint>({ ...common, kind: 'nse', codec: messageCodec(NetworkServiceEndpoint) });
   nse.ready().then(
     () => logger?.info({ endpoints: connection.endpoints, prefix: connection.prefix }, 'etcd backend connected'),
-    (err: unknown) => logger?.error({ err: messageOf(err) }, 'etcd backend unreachable; requests retry on use'),
+    (err: unknown) => logger?.error({ err }, 'etcd backend unreachable; requests retry on use'),
   );
   return {
     ns,

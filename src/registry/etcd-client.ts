@@ -3,8 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, type IOptions } from 'etcd3';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, PermissionDeniedError, UnavailableError, messageOf } from '../sdk/core/errors.js';
+import { InvalidArgumentError, PermissionDeniedError, UnavailableError, messageOf } from '../api/errors.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
+import { Backoff } from '../sdk/tools/backoff.js';
+import { sleep } from '../sdk/tools/sleep.js';
 
 /** Deadline of each unary etcd call; the client retries on another member after it. */
 const CALL_TIMEOUT_MS = 3000;
@@ -33,7 +35,7 @@ function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new InvalidArgumentError(`${flag}: cannot read ${path}: ${messageOf(err)}`);
+    throw new InvalidArgumentError(`${flag}: cannot read ${path}: ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -46,7 +48,7 @@ export interface WaitOptions {
 
 /**
  * Resolves once a read under `prefix` succeeds; retries with exponential backoff
- * (100 ms doubling to 2 s) and then rejects with UnavailableError naming the endpoints.
+ * (100 ms doubling to 2 s, with jitter) and then rejects with UnavailableError naming the endpoints.
  * Bad credentials fail at once with PermissionDeniedError.
  */
 export async function waitForEtcd(
@@ -55,7 +57,7 @@ export async function waitForEtcd(
   { timeoutMs = 15_000, logger, signal }: WaitOptions = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 100;
+  const backoff = new Backoff({ initialMs: 100, maxMs: 2000 });
   for (let attempt = 1; ; attempt++) {
     try {
       await client
@@ -68,7 +70,7 @@ export async function waitForEtcd(
       return;
     } catch (err) {
       if (err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError) {
-        throw new PermissionDeniedError(`etcd at ${opts.endpoints.join(',')} refused access: ${messageOf(err)}`);
+        throw new PermissionDeniedError(`etcd at ${opts.endpoints.join(',')} refused access: ${messageOf(err)}`, { cause: err });
       }
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted === true) {
@@ -76,21 +78,10 @@ export async function waitForEtcd(
           `etcd unreachable at ${opts.endpoints.join(',')} after ${attempt} attempts in ${Math.round(timeoutMs / 1000)} s: ${messageOf(err)}`,
         );
       }
-      logger?.warn({ endpoints: opts.endpoints, attempt, err: messageOf(err), retryInMs: delay }, 'etcd not reachable yet, retrying');
-      await sleep(Math.min(delay, left), signal);
-      delay = Math.min(delay * 2, 2000);
+      const delay = Math.min(backoff.next(), left);
+      logger?.warn({ endpoints: opts.endpoints, attempt, err, retryInMs: delay }, 'etcd not reachable yet, retrying');
+      await sleep(delay, signal);
     }
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

@@ -1,7 +1,7 @@
 // Command-line options of the etcd registry backend (`--etcd-*`), validated and turned
 // into the connection options that etcd-client.ts and EtcdStore take.
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from '../sdk/core/errors.js';
+import { InvalidArgumentError } from '../api/errors.js';
 
 /** How to reach an etcd cluster: endpoints plus optional TLS files and auth. */
 export interface EtcdConnectionOptions {
@@ -28,11 +28,11 @@ export interface EtcdCliValues {
   etcdPassword?: string;
 }
 
-export const DEFAULT_ETCD_PREFIX = '/nsm/registry';
-export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
+const DEFAULT_ETCD_PREFIX = '/nsm/registry';
+const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 
 /** Flag, value name and help of each option, for `command.option(flags, help)`. */
-export const ETCD_CLI_OPTIONS: ReadonlyArray<readonly [flags: string, help: string]> = [
+const ETCD_CLI_OPTIONS: ReadonlyArray<readonly [flags: string, help: string]> = [
   ['--etcd-endpoints <urls>', `etcd client URLs, comma-separated (default ${DEFAULT_ETCD_ENDPOINT})`],
   ['--etcd-prefix <prefix>', `key prefix for registrations (default ${DEFAULT_ETCD_PREFIX})`],
   ['--etcd-ca <file>', 'PEM CA bundle for TLS to etcd'],

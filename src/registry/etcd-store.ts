@@ -7,11 +7,12 @@
 // processes' writes become visible when their watch event arrives (normally within milliseconds).
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
-import { MeshError, UnavailableError, messageOf } from '../sdk/core/errors.js';
+import { MeshError, UnavailableError, messageOf } from '../api/errors.js';
 import type { Codec } from './etcd-codec.js';
 import { createEtcdClient, waitForEtcd } from './etcd-client.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
-import type { RegistryStore, StoreEvent } from './store.js';
+import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
+import { Backoff } from '../sdk/tools/backoff.js';
 
 export interface EtcdStoreOptions<T> {
   /** Path segment of this store's kind, e.g. `nse` or `ns`. */
@@ -53,7 +54,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   /** Highest revision the watch has delivered (events or progress). */
   private watchRev = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private restartDelay = RESTART_MIN_MS;
+  private readonly restartBackoff = new Backoff({ initialMs: RESTART_MIN_MS, maxMs: RESTART_MAX_MS });
   private readyPromise: Promise<void> | undefined;
   private closed = false;
   private readonly closing = new AbortController();
@@ -201,7 +202,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       return await fn();
     } catch (err) {
       if (err instanceof MeshError) throw err;
-      throw new UnavailableError(`etcd ${this.endpoints}: ${messageOf(err)}`);
+      throw new UnavailableError(`etcd ${this.endpoints}: ${messageOf(err)}`, { cause: err });
     }
   }
 
@@ -210,7 +211,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       await this.client.leaseClient.leaseRevoke({ ID: lease });
     } catch (err) {
       // Already expired or revoked by another registry: nothing to release.
-      this.opts.logger?.debug({ lease, err: messageOf(err) }, 'etcd lease revoke failed');
+      this.opts.logger?.debug({ lease, err }, 'etcd lease revoke failed');
     }
   }
 
@@ -219,7 +220,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
     try {
       return this.opts.codec.decode(kv.value.toString());
     } catch (err) {
-      this.opts.logger?.warn({ key: kv.key.toString(), err: messageOf(err) }, 'skipping foreign or corrupted value in etcd');
+      this.opts.logger?.warn({ key: kv.key.toString(), err }, 'skipping foreign or corrupted value in etcd');
       return undefined;
     }
   }
@@ -228,7 +229,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   private startInformer(): Promise<void> {
     if (this.closed || this.cacheReady || this.restartTimer !== undefined) return Promise.resolve();
     this.informer ??= this.load().catch((err: unknown) => {
-      this.opts.logger?.warn({ dir: this.dir, err: messageOf(err) }, 'etcd cache could not start; reading etcd directly');
+      this.opts.logger?.warn({ dir: this.dir, err }, 'etcd cache could not start; reading etcd directly');
       this.informer = undefined;
     });
     return this.informer;
@@ -274,18 +275,18 @@ export class EtcdStore<T> implements RegistryStore<T> {
       w.request.start_revision = String(this.watchRev + 1);
       this.opts.logger?.debug({ dir: this.dir }, 'etcd watch connected');
     });
-    w.on('disconnected', (err) => this.opts.logger?.warn({ err: messageOf(err) }, 'etcd watch disconnected, reconnecting'));
+    w.on('disconnected', (err) => this.opts.logger?.warn({ err }, 'etcd watch disconnected, reconnecting'));
     w.on('error', (err) => this.onWatchBroken(w, err));
     this.watcher = w;
     this.cacheReady = true;
-    this.restartDelay = RESTART_MIN_MS;
+    this.restartBackoff.reset();
     this.pruneTombstones();
   }
 
   /** The watch was cancelled by etcd (e.g. its revision was compacted): reload the prefix and watch again. */
   private onWatchBroken(w: Watcher, err: unknown): void {
     if (this.watcher !== w || this.closed) return;
-    this.opts.logger?.warn({ dir: this.dir, err: messageOf(err) }, 'etcd watch cancelled; reloading the prefix');
+    this.opts.logger?.warn({ dir: this.dir, err }, 'etcd watch cancelled; reloading the prefix');
     this.watcher = undefined;
     void w.cancel().catch(() => undefined);
     this.scheduleReload(0);
@@ -299,10 +300,9 @@ export class EtcdStore<T> implements RegistryStore<T> {
       if (this.closed) return;
       // The stale cache keeps serving reads during the reload.
       this.informer = this.load().catch((e: unknown) => {
-        this.opts.logger?.warn({ dir: this.dir, err: messageOf(e), retryInMs: this.restartDelay }, 'etcd cache reload failed');
+        const next = this.restartBackoff.next();
+        this.opts.logger?.warn({ dir: this.dir, err: e, retryInMs: next }, 'etcd cache reload failed');
         this.informer = undefined;
-        const next = this.restartDelay;
-        this.restartDelay = Math.min(this.restartDelay * 2, RESTART_MAX_MS);
         this.scheduleReload(next);
       });
     }, delayMs);
@@ -392,7 +392,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
       try {
         listener(ev);
       } catch (err) {
-        this.opts.logger?.error({ err: messageOf(err) }, 'registry store watcher threw');
+        this.opts.logger?.error({ err }, 'registry store watcher threw');
       }
     }
   }

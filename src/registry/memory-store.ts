@@ -1,6 +1,6 @@
 // RegistryStore kept in process memory: a Map by name, one min-heap of expiry times
 // served by a single timer (scales to many items), and synchronous watcher callbacks.
-import type { RegistryStore, StoreEvent } from './store.js';
+import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
 import { ExpiryHeap } from './expiry-heap.js';
 
 interface Entry<T> {

@@ -6,12 +6,12 @@ import { serverHop } from './server-hop.js';
 import type { Clock } from '../core/clock.js';
 import type { TokenSigner } from '../core/token.js';
 import { connect } from '../networkservice/connect.js';
-import type { EndpointDirectory } from '../networkservice/directory.js';
+import type { EndpointDirectory } from '../tools/directory.js';
 import { forwarderMechanisms } from '../networkservice/forwarder-mechanisms.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
 import { monitorNext } from '../networkservice/monitor-next.js';
-import { nextUrlOf } from '../networkservice/next-url.js';
-import { sharedPeerWatcher } from '../networkservice/peer-watch.js';
+import { nextUrlOf } from '../tools/next-url.js';
+import { sharedPeerWatcher } from '../tools/peer-watch.js';
 import { programDataplane, type ForwarderDataplane } from '../networkservice/program-dataplane.js';
 import { resolveEndpoint } from '../networkservice/resolve-endpoint.js';
 

@@ -1,7 +1,7 @@
 // The registry server's chains (assembly only): NSE: validate -> expire -> store;
 // NS: validate -> store.
 import type { NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
-import type { RegistryStore } from '../../registry/store.js';
+import type { RegistryStore } from '../registry/registry-store.js';
 import { registryChain, type NSERegistryHandler, type NSRegistryHandler } from '../core/registry-chain.js';
 import { expireNSEElement } from '../registry/expire.js';
 import { nsStoreElement, nseStoreElement } from '../registry/store.js';

@@ -1,10 +1,37 @@
 // `begin`: the head of every chain. Serializes Requests, Closes and background
 // work (refresh, heal, timeout) per connection id, keeps per-connection metadata,
 // and gives later elements an EventFactory to re-enter the chain in the background.
+//
+// Guarantees:
+// - Ordering: Requests, Closes and EventFactory events of one connection id run one
+//   at a time, in the order they reached `begin`; different ids run concurrently.
+//   A Request without a connection id gets a fresh random one.
+// - Metadata: one ContextValues per connection id, created by its first Request,
+//   seen by every later Request, Close and background event, dropped after Close.
+//   A failed first Request leaves nothing behind; a failed later Request (refresh)
+//   keeps the connection and its metadata. Later elements get their own copy of the
+//   caller's `ctx.values` (with the EventFactory in it): nothing begin or the rest of
+//   the chain writes there reaches the caller's ctx.
+// - Close: a caller's Close runs the rest of the chain with the connection the caller
+//   sent; EventFactory.close uses the last connection a Request returned. Close forgets
+//   the connection even when the rest of the chain fails.
+// - Unknown ids: a Close for an id begin does not know still runs the rest of the
+//   chain, with empty metadata (so a restarted forwarder can remove what it recorded
+//   before), then forgets the id. EventFactory.request for a closed connection rejects
+//   with ConnectionClosedError; EventFactory.close for it does nothing.
+// - Background events run with a fresh ctx (BACKGROUND_EVENT set, no caller token,
+//   15 s deadline unless given), re-sending the last successful request.
+//
+// Where upstream's begin differs: it rejects a Request without an id; it ignores a
+// Close for an unknown id instead of passing it on; it always closes with the last
+// stored connection; it detaches the chain from the caller's cancellation (a fresh
+// one-minute deadline), while ours runs with the caller's signal; and on a Request
+// in state RESELECT_REQUESTED it first closes the established connection.
 import { randomUUID } from 'node:crypto';
 import { Connection, NetworkServiceRequest } from '../../api/index.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from './chain.js';
-import { newCtx, type Ctx } from './ctx.js';
+import { ContextValues, createContextKey, newCtx, type Ctx } from './ctx.js';
+import { ConnectionClosedError } from '../../api/errors.js';
 import type { Logger } from './log.js';
 import { KeyedSerializer } from './serializer.js';
 
@@ -16,14 +43,15 @@ export interface EventFactory {
   close(timeoutMs?: number): Promise<void>;
 }
 
-export const EVENT_FACTORY = Symbol('begin.eventFactory');
+/** In ctx.values: the EventFactory of the connection being served (set by `begin`). */
+export const EVENT_FACTORY = createContextKey<EventFactory>('begin.eventFactory');
 
 /** Set in ctx.values for events this process starts itself (refresh, timeout, heal): there is no caller to authorize. */
-export const BACKGROUND_EVENT = Symbol('begin.background');
+export const BACKGROUND_EVENT = createContextKey('begin.background', false);
 
 /** True when `ctx` belongs to an event started by this process's EventFactory, not by a caller. */
 export function isBackgroundEvent(ctx: Ctx): boolean {
-  return ctx.values.get(BACKGROUND_EVENT) === true;
+  return ctx.values.get(BACKGROUND_EVENT);
 }
 
 function backgroundCtx(log: Logger, timeoutMs: number): Ctx {
@@ -34,11 +62,11 @@ function backgroundCtx(log: Logger, timeoutMs: number): Ctx {
 
 /** The EventFactory for the connection that `ctx` belongs to (set by `begin`). */
 export function eventFactoryOf(ctx: Ctx): EventFactory | undefined {
-  return ctx.values.get(EVENT_FACTORY) as EventFactory | undefined;
+  return ctx.values.get(EVENT_FACTORY);
 }
 
 interface ConnState {
-  metadata: Map<symbol, unknown>;
+  metadata: ContextValues;
   last?: NetworkServiceRequest;
   next: NetworkServiceHandler;
   log: Logger;
@@ -55,11 +83,11 @@ export function begin(): NetworkServiceElement & { readonly size: number } {
   const stateFor = (id: string, next: NetworkServiceHandler, log: Logger): ConnState => {
     let st = states.get(id);
     if (!st) {
-      const created: ConnState = { metadata: new Map(), next, log, factory: undefined as unknown as EventFactory };
+      const created: ConnState = { metadata: new ContextValues(), next, log, factory: undefined as unknown as EventFactory };
       created.factory = {
         request: (change, timeoutMs = DEFAULT_BACKGROUND_TIMEOUT_MS) =>
           serializer.run(id, async () => {
-            if (states.get(id) !== created || !created.last) throw new Error(`connection ${id} is closed`);
+            if (states.get(id) !== created || !created.last) throw new ConnectionClosedError(id);
             const req = NetworkServiceRequest.fromPartial(created.last);
             change?.(req);
             return doRequest(id, created, req, backgroundCtx(created.log, timeoutMs));
@@ -78,8 +106,7 @@ export function begin(): NetworkServiceElement & { readonly size: number } {
   };
 
   const doRequest = async (id: string, st: ConnState, req: NetworkServiceRequest, ctx: Ctx): Promise<Connection> => {
-    const inner: Ctx = { ...ctx, metadata: st.metadata };
-    inner.values.set(EVENT_FACTORY, st.factory);
+    const inner: Ctx = { ...ctx, values: new ContextValues(ctx.values).set(EVENT_FACTORY, st.factory), metadata: st.metadata };
     try {
       const conn = await st.next.request(req, inner);
       st.last = NetworkServiceRequest.fromPartial({ ...req, connection: conn });
@@ -91,8 +118,7 @@ export function begin(): NetworkServiceElement & { readonly size: number } {
   };
 
   const doClose = async (id: string, st: ConnState, conn: Connection, ctx: Ctx): Promise<void> => {
-    const inner: Ctx = { ...ctx, metadata: st.metadata };
-    inner.values.set(EVENT_FACTORY, st.factory);
+    const inner: Ctx = { ...ctx, values: new ContextValues(ctx.values).set(EVENT_FACTORY, st.factory), metadata: st.metadata };
     try {
       await st.next.close(conn, inner);
     } finally {

@@ -44,15 +44,3 @@ export function element(parts: Partial<NetworkServiceElement>): NetworkServiceEl
     close: parts.close ?? ((conn, ctx, next) => next.close(conn, ctx)),
   };
 }
-
-/** Uses a whole chain as one element of another chain, then continues with `next`. */
-export function chainElement(...elements: NetworkServiceElement[]): NetworkServiceElement {
-  return {
-    request: (req, ctx, next) => chain(...elements, passTo(next)).request(req, ctx),
-    close: (conn, ctx, next) => chain(...elements, passTo(next)).close(conn, ctx),
-  };
-}
-
-function passTo(handler: NetworkServiceHandler): NetworkServiceElement {
-  return { request: (req, ctx) => handler.request(req, ctx), close: (conn, ctx) => handler.close(conn, ctx) };
-}

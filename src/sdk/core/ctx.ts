@@ -1,5 +1,6 @@
 // The context every chain element receives: cancellation, logger, the caller's
-// token, per-call values and per-connection metadata.
+// token, per-call values and per-connection metadata. Values and metadata are read
+// and written through typed keys (`createContextKey<T>`), never by casting out of a map.
 import type { Logger } from './log.js';
 import { silentLogger } from './log.js';
 
@@ -13,22 +14,71 @@ export interface Incoming {
   instance?: string;
 }
 
+/** A typed key of a ContextValues; one key per meaning, owned by the module that creates it. */
+export interface ContextKey<T> {
+  readonly id: symbol;
+  /** For debugging: what the key means (e.g. "ipam.lease"). */
+  readonly name: string;
+  /** What `get` returns while the key is unset. */
+  readonly defaultValue: T;
+}
+
+/** A key whose value is `T | undefined` until set. */
+export function createContextKey<T>(name: string): ContextKey<T | undefined>;
+/** A key whose value is `defaultValue` until set. */
+export function createContextKey<T>(name: string, defaultValue: T): ContextKey<T>;
+export function createContextKey<T>(name: string, defaultValue?: T): ContextKey<T | undefined> {
+  return { id: Symbol(name), name, defaultValue };
+}
+
+/** A map from typed keys to values: the only place where a stored value is given its type back. */
+export class ContextValues {
+  readonly #values = new Map<symbol, unknown>();
+
+  /** A copy of `from` (later writes to either do not show in the other). */
+  constructor(from?: ContextValues) {
+    if (from) for (const [k, v] of from.#values) this.#values.set(k, v);
+  }
+
+  get<T>(key: ContextKey<T>): T {
+    return this.#values.has(key.id) ? (this.#values.get(key.id) as T) : key.defaultValue;
+  }
+
+  set<T>(key: ContextKey<T>, value: T): this {
+    this.#values.set(key.id, value);
+    return this;
+  }
+
+  has(key: ContextKey<unknown>): boolean {
+    return this.#values.has(key.id);
+  }
+
+  delete(key: ContextKey<unknown>): this {
+    this.#values.delete(key.id);
+    return this;
+  }
+
+  get size(): number {
+    return this.#values.size;
+  }
+}
+
 export interface Ctx {
   /** Aborted when the caller gives up or the deadline passes. */
   readonly signal: AbortSignal;
   readonly log: Logger;
   readonly incoming: Incoming;
-  /** Values for this one call, shared along the chain (keys: symbols owned by elements). */
-  readonly values: Map<symbol, unknown>;
+  /** Values for this one call, passed down the chain (`begin` hands later elements a copy). */
+  readonly values: ContextValues;
   /** Per-connection metadata kept across Requests until Close (set by `begin`). */
-  readonly metadata: Map<symbol, unknown>;
+  readonly metadata: ContextValues;
 }
 
 export interface CtxOptions {
   signal?: AbortSignal;
   log?: Logger;
   incoming?: Incoming;
-  metadata?: Map<symbol, unknown>;
+  metadata?: ContextValues;
   /** Deadline in milliseconds from now (combined with `signal`). */
   timeoutMs?: number;
 }
@@ -43,17 +93,7 @@ export function newCtx(opts: CtxOptions = {}): Ctx {
     signal,
     log: opts.log ?? silentLogger,
     incoming: opts.incoming ?? {},
-    values: new Map(),
-    metadata: opts.metadata ?? new Map(),
+    values: new ContextValues(),
+    metadata: opts.metadata ?? new ContextValues(),
   };
-}
-
-/** The same context with other fields replaced (values are shared, not copied). */
-export function withCtx(ctx: Ctx, patch: Partial<Ctx>): Ctx {
-  return { ...ctx, ...patch };
-}
-
-/** Throws the abort reason if the context is cancelled. */
-export function throwIfAborted(ctx: Ctx): void {
-  ctx.signal.throwIfAborted();
 }

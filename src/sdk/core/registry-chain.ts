@@ -30,7 +30,6 @@ export type NSERegistryElement = RegistryElement<NetworkServiceEndpoint, Network
 function registryTail<T, Q, R>(): RegistryHandler<T, Q, R> {
   return {
     register: async (item) => item,
-    // eslint-disable-next-line require-yield
     find: async function* () {},
     unregister: async () => {},
   };

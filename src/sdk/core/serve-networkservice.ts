@@ -4,7 +4,7 @@ import { Connection, type NetworkServiceImplementation, type NetworkServiceReque
 import { BACKGROUND_EVENT } from './begin.js';
 import type { NetworkServiceHandler } from './chain.js';
 import { newCtx } from './ctx.js';
-import { toServerError } from './errors.js';
+import { toServerError } from '../../api/errors.js';
 import { incomingFrom } from './grpc-metadata.js';
 import type { Logger } from './log.js';
 
@@ -16,7 +16,7 @@ function closeAbandoned(handler: NetworkServiceHandler, conn: Connection, log: L
   log.info({ connId: conn.id }, 'caller left before the connection was returned: closing it');
   const ctx = newCtx({ log, timeoutMs: 15_000 });
   ctx.values.set(BACKGROUND_EVENT, true);
-  handler.close(conn, ctx).catch((err) => log.warn({ connId: conn.id, err: String(err) }, 'closing an abandoned connection failed'));
+  handler.close(conn, ctx).catch((err) => log.warn({ connId: conn.id, err }, 'closing an abandoned connection failed'));
 }
 
 /** Serves `handler` as networkservice.NetworkService; errors become gRPC statuses. */
@@ -31,7 +31,7 @@ export function networkServiceImplementation(handler: NetworkServiceHandler, log
         if (call.signal.aborted) closeAbandoned(handler, conn, log);
         return conn;
       } catch (err) {
-        log.warn({ connId: req.connection?.id, err: String(err) }, 'request failed');
+        log.warn({ connId: req.connection?.id, err }, 'request failed');
         throw toServerError(err);
       }
     },
@@ -43,7 +43,7 @@ export function networkServiceImplementation(handler: NetworkServiceHandler, log
         log.debug({ connId: conn.id, ms: +(performance.now() - started).toFixed(2) }, 'close served');
         return {};
       } catch (err) {
-        log.warn({ connId: conn.id, err: String(err) }, 'close failed');
+        log.warn({ connId: conn.id, err }, 'close failed');
         throw toServerError(err);
       }
     },

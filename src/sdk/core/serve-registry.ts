@@ -6,7 +6,7 @@ import type {
   NetworkServiceRegistryServiceImplementation,
 } from '../../api/index.js';
 import { newCtx, type Ctx } from './ctx.js';
-import { toServerError } from './errors.js';
+import { toServerError } from '../../api/errors.js';
 import { incomingFrom, PATH_HEADER } from './grpc-metadata.js';
 import type { Logger } from './log.js';
 import type { RegistryHandler, NSERegistryHandler, NSRegistryHandler } from './registry-chain.js';
@@ -23,7 +23,7 @@ function implementation<T, Q, R>(handler: RegistryHandler<T, Q, R>, log: Logger,
       try {
         return await handler.register(item, callCtx(call, log));
       } catch (err) {
-        log.warn({ err: String(err) }, `${what} register failed`);
+        log.warn({ err }, `${what} register failed`);
         throw toServerError(err);
       }
     },
@@ -40,7 +40,7 @@ function implementation<T, Q, R>(handler: RegistryHandler<T, Q, R>, log: Logger,
         await handler.unregister(item, callCtx(call, log));
         return {};
       } catch (err) {
-        log.warn({ err: String(err) }, `${what} unregister failed`);
+        log.warn({ err }, `${what} unregister failed`);
         throw toServerError(err);
       }
     },

@@ -2,7 +2,7 @@
 // travels in the JWT header so the next hop can check integrity, expiry and subject.
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
 import { realClock, type Clock } from './clock.js';
-import { PermissionDeniedError } from './errors.js';
+import { PermissionDeniedError } from '../../api/errors.js';
 
 export interface SignedToken {
   token: string;
@@ -32,7 +32,7 @@ export async function newTokenSigner(lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS, clo
         .setIssuedAt(Math.floor(clock.now() / 1000))
         .setExpirationTime(Math.floor(expires.getTime() / 1000));
       if (audience) jwt = jwt.setAudience(audience);
-      return { token: await jwt.sign(privateKey as CryptoKey), expires: new Date(Math.floor(expires.getTime() / 1000) * 1000) };
+      return { token: await jwt.sign(privateKey), expires: new Date(Math.floor(expires.getTime() / 1000) * 1000) };
     },
   };
 }
@@ -47,7 +47,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 const MAX_CACHED_KEYS = 4096;
 
 async function embeddedKey(header: JWTHeaderParameters): Promise<CryptoKey> {
-  const jwk = header.jwk as JWK | undefined;
+  const jwk: JWK | undefined = header.jwk; // the wider type: a private "d" must be refused
   if (!jwk || jwk.kty !== 'EC' || jwk.d !== undefined) throw new Error('token header lacks an EC public "jwk"');
   const id = `${jwk.crv}|${jwk.x}|${jwk.y}`;
   let key = keys.get(id);
@@ -67,6 +67,6 @@ export async function verifyToken(token: string, clock: Clock = realClock): Prom
     if (!payload.sub || !payload.exp) throw new Error('token lacks sub or exp');
     return { subject: payload.sub, expires: new Date(payload.exp * 1000) };
   } catch (err) {
-    throw new PermissionDeniedError(`invalid token: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PermissionDeniedError(`invalid token: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }

@@ -8,7 +8,7 @@ import { element, type NetworkServiceElement } from '../core/chain.js';
 import { isBackgroundEvent } from '../core/begin.js';
 import { realClock, type Clock } from '../core/clock.js';
 import type { Ctx } from '../core/ctx.js';
-import { PermissionDeniedError } from '../core/errors.js';
+import { PermissionDeniedError } from '../../api/errors.js';
 import { verifyToken } from '../core/token.js';
 import type { Connection } from '../../api/index.js';
 

@@ -5,15 +5,16 @@ import { createClient, Metadata } from 'nice-grpc';
 import { NetworkServiceDefinition, type Connection, type NetworkServiceClient } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import type { Ctx } from '../core/ctx.js';
-import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../core/errors.js';
+import { createContextKey, type Ctx } from '../core/ctx.js';
+import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../../api/errors.js';
 import { instanceMetadata, TOKEN_EXPIRES_HEADER, TOKEN_HEADER } from '../core/grpc-metadata.js';
 
-const CONNECTED_URL = Symbol('connect.url');
+/** Per connection: the URL its last successful Request went to. */
+const CONNECTED_URL = createContextKey<string>('connect.url');
 
 /** Where the connection was sent last (set by `connect`). */
 export function connectedUrl(ctx: Ctx): string | undefined {
-  return ctx.metadata.get(CONNECTED_URL) as string | undefined;
+  return ctx.metadata.get(CONNECTED_URL);
 }
 
 /** Records where the connection went (what `connect` does; for fakes of the next hop in tests). */
@@ -43,8 +44,8 @@ function metadataFor(conn: Connection): Metadata {
 function peerError(url: string, err: unknown): never {
   if (err instanceof Error && err.name === 'AbortError') throw err;
   const code = statusOf(err);
-  if (code === Status.UNAVAILABLE || code === Status.UNKNOWN) throw new UnavailableError(`${url}: ${messageOf(err)}`);
-  throw new MeshError(code, messageOf(err));
+  if (code === Status.UNAVAILABLE || code === Status.UNKNOWN) throw new UnavailableError(`${url}: ${messageOf(err)}`, { cause: err });
+  throw new MeshError(code, messageOf(err), { cause: err });
 }
 
 /** `urlOf` says where this request goes (e.g. a fixed nsmgr URL, or a URL chosen earlier in the chain). */
@@ -69,7 +70,7 @@ export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkService
       try {
         await clientFor(url).close(conn, { signal: ctx.signal, metadata: metadataFor(conn) });
       } catch (err) {
-        ctx.log.warn({ connId: conn.id, url, err: messageOf(err) }, 'close: next hop did not answer');
+        ctx.log.warn({ connId: conn.id, url, err }, 'close: next hop did not answer');
       }
     },
   });

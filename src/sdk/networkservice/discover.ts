@@ -4,11 +4,11 @@
 // Request that already names its endpoint (a refresh, or a remote hop) passes on.
 import { State } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import type { EndpointDirectory } from './directory.js';
-import { selectEndpoints, type Candidate } from './select-endpoints.js';
+import { InvalidArgumentError, NotFoundError } from '../../api/errors.js';
+import type { EndpointDirectory } from '../tools/directory.js';
+import { selectEndpoints, type Candidate } from '../tools/select-endpoints.js';
 import { setForwarderPolicy } from './select-forwarder.js';
-import { tryCandidates } from './try-candidates.js';
+import { tryCandidates } from '../tools/try-candidates.js';
 
 function describeLabels(labels: Record<string, string>): string {
   const parts = Object.entries(labels).map(([k, v]) => `${k}=${v}`);

@@ -8,20 +8,24 @@ import { isIP } from 'node:net';
 import type { Mechanism } from '../../api/index.js';
 import { parseMeshUrl } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import type { Ctx } from '../core/ctx.js';
-import { InvalidArgumentError } from '../core/errors.js';
-import { describeMechanisms, isKernel, isVxlan, kernelMechanism, P, vxlanMechanism } from './mechanisms.js';
-import { nextUrlOf } from './next-url.js';
+import { createContextKey, type Ctx } from '../core/ctx.js';
+import { InvalidArgumentError } from '../../api/errors.js';
+import { describeMechanisms, isKernel, isVxlan, kernelMechanism, P, vxlanMechanism } from '../tools/mechanisms.js';
+import { nextUrlOf } from '../tools/next-url.js';
 
 export interface ForwarderMechanisms {
   incoming: Mechanism;
   outgoing?: Mechanism;
 }
 
-const MECHS = Symbol('forwarder.mechanisms');
+/** Per call: the mechanisms of the Request or Close being served, for program-dataplane. */
+const CALL_MECHS = createContextKey<ForwarderMechanisms>('forwarder.mechanisms.call');
+/** Per connection: the mechanisms of its last successful Request, for refreshes and Close. */
+const KEPT_MECHS = createContextKey<ForwarderMechanisms>('forwarder.mechanisms.kept');
 
+/** The mechanisms of the Request or Close being served (set by forwarderMechanisms). */
 export function mechanismsOf(ctx: Ctx): ForwarderMechanisms | undefined {
-  return ctx.values.get(MECHS) as ForwarderMechanisms | undefined;
+  return ctx.values.get(CALL_MECHS);
 }
 
 /** A name for this connection's interface in the endpoint's namespace (<= 15 chars). */
@@ -66,7 +70,7 @@ export function forwarderMechanisms(opts: { underlayIp: string }): NetworkServic
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
-      const previous = mechanismsOf(ctx) ?? (ctx.metadata.get(MECHS) as ForwarderMechanisms | undefined);
+      const previous = mechanismsOf(ctx) ?? ctx.metadata.get(KEPT_MECHS);
       const incoming = chooseIncoming(req.mechanismPreferences, previous?.incoming ?? conn.mechanism, opts.underlayIp, newVni);
       const url = nextUrlOf(ctx);
       const local = !!url && parseMeshUrl(url).kind === 'unix';
@@ -75,16 +79,16 @@ export function forwarderMechanisms(opts: { underlayIp: string }): NetworkServic
         ? kernelMechanism({ [P.name]: prevOut?.parameters[P.name] ?? endpointIfName(conn.id) })
         : vxlanMechanism({ [P.srcIp]: opts.underlayIp, [P.vni]: prevOut?.parameters[P.vni] ?? incoming.parameters[P.vni] ?? String(newVni()) });
       const mechs: ForwarderMechanisms = { incoming };
-      ctx.values.set(MECHS, mechs);
+      ctx.values.set(CALL_MECHS, mechs);
       conn.mechanism = prevOut;
       const out = await next.request({ ...req, mechanismPreferences: [outgoing] }, ctx);
       mechs.outgoing = out.mechanism;
-      ctx.metadata.set(MECHS, mechs);
+      ctx.metadata.set(KEPT_MECHS, mechs);
       return { ...out, mechanism: incoming };
     },
     async close(conn, ctx, next) {
-      const mechs = ctx.metadata.get(MECHS) as ForwarderMechanisms | undefined;
-      if (mechs) ctx.values.set(MECHS, mechs);
+      const mechs = ctx.metadata.get(KEPT_MECHS);
+      if (mechs) ctx.values.set(CALL_MECHS, mechs);
       await next.close({ ...conn, mechanism: mechs?.outgoing ?? conn.mechanism }, ctx);
     },
   });

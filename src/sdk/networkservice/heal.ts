@@ -3,18 +3,20 @@
 // died) or the nsmgr reports the connection DOWN or DELETEd (a hop after it died),
 // or a refresh fails, it re-requests the same path; when the data path is broken
 // too (the liveness check fails), it closes the old path and asks for a new
-// selection (state RESELECT_REQUESTED). Retries back off from 100 ms to 2 s until
+// selection (state RESELECT_REQUESTED). Retries back off (with jitter) from 100 ms to 2 s until
 // a request succeeds or the user closes the connection. A liveness check that cannot run
 // (a missing tool) leaves the connection UP and logs one warning. Sits between refresh and connect.
 import { State, type Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/begin.js';
-import type { Ctx } from '../core/ctx.js';
-import { messageOf } from '../core/errors.js';
+import { createContextKey, type Ctx } from '../core/ctx.js';
+import { ConnectionClosedError, messageOf } from '../../api/errors.js';
 import { connectedUrl } from './connect.js';
-import { cannotCheck, type LivenessCheck, type LivenessVerdict } from './liveness.js';
+import { Backoff } from '../tools/backoff.js';
+import { cannotCheck, type LivenessCheck, type LivenessVerdict } from '../tools/liveness.js';
 import { LivenessBeat } from './liveness-beat.js';
-import type { PeerWatcher } from './peer-watch.js';
+import type { PeerWatcher } from '../tools/peer-watch.js';
+import { sleep } from '../tools/sleep.js';
 
 export type HealState = 'UP' | 'HEALING';
 
@@ -44,23 +46,16 @@ interface Healing {
   unwatch?: () => void;
   /** Stops this connection's periodic liveness checks. */
   unbeat?: () => void;
-  /** Ends the backoff wait between heal attempts early (on Close). */
-  wake?: () => void;
+  /** Aborted on Close: ends the backoff wait between heal attempts at once. */
+  closing: AbortController;
   checking: boolean;
   failures: number;
   /** The warning that the check cannot run was logged (once per connection until it runs again). */
   warned: boolean;
 }
 
-const HEAL = Symbol('heal.state');
-/** Waits `ms` (or until `st.wake()`: Close does not leave a timer behind). */
-const backoff = (st: Healing, ms: number) =>
-  new Promise<void>((resolve) => {
-    if (st.closed) return resolve();
-    const t = setTimeout(() => ((st.wake = undefined), resolve()), ms);
-    t.unref();
-    st.wake = () => (clearTimeout(t), (st.wake = undefined), resolve());
-  });
+/** Per connection: heal's state. */
+const HEAL = createContextKey<Healing>('heal.state');
 
 export function heal(opts: HealOptions): NetworkServiceElement {
   const min = opts.minBackoffMs ?? 100;
@@ -96,24 +91,25 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     ctx.log.warn({ connId: st.id, reason, reselect }, 'connection broken: healing');
     opts.onState?.(st.id, 'HEALING');
     void (async () => {
-      let delay = min;
+      const backoff = new Backoff({ initialMs: min, maxMs: max });
       while (st.healing && !st.closed) {
         // A broken data plane means a new selection; a broken control plane alone, the same path.
         const dataplaneDown = reselect || (opts.liveness && st.last ? await isDead(st, ctx, st.last) : false);
         st.attempt = true;
+        let delay: number;
         try {
           await st.factory!.request((req) => {
             if (dataplaneDown) req.connection!.state = State.RESELECT_REQUESTED;
           }, attemptTimeout);
           return;
         } catch (err) {
-          if (/is closed/.test(messageOf(err))) return;
-          ctx.log.info({ connId: st.id, err: messageOf(err), retryMs: delay, reselect: dataplaneDown }, 'heal attempt failed');
+          if (err instanceof ConnectionClosedError) return;
+          delay = backoff.next();
+          ctx.log.info({ connId: st.id, err, retryMs: delay, reselect: dataplaneDown }, 'heal attempt failed');
         } finally {
           st.attempt = false;
         }
-        await backoff(st, delay);
-        delay = Math.min(delay * 2, max);
+        await sleep(delay, st.closing.signal, { unref: true });
       }
     })();
   };
@@ -140,8 +136,8 @@ export function heal(opts: HealOptions): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
-      let st = ctx.metadata.get(HEAL) as Healing | undefined;
-      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0, warned: false }));
+      let st = ctx.metadata.get(HEAL);
+      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0, warned: false, closing: new AbortController() }));
       st.factory = eventFactoryOf(ctx) ?? st.factory;
       if (conn.state === State.RESELECT_REQUESTED && st.last) {
         // Best effort: free the old path's data plane before asking for a new one.
@@ -166,12 +162,12 @@ export function heal(opts: HealOptions): NetworkServiceElement {
       return out;
     },
     async close(conn, ctx, next) {
-      const st = ctx.metadata.get(HEAL) as Healing | undefined;
+      const st = ctx.metadata.get(HEAL);
       if (st) {
         st.closed = true;
         st.healing = false;
         stopWatching(st);
-        st.wake?.();
+        st.closing.abort();
         opts.liveness?.release?.(st.id);
       }
       return next.close(conn, ctx);

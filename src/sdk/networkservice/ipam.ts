@@ -7,7 +7,7 @@
 // this pool (a restarted endpoint) gets them again when they are free.
 import { IPContext, ConnectionContext, Route } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../api/errors.js';
 import { parsePrefix } from '../tools/prefix.js';
 import { leaseAddrs, PointToPointPool, type LeaseStore } from '../tools/p2p-pool.js';
 

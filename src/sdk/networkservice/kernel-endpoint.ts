@@ -2,8 +2,8 @@
 // the forwarder and tells it where to put the interface: this endpoint's network
 // namespace (inodeURL) and the interface name.
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { InvalidArgumentError } from '../core/errors.js';
-import { describeMechanisms, isKernel, kernelMechanism, P } from './mechanisms.js';
+import { InvalidArgumentError } from '../../api/errors.js';
+import { describeMechanisms, isKernel, kernelMechanism, P } from '../tools/mechanisms.js';
 
 export function kernelEndpoint(opts: { netnsUrl: string; ifnamePrefix?: string }): NetworkServiceElement {
   return element({

@@ -6,9 +6,11 @@
 import { Connection, State } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { connectedUrl } from './connect.js';
-import type { PeerWatcher } from './peer-watch.js';
+import type { PeerWatcher } from '../tools/peer-watch.js';
+import { createContextKey } from '../core/ctx.js';
 
-const UNWATCH = Symbol('monitorNext.unwatch');
+/** Per connection: stops watching its next hop. */
+const UNWATCH = createContextKey<() => void>('monitorNext.unwatch');
 
 /** Something that publishes connection updates (the hop's ConnectionMonitor). */
 export interface ConnectionPublisher {
@@ -19,7 +21,7 @@ export function monitorNext(monitor: ConnectionPublisher, watcher: PeerWatcher):
   return element({
     async request(req, ctx, next) {
       const conn = await next.request(req, ctx);
-      (ctx.metadata.get(UNWATCH) as (() => void) | undefined)?.();
+      ctx.metadata.get(UNWATCH)?.();
       ctx.metadata.delete(UNWATCH);
       const url = connectedUrl(ctx);
       const nextId = conn.path?.pathSegments[conn.path.index + 1]?.id;
@@ -36,7 +38,7 @@ export function monitorNext(monitor: ConnectionPublisher, watcher: PeerWatcher):
       return conn;
     },
     async close(conn, ctx, next) {
-      (ctx.metadata.get(UNWATCH) as (() => void) | undefined)?.();
+      ctx.metadata.get(UNWATCH)?.();
       ctx.metadata.delete(UNWATCH);
       return next.close(conn, ctx);
     },

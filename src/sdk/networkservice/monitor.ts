@@ -84,6 +84,7 @@ export class ConnectionMonitor {
   }
 
   implementation(): MonitorConnectionServiceImplementation {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the generator below is not an arrow function
     const self = this;
     return {
       async *monitorConnections(scope: MonitorScopeSelector, call: CallContext) {

@@ -6,18 +6,19 @@
 // once per namespace by the component (dataplane/forwarding.ts), not here.
 import { ConnectionContext } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { messageOf } from '../core/errors.js';
-import { chainedIpContext } from './passthrough-context.js';
-import { onwardRequest, type OnwardClient, type OnwardOptions } from './passthrough-onward.js';
+import { chainedIpContext } from '../tools/passthrough-context.js';
+import { onwardRequest, type OnwardClient, type OnwardOptions } from '../tools/passthrough-onward.js';
 import type { Connection } from '../../api/index.js';
+import { createContextKey } from '../core/ctx.js';
 
-const ONWARD = Symbol('passthrough.onward');
+/** Per connection: the onward connection this passthrough holds for it. */
+const ONWARD = createContextKey<Connection>('passthrough.onward');
 
 export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkServiceElement {
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
-      let onward = ctx.metadata.get(ONWARD) as Connection | undefined;
+      let onward = ctx.metadata.get(ONWARD);
       const fresh = !onward;
       if (!onward) {
         onward = await client.request(onwardRequest(conn, opts));
@@ -31,18 +32,18 @@ export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkS
       } catch (err) {
         if (fresh) {
           ctx.metadata.delete(ONWARD);
-          await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: messageOf(e) }, 'onward close failed'));
+          await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: e }, 'onward close failed'));
         }
         throw err;
       }
     },
     async close(conn, ctx, next) {
-      const onward = ctx.metadata.get(ONWARD) as Connection | undefined;
+      const onward = ctx.metadata.get(ONWARD);
       ctx.metadata.delete(ONWARD);
       try {
         await next.close(conn, ctx);
       } finally {
-        if (onward) await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: messageOf(e) }, 'onward close failed'));
+        if (onward) await client.close(onward).catch((e) => ctx.log.warn({ connId: conn.id, err: e }, 'onward close failed'));
       }
     },
   });

@@ -9,9 +9,10 @@
 import { isIP } from 'node:net';
 import type { Connection, IPContext, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
-import { isKernel, isVxlan, P } from './mechanisms.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
+import { isKernel, isVxlan, P } from '../tools/mechanisms.js';
 import { mechanismsOf } from './forwarder-mechanisms.js';
+import { createContextKey } from '../core/ctx.js';
 
 /** The kernel operations the forwarder needs (implemented by dataplane's KernelDriver). */
 export interface ForwarderDataplane {
@@ -45,7 +46,8 @@ interface Programmed {
   links: ProgrammedLink[];
 }
 
-const PROGRAMMED = Symbol('dataplane.programmed');
+/** Per connection: what this forwarder programmed for it. */
+const PROGRAMMED = createContextKey<Programmed>('dataplane.programmed');
 export const ALIAS_PREFIX = 'nsm:';
 /** VXLAN's outer headers: Ethernet 14 + UDP 8 + VXLAN 8, plus IPv4 20 or IPv6 40. */
 const vxlanOverhead = (remote: string) => (isIP(remote) === 6 ? 70 : 50);
@@ -80,8 +82,10 @@ async function configure(dp: ForwarderDataplane, side: Side): Promise<void> {
   await Promise.all(viaGateway.map(route));
 }
 
-async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<void> {
-  await Promise.all(links.map((l) => dp.deleteLink(l.netns, l.name).catch(() => false)));
+/** Deletes every link (all are tried); resolves with the ones that could not be deleted. */
+async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<{ link: ProgrammedLink; err: unknown }[]> {
+  const results = await Promise.allSettled(links.map((l) => dp.deleteLink(l.netns, l.name)));
+  return results.flatMap((r, i) => (r.status === 'rejected' ? [{ link: links[i]!, err: r.reason as unknown }] : []));
 }
 
 /** What a link of ours must look like to be adopted as it is. */
@@ -143,7 +147,7 @@ async function createOrAdopt(dp: ForwarderDataplane, link: ProgrammedLink, want:
     await create();
     return false;
   } catch (err) {
-    if (!(err instanceof FailedPreconditionError) || !/already exists/.test(err.message)) throw err;
+    if (!(err instanceof AlreadyExistsError)) throw err;
     const ends = want.peer ? [link, want.peer] : [link];
     const found = await inspect(dp, ends);
     checkOwnership(dp, ends, found, want.alias);
@@ -214,7 +218,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
         throw new FailedPreconditionError('the next hop returned no mechanism');
       }
       const key = keyOf(out, mechs.incoming, out.mechanism);
-      const done = ctx.metadata.get(PROGRAMMED) as Programmed | undefined;
+      const done = ctx.metadata.get(PROGRAMMED);
       if (done?.key === key) return out;
       try {
         if (done) await remove(dp, done.links);
@@ -231,11 +235,14 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
     },
     async close(conn, ctx, next) {
       // Without state (e.g. the forwarder restarted since the Request) the record of tagged links says what to remove.
-      const done = (ctx.metadata.get(PROGRAMMED) as Programmed | undefined) ?? recorded(dp, conn.id);
+      const done = ctx.metadata.get(PROGRAMMED) ?? recorded(dp, conn.id);
       ctx.metadata.delete(PROGRAMMED);
       // The kernel takes ~16 ms to delete a veth: do it while the Close travels on.
       const removal = done
-        ? remove(dp, done.links).then(() => ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed'))
+        ? remove(dp, done.links).then((failed) => {
+            if (failed.length === 0) ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
+            for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
+          })
         : Promise.resolve();
       try {
         await next.close(conn, ctx);

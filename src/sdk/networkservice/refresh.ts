@@ -5,9 +5,9 @@ import type { Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf } from '../core/begin.js';
 import { realClock, type Clock } from '../core/clock.js';
-import { clearConnectionTimer, setConnectionTimer } from '../core/connection-timer.js';
+import { clearConnectionTimer, connectionTimerKey, setConnectionTimer } from '../core/connection-timer.js';
 
-const TIMER = Symbol('refresh.timer');
+const TIMER = connectionTimerKey('refresh.timer');
 
 function earliestExpiry(conn: Connection): number | undefined {
   let min: number | undefined;
@@ -29,7 +29,7 @@ export function refresh(opts: { onError?: (connId: string, err: unknown) => void
       if (expires !== undefined && factory) {
         setConnectionTimer(ctx, TIMER, Math.max(50, (expires - clock.now()) / 3), () => {
           factory.request().catch((err) => {
-            ctx.log.warn({ connId: conn.id, err: String(err) }, 'refresh failed');
+            ctx.log.warn({ connId: conn.id, err }, 'refresh failed');
             opts.onError?.(conn.id, err);
           });
         }, clock);

@@ -2,9 +2,9 @@
 // asking the node's nsmgr: its own unix socket when it lives on this node, the
 // remote nsmgr's URL otherwise.
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import type { EndpointDirectory } from './directory.js';
-import { setNextUrl } from './next-url.js';
+import { InvalidArgumentError, NotFoundError } from '../../api/errors.js';
+import type { EndpointDirectory } from '../tools/directory.js';
+import { setNextUrl } from '../tools/next-url.js';
 import { connectedUrl } from './connect.js';
 
 export function resolveEndpoint(directory: EndpointDirectory): NetworkServiceElement {

@@ -3,11 +3,11 @@
 // policy asks for (the selecting match's metadata labels, set by discover) and by
 // the request's own `forwarder.<key>` labels, and tries the others if it fails.
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import type { Ctx } from '../core/ctx.js';
-import { UnavailableError } from '../core/errors.js';
-import type { ForwarderDirectory } from './directory.js';
-import { setNextUrl } from './next-url.js';
-import { tryCandidates } from './try-candidates.js';
+import { createContextKey, type Ctx } from '../core/ctx.js';
+import { UnavailableError } from '../../api/errors.js';
+import type { ForwarderDirectory } from '../tools/directory.js';
+import { setNextUrl } from '../tools/next-url.js';
+import { tryCandidates } from '../tools/try-candidates.js';
 import type { NetworkServiceEndpoint } from '../../api/index.js';
 
 /** Connection labels with this prefix select forwarders: `forwarder.<key>=<value>`. */
@@ -24,7 +24,8 @@ function fits(fwd: NetworkServiceEndpoint, selector: Record<string, string>): bo
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-const POLICY_SELECTOR = Symbol('selectForwarder.policy');
+/** Per connection: the forwarder labels the selecting match asks for. */
+const POLICY_SELECTOR = createContextKey<Record<string, string>>('selectForwarder.policy');
 
 /** Records the forwarder labels the service's policy asks for (kept for the connection's refreshes). */
 export function setForwarderPolicy(ctx: Ctx, labels: Record<string, string> | undefined): void {
@@ -37,7 +38,7 @@ export function selectForwarder(directory: ForwarderDirectory): NetworkServiceEl
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
-      const selector = { ...((ctx.metadata.get(POLICY_SELECTOR) as Record<string, string> | undefined) ?? {}), ...wanted(conn.labels) };
+      const selector = { ...(ctx.metadata.get(POLICY_SELECTOR) ?? {}), ...wanted(conn.labels) };
       const all = directory.forwarders().filter((f) => fits(f, selector));
       if (all.length === 0) throw new UnavailableError(`no forwarder available on this node${Object.keys(selector).length ? ' matching the requested labels' : ''}`);
       const onPath = conn.path?.pathSegments[conn.path.index + 1]?.name;

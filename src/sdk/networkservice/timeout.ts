@@ -4,9 +4,9 @@ import type { Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf } from '../core/begin.js';
 import { realClock, type Clock } from '../core/clock.js';
-import { clearConnectionTimer, setConnectionTimer } from '../core/connection-timer.js';
+import { clearConnectionTimer, connectionTimerKey, setConnectionTimer } from '../core/connection-timer.js';
 
-const TIMER = Symbol('timeout.timer');
+const TIMER = connectionTimerKey('timeout.timer');
 
 function expiryOf(conn: Connection): Date | undefined {
   const path = conn.path;
@@ -24,7 +24,7 @@ export function timeout(clock: Clock = realClock): NetworkServiceElement {
       if (expires && factory) {
         setConnectionTimer(ctx, TIMER, Math.max(0, expires.getTime() - clock.now()), () => {
           ctx.log.info({ connId: conn.id }, 'connection expired: closing');
-          factory.close().catch((err) => ctx.log.warn({ connId: conn.id, err: String(err) }, 'expiry close failed'));
+          factory.close().catch((err) => ctx.log.warn({ connId: conn.id, err }, 'expiry close failed'));
         }, clock);
       }
       return conn;

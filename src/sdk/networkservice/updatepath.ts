@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Path, PathSegment, type Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../api/errors.js';
 
 /**
  * Moves `conn` to this hop's segment; returns the index to restore afterwards. A server hop

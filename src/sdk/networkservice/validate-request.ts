@@ -5,7 +5,7 @@
 // preferences or path segments.
 import type { Connection, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../api/errors.js';
 import { MAX_LABELS, MAX_NAME_LENGTH, textProblem } from '../registry/limits.js';
 
 /** Most path segments (a cross-domain path has 8; chains make new paths per hop). */

@@ -11,7 +11,7 @@ import {
   type NetworkServiceRegistryClient,
 } from '../../api/index.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { messageOf } from '../core/errors.js';
+import { Backoff } from '../tools/backoff.js';
 
 export interface RegistryClients {
   ns: NetworkServiceRegistryClient;
@@ -57,6 +57,8 @@ export async function nseRefresher(
 ): Promise<NseRefresher> {
   const lifetimeMs = opts.lifetimeMs ?? 60_000;
   const retryMs = opts.retryMs ?? 1000;
+  // A steady retry interval, jittered so endpoints that lost their nsmgr together do not retry together.
+  const retry = new Backoff({ initialMs: retryMs, multiplier: 1, maxMs: retryMs });
   const log = opts.log ?? silentLogger;
   const now = opts.now ?? Date.now;
   const abort = new AbortController();
@@ -86,8 +88,9 @@ export async function nseRefresher(
         },
         (err: unknown) => {
           if (stopped) return;
-          log.warn({ nse: current.name, err: messageOf(err), retryMs }, 'nse refresh failed');
-          schedule(retryMs);
+          const delay = retry.next();
+          log.warn({ nse: current.name, err, retryMs: delay }, 'nse refresh failed');
+          schedule(delay);
         },
       );
     }, delay);
@@ -111,7 +114,7 @@ export async function nseRefresher(
         await client.unregister(current);
         log.debug({ nse: current.name }, 'nse unregistered');
       } catch (err) {
-        log.warn({ nse: current.name, err: messageOf(err) }, 'nse unregister failed');
+        log.warn({ nse: current.name, err }, 'nse unregister failed');
       }
     },
   };

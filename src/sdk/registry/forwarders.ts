@@ -4,7 +4,7 @@
 // the map is read or written), and answers Finds for them.
 import { NetworkServiceEndpoint, NetworkServiceEndpointResponse } from '../../api/index.js';
 import type { NSERegistryElement } from '../core/registry-chain.js';
-import { isLive, type ForwarderDirectory } from '../networkservice/directory.js';
+import { isLive, type ForwarderDirectory } from '../tools/directory.js';
 
 export const FORWARDER_SERVICE = 'forwarder';
 

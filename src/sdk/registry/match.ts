@@ -11,7 +11,7 @@ export type NSEQueryFields = Partial<
 export type NSQueryFields = Partial<Pick<NetworkService, 'name' | 'payload'>>;
 
 /** Every query service's labels are a subset of the item's labels for that service. */
-export function labelsContain(
+function labelsContain(
   item: Record<string, NetworkServiceLabels | undefined>,
   query: Record<string, NetworkServiceLabels | undefined>,
 ): boolean {

@@ -2,14 +2,16 @@
 // granted it and registers them all again as soon as the registry is back after a
 // restart (a memory registry forgets everything), instead of waiting for each
 // endpoint's next refresh. "Back" is seen two ways: a Find(watch) kept open to the
-// registry breaks and, after retries (backoff 100 ms doubling to 2 s), a Find works
+// registry breaks and, after retries (backoff 100 ms doubling to 2 s, with jitter), a Find works
 // again; or a forwarded registration failed with UNAVAILABLE and a later one works.
 // Expired registrations are dropped, never replayed.
 import type { NetworkServiceEndpoint, NetworkServiceEndpointQuery } from '../../api/index.js';
 import { newCtx } from '../core/ctx.js';
-import { messageOf, Status, statusOf } from '../core/errors.js';
+import { Status, statusOf } from '../../api/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { NSERegistryElement, NSERegistryHandler } from '../core/registry-chain.js';
+import { Backoff } from '../tools/backoff.js';
+import { sleep } from '../tools/sleep.js';
 
 export interface RegistryReplayOptions {
   /** The registry (the same connection the chain forwards to); replays go there. */
@@ -71,24 +73,15 @@ export function registryReplay(opts: RegistryReplayOptions): RegistryReplay {
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     const ok = items.length - failed.length;
-    log.info({ reason, replayed: ok, failed: failed.length, ...(failed[0] ? { err: messageOf(failed[0].reason) } : {}) }, 'local endpoints registered again');
+    log.info({ reason, replayed: ok, failed: failed.length, ...(failed[0] ? { err: failed[0].reason } : {}) }, 'local endpoints registered again');
     if (failed.some((f) => statusOf(f.reason) === Status.UNAVAILABLE)) throw failed[0]!.reason;
     return ok;
   };
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const signal = abort.signal;
-      const onAbort = () => (clearTimeout(t), resolve());
-      const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
-      t.unref();
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-
   /** Watches the registry; after every break, waits until it answers again and replays. */
   const watch = async () => {
     const signal = abort.signal;
-    let delay = min;
+    const backoff = new Backoff({ initialMs: min, maxMs: max });
     let lost = false;
     while (!signal.aborted) {
       try {
@@ -96,16 +89,15 @@ export function registryReplay(opts: RegistryReplayOptions): RegistryReplay {
         for await (const _ of opts.registry.find({ ...watchQuery, watch: false }, newCtx({ log, timeoutMs, signal }))) void _;
         if (lost) await replay('registry is back');
         lost = false;
-        delay = min;
+        backoff.reset();
         for await (const _ of opts.registry.find({ ...watchQuery, watch: true }, newCtx({ log, signal }))) void _;
         if (!signal.aborted) log.info({}, 'registry watch ended');
       } catch (err) {
         if (signal.aborted) return;
-        if (!lost) log.info({ err: messageOf(err) }, 'registry lost: replaying local endpoints once it is back');
+        if (!lost) log.info({ err }, 'registry lost: replaying local endpoints once it is back');
       }
       lost = true;
-      await sleep(delay);
-      delay = Math.min(delay * 2, max);
+      await sleep(backoff.next(), signal, { unref: true });
     }
   };
 
@@ -129,7 +121,7 @@ export function registryReplay(opts: RegistryReplayOptions): RegistryReplay {
       }
       if (unavailable) {
         unavailable = false;
-        replay('a registration works again', stored.name).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'replay failed'));
+        replay('a registration works again', stored.name).catch((err: unknown) => log.warn({ err }, 'replay failed'));
       }
       return stored;
     },

@@ -10,8 +10,8 @@ import {
   type NetworkServiceQuery,
   type NetworkServiceResponse,
 } from '../../api/index.js';
-import type { RegistryStore, StoreEvent } from '../../registry/store.js';
-import { ResourceExhaustedError } from '../core/errors.js';
+import type { RegistryStore, StoreEvent } from './registry-store.js';
+import { ResourceExhaustedError } from '../../api/errors.js';
 import type { NSERegistryElement, NSRegistryElement, RegistryElement } from '../core/registry-chain.js';
 import { EventQueue, QueueOverflowError } from './event-queue.js';
 import { matchNS, matchNSE } from './match.js';
@@ -37,7 +37,7 @@ export interface StoreElementOptions {
   maxQueuedEvents?: number;
 }
 
-export function storeElement<T, Q, R>(
+function storeElement<T, Q, R>(
   store: RegistryStore<T>,
   kind: StoreKind<T, Q, R>,
   opts: StoreElementOptions = {},
@@ -82,7 +82,7 @@ export function storeElement<T, Q, R>(
             ev = await queue.next(ctx.signal);
           } catch (err) {
             if (err instanceof QueueOverflowError) {
-              throw new ResourceExhaustedError(`find(watch) stream dropped: the watcher ${err.message}; watch again and read faster`);
+              throw new ResourceExhaustedError(`find(watch) stream dropped: the watcher ${err.message}; watch again and read faster`, { cause: err });
             }
             throw err;
           }
@@ -101,7 +101,7 @@ export function storeElement<T, Q, R>(
   };
 }
 
-export const nseKind: StoreKind<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse> = {
+const nseKind: StoreKind<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse> = {
   what: 'nse',
   nameOf: (nse) => nse.name,
   prepare: (nse, previous, now) => ({
@@ -115,7 +115,7 @@ export const nseKind: StoreKind<NetworkServiceEndpoint, NetworkServiceEndpointQu
   clone: (nse) => NetworkServiceEndpoint.fromPartial(nse),
 };
 
-export const nsKind: StoreKind<NetworkService, NetworkServiceQuery, NetworkServiceResponse> = {
+const nsKind: StoreKind<NetworkService, NetworkServiceQuery, NetworkServiceResponse> = {
   what: 'ns',
   nameOf: (ns) => ns.name,
   prepare: (ns) => ns,

@@ -3,7 +3,7 @@
 // the past, bad labels, and any field or count over the limits of limits.ts.
 // Unknown network service names are fine; Find queries are not validated.
 import { NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../api/errors.js';
 import {
   registryElement,
   type NSERegistryElement,

@@ -4,7 +4,7 @@
 // connection id; an optional LeaseStore makes them survive a restart of the
 // endpoint (restored leases stay reserved for their connection until claimed or
 // until the grace period ends), so an address is never handed out twice.
-import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
 import { contains, hostPrefix, parseAddress, parsePrefix, type Family, type Prefix } from './prefix.js';
 
 export interface Pair {

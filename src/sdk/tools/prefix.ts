@@ -2,7 +2,7 @@
 // parse and format addresses (IPv6 in RFC 5952 form), prefixes as [first, last]
 // ranges, and host prefixes (/32, /128). Used by the IPAM and scenario checks.
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../api/errors.js';
 
 export type Family = 4 | 6;
 

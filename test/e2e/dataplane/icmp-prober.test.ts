@@ -9,7 +9,7 @@ import { Connection } from '../../../src/api/index.js';
 import { echoLiveness } from '../../../src/dataplane/echo-liveness.js';
 import { IcmpProber } from '../../../src/dataplane/icmp-prober.js';
 import { inodeUrlOf } from '../../../src/dataplane/netns.js';
-import { kernelMechanism, P } from '../../../src/sdk/networkservice/mechanisms.js';
+import { kernelMechanism, P } from '../../../src/sdk/tools/mechanisms.js';
 import { createTestNetns, sweepStaleTestNetns } from '../helpers/netns.js';
 
 const root = process.getuid?.() === 0;

@@ -1,7 +1,7 @@
 // E2E: the ip -batch channel: per-line error attribution, pipelining, respawn after death, one process.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidArgumentError } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError } from '../../../src/api/errors.js';
 import { IpBatchChannel, IpCommandError } from '../../../src/dataplane/index.js';
 
 test('errors are attributed to lines; many commands share one process', async (t) => {

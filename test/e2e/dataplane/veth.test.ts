@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { FailedPreconditionError, InvalidArgumentError } from '../../../src/sdk/core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../../../src/api/errors.js';
 import { KernelDriver, aliasFor, connIdFromAlias, inodeUrlOf } from '../../../src/dataplane/index.js';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
 

@@ -1,7 +1,7 @@
 // E2E: VXLAN between two "node" namespaces whose underlay is a bridge in a third namespace.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { InvalidArgumentError } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError } from '../../../src/api/errors.js';
 import { KernelDriver, aliasFor } from '../../../src/dataplane/index.js';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
 

@@ -216,7 +216,7 @@ export class Mesh {
   spawn(name: string, args: string[], opts: SpawnOptions = {}): MeshProcess {
     const nodeArgs = ['bin/nsm.js', ...args];
     const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
-    const child = spawn(cmd, argv as string[], {
+    const child = spawn(cmd, argv, {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Logs are captured (for failure messages and log assertions), never printed: always at info.

@@ -45,9 +45,9 @@ export async function deleteTestNetns(name: string): Promise<void> {
 
 /**
  * Create namespaces named TEST_PREFIX + suffix (loopback up); they are deleted after `t` ends
- * (when given) and in any case when the process exits. Returns the full names.
+ * (when given) and in any case when the process exits. Returns the full names, one per suffix.
  */
-export async function createTestNetns(t: TestContext | undefined, ...suffixes: string[]): Promise<string[]> {
+export async function createTestNetns<S extends string[]>(t: TestContext | undefined, ...suffixes: S): Promise<{ [K in keyof S]: string }> {
   installHooks();
   const names: string[] = [];
   try {
@@ -65,7 +65,7 @@ export async function createTestNetns(t: TestContext | undefined, ...suffixes: s
   t?.after(async () => {
     for (const n of names) await deleteTestNetns(n);
   });
-  return names;
+  return names as { [K in keyof S]: string };
 }
 
 function alive(pid: number): boolean {

@@ -33,12 +33,12 @@ test('bad input: clear errors, no leaked interfaces', async (t) => {
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
   const fwdUrl = mesh.sock('forwarder');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: fwdUrl, nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.5.0/24', netns: node! });
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: fwdUrl, nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.5.0/24', netns: node });
   const quiet = { env: { NSM_LOG_LEVEL: 'silent' } };
-  const nscArgs = { nsmgr: nsmgrUrl, workloadNetns: c1!, ...quiet };
+  const nscArgs = { nsmgr: nsmgrUrl, workloadNetns: c1, ...quiet };
 
   await t.test('unknown network service: nsc exits non-zero with one line naming it', async () => {
     const p = mesh.spawnNsc({ name: 'nsc-unknown', urls: ['kernel://no-such-service/nsm-1'], extra: ['--request-timeout', '5s'], ...nscArgs });
@@ -116,8 +116,8 @@ test('bad input: clear errors, no leaked interfaces', async (t) => {
   });
 
   await t.test('no leaked interfaces anywhere', () => {
-    assert.deepEqual(links(c1!), []);
-    assert.deepEqual(links(nse!), []);
-    assert.deepEqual(links(node!), []);
+    assert.deepEqual(links(c1), []);
+    assert.deepEqual(links(nse), []);
+    assert.deepEqual(links(node), []);
   });
 });

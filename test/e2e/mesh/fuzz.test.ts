@@ -20,7 +20,7 @@ import {
   NetworkServiceEndpointResponse,
   NetworkServiceRequest,
 } from '../../../src/api/index.js';
-import { kernelMechanism, P } from '../../../src/sdk/networkservice/mechanisms.js';
+import { kernelMechanism, P } from '../../../src/sdk/tools/mechanisms.js';
 import { createTestNetns, sweepStaleTestNetns } from '../helpers/netns.js';
 import { freePort, links, Mesh } from '../helpers/mesh.js';
 
@@ -158,7 +158,7 @@ test('fuzz: registry and nsmgr answer malformed and oversized messages cleanly, 
     } else {
       what = 'bit flips of a valid registration';
       bytes = validNse();
-      for (let k = 0; k <= r.int(4); k++) bytes[r.int(bytes.length)] ^= 1 << r.int(8);
+      for (let k = 0; k <= r.int(4); k++) { const at = r.int(bytes.length); bytes[at] = bytes[at]! ^ (1 << r.int(8)); }
       mustRefuse = false;
     }
     const method = r.pick(['Register', 'Register', 'Unregister', 'Find']);

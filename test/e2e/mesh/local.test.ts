@@ -14,12 +14,12 @@ test('local kernel connection: ping both ways, iperf3, distinct addresses, 4-seg
   const [node, nse, c1, c2, c3] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2', 'c3');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.1.0/24', netns: node! });
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.1.0/24', netns: node });
 
-  const first = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1!, urls: ['kernel://icmp-responder/nsm-1'] });
+  const first = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] });
   const conn = first.conn;
 
   await t.test('connection summary and path', () => {
@@ -29,27 +29,27 @@ test('local kernel connection: ping both ways, iperf3, distinct addresses, 4-seg
     assert.deepEqual(conn.path, ['nsc-1', 'nsmgr-1', 'forwarder-1', 'nse-1']);
     assert.match(conn.srcIp, /^169\.254\.1\.\d+\/32$/);
     assert.match(conn.dstIp, /^169\.254\.1\.\d+\/32$/);
-    assert.deepEqual(addrs(c1!, 'nsm-1'), [conn.srcIp]);
-    assert.deepEqual(links(c1!), ['nsm-1']);
-    assert.equal(links(nse!).length, 1, `one interface in the endpoint namespace: ${links(nse!)}`);
-    assert.deepEqual(addrs(nse!, links(nse!)[0]!), [conn.dstIp]);
-    assert.deepEqual(links(node!), [], 'local kernel connection puts nothing in the node namespace');
+    assert.deepEqual(addrs(c1, 'nsm-1'), [conn.srcIp]);
+    assert.deepEqual(links(c1), ['nsm-1']);
+    assert.equal(links(nse).length, 1, `one interface in the endpoint namespace: ${links(nse)}`);
+    assert.deepEqual(addrs(nse, links(nse)[0]!), [conn.dstIp]);
+    assert.deepEqual(links(node), [], 'local kernel connection puts nothing in the node namespace');
   });
 
   await t.test('ping both ways', () => {
-    assert.ok(ping(c1!, ipOf(conn.dstIp)), 'client -> endpoint');
-    assert.ok(ping(nse!, ipOf(conn.srcIp)), 'endpoint -> client');
+    assert.ok(ping(c1, ipOf(conn.dstIp)), 'client -> endpoint');
+    assert.ok(ping(nse, ipOf(conn.srcIp)), 'endpoint -> client');
   });
 
   await t.test('iperf3 through the connection', async () => {
-    const bps = await iperf(nse!, ipOf(conn.dstIp), c1!);
+    const bps = await iperf(nse, ipOf(conn.dstIp), c1);
     t.diagnostic(`iperf3 local kernel connection: ${(bps / 1e9).toFixed(2)} Gbit/s`);
     assert.ok(bps > 50e6, `throughput ${bps} bit/s`);
   });
 
   const others = await Promise.all([
-    mesh.nsc({ name: 'nsc-2', nsmgr: nsmgrUrl, workloadNetns: c2!, urls: ['kernel://icmp-responder/nsm-1'] }),
-    mesh.nsc({ name: 'nsc-3', nsmgr: nsmgrUrl, workloadNetns: c3!, urls: ['kernel://icmp-responder/nsm-1'] }),
+    mesh.nsc({ name: 'nsc-2', nsmgr: nsmgrUrl, workloadNetns: c2, urls: ['kernel://icmp-responder/nsm-1'] }),
+    mesh.nsc({ name: 'nsc-3', nsmgr: nsmgrUrl, workloadNetns: c3, urls: ['kernel://icmp-responder/nsm-1'] }),
   ]);
 
   await t.test('three clients get distinct addresses and all ping', () => {
@@ -57,18 +57,18 @@ test('local kernel connection: ping both ways, iperf3, distinct addresses, 4-seg
     assert.equal(new Set(all.map((c) => c.srcIp)).size, 3, `src: ${all.map((c) => c.srcIp)}`);
     assert.equal(new Set(all.map((c) => c.dstIp)).size, 3, `dst: ${all.map((c) => c.dstIp)}`);
     assert.equal(new Set(all.map((c) => c.id)).size, 3);
-    for (const [i, ns] of [c1!, c2!, c3!].entries()) {
+    for (const [i, ns] of [c1, c2, c3].entries()) {
       assert.ok(ping(ns, ipOf(all[i]!.dstIp)), `client ${i + 1} -> endpoint`);
-      assert.ok(ping(nse!, ipOf(all[i]!.srcIp)), `endpoint -> client ${i + 1}`);
+      assert.ok(ping(nse, ipOf(all[i]!.srcIp)), `endpoint -> client ${i + 1}`);
     }
-    assert.equal(links(nse!).length, 3);
+    assert.equal(links(nse).length, 3);
   });
 
   await t.test('Close (SIGTERM to each nsc) leaves no interface anywhere', async () => {
     const exits = await Promise.all([first.proc, ...others.map((o) => o.proc)].map((p) => p.stop()));
     assert.deepEqual(exits, Array(3).fill({ code: 0, signal: null }), mesh.logs());
-    for (const ns of [c1!, c2!, c3!]) assert.deepEqual(links(ns), [], ns);
-    await waitFor('endpoint namespace to be empty', () => links(nse!).length === 0, 3000);
-    assert.deepEqual(links(node!), []);
+    for (const ns of [c1, c2, c3]) assert.deepEqual(links(ns), [], ns);
+    await waitFor('endpoint namespace to be empty', () => links(nse).length === 0, 3000);
+    assert.deepEqual(links(node), []);
   });
 });

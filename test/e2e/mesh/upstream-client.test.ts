@@ -27,10 +27,10 @@ test('a client built from upstream v1 wire facts gets a working kernel interface
   const [node, nse, c1] = await createTestNetns(t, 'node', 'nse', 'c1');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.6.0/24', netns: node! });
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.6.0/24', netns: node });
 
   const pkg = upstreamPackage();
   const Client = pkg.networkservice.NetworkService as grpc.ServiceClientConstructor;
@@ -85,23 +85,23 @@ test('a client built from upstream v1 wire facts gets a working kernel interface
   const dst = conn.context.ip_context.dst_ip_addrs[0] as string;
 
   await t.test('the interface works in the client namespace', () => {
-    assert.deepEqual(addrs(c1!, 'nsm-1'), [src]);
-    assert.ok(ping(c1!, dst.split('/')[0]!), 'client -> endpoint');
-    assert.ok(ping(nse!, src.split('/')[0]!), 'endpoint -> client');
+    assert.deepEqual(addrs(c1, 'nsm-1'), [src]);
+    assert.ok(ping(c1, dst.split('/')[0]!), 'client -> endpoint');
+    assert.ok(ping(nse, src.split('/')[0]!), 'endpoint -> client');
   });
 
   await t.test('a refresh (same Request again) keeps it', async () => {
     const again = await request({ connection: conn, mechanism_preferences: [conn.mechanism] });
     assert.equal(again.id, id);
     assert.deepEqual(again.context.ip_context.src_ip_addrs, [src]);
-    assert.deepEqual(links(c1!), ['nsm-1']);
-    assert.ok(ping(c1!, dst.split('/')[0]!));
+    assert.deepEqual(links(c1), ['nsm-1']);
+    assert.ok(ping(c1, dst.split('/')[0]!));
   });
 
   await t.test('Close removes the interfaces', async () => {
     await closeConn(conn);
-    assert.deepEqual(links(c1!), []);
-    await waitFor('endpoint namespace to be empty', () => links(nse!).length === 0, 3000);
-    assert.deepEqual(links(node!), []);
+    assert.deepEqual(links(c1), []);
+    await waitFor('endpoint namespace to be empty', () => links(nse).length === 0, 3000);
+    assert.deepEqual(links(node), []);
   });
 });

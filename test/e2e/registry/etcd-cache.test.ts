@@ -7,7 +7,7 @@ import { NetworkServiceEndpoint } from '../../../src/api/index.js';
 import { messageCodec } from '../../../src/registry/etcd-codec.js';
 import { createEtcdClient } from '../../../src/registry/etcd-client.js';
 import { EtcdStore } from '../../../src/registry/etcd-store.js';
-import type { StoreEvent } from '../../../src/registry/store.js';
+import type { StoreEvent } from '../../../src/sdk/registry/registry-store.js';
 import { startEtcdCluster } from '../helpers/etcd.js';
 
 type Nse = NetworkServiceEndpoint;

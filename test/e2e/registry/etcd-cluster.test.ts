@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { NetworkServiceEndpoint } from '../../../src/api/index.js';
 import { messageCodec } from '../../../src/registry/etcd-codec.js';
 import { EtcdStore } from '../../../src/registry/etcd-store.js';
-import type { StoreEvent } from '../../../src/registry/store.js';
+import type { StoreEvent } from '../../../src/sdk/registry/registry-store.js';
 import { leaderOf, startEtcdCluster, type EtcdMember } from '../helpers/etcd.js';
 
 type Nse = NetworkServiceEndpoint;

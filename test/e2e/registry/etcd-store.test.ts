@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { NetworkService, NetworkServiceEndpoint } from '../../../src/api/index.js';
-import { PermissionDeniedError, UnavailableError } from '../../../src/sdk/core/errors.js';
+import { PermissionDeniedError, UnavailableError } from '../../../src/api/errors.js';
 import { messageCodec } from '../../../src/registry/etcd-codec.js';
 import { openEtcdBackend } from '../../../src/registry/etcd-backend.js';
 import { parseEtcdOptions } from '../../../src/registry/etcd-options.js';
 import { EtcdStore } from '../../../src/registry/etcd-store.js';
-import type { StoreEvent } from '../../../src/registry/store.js';
+import type { StoreEvent } from '../../../src/sdk/registry/registry-store.js';
 import { freePort, makeEtcdTls, startEtcdCluster } from '../helpers/etcd.js';
 
 type Nse = NetworkServiceEndpoint;

@@ -3,7 +3,7 @@
 import type { Connection } from '../../../src/api/index.js';
 import type { KernelRequest, MeshClient } from '../../../src/components/client.js';
 import type { HealState } from '../../../src/sdk/networkservice/heal.js';
-import { P } from '../../../src/sdk/networkservice/mechanisms.js';
+import { P } from '../../../src/sdk/tools/mechanisms.js';
 import type { SandboxNode } from './node.js';
 
 export class SandboxClient {

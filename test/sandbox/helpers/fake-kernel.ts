@@ -1,7 +1,7 @@
 // A node's kernel as the sandbox's forwarders see it: links in named namespaces,
 // their addresses and routes, kept in memory. It outlives forwarder restarts (as
 // the real kernel does), records every operation, and can be told to fail some.
-import { FailedPreconditionError } from '../../../src/sdk/core/errors.js';
+import { FailedPreconditionError } from '../../../src/api/errors.js';
 import type { ExistingLink, ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
 
 export interface FakeLink {

@@ -42,7 +42,7 @@ describe('service-spec', () => {
     assert.deepEqual(fw.args.slice(0, 6), ['nse', 'passthrough', '--name', 'fw', '--service', 's']);
     assert.ok(!fw.args.includes('--cidr'));
     assert.deepEqual(plan.services?.map((x) => x.name), ['s']);
-    const argv = registerServiceArgs(plan, plan.services![0]!);
+    const argv = registerServiceArgs(plan, plan.services[0]!);
     assert.deepEqual(argv.slice(0, 3), ['netns', 'exec', 'c-ul']);
     assert.deepEqual(argv.slice(-7), ['register', '--registry', 'tcp://198.18.0.254:5001', '--name', 's', '--matches', '[{"source_selector":{"app":"x"}}]']);
   });

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { Connection, NetworkServiceRequest } from '../../../src/api/index.js';
 import { guardedNetworkServiceDefinition } from '../../../src/components/networkservice-guard.js';
 
-const BAD = (v: unknown) => Object.getOwnPropertySymbols(v as object).map((s) => (v as Record<symbol, string>)[s])[0];
+const BAD = (v: unknown): string => Object.getOwnPropertySymbols(v as object).map((s) => (v as Record<symbol, string>)[s])[0] ?? '';
 const decodeRequest = (b: number[]) => guardedNetworkServiceDefinition.methods.request.requestType.decode(Uint8Array.from(b));
 const decodeClose = (b: number[]) => guardedNetworkServiceDefinition.methods.close.requestType.decode(Uint8Array.from(b));
 

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { Connection, NetworkServiceRequest } from '../../../src/api/index.js';
 import { begin, eventFactoryOf, type EventFactory } from '../../../src/sdk/core/begin.js';
 import { chain, element, type NetworkServiceElement } from '../../../src/sdk/core/chain.js';
-import { newCtx, type Ctx } from '../../../src/sdk/core/ctx.js';
+import { ContextValues, createContextKey, newCtx, type Ctx } from '../../../src/sdk/core/ctx.js';
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
@@ -158,17 +158,17 @@ describe('begin', () => {
   });
 
   it('keeps per-connection metadata across Requests and drops it after Close', async () => {
-    const key = Symbol('counter');
+    const key = createContextKey<number>('counter');
     const seenCounts: number[] = [];
     const counter = element({
       async request(r, ctx, next) {
-        const n = ((ctx.metadata.get(key) as number | undefined) ?? 0) + 1;
+        const n = (ctx.metadata.get(key) ?? 0) + 1;
         ctx.metadata.set(key, n);
         seenCounts.push(n);
         return next.request(r, ctx);
       },
       async close(conn, ctx, next) {
-        seenCounts.push(-((ctx.metadata.get(key) as number | undefined) ?? 0));
+        seenCounts.push(-(ctx.metadata.get(key) ?? 0));
         return next.close(conn, ctx);
       },
     });
@@ -188,8 +188,8 @@ describe('begin', () => {
   });
 
   it('does not use the caller ctx metadata map', async () => {
-    const key = Symbol('k');
-    const callerMd = new Map<symbol, unknown>();
+    const key = createContextKey<string>('k');
+    const callerMd = new ContextValues();
     const h = chain(
       begin(),
       element({
@@ -203,8 +203,35 @@ describe('begin', () => {
     assert.equal(callerMd.has(key), false);
   });
 
+  it("does not write into the caller's ctx.values (later elements get a copy)", async () => {
+    const key = createContextKey<string>('k');
+    const given = createContextKey<string>('given');
+    let seenGiven: string | undefined;
+    const h = chain(
+      begin(),
+      element({
+        async request(r, ctx, next) {
+          seenGiven = ctx.values.get(given);
+          ctx.values.set(key, 'x');
+          return next.request(r, ctx);
+        },
+        async close(c, ctx, next) {
+          ctx.values.set(key, 'y');
+          return next.close(c, ctx);
+        },
+      }),
+    );
+    const ctx = newCtx();
+    ctx.values.set(given, 'from caller');
+    await h.request(req('v'), ctx);
+    await h.close(Connection.fromPartial({ id: 'v' }), ctx);
+    assert.equal(seenGiven, 'from caller');
+    assert.equal(ctx.values.has(key), false);
+    assert.equal(eventFactoryOf(ctx), undefined);
+  });
+
   it('leaves no state after a failed first Request', async () => {
-    const key = Symbol('k');
+    const key = createContextKey<string>('k');
     let fail = true;
     let sawMetadata: unknown;
     const b = begin();
@@ -313,7 +340,7 @@ describe('begin', () => {
   });
 
   it('EventFactory.request keeps the per-connection metadata and gets its own ctx', async () => {
-    const key = Symbol('k');
+    const key = createContextKey<number>('k');
     const mds: unknown[] = [];
     let factory: EventFactory | undefined;
     let factoryCtx: Ctx | undefined;

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { clearConnectionTimer, setConnectionTimer } from '../../../src/sdk/core/connection-timer.js';
+import { clearConnectionTimer, connectionTimerKey, setConnectionTimer } from '../../../src/sdk/core/connection-timer.js';
 
-const KEY = Symbol('test.timer');
+const KEY = connectionTimerKey('test.timer');
 
 test('a new timer replaces the old one; only the last fires', async () => {
   const ctx = newCtx();

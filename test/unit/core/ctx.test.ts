@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { once } from 'node:events';
-import { newCtx, throwIfAborted, withCtx } from '../../../src/sdk/core/ctx.js';
+import { ContextValues, createContextKey, newCtx } from '../../../src/sdk/core/ctx.js';
 import { silentLogger } from '../../../src/sdk/core/log.js';
 
 /** Waits for `signal` to abort, keeping the event loop alive (AbortSignal.timeout is unref'd). */
@@ -24,7 +24,7 @@ describe('ctx', () => {
     assert.deepEqual(ctx.incoming, {});
     assert.equal(ctx.values.size, 0);
     assert.equal(ctx.metadata.size, 0);
-    throwIfAborted(ctx);
+    ctx.signal.throwIfAborted();
   });
 
   it('each newCtx gets its own values and metadata', () => {
@@ -35,7 +35,7 @@ describe('ctx', () => {
   });
 
   it('uses the given logger, incoming and metadata', () => {
-    const md = new Map<symbol, unknown>([[Symbol('x'), 1]]);
+    const md = new ContextValues().set(createContextKey<number>('x'), 1);
     const incoming = { token: 't' };
     const ctx = newCtx({ log: silentLogger, incoming, metadata: md });
     assert.equal(ctx.incoming, incoming);
@@ -48,7 +48,7 @@ describe('ctx', () => {
     const took = await aborted(ctx.signal);
     assert.ok(took < 4000, `aborted after ${took}ms`);
     assert.equal((ctx.signal.reason as Error).name, 'TimeoutError');
-    assert.throws(() => throwIfAborted(ctx), (e: Error) => e.name === 'TimeoutError');
+    assert.throws(() => ctx.signal.throwIfAborted(), (e: Error) => e.name === 'TimeoutError');
   });
 
   it('timeoutMs 0 aborts (almost) at once', async () => {
@@ -71,7 +71,7 @@ describe('ctx', () => {
     ac.abort(reason);
     assert.equal(ctx.signal.aborted, true);
     assert.equal(ctx.signal.reason, reason);
-    assert.throws(() => throwIfAborted(ctx), /caller gave up/);
+    assert.throws(() => ctx.signal.throwIfAborted(), /caller gave up/);
   });
 
   it('combined: the deadline aborts while the caller signal stays live', async () => {
@@ -85,18 +85,32 @@ describe('ctx', () => {
   it('combined: an already aborted caller signal gives an aborted ctx', () => {
     const ctx = newCtx({ signal: AbortSignal.abort(), timeoutMs: 60_000 });
     assert.equal(ctx.signal.aborted, true);
-    assert.throws(() => throwIfAborted(ctx), (e: Error) => e.name === 'AbortError');
+    assert.throws(() => ctx.signal.throwIfAborted(), (e: Error) => e.name === 'AbortError');
   });
 
-  it('withCtx replaces fields and shares values', () => {
-    const ctx = newCtx({ incoming: { token: 'a' } });
-    const ac = new AbortController();
-    const derived = withCtx(ctx, { signal: ac.signal, incoming: { token: 'b' } });
-    assert.equal(derived.signal, ac.signal);
-    assert.equal(derived.incoming.token, 'b');
-    assert.equal(ctx.incoming.token, 'a');
-    assert.equal(derived.values, ctx.values);
-    assert.equal(derived.metadata, ctx.metadata);
-    assert.equal(derived.log, ctx.log);
+  it('typed keys: default until set, set/get/delete, one key per meaning', () => {
+    const count = createContextKey('count', 0);
+    const name = createContextKey<string>('name');
+    const other = createContextKey<string>('name'); // same description, another key
+    const v = new ContextValues();
+    assert.equal(v.get(count), 0);
+    assert.equal(v.get(name), undefined);
+    v.set(count, 3).set(name, 'a');
+    assert.equal(v.get(count), 3);
+    assert.equal(v.get(name), 'a');
+    assert.equal(v.get(other), undefined);
+    assert.equal(v.has(name), true);
+    v.delete(name);
+    assert.equal(v.has(name), false);
+    assert.equal(v.size, 1);
+  });
+
+  it('a copy of ContextValues does not share later writes', () => {
+    const k = createContextKey<string>('k');
+    const a = new ContextValues().set(k, 'a');
+    const b = new ContextValues(a);
+    assert.equal(b.get(k), 'a');
+    b.set(k, 'b');
+    assert.equal(a.get(k), 'a');
   });
 });

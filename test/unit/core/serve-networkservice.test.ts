@@ -16,7 +16,7 @@ import {
 import { begin } from '../../../src/sdk/core/begin.js';
 import { chain, element } from '../../../src/sdk/core/chain.js';
 import type { Ctx } from '../../../src/sdk/core/ctx.js';
-import { InvalidArgumentError, NotFoundError } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../../../src/api/errors.js';
 import { TOKEN_EXPIRES_HEADER, TOKEN_HEADER, tokenMetadata } from '../../../src/sdk/core/grpc-metadata.js';
 import { silentLogger } from '../../../src/sdk/core/log.js';
 import { networkServiceImplementation } from '../../../src/sdk/core/serve-networkservice.js';

@@ -19,7 +19,7 @@ import {
   type NetworkServiceResponse,
 } from '../../../src/api/index.js';
 import { newCtx, type Ctx } from '../../../src/sdk/core/ctx.js';
-import { NotFoundError, PermissionDeniedError } from '../../../src/sdk/core/errors.js';
+import { NotFoundError, PermissionDeniedError } from '../../../src/api/errors.js';
 import { PATH_HEADER, TOKEN_HEADER } from '../../../src/sdk/core/grpc-metadata.js';
 import { silentLogger } from '../../../src/sdk/core/log.js';
 import { registryChain, registryElement, type NSERegistryElement, type NSRegistryElement } from '../../../src/sdk/core/registry-chain.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatMeshUrl, grpcAddress, parseMeshUrl } from '../../../src/api/transport.js';
-import { InvalidArgumentError } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError } from '../../../src/api/errors.js';
 
 describe('transport: parseMeshUrl', () => {
   it('parses unix:///absolute/path', () => {

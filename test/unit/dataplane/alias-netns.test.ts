@@ -1,7 +1,7 @@
 // Unit: the nsm:<conn-id> tagging convention and namespace reference parsing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FailedPreconditionError, InvalidArgumentError } from '../../../src/sdk/core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../../../src/api/errors.js';
 import { aliasFor, connIdFromAlias, parseNetns, resolveNetns, netnsPath } from '../../../src/dataplane/index.js';
 
 test('aliasFor / connIdFromAlias round-trip', () => {

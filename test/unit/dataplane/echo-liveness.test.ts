@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import { Connection } from '../../../src/api/index.js';
 import { echoLiveness } from '../../../src/dataplane/echo-liveness.js';
 import { ToolUnavailableError, type EchoProber, type EchoResult } from '../../../src/dataplane/icmp-prober.js';
-import { livenessTarget } from '../../../src/sdk/networkservice/liveness.js';
-import { kernelMechanism, P } from '../../../src/sdk/networkservice/mechanisms.js';
+import { livenessTarget } from '../../../src/sdk/tools/liveness.js';
+import { kernelMechanism, P } from '../../../src/sdk/tools/mechanisms.js';
 
 const conn = (id: string, inodeURL: string | undefined, dst?: string) =>
   Connection.fromPartial({

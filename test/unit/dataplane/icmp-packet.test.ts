@@ -45,7 +45,7 @@ describe('icmp-packet', () => {
     unreachable[0] = 3;
     assert.equal(parseEchoReply(4, withIpHeader(unreachable)), undefined);
     const bad = replyTo(req, 4);
-    bad[9] ^= 0xff;
+    bad[9] = bad[9]! ^ 0xff;
     assert.equal(parseEchoReply(4, withIpHeader(bad)), undefined, 'corrupted payload');
     assert.equal(parseEchoReply(4, Buffer.alloc(10)), undefined);
     assert.deepEqual(parseEchoReply(6, replyTo(echoRequest(6, 7, 65535), 6)), { id: 7, seq: 65535 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KernelDriver } from '../../../src/dataplane/kernel-driver.js';
 import { resolveNetnsId } from '../../../src/dataplane/netns.js';
-import { InvalidArgumentError, Status, statusOf } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError, Status, statusOf } from '../../../src/api/errors.js';
 
 describe('namespace files', () => {
   it('file:///etc/passwd is not a network namespace', async () => {

@@ -1,7 +1,7 @@
 // Unit: input validation of kernel operations (InvalidArgumentError naming the field).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidArgumentError } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError } from '../../../src/api/errors.js';
 import { checkAlias, checkCidr, checkIfName, checkIp, checkMtu, checkVni } from '../../../src/dataplane/index.js';
 import { checkSysctl } from '../../../src/dataplane/validate.js';
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Connection, NetworkServiceRequest } from '../../../src/api/index.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { Status } from '../../../src/sdk/core/errors.js';
+import { Status } from '../../../src/api/errors.js';
 import { newTokenSigner, type TokenSigner } from '../../../src/sdk/core/token.js';
 import { authorize } from '../../../src/sdk/networkservice/authorize.js';
 import { updatePath } from '../../../src/sdk/networkservice/updatepath.js';

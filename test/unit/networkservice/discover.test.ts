@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { NetworkService, NetworkServiceRequest, State } from '../../../src/api/index.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { InvalidArgumentError, Status, UnavailableError } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError, Status, UnavailableError } from '../../../src/api/errors.js';
 import { discover } from '../../../src/sdk/networkservice/discover.js';
 import { fakeEndpointDirectory, hasCode, nse, recorder } from './helpers.js';
 

@@ -4,9 +4,9 @@ import { NetworkServiceRequest, type Mechanism } from '../../../src/api/index.js
 import { begin } from '../../../src/sdk/core/begin.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { Status } from '../../../src/sdk/core/errors.js';
+import { Status } from '../../../src/api/errors.js';
 import { endpointIfName, forwarderMechanisms, mechanismsOf } from '../../../src/sdk/networkservice/forwarder-mechanisms.js';
-import { CLS_LOCAL, CLS_REMOTE, isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/networkservice/mechanisms.js';
+import { CLS_LOCAL, CLS_REMOTE, isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { hasCode, nextUrlIs, recorder } from './helpers.js';
 
 const UNDERLAY = '198.18.0.1';

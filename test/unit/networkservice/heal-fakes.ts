@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Connection, ConnectionEventType, State, type ConnectionEvent } from '../../../src/api/index.js';
 import { element, type NetworkServiceElement } from '../../../src/sdk/core/chain.js';
 import { setConnectedUrl } from '../../../src/sdk/networkservice/connect.js';
-import type { OpenMonitor, PeerWatcher } from '../../../src/sdk/networkservice/peer-watch.js';
+import type { OpenMonitor, PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
 
 /** Polls `cond` every 5 ms (untracked timers) until it holds or `ms` passed. */
 export async function until(cond: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
@@ -151,7 +151,7 @@ export function fakeHop(url: string): FakeHop {
         if (hop.failClose) throw new Error('UNAVAILABLE: close failed');
       },
     }),
-  } as FakeHop;
+  };
   return hop;
 }
 

@@ -4,8 +4,8 @@ import { pino, type Logger } from 'pino';
 import { Connection, NetworkServiceEndpoint, type NetworkService, type NetworkServiceRequest } from '../../../src/api/index.js';
 import { element, type NetworkServiceElement } from '../../../src/sdk/core/chain.js';
 import type { Ctx } from '../../../src/sdk/core/ctx.js';
-import type { EndpointDirectory, ForwarderDirectory } from '../../../src/sdk/networkservice/directory.js';
-import { setNextUrl } from '../../../src/sdk/networkservice/next-url.js';
+import type { EndpointDirectory, ForwarderDirectory } from '../../../src/sdk/tools/directory.js';
+import { setNextUrl } from '../../../src/sdk/tools/next-url.js';
 
 export function deferred<T = void>() {
   let resolve!: (v: T) => void;

@@ -7,7 +7,7 @@ import { Connection, NetworkServiceRequest } from '../../../src/api/index.js';
 import { begin } from '../../../src/sdk/core/begin.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { Status } from '../../../src/sdk/core/errors.js';
+import { Status } from '../../../src/api/errors.js';
 import { PointToPointPool, pointToPointIpam } from '../../../src/sdk/networkservice/ipam.js';
 import { leaseAddrs, type LeaseStore } from '../../../src/sdk/tools/p2p-pool.js';
 import { leaseFile } from '../../../src/sdk/tools/lease-file.js';

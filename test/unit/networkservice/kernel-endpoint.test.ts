@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { NetworkServiceRequest } from '../../../src/api/index.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { Status } from '../../../src/sdk/core/errors.js';
+import { Status } from '../../../src/api/errors.js';
 import { kernelEndpoint } from '../../../src/sdk/networkservice/kernel-endpoint.js';
-import { kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/networkservice/mechanisms.js';
+import { kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { hasCode, recorder } from './helpers.js';
 
 const NETNS = 'file:///proc/123/ns/net';

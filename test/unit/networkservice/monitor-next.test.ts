@@ -7,7 +7,7 @@ import { begin } from '../../../src/sdk/core/begin.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { monitorNext } from '../../../src/sdk/networkservice/monitor-next.js';
-import { PeerWatcher } from '../../../src/sdk/networkservice/peer-watch.js';
+import { PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
 import { FakeMonitor, fakeHop, nextIdOf, RecordingWatcher, until } from './heal-fakes.js';
 
 const URL = 'unix:///run/nsm/forwarder.sock';

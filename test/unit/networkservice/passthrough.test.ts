@@ -5,8 +5,8 @@ import { begin } from '../../../src/sdk/core/begin.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { passthrough } from '../../../src/sdk/networkservice/passthrough.js';
-import { chainedIpContext } from '../../../src/sdk/networkservice/passthrough-context.js';
-import { onwardIfname, onwardRequest, type OnwardClient, type OnwardRequest } from '../../../src/sdk/networkservice/passthrough-onward.js';
+import { chainedIpContext } from '../../../src/sdk/tools/passthrough-context.js';
+import { onwardIfname, onwardRequest, type OnwardClient, type OnwardRequest } from '../../../src/sdk/tools/passthrough-onward.js';
 import { recorder } from './helpers.js';
 
 const NETNS = 'file:///var/run/netns/fw';

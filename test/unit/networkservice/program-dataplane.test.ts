@@ -4,11 +4,11 @@ import { Connection, NetworkServiceRequest, type Mechanism } from '../../../src/
 import { begin } from '../../../src/sdk/core/begin.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { FailedPreconditionError, Status } from '../../../src/sdk/core/errors.js';
+import { AlreadyExistsError, FailedPreconditionError, Status } from '../../../src/api/errors.js';
 import { endpointIfName, forwarderMechanisms } from '../../../src/sdk/networkservice/forwarder-mechanisms.js';
-import { isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/networkservice/mechanisms.js';
+import { isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { ALIAS_PREFIX, programDataplane, type ExistingLink, type ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
-import { hasCode, nextUrlIs, recorder } from './helpers.js';
+import { capturingLogger, hasCode, nextUrlIs, recorder } from './helpers.js';
 
 const UNDERLAY = '198.18.0.1';
 const REMOTE_UNDERLAY = '198.18.0.2';
@@ -30,7 +30,7 @@ class FakeDataplane implements ForwarderDataplane {
     if (err) throw err;
   }
   private exists(netns: string, name: string) {
-    if (this.links.has(`${netns}/${name}`)) throw new FailedPreconditionError(`link ${name} already exists in ${netns}`);
+    if (this.links.has(`${netns}/${name}`)) throw new AlreadyExistsError(`link ${name} already exists in ${netns}`);
   }
   async createVeth(spec: Parameters<ForwarderDataplane['createVeth']>[0]) {
     this.check('createVeth', spec);
@@ -308,6 +308,24 @@ describe('program-dataplane', () => {
     assert.deepEqual(dp.calls.slice(n), [['deleteLink', CLIENT_NS, 'nsm-1']]);
     assert.deepEqual([...dp.links.keys()], ['other/nsm-x']);
     assert.equal(rec.closes.length, 1);
+  });
+
+  it('close logs "data plane removed" only when every deletion worked; a failed one is a warning with its error', async () => {
+    const { dp, handler } = setup('tcp://192.0.2.2:5001');
+    const conn = await handler.request(req([CLIENT_KERNEL]), newCtx());
+    dp.fail = (m) => (m === 'deleteLink' ? new FailedPreconditionError('kernel said no') : undefined);
+    const { log, lines } = capturingLogger();
+    await handler.close(conn, newCtx({ log }));
+    assert.equal(lines.filter((l) => l['msg'] === 'data plane removed').length, 0);
+    const warn = lines.find((l) => l['msg'] === 'data plane removal failed');
+    assert.ok(warn, JSON.stringify(lines));
+    assert.match(String((warn['err'] as { message?: string }).message), /kernel said no/);
+    dp.fail = undefined;
+    dp.links.clear();
+    const ok = await handler.request(req([CLIENT_KERNEL]), newCtx());
+    const second = capturingLogger();
+    await handler.close(ok, newCtx({ log: second.log }));
+    assert.equal(second.lines.filter((l) => l['msg'] === 'data plane removed').length, 1);
   });
 
   it('close without state (a restarted forwarder) removes the links the dataplane recorded for the connection', async () => {

@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { NetworkServiceRequest } from '../../../src/api/index.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { Status } from '../../../src/sdk/core/errors.js';
-import { nextUrlOf } from '../../../src/sdk/networkservice/next-url.js';
+import { Status } from '../../../src/api/errors.js';
+import { nextUrlOf } from '../../../src/sdk/tools/next-url.js';
 import { resolveEndpoint } from '../../../src/sdk/networkservice/resolve-endpoint.js';
 import { fakeEndpointDirectory, hasCode, nse, recorder } from './helpers.js';
 

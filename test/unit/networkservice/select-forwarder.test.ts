@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NetworkServiceRequest } from '../../../src/api/index.js';
 import { chain } from '../../../src/sdk/core/chain.js';
-import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { Status, UnavailableError } from '../../../src/sdk/core/errors.js';
-import { nextUrlOf } from '../../../src/sdk/networkservice/next-url.js';
+import { ContextValues, newCtx } from '../../../src/sdk/core/ctx.js';
+import { Status, UnavailableError } from '../../../src/api/errors.js';
+import { nextUrlOf } from '../../../src/sdk/tools/next-url.js';
 import { FORWARDER_LABEL_PREFIX, selectForwarder, setForwarderPolicy } from '../../../src/sdk/networkservice/select-forwarder.js';
 import { fakeForwarderDirectory, hasCode, nse, recorder } from './helpers.js';
 
@@ -80,7 +80,7 @@ describe('select-forwarder', () => {
     const ctx = newCtx();
     setForwarderPolicy(ctx, { fast: 'yes' });
     await handler.request(req(), ctx);
-    await handler.request(req(), { ...ctx, values: new Map() });
+    await handler.request(req(), { ...ctx, values: new ContextValues() });
     assert.deepEqual(urls, ['unix:///run/fwd-b.sock', 'unix:///run/fwd-b.sock']);
     setForwarderPolicy(ctx, { zone: 'nowhere' });
     await assert.rejects(handler.request(req(), ctx), hasCode(Status.UNAVAILABLE, /matching the requested labels/));

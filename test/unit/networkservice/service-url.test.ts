@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseServiceUrl } from '../../../src/components/service-url.js';
-import { Status } from '../../../src/sdk/core/errors.js';
+import { Status } from '../../../src/api/errors.js';
 import { hasCode } from './helpers.js';
 
 describe('service-url', () => {

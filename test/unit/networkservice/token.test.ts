@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { Status } from '../../../src/sdk/core/errors.js';
+import { Status } from '../../../src/api/errors.js';
 import { newTokenSigner, verifyToken } from '../../../src/sdk/core/token.js';
 import { hasCode, tamper } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Connection, NetworkServiceRequest, Path, PathSegment } from '../../../src/api/index.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { Status } from '../../../src/sdk/core/errors.js';
+import { Status } from '../../../src/api/errors.js';
 import { enterPath, leavePath, updatePath } from '../../../src/sdk/networkservice/updatepath.js';
 import { hasCode, recorder } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropChannel, type NetworkServiceEndpoint, type NetworkServiceEndpointResponse } from '../../../src/api/index.js';
-import { startRegistry, type RegistryOptions, type RunningRegistry } from '../../../src/registry/server.js';
+import { startRegistry, type RegistryOptions, type RunningRegistry } from '../../../src/components/registry.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { registryClients } from '../../../src/sdk/registry/client.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { dropChannel } from '../../../src/api/index.js';
-import { startRegistry, type RunningRegistry } from '../../../src/registry/server.js';
+import { startRegistry, type RunningRegistry } from '../../../src/components/registry.js';
 import { nseRefresher, registryClients } from '../../../src/sdk/registry/client.js';
 
 describe('nseRefresher', () => {

@@ -1,7 +1,7 @@
 // Parsing and validation of the `--etcd-*` command-line options.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidArgumentError } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError } from '../../../src/api/errors.js';
 import { parseEtcdOptions } from '../../../src/registry/etcd-options.js';
 
 test('defaults: local etcd and /nsm/registry', () => {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { ExpiryHeap } from '../../../src/registry/expiry-heap.js';
 import { MemoryStore } from '../../../src/registry/memory-store.js';
-import type { StoreEvent } from '../../../src/registry/store.js';
+import type { StoreEvent } from '../../../src/sdk/registry/registry-store.js';
 
 interface Item {
   name: string;

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ClientError, Status } from 'nice-grpc-common';
 import { dropChannel, grpcAddress, NetworkServiceEndpoint } from '../../../src/api/index.js';
 import { MemoryStore } from '../../../src/registry/memory-store.js';
-import { startRegistry, type RunningRegistry } from '../../../src/registry/server.js';
+import { startRegistry, type RunningRegistry } from '../../../src/components/registry.js';
 import { registryClients } from '../../../src/sdk/registry/client.js';
 import { wireProblem, NETWORK_SERVICE_ENDPOINT } from '../../../src/registry/wire-check.js';
 
@@ -85,15 +85,15 @@ describe('registry server (in process)', () => {
     const wrongType = Buffer.from([0x08, 0x05]);
     const err = await rawCall(reg.url, '/registry.NetworkServiceEndpointRegistry/Register', wrongType);
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err!.details, /network_service_endpoint\.name \(field 1\) has varint encoding/);
+    assert.match(err.details, /network_service_endpoint\.name \(field 1\) has varint encoding/);
     // expiration_time (field 5) as a fixed32
     const err2 = await rawCall(reg.url, '/registry.NetworkServiceEndpointRegistry/Register', Buffer.from([0x0a, 0x01, 0x61, 0x2d, 1, 2, 3, 4]));
     assert.equal(err2?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err2!.details, /expiration_time/);
+    assert.match(err2.details, /expiration_time/);
     // truncated length-delimited field
     const err3 = await rawCall(reg.url, '/registry.NetworkServiceRegistry/Register', Buffer.from([0x0a, 0x09, 0x61]));
     assert.equal(err3?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err3!.details, /network_service: truncated/);
+    assert.match(err3.details, /network_service: truncated/);
   });
 
   it('accepts unknown fields (forward compatibility)', () => {

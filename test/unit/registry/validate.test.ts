@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NetworkService, NetworkServiceEndpoint } from '../../../src/api/index.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { InvalidArgumentError, Status, statusOf } from '../../../src/sdk/core/errors.js';
+import { InvalidArgumentError, Status, statusOf } from '../../../src/api/errors.js';
 import { registryChain } from '../../../src/sdk/core/registry-chain.js';
 import { labelKeyProblem, labelValueProblem } from '../../../src/sdk/registry/labels.js';
 import { validateNS, validateNSE, validateNSEElement, validateNSElement } from '../../../src/sdk/registry/validate.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Status } from '../../../src/sdk/core/errors.js';
+import { Status } from '../../../src/api/errors.js';
 import { familyOf, formatAddress, hostPrefix, overlaps, parseAddress, parsePrefix } from '../../../src/sdk/tools/prefix.js';
 import { hasCode } from '../networkservice/helpers.js';
 

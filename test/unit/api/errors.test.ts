@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { ClientError, ServerError } from 'nice-grpc-common';
 import { AbortError } from 'abort-controller-x';
 import {
+  AlreadyExistsError,
   CancelledError,
+  ConnectionClosedError,
   DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -15,7 +17,7 @@ import {
   statusOf,
   toServerError,
   UnavailableError,
-} from '../../../src/sdk/core/errors.js';
+} from '../../../src/api/errors.js';
 
 describe('errors', () => {
   const cases: Array<[new (m: string) => MeshError, Status, string]> = [
@@ -113,5 +115,18 @@ describe('errors', () => {
     assert.equal(messageOf(new Error('No connection established. Last error: null. Resolution note: dns')), 'cannot connect: null');
     assert.equal(messageOf(new Error('something else. Resolution note: kept')), 'something else. Resolution note: kept');
     for (const m of [raw('ENOENT /a'), raw('ECONNREFUSED h:1')]) assert.doesNotMatch(messageOf(new Error(m)), /Resolution note|No connection established/);
+  });
+
+  it('errors have identity: classes to test with instanceof, and the original as cause', () => {
+    const stderr = new Error('RTNETLINK answers: File exists');
+    const exists = new AlreadyExistsError('interface "x" already exists', { cause: stderr });
+    assert.ok(exists instanceof MeshError);
+    assert.equal(statusOf(exists), Status.ALREADY_EXISTS);
+    assert.equal(exists.cause, stderr);
+    assert.equal(exists.name, 'AlreadyExistsError');
+    const closed = new ConnectionClosedError('c-1');
+    assert.equal(closed.connId, 'c-1');
+    assert.ok(closed instanceof MeshError);
+    assert.equal(new UnavailableError('peer down', { cause: closed }).cause, closed);
   });
 });

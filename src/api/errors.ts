@@ -1,5 +1,8 @@
-// Typed errors of the mesh and their mapping to gRPC status codes.
-// Chain elements throw these; the gRPC adapters turn them into ServerErrors.
+// Typed errors of the mesh and their mapping to gRPC status codes: the leaf of the
+// import graph (nothing of the project below it), so every layer may throw and catch
+// them. Chain elements throw these; the gRPC adapters turn them into ServerErrors.
+// Code that reacts to an error tests its class (instanceof), never its message;
+// a wrapping error keeps the original as `cause`.
 import { ServerError, Status, ClientError } from 'nice-grpc-common';
 
 export { Status };
@@ -9,58 +12,76 @@ export class MeshError extends Error {
   constructor(
     readonly code: Status,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'MeshError';
   }
 }
 
 export class InvalidArgumentError extends MeshError {
-  constructor(message: string) {
-    super(Status.INVALID_ARGUMENT, message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.INVALID_ARGUMENT, message, options);
     this.name = 'InvalidArgumentError';
   }
 }
 
 export class FailedPreconditionError extends MeshError {
-  constructor(message: string) {
-    super(Status.FAILED_PRECONDITION, message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.FAILED_PRECONDITION, message, options);
     this.name = 'FailedPreconditionError';
   }
 }
 
 export class NotFoundError extends MeshError {
-  constructor(message: string) {
-    super(Status.NOT_FOUND, message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.NOT_FOUND, message, options);
     this.name = 'NotFoundError';
   }
 }
 
 export class UnavailableError extends MeshError {
-  constructor(message: string) {
-    super(Status.UNAVAILABLE, message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.UNAVAILABLE, message, options);
     this.name = 'UnavailableError';
   }
 }
 
 export class PermissionDeniedError extends MeshError {
-  constructor(message: string) {
-    super(Status.PERMISSION_DENIED, message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.PERMISSION_DENIED, message, options);
     this.name = 'PermissionDeniedError';
   }
 }
 
 export class DeadlineExceededError extends MeshError {
-  constructor(message: string) {
-    super(Status.DEADLINE_EXCEEDED, message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.DEADLINE_EXCEEDED, message, options);
     this.name = 'DeadlineExceededError';
   }
 }
 
 export class CancelledError extends MeshError {
-  constructor(message: string) {
-    super(Status.CANCELLED, message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.CANCELLED, message, options);
     this.name = 'CancelledError';
+  }
+}
+
+/** Something this hop would create is there already (an interface left by an earlier life of the
+ *  connection, or one another connection holds). */
+export class AlreadyExistsError extends MeshError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.ALREADY_EXISTS, message, options);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** A bounded resource ran out (e.g. a watcher that fell too far behind). */
+export class ResourceExhaustedError extends MeshError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(Status.RESOURCE_EXHAUSTED, message, options);
+    this.name = 'ResourceExhaustedError';
   }
 }
 
@@ -110,16 +131,10 @@ export function toServerError(err: unknown): ServerError {
   return new ServerError(statusOf(err), messageOf(err));
 }
 
-export class AlreadyExistsError extends MeshError {
-  constructor(message: string) {
-    super(Status.ALREADY_EXISTS, message);
-    this.name = 'AlreadyExistsError';
-  }
-}
-
-export class ResourceExhaustedError extends MeshError {
-  constructor(message: string) {
-    super(Status.RESOURCE_EXHAUSTED, message);
-    this.name = 'ResourceExhaustedError';
+/** A background event (refresh, heal) for a connection that was closed meanwhile. */
+export class ConnectionClosedError extends MeshError {
+  constructor(readonly connId: string) {
+    super(Status.FAILED_PRECONDITION, `connection ${connId} is closed`);
+    this.name = 'ConnectionClosedError';
   }
 }

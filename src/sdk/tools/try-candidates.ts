@@ -1,17 +1,17 @@
 // Tries a request against candidates in order until one succeeds; errors that
 // say the request itself is wrong stop at once, others move to the next candidate.
-import { Status, statusOf, UnavailableError } from '../core/errors.js';
+import { Status, statusOf, UnavailableError } from '../../api/errors.js';
 
 const FINAL = new Set([Status.INVALID_ARGUMENT, Status.PERMISSION_DENIED, Status.CANCELLED, Status.UNAUTHENTICATED]);
 
 export async function tryCandidates<C, T>(candidates: C[], attempt: (c: C) => Promise<T>, signal: AbortSignal): Promise<T> {
-  let last: unknown;
+  let last: Error | undefined;
   for (const c of candidates) {
     signal.throwIfAborted();
     try {
       return await attempt(c);
     } catch (err) {
-      last = err;
+      last = err instanceof Error ? err : new Error(String(err));
       if (FINAL.has(statusOf(err)) || signal.aborted) throw err;
     }
   }

@@ -1,6 +1,6 @@
 // IPv4 address and CIDR arithmetic on unsigned 32-bit numbers.
 import { isIPv4 } from 'node:net';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../api/errors.js';
 
 export interface Cidr4 {
   text: string;

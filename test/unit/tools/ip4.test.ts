@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Status } from '../../../src/sdk/core/errors.js';
-import { formatIp4, overlaps, parseCidr4, parseIp4 } from '../../../src/sdk/networkservice/ip4.js';
+import { Status } from '../../../src/api/errors.js';
+import { formatIp4, overlaps, parseCidr4, parseIp4 } from '../../../src/sdk/tools/ip4.js';
 
 describe('ip4', () => {
   it('parses and formats addresses as unsigned 32-bit numbers', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
-import { nextUrlOf, setNextUrl } from '../../../src/sdk/networkservice/next-url.js';
+import { nextUrlOf, setNextUrl } from '../../../src/sdk/tools/next-url.js';
 
 describe('next-url', () => {
   it('is a per-call value: set, overwritten, absent in a fresh ctx', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Mechanism } from '../../../src/api/index.js';
-import { CLS_LOCAL, CLS_REMOTE, describeMechanisms, isKernel, isVxlan, kernelMechanism, KERNEL, P, VXLAN, vxlanMechanism } from '../../../src/sdk/networkservice/mechanisms.js';
+import { CLS_LOCAL, CLS_REMOTE, describeMechanisms, isKernel, isVxlan, kernelMechanism, KERNEL, P, VXLAN, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 
 describe('mechanisms', () => {
   it('builds LOCAL/KERNEL and REMOTE/VXLAN with parameters', () => {

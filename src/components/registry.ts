@@ -4,13 +4,13 @@ import { listenOn, newGrpcServer } from '../api/index.js';
 import { newRegistryServer, type RegistryServerOptions } from '../sdk/chains/registry.js';
 import { silentLogger, type Logger } from '../sdk/core/log.js';
 import { nseRegistryImplementation, nsRegistryImplementation } from '../sdk/core/serve-registry.js';
-import { createStores, type BackendOptions, type BackendStores } from './backends.js';
+import { createStores, type BackendOptions, type BackendStores } from '../registry/backends.js';
 import {
   guardedNSERegistryDefinition,
   guardedNSRegistryDefinition,
   guardNSEImplementation,
   guardNSImplementation,
-} from './decode-guard.js';
+} from '../registry/decode-guard.js';
 
 export interface RegistryOptions extends RegistryServerOptions {
   /** `unix:///path` or `tcp://host:port` (port 0 picks a free one). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError } from '../../../src/sdk/core/errors.js';
-import { tryCandidates } from '../../../src/sdk/networkservice/try-candidates.js';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError } from '../../../src/api/errors.js';
+import { tryCandidates } from '../../../src/sdk/tools/try-candidates.js';
 
 const signal = () => new AbortController().signal;
 

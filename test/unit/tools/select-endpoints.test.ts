@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NetworkService, type NetworkServiceEndpoint } from '../../../src/api/index.js';
-import { fillTemplate, selectEndpoints, selectorMatches } from '../../../src/sdk/networkservice/select-endpoints.js';
-import { nse } from './helpers.js';
+import { fillTemplate, selectEndpoints, selectorMatches } from '../../../src/sdk/tools/select-endpoints.js';
+import { nse } from '../networkservice/helpers.js';
 
 const SVC = 'svc';
 const ep = (name: string, labels: Record<string, string>) => nse(name, { networkServiceNames: [SVC], networkServiceLabels: { [SVC]: { labels } } });

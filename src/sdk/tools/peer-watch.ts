@@ -5,9 +5,11 @@
 import { createClient } from 'nice-grpc';
 import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
-import { messageOf } from '../core/errors.js';
+import { messageOf } from '../../api/errors.js';
 import { instanceMetadata } from '../core/grpc-metadata.js';
 import { silentLogger, type Logger } from '../core/log.js';
+import { Backoff } from './backoff.js';
+import { sleep } from './sleep.js';
 
 /** Opens a MonitorConnections stream (all connections) to a peer. */
 export type OpenMonitor = (url: string, signal: AbortSignal) => AsyncIterable<ConnectionEvent>;
@@ -105,14 +107,14 @@ export class PeerWatcher {
 
   private async run(url: string, peer: Peer): Promise<void> {
     const signal = peer.abort.signal;
-    let delay = this.min;
+    const backoff = new Backoff({ initialMs: this.min, maxMs: this.max });
     let broken = false;
     while (!signal.aborted) {
       let reason = 'monitor stream ended';
       try {
         for await (const ev of this.open(url, signal)) {
           if (ev.type === ConnectionEventType.INITIAL_STATE_TRANSFER) {
-            delay = this.min;
+            backoff.reset();
             if (broken) {
               broken = false;
               for (const cb of [...peer.reconnect]) cb();
@@ -134,13 +136,7 @@ export class PeerWatcher {
       for (const id of [...peer.subs.keys()]) this.fire(peer, id, reason);
       this.maybeStop(url, peer);
       if (signal.aborted) return;
-      await new Promise<void>((resolve) => {
-        const onAbort = () => (clearTimeout(t), resolve());
-        const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), delay);
-        t.unref();
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-      delay = Math.min(delay * 2, this.max);
+      await sleep(backoff.next(), signal, { unref: true });
     }
   }
 }

@@ -1,0 +1,61 @@
+// The shape of a mesh plan (what `nsm up` runs where), apart from the planner so that
+// the modules that run a plan (proc, state, etcd) do not import the planner back.
+import type { MeshPaths } from './paths.js';
+import type { ServiceSpec } from './service-spec.js';
+
+export type ComponentKind = 'etcd' | 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
+
+export interface ComponentPlan {
+  name: string;
+  kind: ComponentKind;
+  node?: string;
+  /** Namespace the process runs in. */
+  netns: string;
+  /** The workload's own namespace (endpoint, client). */
+  workloadNetns?: string;
+  url: string;
+  /** Program to run instead of `node bin/nsm.js` (the local etcd). */
+  exec?: string;
+  args: string[];
+}
+
+export interface NodePlan {
+  name: string;
+  netns: string;
+  /** Underlay address (no prefix). */
+  ip: string;
+  /** IPv6 underlay address (no prefix) when the scenario asks for `underlay: ipv6`: VXLAN runs over it. */
+  ip6?: string;
+  /** Interface names: `ul` in the node namespace, `<peer>` on the bridge. */
+  peer: string;
+}
+
+export interface WorkloadPlan {
+  name: string;
+  kind: 'endpoint' | 'client';
+  /** For endpoints: icmp-responder, passthrough, ... */
+  endpointKind?: string;
+  node: string;
+  netns: string;
+}
+
+export interface ClientRequestPlan {
+  client: string;
+  service: string;
+  ifname: string;
+}
+
+export interface MeshPlan extends MeshPaths {
+  name: string;
+  file: string;
+  underlayNetns: string;
+  bridge: string;
+  registryIp: string;
+  underlayPrefix: number;
+  nodes: NodePlan[];
+  workloads: WorkloadPlan[];
+  components: ComponentPlan[];
+  requests: ClientRequestPlan[];
+  /** NetworkServices `nsm up` registers once the registry is up (name, payload, matches). */
+  services?: ServiceSpec[];
+}
