@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const after: (() => unknown)[] = [];
   const mesh = new Mesh({ after: (fn: () => unknown) => after.push(fn) } as unknown as TestContext);
   const names = await createTestNetns(undefined, 'v6-nse', 'v6-c0', 'v6-rawa', 'v6-rawb');
-  const [nse, c0, rawA, rawB] = names as [string, string, string, string];
+  const [nse, c0, rawA, rawB] = names;
   try {
     const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
     const nsmgrUrl = mesh.sock('nsmgr');

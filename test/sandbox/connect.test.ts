@@ -26,7 +26,7 @@ test('local connect: 4 segments, one veth from the client to the endpoint, addre
   assert.equal(mine?.alias, `nsm:${conn.path!.pathSegments[2]!.id}`, 'tagged with the forwarder\'s connection id');
   assert.deepEqual(mine?.addrs, ['169.254.10.1/32']);
   assert.deepEqual(mine?.routes.map((r) => r.prefix), ['169.254.10.0/32']);
-  const theirs = node!.kernel.link(nse.netnsUrl, mine!.peer!.name);
+  const theirs = node!.kernel.link(nse.netnsUrl, mine.peer!.name);
   assert.deepEqual(theirs?.addrs, ['169.254.10.0/32']);
   assert.deepEqual(theirs?.routes.map((r) => r.prefix), ['169.254.10.1/32']);
   // Every hop holds the connection (its monitor reports it).

@@ -18,6 +18,7 @@ export const MAX_PAYLOAD_LENGTH = 64;
 /** Largest encoded registration: far below gRPC's 4 MiB default receive limit of every Find client. */
 export const MAX_REGISTRATION_BYTES = 256 * 1024;
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -23,18 +23,18 @@ before(async () => {
 /** Client namespace c and endpoint namespace e joined by a veth, with 169.254.0.1/2 and 2001:db8::1/2. */
 async function pair(t: Parameters<typeof createTestNetns>[0]) {
   const [c, e] = await createTestNetns(t, 'pc', 'pe');
-  execFileSync('ip', ['link', 'add', 'pv-c', 'netns', c!, 'type', 'veth', 'peer', 'name', 'pv-e', 'netns', e!]);
-  for (const [ns, dev, v4, v6] of [[c!, 'pv-c', '169.254.0.1/30', '2001:db8::1/64'], [e!, 'pv-e', '169.254.0.2/30', '2001:db8::2/64']] as const) {
+  execFileSync('ip', ['link', 'add', 'pv-c', 'netns', c, 'type', 'veth', 'peer', 'name', 'pv-e', 'netns', e]);
+  for (const [ns, dev, v4, v6] of [[c, 'pv-c', '169.254.0.1/30', '2001:db8::1/64'], [e, 'pv-e', '169.254.0.2/30', '2001:db8::2/64']] as const) {
     ip(ns, 'addr', 'add', v4, 'dev', dev);
     ip(ns, 'addr', 'add', v6, 'dev', dev, 'nodad');
     ip(ns, 'link', 'set', dev, 'up');
   }
   // The kernel adds the IPv6 prefix routes a moment after the link is up (until then: no route).
   for (let i = 0; i < 100; i++) {
-    if ([c!, e!].every((ns) => ip(ns, '-6', 'route', 'show', '2001:db8::/64').toString().includes('pv-'))) break;
+    if ([c, e].every((ns) => ip(ns, '-6', 'route', 'show', '2001:db8::/64').toString().includes('pv-'))) break;
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { c: c!, e: e!, cPath: `/var/run/netns/${c}` };
+  return { c: c, e: e, cPath: `/var/run/netns/${c}` };
 }
 
 test('prober: replies through a veth over IPv4 and IPv6; none once the address is gone or the link is down', { skip: !root && 'needs root' }, async (t) => {

@@ -37,19 +37,19 @@ test(`forwarder SIGKILLed ${KILLS} times mid-request: nothing left after the swe
   const nsmgrUrl = mesh.sock('nsmgr');
   const fwdUrl = mesh.sock('forwarder');
   const nseUrl = mesh.sock('nse-nse-1');
-  const registry = await mesh.registry({ listen: registryUrl, netns: node! });
-  const nsmgr = await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
+  const registry = await mesh.registry({ listen: registryUrl, netns: node });
+  const nsmgr = await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
   const startForwarder = async (): Promise<MeshProcess> => {
     const p = mesh.spawn('forwarder-1', ['forwarder', '--name', 'forwarder-1', '--listen', fwdUrl, '--nsmgr', nsmgrUrl, '--underlay-ip', '198.18.0.1', '--max-token-lifetime', '60s'], {
-      netns: node!,
+      netns: node,
       env: { NSM_SWEEP_AFTER: '3s' },
     });
     await p.waitLine(/^forwarder .* listening on /);
     return p;
   };
   let fwd = await startForwarder();
-  const endpoint = mesh.spawn('nse-1', ['nse', 'icmp-responder', '--name', 'nse-1', '--nsmgr', nsmgrUrl, '--netns', nse!, '--listen', nseUrl, '--cidr', '169.254.7.0/24', '--max-token-lifetime', '60s'], {
-    netns: node!,
+  const endpoint = mesh.spawn('nse-1', ['nse', 'icmp-responder', '--name', 'nse-1', '--nsmgr', nsmgrUrl, '--netns', nse, '--listen', nseUrl, '--cidr', '169.254.7.0/24', '--max-token-lifetime', '60s'], {
+    netns: node,
     env: { NSM_ORPHAN_GRACE: '3s' },
   });
   await endpoint.waitLine(/^nse .* serving /);
@@ -67,7 +67,6 @@ test(`forwarder SIGKILLed ${KILLS} times mid-request: nothing left after the swe
 
   let ok = 0;
   let failed = 0;
-  let leftBehind = 0;
   const started = Date.now();
   for (let i = 0; i < KILLS; i++) {
     const delay = Math.random() * requestMs * 1.2;
@@ -84,27 +83,27 @@ test(`forwarder SIGKILLed ${KILLS} times mid-request: nothing left after the swe
     } else failed++;
     fwd = await startForwarder();
   }
-  leftBehind = links(c1!).length;
+  const leftBehind = links(c1).length;
   t.diagnostic(`${KILLS} kills (request ${requestMs.toFixed(0)} ms) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${ok} requests finished before the kill, ${failed} failed; ${leftBehind} interfaces and ${await endpointConnections(nseUrl)} endpoint connections left right after the last restart`);
 
   // The sweep period: the last forwarder life sweeps after 3 s, the endpoint releases orphans after 3 s.
   const ms = await waitFor(
     'no interface and no endpoint connection left',
-    async () => links(c1!).length === 0 && links(nse!).length === 0 && (await endpointConnections(nseUrl)) === 0,
+    async () => links(c1).length === 0 && links(nse).length === 0 && (await endpointConnections(nseUrl)) === 0,
     20_000,
     250,
   ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\nclient ns: ${links(c1!).join(' ')}\nendpoint ns: ${links(nse!).join(' ')}\n${mesh.logs(20)}`);
+    throw new Error(`${String(err)}\nclient ns: ${links(c1).join(' ')}\nendpoint ns: ${links(nse).join(' ')}\n${mesh.logs(20)}`);
   });
   t.diagnostic(`clean ${ms} ms after the last restart`);
-  assert.deepEqual(links(node!), [], 'nothing in the node namespace either');
+  assert.deepEqual(links(node), [], 'nothing in the node namespace either');
   for (const p of [registry, nsmgr, endpoint, fwd]) assert.ok(p.alive, `${p.name} is alive`);
 
   // Every address pair went back to the pool: a new connection gets the first pair, and works.
   const conn = await client.request({ service: 'icmp-responder', ifname: 'nsm-final', netnsUrl });
   const ip = conn.context!.ipContext!;
   assert.deepEqual([...ip.srcIpAddrs, ...ip.dstIpAddrs].sort(), ['169.254.7.0/32', '169.254.7.1/32'], 'the pool is whole again');
-  assert.ok(ping(c1!, ipOf(ip.dstIpAddrs[0]!)));
+  assert.ok(ping(c1, ipOf(ip.dstIpAddrs[0]!)));
   await client.close(conn);
-  await waitFor('the final connection removed', () => links(c1!).length === 0 && links(nse!).length === 0, 5000);
+  await waitFor('the final connection removed', () => links(c1).length === 0 && links(nse).length === 0, 5000);
 });

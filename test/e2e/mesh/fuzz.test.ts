@@ -90,10 +90,10 @@ test('fuzz: registry and nsmgr answer malformed and oversized messages cleanly, 
   const nsmgrUrl = mesh.sock('nsmgr');
   const nseUrl = mesh.sock('nse-nse-1');
   const procs = [
-    await mesh.registry({ listen: registryUrl, netns: node! }),
-    await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! }),
-    await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! }),
-    await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.9.0/24', netns: node! }),
+    await mesh.registry({ listen: registryUrl, netns: node }),
+    await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node }),
+    await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node }),
+    await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.9.0/24', netns: node }),
   ];
   t.after(() => dropChannel(nseUrl));
   // The mesh's registry listens on the node namespace's loopback; the registry fuzz runs against a
@@ -246,9 +246,9 @@ test('fuzz: registry and nsmgr answer malformed and oversized messages cleanly, 
   t.diagnostic(`nsmgr: ${[...nsCodes].map(([k, n]) => `${k} x${n}`).join(', ')}`);
 
   // Nothing created, nobody died.
-  assert.deepEqual(links(c1!), [], 'no interface in the client namespace');
-  assert.deepEqual(links(nse!), [], 'no interface in the endpoint namespace');
-  assert.deepEqual(links(node!), [], 'no interface in the node namespace');
+  assert.deepEqual(links(c1), [], 'no interface in the client namespace');
+  assert.deepEqual(links(nse), [], 'no interface in the endpoint namespace');
+  assert.deepEqual(links(node), [], 'no interface in the node namespace');
   const abort = new AbortController();
   for await (const ev of createClient(MonitorConnectionDefinition, channelTo(nseUrl)).monitorConnections({ pathSegments: [] }, { signal: abort.signal })) {
     assert.equal(ev.type, ConnectionEventType.INITIAL_STATE_TRANSFER);

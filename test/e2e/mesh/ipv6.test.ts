@@ -24,49 +24,49 @@ test('local IPv6-only connection: /128 pair outside the excluded prefixes, ping 
   const [node, nse, c1, c2] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '2001:db8:1::/64', netns: node! });
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '2001:db8:1::/64', netns: node });
   // The first /120 and one more address are excluded (IPv6 exclusions used to be ignored).
   const excluded = ['2001:db8:1::/120', '2001:db8:1::101/128', '169.254.0.0/16'];
-  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1!, urls: ['kernel://icmp-responder/nsm-1'], extra: ['--exclude', excluded.join(',')] });
+  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'], extra: ['--exclude', excluded.join(',')] });
 
   await t.test('addresses: one /128 pair outside the excluded prefixes, host routes to the other end', () => {
     assert.equal(conn.dstIp, '2001:db8:1::100/128');
     assert.equal(conn.srcIp, '2001:db8:1::102/128');
     assert.deepEqual(conn.srcIps, [conn.srcIp]);
     assert.deepEqual(conn.dstIps, [conn.dstIp]);
-    assert.deepEqual(addrs(c1!, 'nsm-1', 6), [conn.srcIp]);
-    assert.deepEqual(addrs(c1!, 'nsm-1', 4), []);
-    assert.deepEqual(addrs(nse!, links(nse!)[0]!, 6), [conn.dstIp]);
-    assert.match(routes(c1!, 6).join('\n'), /^2001:db8:1::100 dev nsm-1/m);
-    assert.match(routes(nse!, 6).join('\n'), /^2001:db8:1::102 dev /m);
+    assert.deepEqual(addrs(c1, 'nsm-1', 6), [conn.srcIp]);
+    assert.deepEqual(addrs(c1, 'nsm-1', 4), []);
+    assert.deepEqual(addrs(nse, links(nse)[0]!, 6), [conn.dstIp]);
+    assert.match(routes(c1, 6).join('\n'), /^2001:db8:1::100 dev nsm-1/m);
+    assert.match(routes(nse, 6).join('\n'), /^2001:db8:1::102 dev /m);
   });
 
   await t.test('ping -6 both ways (usable at once: no DAD)', () => {
-    assert.ok(ping(c1!, ipOf(conn.dstIp)), 'client -> endpoint');
-    assert.ok(ping(nse!, ipOf(conn.srcIp)), 'endpoint -> client');
+    assert.ok(ping(c1, ipOf(conn.dstIp)), 'client -> endpoint');
+    assert.ok(ping(nse, ipOf(conn.srcIp)), 'endpoint -> client');
   });
 
   await t.test('iperf3 over IPv6', async (tt) => {
-    const bps = await iperf(nse!, ipOf(conn.dstIp), c1!, 1);
+    const bps = await iperf(nse, ipOf(conn.dstIp), c1, 1);
     tt.diagnostic(`iperf3 local IPv6 connection: ${(bps / 1e9).toFixed(2)} Gbit/s`);
     assert.ok(bps > 50e6, `throughput ${bps} bit/s`);
   });
 
   await t.test('a second client gets another pair', async () => {
-    const second = await mesh.nsc({ name: 'nsc-2', nsmgr: nsmgrUrl, workloadNetns: c2!, urls: ['kernel://icmp-responder/nsm-1'] });
+    const second = await mesh.nsc({ name: 'nsc-2', nsmgr: nsmgrUrl, workloadNetns: c2, urls: ['kernel://icmp-responder/nsm-1'] });
     assert.equal(second.conn.dstIp, '2001:db8:1::/128');
     assert.equal(second.conn.srcIp, '2001:db8:1::1/128');
-    assert.ok(ping(c2!, ipOf(second.conn.dstIp)));
+    assert.ok(ping(c2, ipOf(second.conn.dstIp)));
     assert.deepEqual(await second.proc.stop(), { code: 0, signal: null }, mesh.logs());
   });
 
   await t.test('Close leaves no interface, address or route', async () => {
     assert.deepEqual(await proc.stop(), { code: 0, signal: null }, mesh.logs());
-    for (const ns of [c1!, c2!, nse!]) await leftNothing(ns);
-    assert.deepEqual(links(node!), []);
+    for (const ns of [c1, c2, nse]) await leftNothing(ns);
+    assert.deepEqual(links(node), []);
   });
 });
 
@@ -75,21 +75,21 @@ test('local dual-stack connection: a pair of each family, both ping', async (t) 
   const [node, nse, c1] = await createTestNetns(t, 'node', 'nse', 'c1');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.3.0/24,2001:db8:3::/64', netns: node! });
-  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1!, urls: ['kernel://icmp-responder/nsm-1'] });
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.3.0/24,2001:db8:3::/64', netns: node });
+  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] });
 
   assert.deepEqual(conn.srcIps, ['169.254.3.1/32', '2001:db8:3::1/128']);
   assert.deepEqual(conn.dstIps, ['169.254.3.0/32', '2001:db8:3::/128']);
   assert.equal(conn.srcIp, '169.254.3.1/32', 'srcIp stays the first address');
-  assert.deepEqual(addrs(c1!, 'nsm-1', 4), ['169.254.3.1/32']);
-  assert.deepEqual(addrs(c1!, 'nsm-1', 6), ['2001:db8:3::1/128']);
-  for (const dst of conn.dstIps!) assert.ok(ping(c1!, ipOf(dst)), `client -> ${dst}`);
-  for (const src of conn.srcIps!) assert.ok(ping(nse!, ipOf(src)), `endpoint -> ${src}`);
+  assert.deepEqual(addrs(c1, 'nsm-1', 4), ['169.254.3.1/32']);
+  assert.deepEqual(addrs(c1, 'nsm-1', 6), ['2001:db8:3::1/128']);
+  for (const dst of conn.dstIps) assert.ok(ping(c1, ipOf(dst)), `client -> ${dst}`);
+  for (const src of conn.srcIps) assert.ok(ping(nse, ipOf(src)), `endpoint -> ${src}`);
   assert.deepEqual(await proc.stop(), { code: 0, signal: null }, mesh.logs());
-  for (const ns of [c1!, nse!]) await leftNothing(ns);
+  for (const ns of [c1, nse]) await leftNothing(ns);
 });
 
 /** Two nodes on an underlay bridge that carries both 198.18.0.N/24 and 2001:db8:ff::N/64; forwarders tunnel over `family`. */
@@ -97,26 +97,26 @@ async function twoNodes(t: TestContext, mesh: Mesh, family: 4 | 6, cidr: string)
   const driver = new KernelDriver();
   t.after(() => driver.close());
   const [n1, n2, ul, nsc, nse] = await createTestNetns(t, 'n1', 'n2', 'ul', 'nsc', 'nse');
-  await driver.createBridge(ul!, 'br0', { alias: 'underlay' });
-  for (const [i, n] of [n1!, n2!].entries()) {
-    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul!, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul!, `u${i + 1}`, 'br0');
+  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
+  for (const [i, n] of [n1, n2].entries()) {
+    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul, alias: `underlay:${i + 1}` });
+    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
     await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
     await driver.addAddress(n, 'eth0', `2001:db8:ff::${i + 1}/64`);
   }
-  await waitFor('IPv6 underlay', () => ping(n1!, '2001:db8:ff::2'), 5000);
+  await waitFor('IPv6 underlay', () => ping(n1, '2001:db8:ff::2'), 5000);
   const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
-  await mesh.registry({ listen: registryUrl, netns: n1! });
-  for (const [i, n] of [n1!, n2!].entries()) {
+  await mesh.registry({ listen: registryUrl, netns: n1 });
+  for (const [i, n] of [n1, n2].entries()) {
     const k = i + 1;
     const nsmgrUrl = mesh.sock(`nsmgr-${k}`);
     await mesh.nsmgr({ name: `nsmgr-${k}`, listen: nsmgrUrl, tcpListen: `tcp://198.18.0.${k}:${await freePort()}`, registry: registryUrl, netns: n });
     const underlayIp = family === 6 ? `2001:db8:ff::${k}` : `198.18.0.${k}`;
     await mesh.forwarder({ name: `forwarder-${k}`, listen: mesh.sock(`forwarder-${k}`), nsmgr: nsmgrUrl, underlayIp, netns: n });
   }
-  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse!, cidr, netns: n2! });
-  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc!, urls: ['kernel://icmp-responder/nsm-1'], netns: n1! });
-  return { n1: n1!, n2: n2!, nsc: nsc!, nse: nse!, proc, conn };
+  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr, netns: n2 });
+  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 });
+  return { n1: n1, n2: n2, nsc: nsc, nse: nse, proc, conn };
 }
 
 /** The VXLAN interface's remote (underlay) address in a namespace. */
@@ -164,28 +164,28 @@ test('endpoint restart: its leases survive, the healed connection keeps its addr
   const [node, nse, c1, c2] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
   const cidr = '2001:db8:5::/64,169.254.5.0/24';
-  const first = await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr, netns: node! });
-  const a = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1!, urls: ['kernel://icmp-responder/nsm-1'] });
+  const first = await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr, netns: node });
+  const a = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] });
   assert.deepEqual(a.conn.dstIps, ['2001:db8:5::/128', '169.254.5.0/32']);
 
   await first.kill();
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr, netns: node! });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr, netns: node });
   // A new client right after the restart, maybe before nsc-1 heals: never nsc-1's addresses.
-  const b = await mesh.nsc({ name: 'nsc-2', nsmgr: nsmgrUrl, workloadNetns: c2!, urls: ['kernel://icmp-responder/nsm-1'] });
-  const taken = new Set([...a.conn.srcIps!, ...a.conn.dstIps!]);
+  const b = await mesh.nsc({ name: 'nsc-2', nsmgr: nsmgrUrl, workloadNetns: c2, urls: ['kernel://icmp-responder/nsm-1'] });
+  const taken = new Set([...a.conn.srcIps!, ...a.conn.dstIps]);
   for (const addr of [...b.conn.srcIps!, ...b.conn.dstIps!]) assert.ok(!taken.has(addr), `${addr} handed out twice`);
   // nsc-1's connection heals (re-requested through the restarted endpoint) with the same addresses.
   const healed = () => a.proc.lines().map((l) => JSON.parse(l) as NscSummary & { state?: string }).filter((l) => l.state === 'UP');
   await waitFor('nsc-1 to heal through the restarted endpoint', () => healed().length > 0, 20_000, 250);
   assert.deepEqual(healed()[0]!.srcIps, a.conn.srcIps);
   assert.deepEqual(healed()[0]!.dstIps, a.conn.dstIps);
-  for (const dst of a.conn.dstIps!) assert.ok(ping(c1!, ipOf(dst)), `nsc-1 -> ${dst} after the heal`);
+  for (const dst of a.conn.dstIps) assert.ok(ping(c1, ipOf(dst)), `nsc-1 -> ${dst} after the heal`);
   await a.proc.stop();
   await b.proc.stop();
-  for (const ns of [c1!, c2!, nse!]) await leftNothing(ns);
-  assert.deepEqual(addrs(c1!, 'nsm-1', 6), []);
+  for (const ns of [c1, c2, nse]) await leftNothing(ns);
+  assert.deepEqual(addrs(c1, 'nsm-1', 6), []);
 });

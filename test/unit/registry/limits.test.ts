@@ -105,7 +105,7 @@ describe('registry server: wire-level refusals', () => {
   it('invalid UTF-8 in a name: INVALID_ARGUMENT, nothing stored', async () => {
     const err = await rawUnary(reg.url, REGISTER, Uint8Array.from([0x0a, 0x03, 0x61, 0xff, 0x62]));
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err!.details, /network_service_endpoint\.name is not valid UTF-8/);
+    assert.match(err.details, /network_service_endpoint\.name is not valid UTF-8/);
     assert.deepEqual(await reg.stores.nse.list(), []);
   });
 
@@ -116,7 +116,7 @@ describe('registry server: wire-level refusals', () => {
     const ts = [0x08, 0x80, 0xe0, 0xa0, 0xd0, 0x06, ...neg];
     const err = await rawUnary(reg.url, REGISTER, Uint8Array.from([...bytes, 0x2a, ts.length, ...ts]));
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err!.details, /expiration_time\.nanos -5 is out of range/);
+    assert.match(err.details, /expiration_time\.nanos -5 is out of range/);
     assert.deepEqual(await reg.stores.nse.list(), []);
   });
 
@@ -132,7 +132,7 @@ describe('registry server: wire-level refusals', () => {
     const query = [0x0a, q.length, ...q];
     const err = await rawCall(reg.url, FIND, Uint8Array.from(query));
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err!.details, /"__proto__" is not allowed as a key/);
+    assert.match(err.details, /"__proto__" is not allowed as a key/);
     // other prototype names are refused as keys too
     const find = async () => {
       for await (const _ of client.find(NetworkServiceEndpointQuery.fromPartial({ networkServiceEndpoint: { networkServiceLabels: { constructor: { labels: {} } } } }))) void _;
