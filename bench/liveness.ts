@@ -66,12 +66,7 @@ const mac = (i: number, end: 0 | 1) => `02:00:0${end}:00:${((i >> 8) & 255).toSt
  */
 async function setup(): Promise<Connection[]> {
   await batch(namespaces().map((n) => `netns add ${n}`));
-  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- execFile hands an Error or null
-  await new Promise<void>((resolve, reject) =>
-    execFile('sh', ['-c', 'for n in "$@"; do ip netns exec "$n" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1 || exit 1; done', 'sh', ...namespaces()], (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
+  await promisify(execFile)('sh', ['-c', 'for n in "$@"; do ip netns exec "$n" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1 || exit 1; done', 'sh', ...namespaces()]);
   const veths: string[] = [];
   const perNs = new Map<number, string[]>();
   const ep: string[] = ['link set lo up'];
