@@ -180,6 +180,15 @@ test('fuzz: registry and nsmgr answer malformed and oversized messages cleanly, 
   assert.deepEqual(await storedNames(hostRegistryUrl), before, 'nothing stored');
   assert.ok(hostRegistry.alive, 'registry alive');
 
+  // ---- the nsmgr's registry proxy: wire-level poisons are refused there already ----
+  const wirePoisons = poisons.filter(([name]) => /UTF-8|nanos|__proto__|wire type|truncated/.test(name));
+  for (let i = 0; i < 40; i++) {
+    const [what, gen] = r.pick(wirePoisons);
+    const method = r.pick(['Register', 'Unregister']);
+    const res = await call(nsmgrUrl, `/registry.NetworkServiceEndpointRegistry/${method}`, Uint8Array.from(gen()));
+    assert.equal(res.code, grpc.status.INVALID_ARGUMENT, `nsmgr registry ${method} ${what}: ${grpc.status[res.code]} ${res.details.slice(0, 200)}`);
+  }
+
   // ---- nsmgr ----
   const netnsUrl = `file:///var/run/netns/${c1}`;
   const request = (change: (req: NetworkServiceRequest) => void) => {
