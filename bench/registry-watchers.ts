@@ -1,6 +1,6 @@
 // Registry benchmark with slow watchers (issue 19): plain Find latency by exact name after
 // 20,000 registrations, with 200 Find(watch) streams that never read, against the same run
-// without them (a fresh registry process each time). The registry runs as its own process
+// without them (a second registry process beside it; Finds alternate between the two). Each registry runs as its own process
 // (`node src/cmd/main.ts registry`); watchers are raw grpc-js streams kept paused, so HTTP/2
 // flow control pushes back on the server as a stuck client would.
 // Run: node --import tsx bench/registry-watchers.ts [--json] [--count 20000] [--watchers 200] [--finds 300]
@@ -52,89 +52,110 @@ async function startRegistry(sock: string): Promise<ChildProcess> {
   throw new Error('registry did not start');
 }
 
-interface Run {
-  p50: number;
-  p99: number;
+interface Side {
+  url: string;
+  proc: ChildProcess;
+  dir: string;
+  calls: grpc.ClientReadableStream<Buffer>[];
+  watchClient: grpc.Client;
+  dropped: number;
   registerSeconds: number;
   rssGrowthKiB: number;
-  dropped: number;
+  latencies: number[];
 }
 
-async function run(withWatchers: number): Promise<Run> {
+async function side(watchers: number): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), 'nsm-bench-watchers-'));
   const sock = join(dir, 'registry.sock');
-  const url = `unix://${sock}`;
   const proc = await startRegistry(sock);
-  const watchClient = new grpc.Client(`unix://${sock}`, grpc.credentials.createInsecure());
-  const calls: grpc.ClientReadableStream<Buffer>[] = [];
-  let dropped = 0;
-  try {
-    const query = Buffer.from(NetworkServiceEndpointQuery.encode(NetworkServiceEndpointQuery.fromPartial({ networkServiceEndpoint: {}, watch: true })).finish());
-    for (let i = 0; i < withWatchers; i++) {
-      const call = watchClient.makeServerStreamRequest<Buffer, Buffer>('/registry.NetworkServiceEndpointRegistry/Find', (b) => b, (b) => b, query);
-      call.on('error', (err: grpc.ServiceError) => {
-        if (err.code === grpc.status.RESOURCE_EXHAUSTED) dropped++;
-      });
-      call.pause(); // never reads
-      calls.push(call);
-    }
-    await sleep(300);
-    const rssBefore = rssKiB(proc.pid!);
-    const { nse } = registryClients(url);
-    const expirationTime = new Date(Date.now() + 9 * 60_000);
-    const endpoint = (i: number) => ({
-      name: `nse-${i}`,
-      networkServiceNames: [`svc-${i % 100}`],
-      networkServiceLabels: { [`svc-${i % 100}`]: { labels: { app: 'bench', idx: String(i) } } },
-      url: `tcp://198.18.${(i >> 8) & 255}.${i & 255}:5002`,
-      expirationTime,
+  const s: Side = { url: `unix://${sock}`, proc, dir, calls: [], watchClient: new grpc.Client(`unix://${sock}`, grpc.credentials.createInsecure()), dropped: 0, registerSeconds: 0, rssGrowthKiB: 0, latencies: [] };
+  const query = Buffer.from(NetworkServiceEndpointQuery.encode(NetworkServiceEndpointQuery.fromPartial({ networkServiceEndpoint: {}, watch: true })).finish());
+  for (let i = 0; i < watchers; i++) {
+    const call = s.watchClient.makeServerStreamRequest<Buffer, Buffer>('/registry.NetworkServiceEndpointRegistry/Find', (b) => b, (b) => b, query);
+    call.on('error', (err: grpc.ServiceError) => {
+      if (err.code === grpc.status.RESOURCE_EXHAUSTED) s.dropped++;
     });
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        for (let i = next++; i < count; i = next++) await nse.register(endpoint(i));
-      }),
-    );
-    const registerSeconds = (performance.now() - t0) / 1000;
-    const rssGrowthKiB = rssKiB(proc.pid!) - rssBefore;
-    const latencies: number[] = [];
-    for (let k = 0; k < finds; k++) {
-      const name = `nse-${Math.floor(Math.random() * count)}`;
-      const start = performance.now();
-      let n = 0;
-      for await (const r of nse.find({ networkServiceEndpoint: { name }, watch: false })) if (r.networkServiceEndpoint?.name === name) n++;
-      latencies.push(performance.now() - start);
-      if (n !== 1) throw new Error(`find ${name}: ${n} exact matches`);
-    }
-    latencies.sort((a, b) => a - b);
-    // Let the stuck watchers read now: each dropped one ends with RESOURCE_EXHAUSTED.
-    for (const c of calls) c.resume();
-    await sleep(500);
-    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-    return { p50: q(0.5), p99: q(0.99), registerSeconds, rssGrowthKiB, dropped };
-  } finally {
-    for (const c of calls) c.cancel();
-    watchClient.close();
-    dropChannel(url);
-    proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    call.pause(); // never reads
+    s.calls.push(call);
   }
+  return s;
 }
 
-const base = await run(0);
-const loaded = await run(watcherCount);
+const endpoint = (i: number, expirationTime: Date) => ({
+  name: `nse-${i}`,
+  networkServiceNames: [`svc-${i % 100}`],
+  networkServiceLabels: { [`svc-${i % 100}`]: { labels: { app: 'bench', idx: String(i) } } },
+  url: `tcp://198.18.${(i >> 8) & 255}.${i & 255}:5002`,
+  expirationTime,
+});
+
+async function fill(s: Side): Promise<void> {
+  const rssBefore = rssKiB(s.proc.pid!);
+  const { nse } = registryClients(s.url);
+  const expirationTime = new Date(Date.now() + 9 * 60_000);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      for (let i = next++; i < count; i = next++) await nse.register(endpoint(i, expirationTime));
+    }),
+  );
+  s.registerSeconds = (performance.now() - t0) / 1000;
+  s.rssGrowthKiB = rssKiB(s.proc.pid!) - rssBefore;
+}
+
+async function findOnce(s: Side): Promise<void> {
+  const { nse } = registryClients(s.url);
+  const name = `nse-${Math.floor(Math.random() * count)}`;
+  const start = performance.now();
+  let n = 0;
+  for await (const r of nse.find({ networkServiceEndpoint: { name }, watch: false })) if (r.networkServiceEndpoint?.name === name) n++;
+  s.latencies.push(performance.now() - start);
+  if (n !== 1) throw new Error(`find ${name}: ${n} exact matches`);
+}
+
+async function finish(s: Side): Promise<void> {
+  for (const c of s.calls) c.cancel();
+  s.watchClient.close();
+  dropChannel(s.url);
+  s.proc.kill('SIGKILL');
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+const q = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+};
+
+// Both registries run side by side; the Finds alternate between them so that machine load hits both alike.
+const base = await side(0);
+const loaded = await side(watcherCount);
+try {
+  await sleep(300);
+  await fill(base);
+  await fill(loaded);
+  for (let k = 0; k < finds; k++) {
+    await findOnce(k % 2 ? base : loaded);
+    await findOnce(k % 2 ? loaded : base);
+  }
+  // Let the stuck watchers read now: each dropped one ends with RESOURCE_EXHAUSTED.
+  for (const c of loaded.calls) c.resume();
+  await sleep(500);
+} finally {
+  await finish(base);
+  await finish(loaded);
+}
 closeAllChannels();
 const results = [
   {
     name: 'registry.find.p50.slow-watchers',
-    value: round(loaded.p50),
+    value: round(q(loaded.latencies, 0.5)),
     unit: 'ms',
-    baseline: round(base.p50),
-    ratio: round(loaded.p50 / base.p50),
-    note: `${watcherCount} Find(watch) streams that never read, ${count} registrations; baseline: none, same run; ${loaded.dropped} watchers dropped with RESOURCE_EXHAUSTED; goal ratio <= 2`,
+    baseline: round(q(base.latencies, 0.5)),
+    ratio: round(q(loaded.latencies, 0.5) / q(base.latencies, 0.5)),
+    note: `${watcherCount} Find(watch) streams that never read, ${count} registrations; baseline: a second registry without watchers, Finds alternating between the two; ${loaded.dropped} watchers dropped with RESOURCE_EXHAUSTED; goal ratio <= 2`,
   },
-  { name: 'registry.find.p99.slow-watchers', value: round(loaded.p99), unit: 'ms', baseline: round(base.p99), ratio: round(loaded.p99 / base.p99) },
+  { name: 'registry.find.p99.slow-watchers', value: round(q(loaded.latencies, 0.99)), unit: 'ms', baseline: round(q(base.latencies, 0.99)), ratio: round(q(loaded.latencies, 0.99) / q(base.latencies, 0.99)) },
   { name: 'registry.register.seconds.slow-watchers', value: round(loaded.registerSeconds), unit: 's', baseline: round(base.registerSeconds), ratio: round(loaded.registerSeconds / base.registerSeconds) },
   { name: 'registry.rss-growth.slow-watchers', value: round(loaded.rssGrowthKiB / 1024, 1), unit: 'MiB', baseline: round(base.rssGrowthKiB / 1024, 1), note: 'registry process RSS growth over the registrations' },
 ];

@@ -1,6 +1,7 @@
 // An nsmgr: serves local clients, endpoints and forwarders on a unix socket and
 // other nsmgrs on TCP; proxies registrations to the registry.
-import { MonitorConnectionDefinition, NetworkServiceEndpointRegistryDefinition, NetworkServiceRegistryDefinition } from '../api/index.js';
+import { MonitorConnectionDefinition } from '../api/index.js';
+import { guardedNSERegistryDefinition, guardedNSRegistryDefinition, guardNSEImplementation, guardNSImplementation } from '../registry/decode-guard.js';
 import { newNsmgrChains } from '../sdk/chains/nsmgr.js';
 import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
@@ -41,8 +42,9 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const running = await startServer(urls, (server) => {
     addNetworkService(server, networkServiceImplementation(chains.networkService, opts.log));
     server.add(MonitorConnectionDefinition, chains.monitor.implementation());
-    server.add(NetworkServiceRegistryDefinition, nsRegistryImplementation(chains.nsRegistry, opts.log));
-    server.add(NetworkServiceEndpointRegistryDefinition, nseRegistryImplementation(chains.nseRegistry, opts.log));
+    // The registry services it proxies get the registry's own wire check (malformed bytes: INVALID_ARGUMENT).
+    server.add(guardedNSRegistryDefinition, guardNSImplementation(nsRegistryImplementation(chains.nsRegistry, opts.log)));
+    server.add(guardedNSERegistryDefinition, guardNSEImplementation(nseRegistryImplementation(chains.nseRegistry, opts.log)));
   }, opts.stopGraceMs);
   opts.log.info({ urls: running.urls, registry: opts.registryUrl }, 'nsmgr ready');
   return {

@@ -17,7 +17,7 @@ export interface RegistryServerOptions {
   maxLifetimeMs?: number;
   /** Milliseconds since the epoch (tests may pass a fake clock). */
   now?: () => number;
-  /** Most events a Find(watch) consumer may fall behind before it is dropped (default 4096). */
+  /** Most events a Find(watch) consumer may fall behind before it is dropped (default 1024). */
   maxQueuedEvents?: number;
 }
 

@@ -8,6 +8,7 @@
 // over. Callers that do not name their life (upstream forwarders) are left to expiry.
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/begin.js';
+import type { Logger } from '../core/log.js';
 
 /** What the element needs from the hop's ConnectionMonitor. */
 export interface WatcherSource {
@@ -18,6 +19,7 @@ export interface WatcherSource {
 interface Held {
   instance: string;
   factory: EventFactory;
+  log: Logger;
   timer?: NodeJS.Timeout;
 }
 
@@ -39,6 +41,7 @@ export function releaseOrphans(watchers: WatcherSource, opts: { graceMs?: number
       if (held.get(id) !== h || watchers.isWatchedBy(h.instance)) return;
       held.delete(id);
       opts.onRelease?.(id);
+      h.log.info({ connId: id, instance: h.instance, graceMs }, 'previous hop gone (no monitor stream from it): releasing the connection');
       h.factory.close().catch(() => undefined);
     }, graceMs);
     h.timer.unref();
@@ -64,7 +67,7 @@ export function releaseOrphans(watchers: WatcherSource, opts: { graceMs?: number
         held.delete(conn.id);
         return conn;
       }
-      const h: Held = { instance: life, factory };
+      const h: Held = { instance: life, factory, log: ctx.log };
       held.set(conn.id, h);
       if (!watchers.isWatchedBy(life)) {
         ctx.log.debug({ connId: conn.id, instance: life, graceMs }, 'previous hop not watching yet');

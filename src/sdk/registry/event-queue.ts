@@ -11,7 +11,7 @@ export class QueueOverflowError extends Error {
 }
 
 /** Most events a Find(watch) consumer may fall behind (beyond what gRPC itself buffers). */
-export const DEFAULT_QUEUE_LIMIT = 4096;
+export const DEFAULT_QUEUE_LIMIT = 1024;
 
 export class EventQueue<E> {
   private readonly items: E[] = [];

@@ -33,7 +33,7 @@ export interface StoreKind<T, Q, R> {
 export interface StoreElementOptions {
   /** Milliseconds since the epoch (tests may pass a fake clock). */
   now?: () => number;
-  /** Most events a slow Find(watch) consumer may fall behind before it is dropped (RESOURCE_EXHAUSTED; default 4096). */
+  /** Most events a slow Find(watch) consumer may fall behind before it is dropped (RESOURCE_EXHAUSTED; default 1024). */
   maxQueuedEvents?: number;
 }
 
