@@ -4,6 +4,8 @@ import { z } from 'zod';
 
 const name = z.string().min(1);
 const labels = z.record(z.string(), z.string());
+/** Where a workload runs: a bare namespace (default) or a podman container in that namespace. */
+const runtime = z.enum(['netns', 'podman']).optional();
 
 const route = z.strictObject({
   destination_selector: labels.optional(),
@@ -31,11 +33,13 @@ export const endpointSchema = z.strictObject({
   /** Required for icmp-responder; a passthrough hands out its onward connection's addresses. */
   cidr: z.string().optional(),
   labels: labels.optional(),
+  runtime,
 });
 
 export const clientSchema = z.strictObject({
   name,
   node: name,
+  runtime,
   requests: z.array(z.string()).min(1),
 });
 

@@ -3,6 +3,7 @@
 // namespaces, sockets and run dir (with the etcd data).
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { stopContainers } from './containers.js';
 import { deleteNetworks } from './networks.js';
 import { planNamespaces } from './plan.js';
 import { isAlive, sleep } from './proc.js';
@@ -12,6 +13,7 @@ export interface TeardownReport {
   stopped: string[];
   killed: string[];
   namespaces: string[];
+  containers: string[];
 }
 
 /** Sends SIGTERM, waits up to `graceMs`, then SIGKILLs the process group. Returns 'stopped' | 'killed' | 'gone'. */
@@ -49,7 +51,7 @@ function killGroup(pid: number): void {
 }
 
 export async function teardown(state: MeshState, log: Logger, graceMs = 5000): Promise<TeardownReport> {
-  const report: TeardownReport = { stopped: [], killed: [], namespaces: [] };
+  const report: TeardownReport = { stopped: [], killed: [], namespaces: [], containers: [] };
   const p = state.plan;
   if (state.phase !== 'stopping') {
     state.phase = 'stopping';
@@ -73,6 +75,7 @@ export async function teardown(state: MeshState, log: Logger, graceMs = 5000): P
   await stopAll(kinds('forwarder', 'nsmgr'));
   await stopAll(kinds('registry'));
   await stopAll(kinds('etcd'));
+  report.containers = await stopContainers(p, log);
   report.namespaces = await deleteNetworks(planNamespaces(p));
   await rm(p.runDir, { recursive: true, force: true });
   return report;
