@@ -1,0 +1,28 @@
+// Looks into a container's namespace by path (nsenter + ip -json): does it exist, which interfaces and
+// addresses it has, and removing an interface left behind. Used by the daemon (CHECK) and the plugin (DEL fallback).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+export const netnsExists = (path: string): boolean => path !== '' && existsSync(path);
+
+/** Addresses (with prefix) per interface name in the namespace at `path`. */
+export async function interfaceAddresses(path: string): Promise<Map<string, string[]>> {
+  const { stdout } = await execFileP('nsenter', [`--net=${path}`, 'ip', '-json', 'addr', 'show'], { timeout: 10_000 });
+  const out = new Map<string, string[]>();
+  for (const l of JSON.parse(stdout) as { ifname: string; addr_info?: { local: string; prefixlen: number }[] }[]) {
+    out.set(l.ifname, (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  }
+  return out;
+}
+
+/** Deletes the named interfaces in the namespace when present; a vanished namespace is fine. */
+export async function deleteInterfaces(path: string, names: string[]): Promise<string[]> {
+  if (!netnsExists(path)) return [];
+  const have = await interfaceAddresses(path).catch(() => new Map<string, string[]>());
+  const present = names.filter((n) => have.has(n));
+  for (const n of present) await execFileP('nsenter', [`--net=${path}`, 'ip', 'link', 'del', n], { timeout: 10_000 }).catch(() => undefined);
+  return present;
+}
