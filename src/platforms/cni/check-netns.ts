@@ -8,12 +8,18 @@ const execFileP = promisify(execFile);
 
 export const netnsExists = (path: string): boolean => path !== '' && existsSync(path);
 
-/** Addresses (with prefix) per interface name in the namespace at `path`. */
-export async function interfaceAddresses(path: string): Promise<Map<string, string[]>> {
+export interface InterfaceInfo {
+  mac: string;
+  /** Addresses with prefix. */
+  addrs: string[];
+}
+
+/** MAC and addresses per interface name in the namespace at `path`. */
+export async function interfaces(path: string): Promise<Map<string, InterfaceInfo>> {
   const { stdout } = await execFileP('nsenter', [`--net=${path}`, 'ip', '-json', 'addr', 'show'], { timeout: 10_000 });
-  const out = new Map<string, string[]>();
-  for (const l of JSON.parse(stdout) as { ifname: string; addr_info?: { local: string; prefixlen: number }[] }[]) {
-    out.set(l.ifname, (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  const out = new Map<string, InterfaceInfo>();
+  for (const l of JSON.parse(stdout) as { ifname: string; address?: string; addr_info?: { local: string; prefixlen: number }[] }[]) {
+    out.set(l.ifname, { mac: l.address ?? '', addrs: (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`) });
   }
   return out;
 }
@@ -21,7 +27,7 @@ export async function interfaceAddresses(path: string): Promise<Map<string, stri
 /** Deletes the named interfaces in the namespace when present; a vanished namespace is fine. */
 export async function deleteInterfaces(path: string, names: string[]): Promise<string[]> {
   if (!netnsExists(path)) return [];
-  const have = await interfaceAddresses(path).catch(() => new Map<string, string[]>());
+  const have = await interfaces(path).catch(() => new Map<string, InterfaceInfo>());
   const present = names.filter((n) => have.has(n));
   for (const n of present) await execFileP('nsenter', [`--net=${path}`, 'ip', 'link', 'del', n], { timeout: 10_000 }).catch(() => undefined);
   return present;

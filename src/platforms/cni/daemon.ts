@@ -9,7 +9,7 @@ import type { Connection } from '../../api/index.js';
 import { messageOf, Status, statusOf } from '../../sdk/core/errors.js';
 import type { CniRequestSpec } from './config.js';
 import { CniCode, CniError, asCniError } from './errors.js';
-import { deleteInterfaces, interfaceAddresses, netnsExists } from './check-netns.js';
+import { deleteInterfaces, interfaces, netnsExists, type InterfaceInfo } from './check-netns.js';
 import { attachmentKey, type AttachmentRequest, type DaemonError } from './protocol.js';
 import { buildResult, type CniResult } from './result.js';
 
@@ -138,7 +138,10 @@ export class CniDaemon {
       throw new CniError(CniCode.TryAgainLater, 'the plugin went away before ADD finished');
     }
     this.attachments.set(key, a);
-    return buildResult(a.conns, r.netns, r.cniVersion, r.prevResult);
+    // Runtimes (podman) want each interface's MAC in the result.
+    const have = await interfaces(r.netns).catch(() => new Map<string, InterfaceInfo>());
+    const macs = Object.fromEntries(a.conns.map((c) => [c.ifname, have.get(c.ifname)?.mac ?? '']));
+    return buildResult(a.conns, r.netns, r.cniVersion, r.prevResult, macs);
   }
 
   /** Idempotent: an unknown attachment (DEL twice, never added, daemon restarted) is success. */
@@ -164,9 +167,9 @@ export class CniDaemon {
     const a = this.attachments.get(key);
     if (!a) throw new CniError(CniCode.UnknownAttachment, `no attachment ${key}: ADD was never called or DEL came first`);
     if (!netnsExists(r.netns)) throw new CniError(CniCode.UnknownContainer, `network namespace ${r.netns} does not exist`);
-    const have = await interfaceAddresses(r.netns);
+    const have = await interfaces(r.netns);
     for (const c of a.conns) {
-      const addrs = have.get(c.ifname);
+      const addrs = have.get(c.ifname)?.addrs;
       if (!addrs) throw new CniError(CniCode.InterfaceMissing, `interface ${c.ifname} (connection ${c.connection.id}) is missing in ${r.netns}`);
       for (const want of c.connection.context?.ipContext?.srcIpAddrs ?? []) {
         if (!addrs.includes(want)) throw new CniError(CniCode.InterfaceMissing, `interface ${c.ifname} lacks address ${want} (has ${addrs.join(', ') || 'none'})`);

@@ -35,13 +35,15 @@ const familyOf = (cidr: string): '4' | '6' => (cidr.includes(':') ? '6' : '4');
 const withPrefix = (ip: string) => (ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 128 : 32}`);
 
 /** The part of the result our connections contribute, interface indexes starting at `firstIndex`. */
-export function connectionsResult(conns: AttachedConnection[], sandbox: string, firstIndex: number, cniVersion: string): Pick<CniResult, 'interfaces' | 'ips' | 'routes'> {
+export function connectionsResult(
+  conns: AttachedConnection[], sandbox: string, firstIndex: number, cniVersion: string, macs: Record<string, string> = {},
+): Pick<CniResult, 'interfaces' | 'ips' | 'routes'> {
   const legacy = cniVersion !== '1.0.0';
   const interfaces: CniInterface[] = [];
   const ips: CniIp[] = [];
   const routes: CniRoute[] = [];
   conns.forEach(({ ifname, connection }, i) => {
-    interfaces.push({ name: ifname, sandbox });
+    interfaces.push({ name: ifname, ...(macs[ifname] ? { mac: macs[ifname] } : {}), sandbox });
     const ipc = connection.context?.ipContext;
     for (const a of ipc?.srcIpAddrs ?? []) {
       const ip: CniIp = { address: withPrefix(a), interface: firstIndex + i };
@@ -67,14 +69,16 @@ export function connectionsResult(conns: AttachedConnection[], sandbox: string, 
 }
 
 /** The full result: a chained plugin appends to prevResult (its interfaces, addresses, routes and DNS are kept). */
-export function buildResult(conns: AttachedConnection[], sandbox: string, cniVersion: string, prevResult?: Record<string, unknown>): CniResult {
+export function buildResult(
+  conns: AttachedConnection[], sandbox: string, cniVersion: string, prevResult?: Record<string, unknown>, macs: Record<string, string> = {},
+): CniResult {
   const prev = {
     interfaces: Array.isArray(prevResult?.interfaces) ? (prevResult.interfaces as CniInterface[]) : [],
     ips: Array.isArray(prevResult?.ips) ? (prevResult.ips as CniIp[]) : [],
     routes: Array.isArray(prevResult?.routes) ? (prevResult.routes as CniRoute[]) : [],
     dns: typeof prevResult?.dns === 'object' && prevResult.dns !== null ? (prevResult.dns as Record<string, unknown>) : {},
   };
-  const ours = connectionsResult(conns, sandbox, prev.interfaces.length, cniVersion);
+  const ours = connectionsResult(conns, sandbox, prev.interfaces.length, cniVersion, macs);
   return {
     cniVersion,
     interfaces: [...prev.interfaces, ...ours.interfaces],

@@ -62,6 +62,7 @@ test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad inpu
     assert.equal(r.code, 0, r.stdout);
     assert.equal(r.stdout, '');
     assert.deepEqual(links(c1!), []);
+    assert.deepEqual(links(nse!), [], 'the endpoint side is gone too');
     await waitFor('nsmgr forgets the connection', async () => (await monitorIds(nsmgrUrl)).length === 0, 5000);
     assert.equal((await callCni(bin, env('DEL'), config)).code, 0);
     assert.equal((await callCni(bin, { ...env('DEL', c2!, 'never-added') }, config)).code, 0);
