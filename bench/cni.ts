@@ -6,7 +6,6 @@ import type { Mesh } from '../test/e2e/helpers/mesh.js';
 import { freePort } from '../test/e2e/helpers/mesh.js';
 import { callCni, installCni, startCniDaemon } from '../test/e2e/helpers/cni.js';
 import { callDaemon } from '../src/platforms/cni/daemon-client.js';
-import { parseConfig, requestSpecs } from '../src/platforms/cni/config.js';
 
 export interface CniBenchContext {
   mesh: Mesh;
@@ -46,10 +45,9 @@ export async function cniAddTimes(c: CniBenchContext): Promise<CniBenchTimes> {
     if (d.code !== 0) throw new Error(`nsm-cni DEL failed: ${d.stdout}`);
   }
   c.log(`cni: ${c.runs} daemon ADD/DEL pairs`);
-  const cfg = parseConfig(JSON.stringify(config), 'ADD');
   const daemon: number[] = [];
   for (let i = 0; i < c.runs; i++) {
-    const req = { cniVersion: '1.0.0', network: 'bench', containerId: `direct-${i}`, netns: `/var/run/netns/${ctr}`, ifname: 'eth0', nsmgr: nsmgrUrl, requests: requestSpecs(cfg, 'eth0'), timeoutMs: 15_000 };
+    const req = { cniVersion: '1.0.0', network: 'bench', containerId: `direct-${i}`, netns: `/var/run/netns/${ctr}`, ifname: 'eth0', nsmgr: nsmgrUrl, requests: config.requests, timeoutMs: 15_000 };
     const t0 = performance.now();
     await callDaemon(join(daemonSocket), '/v1/add', req, 20_000);
     daemon.push(performance.now() - t0);

@@ -1,6 +1,6 @@
 // Parses what a CNI runtime hands the plugin: the CNI_* environment and the network configuration
 // on stdin, into one validated invocation; every problem is a CniError with the spec's code.
-import { parseServiceUrl } from '../../components/service-url.js';
+// Kept free of heavy imports: the plugin process loads it on every call (service URLs are parsed by the daemon).
 import { CniCode, CniError } from './errors.js';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] as const;
@@ -112,28 +112,4 @@ export function parseConfig(text: string, command: CniCommand): NsmCniConfig {
   const prev = c.prevResult;
   if (prev !== undefined && (typeof prev !== 'object' || prev === null || Array.isArray(prev))) throw new CniError(CniCode.InvalidConfig, 'network configuration: "prevResult" must be an object');
   return { cniVersion, name, type, nsmgr, requests: requests as string[], daemonSocket, timeoutMs, ...(prev ? { prevResult: prev as Record<string, unknown> } : {}) };
-}
-
-/**
- * The requests with their interface names: a URL's own interface name wins; a URL without one gets
- * CNI_IFNAME (the first such) or CNI_IFNAME-N. Names must be distinct.
- */
-export function requestSpecs(cfg: NsmCniConfig, cniIfname: string): CniRequestSpec[] {
-  let unnamed = 0;
-  const out = cfg.requests.map((url): CniRequestSpec => {
-    const hasIfname = /^[a-z]+:\/\/[^/?#]+\/[^/?#]+/i.test(url);
-    const fallback = hasIfname ? 'unused' : unnamed++ === 0 ? cniIfname : `${cniIfname.slice(0, 12)}-${unnamed}`;
-    try {
-      const spec = parseServiceUrl(url, fallback);
-      return { url, service: spec.service, ifname: spec.ifname, labels: spec.labels, ...(spec.endpoint ? { endpoint: spec.endpoint } : {}) };
-    } catch (err) {
-      throw new CniError(CniCode.InvalidConfig, `network configuration: requests: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  });
-  const seen = new Set<string>();
-  for (const r of out) {
-    if (seen.has(r.ifname)) throw new CniError(CniCode.InvalidConfig, `network configuration: two requests use interface "${r.ifname}"; give each URL its own (kernel://svc/IFNAME)`);
-    seen.add(r.ifname);
-  }
-  return out;
 }

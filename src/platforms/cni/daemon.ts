@@ -10,6 +10,7 @@ import { messageOf, Status, statusOf } from '../../sdk/core/errors.js';
 import type { CniRequestSpec } from './config.js';
 import { CniCode, CniError, asCniError } from './errors.js';
 import { deleteInterfaces, interfaces, netnsExists, type InterfaceInfo } from './check-netns.js';
+import { requestSpecs } from './request-specs.js';
 import { attachmentKey, type AttachmentRequest, type DaemonError } from './protocol.js';
 import { buildResult, type CniResult } from './result.js';
 
@@ -121,9 +122,10 @@ export class CniDaemon {
       await this.closeAll(old);
       this.attachments.delete(key);
     }
+    const specs = requestSpecs(r.requests, r.ifname);
     const a: Attachment = { key, req: r, conns: [] };
     try {
-      for (const spec of r.requests) {
+      for (const spec of specs) {
         const connection = await this.opts.connector.request(r.nsmgr, spec, `file://${r.netns}`, r.timeoutMs);
         a.conns.push({ ifname: spec.ifname, connection });
         log.info({ connId: connection.id, service: spec.service, ifname: spec.ifname }, 'connection up');

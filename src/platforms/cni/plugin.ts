@@ -1,7 +1,7 @@
 // The CNI plugin's logic, free of process I/O: env + stdin in, stdout text + exit code out.
 // VERSION answers itself; ADD/DEL/CHECK go to the node's cni-daemon. DEL never fails for a missing
 // container or daemon (it removes the interfaces it knows of itself), as the spec wants DEL to be.
-import { parseConfig, parseEnv, requestSpecs, SUPPORTED_VERSIONS, type CniEnv, type NsmCniConfig } from './config.js';
+import { parseConfig, parseEnv, SUPPORTED_VERSIONS, type CniEnv, type NsmCniConfig } from './config.js';
 import { callDaemon, DaemonUnreachableError } from './daemon-client.js';
 import { CniCode, CniError, asCniError } from './errors.js';
 import { deleteInterfaces, netnsExists } from './check-netns.js';
@@ -43,7 +43,7 @@ export async function runPlugin(env: NodeJS.ProcessEnv, stdin: string): Promise<
         } catch (err) {
           if (!(err instanceof DaemonUnreachableError)) throw err;
           // No daemon: its connections went with it; remove their interfaces if still there.
-          await deleteInterfaces(e.netns, req.requests.map((r) => r.ifname)).catch(() => undefined);
+          await deleteInterfaces(e.netns, fallbackIfnames(req.requests, e.ifname)).catch(() => undefined);
         }
         return { stdout: '', code: 0 };
     }
@@ -56,9 +56,15 @@ export async function runPlugin(env: NodeJS.ProcessEnv, stdin: string): Promise<
 function attachmentRequest(cfg: NsmCniConfig, e: CniEnv): AttachmentRequest {
   return {
     cniVersion: cfg.cniVersion, network: cfg.name, containerId: e.containerId, netns: e.netns, ifname: e.ifname,
-    nsmgr: cfg.nsmgr, requests: requestSpecs(cfg, e.ifname), timeoutMs: cfg.timeoutMs,
+    nsmgr: cfg.nsmgr, requests: cfg.requests, timeoutMs: cfg.timeoutMs,
     ...(cfg.prevResult ? { prevResult: cfg.prevResult } : {}),
   };
 }
 
 const ok = (v: unknown): PluginOutput => ({ stdout: `${JSON.stringify(v)}\n`, code: 0 });
+
+/** Interface names of the URLs without parsing them fully (kernel://svc/IFNAME or CNI_IFNAME, CNI_IFNAME-N). */
+function fallbackIfnames(urls: string[], cniIfname: string): string[] {
+  let unnamed = 0;
+  return urls.map((u) => /^[a-z]+:\/\/[^/?#]+\/([^/?#]+)/i.exec(u)?.[1] ?? (unnamed++ === 0 ? cniIfname : `${cniIfname.slice(0, 12)}-${unnamed}`));
+}

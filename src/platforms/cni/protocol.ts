@@ -1,7 +1,5 @@
 // What the short-lived plugin and the long-lived `nsm cni-daemon` say to each other: JSON over HTTP
 // on a unix socket (POST /v1/add, /v1/del, /v1/check). Errors come back as CNI error fields.
-import type { CniRequestSpec } from './config.js';
-
 export interface AttachmentRequest {
   cniVersion: string;
   /** Network name from the config: (network, containerId, ifname) names an attachment, as in the spec. */
@@ -10,7 +8,8 @@ export interface AttachmentRequest {
   netns: string;
   ifname: string;
   nsmgr: string;
-  requests: CniRequestSpec[];
+  /** Service URLs as in the config (the daemon parses them). */
+  requests: string[];
   timeoutMs: number;
   prevResult?: Record<string, unknown>;
 }

@@ -38,8 +38,9 @@ test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad inpu
     const r = await callCni(bin, env('ADD'), config);
     assert.equal(r.code, 0, r.stdout);
     t.diagnostic(`nsm-cni ADD took ${r.ms.toFixed(1)} ms`);
-    const res = r.out as { interfaces: { name: string; sandbox: string }[]; ips: { address: string; interface: number }[]; routes: { dst: string }[] };
-    assert.deepEqual(res.interfaces, [{ name: 'nsm-1', sandbox: `/var/run/netns/${c1}` }]);
+    const res = r.out as { interfaces: { name: string; mac: string; sandbox: string }[]; ips: { address: string; interface: number }[]; routes: { dst: string }[] };
+    assert.deepEqual(res.interfaces.map(({ name, sandbox }) => ({ name, sandbox })), [{ name: 'nsm-1', sandbox: `/var/run/netns/${c1}` }]);
+    assert.match(res.interfaces[0]!.mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
     assert.match(res.ips[0]!.address, /^169\.254\.7\.\d+\/32$/);
     assert.equal(res.ips[0]!.interface, 0);
     dst = res.routes.at(-1)!.dst.split('/')[0]!;

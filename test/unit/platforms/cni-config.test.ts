@@ -1,7 +1,8 @@
 // nsm-cni config and environment parsing: valid input, and each bad input with the spec's error code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, parseEnv, requestSpecs } from '../../../src/platforms/cni/config.js';
+import { parseConfig, parseEnv } from '../../../src/platforms/cni/config.js';
+import { requestSpecs } from '../../../src/platforms/cni/request-specs.js';
 import { CniCode, CniError } from '../../../src/platforms/cni/errors.js';
 
 const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' };
@@ -24,7 +25,7 @@ test('a valid ADD environment and configuration parse', () => {
   assert.equal(c.nsmgr, 'unix:///run/nsm.sock');
   assert.equal(c.timeoutMs, 5000);
   assert.equal(c.daemonSocket, '/run/nsm-cni/daemon.sock');
-  assert.deepEqual(requestSpecs(c, e.ifname), [{ url: 'kernel://svc/nsm-1?app=x', service: 'svc', ifname: 'nsm-1', labels: { app: 'x' } }]);
+  assert.deepEqual(requestSpecs(c.requests, e.ifname), [{ url: 'kernel://svc/nsm-1?app=x', service: 'svc', ifname: 'nsm-1', labels: { app: 'x' } }]);
 });
 
 test('environment errors are code 4 and name the variables', () => {
@@ -50,9 +51,9 @@ test('configuration errors: not JSON is 6, bad fields are 7, unsupported version
 });
 
 test('request URLs: a bad URL is 7; unnamed interfaces take CNI_IFNAME, then CNI_IFNAME-N; duplicates are refused', () => {
-  assert.equal(code(() => requestSpecs(parseConfig(cfg({ requests: ['vfio://x'] }), 'ADD'), 'eth0')), CniCode.InvalidConfig);
+  assert.equal(code(() => requestSpecs(parseConfig(cfg({ requests: ['vfio://x'] }), 'ADD').requests, 'eth0')), CniCode.InvalidConfig);
   const c = parseConfig(cfg({ requests: ['kernel://a', 'kernel://b/nsm-b', 'kernel://c?x=1'] }), 'ADD');
-  assert.deepEqual(requestSpecs(c, 'net1').map((r) => r.ifname), ['net1', 'nsm-b', 'net1-2']);
+  assert.deepEqual(requestSpecs(c.requests, 'net1').map((r) => r.ifname), ['net1', 'nsm-b', 'net1-2']);
   const dup = parseConfig(cfg({ requests: ['kernel://a/x', 'kernel://b/x'] }), 'ADD');
-  assert.equal(code(() => requestSpecs(dup, 'eth0')), CniCode.InvalidConfig);
+  assert.equal(code(() => requestSpecs(dup.requests, 'eth0')), CniCode.InvalidConfig);
 });

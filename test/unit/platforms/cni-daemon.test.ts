@@ -61,7 +61,7 @@ test('ADD returns both interfaces; the daemon holds them; DEL closes them; DEL a
   const add = await runPlugin(env('ADD'), config(socket));
   assert.equal(add.code, 0, add.stdout);
   const r = JSON.parse(add.stdout);
-  assert.deepEqual(r.interfaces, [{ name: 'nsm-a', sandbox: NETNS }, { name: 'eth0', sandbox: NETNS }]);
+  assert.deepEqual(r.interfaces.map(({ name, sandbox }: { name: string; sandbox: string }) => ({ name, sandbox })), [{ name: 'nsm-a', sandbox: NETNS }, { name: 'eth0', sandbox: NETNS }]);
   assert.deepEqual(r.ips.map((i: { address: string }) => i.address), ['169.254.9.1/32', '169.254.9.2/32']);
   assert.equal(mesh.open.size, 2);
   assert.equal(daemon.size, 1);
