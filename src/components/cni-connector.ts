@@ -6,6 +6,7 @@ import type { CniRequestSpec } from '../platforms/cni/config.js';
 import type { MeshConnector } from '../platforms/cni/daemon.js';
 import type { Logger } from '../sdk/core/log.js';
 import { MeshClient } from './client.js';
+import { requestSpecs } from './cni-request-specs.js';
 
 export interface CniConnectorOptions {
   name: string;
@@ -41,6 +42,7 @@ export function meshClientConnector(o: CniConnectorOptions): MeshConnector {
       const client = await clientFor(nsmgr);
       await client.close(conn, timeoutMs);
     },
+    parseRequests: requestSpecs,
     async shutdown(): Promise<void> {
       clients.clear();
       closeAllChannels();

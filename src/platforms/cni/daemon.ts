@@ -10,7 +10,6 @@ import { messageOf, Status, statusOf } from '../../sdk/core/errors.js';
 import type { CniRequestSpec } from './config.js';
 import { CniCode, CniError, asCniError } from './errors.js';
 import { deleteInterfaces, interfaces, netnsExists, type InterfaceInfo } from './check-netns.js';
-import { requestSpecs } from './request-specs.js';
 import { attachmentKey, type AttachmentRequest, type DaemonError } from './protocol.js';
 import { buildResult, type CniResult } from './result.js';
 
@@ -18,6 +17,8 @@ import { buildResult, type CniResult } from './result.js';
 export interface MeshConnector {
   request(nsmgr: string, spec: CniRequestSpec, netnsUrl: string, timeoutMs: number): Promise<Connection>;
   close(nsmgr: string, conn: Connection, timeoutMs: number): Promise<void>;
+  /** The config's service URLs as requests with interface names (a CniError with code 7 when one is bad). */
+  parseRequests(urls: string[], cniIfname: string): CniRequestSpec[];
   /** Drops clients and channels (daemon stop). */
   shutdown?(): Promise<void>;
 }
@@ -122,7 +123,7 @@ export class CniDaemon {
       await this.closeAll(old);
       this.attachments.delete(key);
     }
-    const specs = requestSpecs(r.requests, r.ifname);
+    const specs = this.opts.connector.parseRequests(r.requests, r.ifname);
     const a: Attachment = { key, req: r, conns: [] };
     try {
       for (const spec of specs) {

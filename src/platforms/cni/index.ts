@@ -5,5 +5,4 @@ export * from './errors.js';
 export * from './install.js';
 export * from './plugin.js';
 export * from './protocol.js';
-export * from './request-specs.js';
 export * from './result.js';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, parseEnv } from '../../../src/platforms/cni/config.js';
-import { requestSpecs } from '../../../src/platforms/cni/request-specs.js';
+import { requestSpecs } from '../../../src/components/cni-request-specs.js';
 import { CniCode, CniError } from '../../../src/platforms/cni/errors.js';
 
 const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' };

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '../../../src/api/index.js';
+import { requestSpecs } from '../../../src/components/cni-request-specs.js';
 import { CniDaemon, type MeshConnector } from '../../../src/platforms/cni/daemon.js';
 import { CniCode } from '../../../src/platforms/cni/errors.js';
 import { runPlugin } from '../../../src/platforms/cni/plugin.js';
@@ -29,6 +30,7 @@ function fakeMesh(fail?: (service: string) => Error | undefined) {
     async close(_nsmgr, conn) {
       open.delete(conn.id);
     },
+    parseRequests: requestSpecs,
   };
   return { connector, open };
 }

@@ -1,8 +1,8 @@
 // The service URLs of an nsm-cni config as mesh requests, each with its interface name (parsed in the
-// daemon, so the plugin process stays light).
-import { parseServiceUrl } from '../../components/service-url.js';
-import type { CniRequestSpec } from './config.js';
-import { CniCode, CniError } from './errors.js';
+// daemon through its connector, so the plugin process stays light).
+import type { CniRequestSpec } from '../platforms/cni/config.js';
+import { CniCode, CniError } from '../platforms/cni/errors.js';
+import { parseServiceUrl } from './service-url.js';
 
 /**
  * The requests with their interface names: a URL's own interface name wins; a URL without one gets
