@@ -1,6 +1,7 @@
 // CNI benchmark phase: the nsm-cni plugin's ADD as a runtime sees it (exec of the installed plugin with
 // CNI_* env, config on stdin, through cni-daemon to a one-node mesh), and the same ADD sent straight to
 // the daemon (what the plugin costs beyond its own process start). DEL after each ADD, untimed.
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Mesh } from '../test/e2e/helpers/mesh.js';
 import { freePort } from '../test/e2e/helpers/mesh.js';
@@ -19,6 +20,17 @@ export interface CniBenchContext {
 export interface CniBenchTimes {
   plugin: number[];
   daemon: number[];
+  /** `node -e 0`: the floor of any plugin written for Node. */
+  nodeStart: number[];
+}
+
+function nodeStartMs(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', () => resolve(performance.now() - t0));
+  });
 }
 
 export async function cniAddTimes(c: CniBenchContext): Promise<CniBenchTimes> {
@@ -35,12 +47,14 @@ export async function cniAddTimes(c: CniBenchContext): Promise<CniBenchTimes> {
   const config = { cniVersion: '1.0.0', name: 'bench', type: 'nsm-cni', nsmgr: nsmgrUrl, requests: ['kernel://icmp-responder/eth0'], daemonSocket };
   const env = (command: string, id: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${ctr}`, CNI_IFNAME: 'eth0' });
   const plugin: number[] = [];
+  const nodeStart: number[] = [];
   c.log(`cni: ${c.runs} plugin ADD/DEL pairs (+${c.warmup} warm-up)`);
   for (let i = 0; i < c.runs + c.warmup; i++) {
     const id = `bench-${i}`;
     const r = await callCni(bin, env('ADD', id), config);
     if (r.code !== 0) throw new Error(`nsm-cni ADD failed: ${r.stdout}`);
     if (i >= c.warmup) plugin.push(r.ms);
+    if (i >= c.warmup) nodeStart.push(await nodeStartMs());
     const d = await callCni(bin, env('DEL', id), config);
     if (d.code !== 0) throw new Error(`nsm-cni DEL failed: ${d.stdout}`);
   }
@@ -53,5 +67,5 @@ export async function cniAddTimes(c: CniBenchContext): Promise<CniBenchTimes> {
     daemon.push(performance.now() - t0);
     await callDaemon(daemonSocket, '/v1/del', req, 20_000);
   }
-  return { plugin, daemon };
+  return { plugin, daemon, nodeStart };
 }

@@ -641,7 +641,7 @@ async function childJson(script: string, argv: string[], env: Record<string, str
 }
 
 async function cniPhase(): Promise<void> {
-  if (!wanted('cni.add.p50', 'cni.add.daemon.p50')) return;
+  if (!wanted('cni.add.p50', 'cni.add.daemon.p50', 'cni.node-start.p50')) return;
   log('cni: nsm-cni ADD (plugin exec -> cni-daemon -> one-node mesh) against the CNI ptp plugin ADD');
   const mesh = newMesh();
   try {
@@ -649,6 +649,7 @@ async function cniPhase(): Promise<void> {
     const base = await ptp();
     add({ name: 'cni.add.p50', value: percentile(t.plugin, 50), unit: 'ms', baseline: percentile(base, 50), note: 'whole plugin exec as a runtime sees it (node start included) vs the ptp binary with host-local IPAM' });
     add({ name: 'cni.add.p99', value: percentile(t.plugin, 99), unit: 'ms', baseline: percentile(base, 99) });
+    add({ name: 'cni.node-start.p50', value: percentile(t.nodeStart, 50), unit: 'ms', note: '`node -e 0` in the same loop: the process-start floor of a plugin written for Node' });
     add({ name: 'cni.add.daemon.p50', value: percentile(t.daemon, 50), unit: 'ms', baseline: percentile(base, 50), note: 'the same ADD posted straight to cni-daemon: the plugin minus its process start' });
   } finally {
     closeAllChannels();
