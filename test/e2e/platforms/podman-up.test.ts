@@ -1,11 +1,11 @@
 // E2E: `nsm up` with podman workloads (examples/podman.yaml): podman clients on two nodes ping a
 // namespace endpoint and a podman endpoint from inside their containers; status shows runtime and
-// container; `nsm down` leaves no container, namespace or interface (also when up's state is stale).
+// container; `nsm nsc --container` adds a connection to a running container; `nsm down` leaves no container, namespace or interface (also when up's state is stale).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { containersWithLabel, OWNER_LABEL } from '../../../src/platforms/podman/podman.js';
-import { ensureBuilt } from '../helpers/mesh.js';
+import { ensureBuilt, ROOT } from '../helpers/mesh.js';
 import { netnsWith, nsm } from '../helpers/cluster.js';
 
 interface Status {
@@ -43,6 +43,28 @@ test('nsm up with podman clients on two nodes: pings from inside the containers;
   const inPod = podman('exec', `${name}-nse-pod`, 'ip', '-o', 'link').split('\n').filter((l) => / nsm-/.test(l) || /: [a-z0-9-]+@/.test(l));
   assert.equal(inPod.length, 2, `two connection interfaces in the nse-pod container: ${inPod.join('; ')}`);
   assert.equal((await containersWithLabel(OWNER_LABEL, name)).length, 3);
+
+  // nsm nsc --container: one more connection into a running container's namespace.
+  const nsmgr = `unix:///run/nsm/${name}/sock/nsmgr-node-1.sock`;
+  const nsc = spawn(process.execPath, ['bin/nsm.js', 'nsc', '--name', 'extra', '--container', `${name}-c1`, '--nsmgr', nsmgr, 'kernel://pod-responder/nsm-9'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => nsc.kill('SIGKILL'));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    nsc.stdout.on('data', (d) => {
+      out += String(d);
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    nsc.once('exit', (code) => reject(new Error(`nsc --container exited ${code}`)));
+  });
+  const extra = JSON.parse(line) as { interface: string; dstIp: string };
+  assert.equal(extra.interface, 'nsm-9');
+  podman('exec', `${name}-c1`, 'ping', '-c1', '-W2', extra.dstIp.split('/')[0]!);
+  nsc.kill('SIGTERM');
+  await new Promise((r) => nsc.once('exit', r));
+  assert.doesNotMatch(podman('exec', `${name}-c1`, 'ip', '-o', 'link'), /nsm-9/);
+  const bad = nsm('nsc', '--container', `${name}-nosuch`, '--nsmgr', nsmgr, 'kernel://pod-responder/nsm-8');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /container "[^"]+-nosuch" does not exist/);
 
   const down = nsm('down', name);
   assert.equal(down.code, 0, down.stderr);
