@@ -33,12 +33,15 @@ export interface CniDaemonOptions {
   socket: string;
   connector: MeshConnector;
   log: Logger;
+  /** How often to look for attachments whose namespace vanished without a DEL (default 30 s; 0 disables). */
+  sweepIntervalMs?: number;
 }
 
 export class CniDaemon {
   private readonly attachments = new Map<string, Attachment>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private server?: Server;
+  private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly opts: CniDaemonOptions) {}
 
@@ -64,10 +67,32 @@ export class CniDaemon {
     });
     await chmod(this.opts.socket, 0o600);
     this.server = server;
+    const every = this.opts.sweepIntervalMs ?? 30_000;
+    if (every > 0) this.sweeper = setInterval(() => void this.sweep(), every).unref();
+  }
+
+  /**
+   * Closes the attachments whose namespace is gone without a DEL (a runtime that crashed or skipped it):
+   * their connections would otherwise be refreshed forever. Returns the keys removed.
+   */
+  async sweep(): Promise<string[]> {
+    const gone = [...this.attachments.values()].filter((a) => !netnsExists(a.req.netns));
+    await Promise.all(
+      gone.map((a) =>
+        this.serialize(a.key, async () => {
+          if (this.attachments.get(a.key) !== a || netnsExists(a.req.netns)) return;
+          this.attachments.delete(a.key);
+          const closed = await this.closeAll(a);
+          this.opts.log.info({ attachment: a.key, closed }, 'namespace gone without DEL: connections closed');
+        }),
+      ),
+    );
+    return gone.map((a) => a.key);
   }
 
   /** Closes every connection it holds, then the socket. */
   async stop(): Promise<void> {
+    clearInterval(this.sweeper);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
     await Promise.all([...this.attachments.values()].map((a) => this.closeAll(a)));
@@ -85,7 +110,12 @@ export class CniDaemon {
       if (req.method !== 'POST') throw new CniError(CniCode.InvalidConfig, `${req.method} ${req.url}: only POST`);
       let text = '';
       for await (const chunk of req) text += String(chunk);
-      const body = JSON.parse(text) as AttachmentRequest;
+      let body: AttachmentRequest;
+      try {
+        body = JSON.parse(text) as AttachmentRequest;
+      } catch {
+        throw new CniError(CniCode.DecodeFailure, 'request body is not JSON');
+      }
       const gone = () => res.destroyed || req.socket.destroyed;
       let out: unknown;
       if (req.url === '/v1/add') out = await this.serialize(attachmentKey(body), () => this.add(body, gone));

@@ -2,7 +2,7 @@
 // idempotence, partial failures rolled back, mesh errors mapped to CNI codes, an absent daemon.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '../../../src/api/index.js';
@@ -112,4 +112,21 @@ test('no daemon: ADD is "try again later" naming the socket; DEL still succeeds'
   assert.equal(e.code, CniCode.TryAgainLater);
   assert.match(e.msg, /nsm cni-daemon is not answering/);
   assert.equal((await runPlugin(env('DEL'), config(socket))).code, 0);
+});
+
+test('an attachment whose namespace vanished without DEL is closed by the sweep', async (t) => {
+  const mesh = fakeMesh();
+  const { socket, daemon } = await withDaemon(t, mesh.connector);
+  const dir = mkdtempSync(join(tmpdir(), 'nsm-cni-sweep-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A stand-in namespace file: only its existence matters to the sweep.
+  const fakeNs = join(dir, 'ns');
+  writeFileSync(fakeNs, '');
+  assert.equal((await runPlugin(env('ADD', { CNI_NETNS: fakeNs }), config(socket))).code, 0);
+  assert.equal(mesh.open.size, 2);
+  assert.deepEqual(await daemon.sweep(), []);
+  rmSync(fakeNs);
+  assert.deepEqual(await daemon.sweep(), ['meshnet/ctr1/eth0']);
+  assert.equal(mesh.open.size, 0);
+  assert.equal(daemon.size, 0);
 });
