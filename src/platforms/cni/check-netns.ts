@@ -1,7 +1,7 @@
 // Looks into a container's namespace by path (nsenter + ip -json): does it exist, which interfaces and
 // addresses it has, and removing an interface left behind. Used by the daemon (CHECK) and the plugin (DEL fallback).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -24,9 +24,22 @@ export async function interfaces(path: string): Promise<Map<string, InterfaceInf
   return out;
 }
 
-/** Deletes the named interfaces in the namespace when present; a vanished namespace is fine. */
+/** True when `path` is the host's (pid 1's) or our own namespace: never delete interfaces there. */
+export function isHostNetns(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return ['/proc/1/ns/net', '/proc/self/ns/net'].some((p) => {
+      const h = statSync(p);
+      return h.ino === st.ino && h.dev === st.dev;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Deletes the named interfaces in a container's namespace when present; a vanished namespace is fine, the host's is refused. */
 export async function deleteInterfaces(path: string, names: string[]): Promise<string[]> {
-  if (!netnsExists(path)) return [];
+  if (!netnsExists(path) || isHostNetns(path)) return [];
   const have = await interfaces(path).catch(() => new Map<string, InterfaceInfo>());
   const present = names.filter((n) => have.has(n));
   for (const n of present) await execFileP('nsenter', [`--net=${path}`, 'ip', 'link', 'del', n], { timeout: 10_000 }).catch(() => undefined);

@@ -187,10 +187,11 @@ export class CniDaemon {
     }
     this.attachments.delete(key);
     const ifnames = a.conns.map((c) => c.ifname);
-    const total = a.conns.length;
     const closed = await this.closeAll(a);
-    // Close failed (the mesh restarted): remove what may be left in the container ourselves.
-    if (closed.length < total) await deleteInterfaces(r.netns || a.req.netns, ifnames).catch(() => undefined);
+    // After a Close the forwarder has removed the interfaces; any still there were left by a mesh that
+    // went away (Close cannot reach a dead forwarder, and a client's Close does not fail for that).
+    const leftover = await deleteInterfaces(r.netns || a.req.netns, ifnames).catch(() => [] as string[]);
+    if (leftover.length > 0) this.opts.log.warn({ attachment: key, leftover }, 'removed interfaces the mesh left behind');
     this.opts.log.info({ attachment: key, closed }, 'attachment removed');
     return { closed };
   }

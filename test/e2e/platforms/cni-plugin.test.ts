@@ -15,7 +15,7 @@ before(async () => {
 test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad input gets CNI codes', async (t) => {
   t.after(() => closeAllChannels());
   const mesh = new Mesh(t);
-  const [node, nse, c1, c2] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2');
+  const [node, nse, c1, c2, c3] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2', 'c3');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
   await mesh.registry({ listen: registryUrl, netns: node! });
@@ -89,5 +89,15 @@ test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad inpu
   await t.test('a config without requests is code 7', async () => {
     const r = await callCni(bin, env('ADD'), { ...config, requests: [] });
     assert.equal((r.out as { code: number }).code, 7, r.stdout);
+  });
+
+  await t.test('DEL after the mesh went away (nsmgr and forwarder killed): succeeds and removes the interface', async () => {
+    const add = await callCni(bin, env('ADD', c3!, 'ctr-4'), config);
+    assert.equal(add.code, 0, add.stdout);
+    assert.deepEqual(links(c3!), ['nsm-1']);
+    for (const p of mesh.procs.filter((x) => x.name === 'nsmgr-1' || x.name === 'forwarder-1')) await p.kill();
+    const del = await callCni(bin, env('DEL', c3!, 'ctr-4'), { ...config, timeoutMs: 3000 });
+    assert.equal(del.code, 0, del.stdout);
+    assert.deepEqual(links(c3!), [], 'the daemon removed the interface Close could not');
   });
 });

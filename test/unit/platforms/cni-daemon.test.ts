@@ -10,11 +10,15 @@ import { requestSpecs } from '../../../src/components/cni-request-specs.js';
 import { CniDaemon, type MeshConnector } from '../../../src/platforms/cni/daemon.js';
 import { CniCode } from '../../../src/platforms/cni/errors.js';
 import { runPlugin } from '../../../src/platforms/cni/plugin.js';
+import { deleteInterfaces, isHostNetns } from '../../../src/platforms/cni/check-netns.js';
 import { NotFoundError, UnavailableError } from '../../../src/sdk/core/errors.js';
 import { silentLogger } from '../../../src/sdk/core/log.js';
 
-/** A namespace path that exists without root (our own). */
-const NETNS = '/proc/self/ns/net';
+/** A stand-in namespace path: it exists, but is no namespace, so nothing can touch a real one. */
+const NSDIR = mkdtempSync(join(tmpdir(), 'nsm-cni-unit-ns-'));
+const NETNS = join(NSDIR, 'netns');
+writeFileSync(NETNS, '');
+process.once('exit', () => rmSync(NSDIR, { recursive: true, force: true }));
 
 function fakeMesh(fail?: (service: string) => Error | undefined) {
   const open = new Map<string, string>();
@@ -129,4 +133,11 @@ test('an attachment whose namespace vanished without DEL is closed by the sweep'
   assert.deepEqual(await daemon.sweep(), ['meshnet/ctr1/eth0']);
   assert.equal(mesh.open.size, 0);
   assert.equal(daemon.size, 0);
+});
+
+test('interfaces are never deleted in the host namespace, whatever CNI_NETNS says', async () => {
+  assert.equal(isHostNetns('/proc/self/ns/net'), true);
+  assert.equal(isHostNetns('/proc/1/ns/net'), true);
+  assert.equal(isHostNetns(NETNS), false);
+  assert.deepEqual(await deleteInterfaces('/proc/self/ns/net', ['nsm-cni-unit-x']), []);
 });
