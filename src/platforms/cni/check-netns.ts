@@ -26,15 +26,20 @@ export async function interfaces(path: string): Promise<Map<string, InterfaceInf
 
 /** True when `path` is the host's (pid 1's) or our own namespace: never delete interfaces there. */
 export function isHostNetns(path: string): boolean {
+  let st;
   try {
-    const st = statSync(path);
-    return ['/proc/1/ns/net', '/proc/self/ns/net'].some((p) => {
-      const h = statSync(p);
-      return h.ino === st.ino && h.dev === st.dev;
-    });
+    st = statSync(path);
   } catch {
     return false;
   }
+  return ['/proc/1/ns/net', '/proc/self/ns/net'].some((p) => {
+    try {
+      const h = statSync(p);
+      return h.ino === st.ino && h.dev === st.dev;
+    } catch {
+      return false; // pid 1 may be out of reach (sandboxes)
+    }
+  });
 }
 
 /** Deletes the named interfaces in a container's namespace when present; a vanished namespace is fine, the host's is refused. */
