@@ -140,3 +140,12 @@ test('interfaces are never deleted in the host namespace, whatever CNI_NETNS say
   assert.equal(isHostNetns(NETNS), false);
   assert.deepEqual(await deleteInterfaces('/proc/self/ns/net', ['nsm-cni-unit-x']), []);
 });
+
+test('ADD again for the same attachment (a runtime retrying) replaces it: the first connections are closed', async (t) => {
+  const mesh = fakeMesh();
+  const { socket, daemon } = await withDaemon(t, mesh.connector);
+  assert.equal((await runPlugin(env('ADD'), config(socket))).code, 0);
+  assert.equal((await runPlugin(env('ADD'), config(socket))).code, 0);
+  assert.deepEqual([...mesh.open.keys()], ['conn-3', 'conn-4']);
+  assert.equal(daemon.size, 1);
+});
