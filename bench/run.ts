@@ -15,6 +15,7 @@ import { MeshClient } from '../src/components/client.js';
 import { createNamedNetns, deleteNamedNetns, listNamedNetns } from '../src/dataplane/netns.js';
 import { freePort, iperf, Mesh, ROOT } from '../test/e2e/helpers/mesh.js';
 import { startEtcdCluster } from '../test/e2e/helpers/etcd.js';
+import { cniAddTimes } from './cni.js';
 
 const execFileP = promisify(execFile);
 
@@ -639,6 +640,24 @@ async function childJson(script: string, argv: string[], env: Record<string, str
   return JSON.parse(stdout) as { results: Result[] };
 }
 
+async function cniPhase(): Promise<void> {
+  if (!wanted('cni.add.p50', 'cni.add.daemon.p50', 'cni.node-start.p50')) return;
+  log('cni: nsm-cni ADD (plugin exec -> cni-daemon -> one-node mesh) against the CNI ptp plugin ADD');
+  const mesh = newMesh();
+  try {
+    const t = await cniAddTimes({ mesh, netns, runs: RUNS, warmup: 3, log });
+    const base = await ptp();
+    add({ name: 'cni.add.p50', value: percentile(t.plugin, 50), unit: 'ms', baseline: percentile(base, 50), note: 'whole plugin exec as a runtime sees it (node start included) vs the ptp binary with host-local IPAM' });
+    add({ name: 'cni.add.p99', value: percentile(t.plugin, 99), unit: 'ms', baseline: percentile(base, 99) });
+    add({ name: 'cni.node-start.p50', value: percentile(t.nodeStart, 50), unit: 'ms', note: '`node -e 0` in the same loop: the process-start floor of a plugin written for Node' });
+    add({ name: 'cni.add.daemon.p50', value: percentile(t.daemon, 50), unit: 'ms', baseline: percentile(base, 50), note: 'the same ADD posted straight to cni-daemon: the plugin minus its process start' });
+  } finally {
+    closeAllChannels();
+    await stopMesh(mesh);
+    for (const n of [...namespaces].filter((x) => x.startsWith(`${PREFIX}cni-`))) await delNetns(n);
+  }
+}
+
 async function registryPhase(): Promise<void> {
   const count = '10000';
   const finds = QUICK ? '300' : '2000';
@@ -768,6 +787,7 @@ async function main(): Promise<void> {
     ['heal', healPhase],
     ['memory', heapPhase],
     ['registry', registryPhase],
+    ['cni', cniPhase],
     ['dataplane', dataplanePhase],
     ['liveness', livenessPhase],
   ] as const) {
@@ -778,7 +798,7 @@ async function main(): Promise<void> {
       results.push({ name: `${phase}.*`, missing: `phase failed: ${String(err).slice(0, 300)}` });
     }
   }
-  if (wanted('request.local.p50') || wanted('request.remote.p50')) {
+  if (wanted('request.local.p50') || wanted('request.remote.p50') || wanted('cni.add.p50')) {
     results.push({ name: 'baseline.cni-ptp.samples', value: ptpTimes?.length ?? 0, unit: 'runs' });
   }
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: r3(totalmem() / 2 ** 30), node: process.version, kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim() };

@@ -4,11 +4,14 @@ set -euo pipefail
 declare -A pkg_for=(
   [ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [etcd]=etcd-server [etcdctl]=etcd-client
   [nsenter]=util-linux [tcpdump]=tcpdump [openssl]=openssl [pgrep]=procps
+  [podman]=podman [runc]=runc
 )
 missing=()
 for bin in "${!pkg_for[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("${pkg_for[$bin]}")
 done
+# podman workloads and nsm-cni tests: a static busybox for the project's root filesystem.
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 if [ ! -x /usr/lib/cni/ptp ] && [ ! -x /opt/cni/bin/ptp ]; then missing+=(containernetworking-plugins); fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi

@@ -37,6 +37,10 @@ export interface WorkloadPlan {
   endpointKind?: string;
   node: string;
   netns: string;
+  /** netns (absent: the default) or podman. */
+  runtime?: 'netns' | 'podman';
+  /** The podman container holding the workload's namespace. */
+  container?: string;
 }
 
 export interface ClientRequestPlan {

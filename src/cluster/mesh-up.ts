@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { collectConnections, type ConnectionStatus } from './connections.js';
 import { waitEtcdHealthy } from './etcd.js';
 import { createNetworks } from './networks.js';
+import { startContainers } from './containers.js';
 import { registerServices } from './register-services.js';
 import type { ComponentKind, MeshPlan } from './mesh-plan.js';
 import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
@@ -35,6 +36,7 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
   try {
     const t0 = Date.now();
     await createNetworks(plan, opts.log, opts.progress);
+    await startContainers(plan, opts.progress);
     for (const kind of ORDER) {
       await startKind(state, kind, opts);
       if (kind === 'registry') await registerServices(plan, opts.progress);

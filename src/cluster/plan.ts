@@ -1,6 +1,7 @@
 // Turns a validated scenario into a plan: namespaces, underlay addresses, and every component's
 // process (where it runs and its `nsm` arguments). Pure: touches nothing.
 import { parseServiceUrl } from '../components/service-url.js';
+import { containerName } from '../platforms/podman/workloads.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
 import type { ClientRequestPlan, ComponentPlan, MeshPlan, NodePlan, WorkloadPlan } from './mesh-plan.js';
 import { meshPaths } from './paths.js';
@@ -47,7 +48,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   for (const e of s.endpoints ?? []) {
     const node = nodeOf.get(e.node)!;
     const labels = Object.entries(e.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    workloads.push({ name: e.name, kind: 'endpoint', endpointKind: e.kind, node: e.node, netns: ns(e.name) });
+    workloads.push({ name: e.name, kind: 'endpoint', endpointKind: e.kind, node: e.node, netns: ns(e.name), ...runtimeOf(name, e) });
     components.push({
       name: e.name, kind: 'endpoint', node: e.node, netns: node.netns, workloadNetns: ns(e.name), url: sock(e.name),
       args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), ...(endpointCidrs(e).length > 0 ? ['--cidr', endpointCidrs(e).join(',')] : []), ...(labels ? ['--labels', labels] : []),
@@ -57,7 +58,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   const requests: ClientRequestPlan[] = [];
   for (const c of s.clients ?? []) {
     const node = nodeOf.get(c.node)!;
-    workloads.push({ name: c.name, kind: 'client', node: c.node, netns: ns(c.name) });
+    workloads.push({ name: c.name, kind: 'client', node: c.node, netns: ns(c.name), ...runtimeOf(name, c) });
     c.requests.forEach((r, i) => {
       const spec = parseServiceUrl(r, `nsm-${i + 1}`);
       requests.push({ client: c.name, service: spec.service, ifname: spec.ifname });
@@ -68,6 +69,11 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     });
   }
   return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [] };
+}
+
+/** A podman workload's container joins the workload's namespace (nsm up creates and owns it). */
+function runtimeOf(mesh: string, w: { name: string; runtime?: 'netns' | 'podman' | undefined }): Pick<WorkloadPlan, 'runtime' | 'container'> {
+  return w.runtime === 'podman' ? { runtime: 'podman', container: containerName(mesh, w.name) } : {};
 }
 
 /** Every namespace of the plan: underlay, nodes, workloads. */

@@ -4,6 +4,8 @@ import { z } from 'zod';
 
 const name = z.string().min(1);
 const labels = z.record(z.string(), z.string());
+/** Where a workload runs: a bare namespace (default) or a podman container in that namespace. */
+const runtime = z.enum(['netns', 'podman']).optional();
 
 const route = z.strictObject({
   destination_selector: labels.optional(),
@@ -35,11 +37,13 @@ const endpointSchema = z.strictObject({
   cidr: z.string().optional(),
   cidrs: z.array(z.string()).min(1).optional(),
   labels: labels.optional(),
+  runtime,
 });
 
 const clientSchema = z.strictObject({
   name,
   node: name,
+  runtime,
   requests: z.array(z.string()).min(1),
 });
 

@@ -25,7 +25,7 @@ export interface MeshStatus {
   phase: string;
   supervisor: { pid: number; state: 'running' | 'stopped' } | null;
   components: ComponentStatus[];
-  workloads: { name: string; kind: string; node: string; netns: string }[];
+  workloads: { name: string; kind: string; node: string; netns: string; runtime: string; container?: string }[];
   connections: ConnectionStatus[];
 }
 
@@ -51,7 +51,7 @@ export async function meshStatus(s: MeshState): Promise<MeshStatus> {
         log: `${p.logDir}/${c.name}.log`,
       };
     }),
-    workloads: p.workloads.map((w) => ({ name: w.name, kind: w.kind, node: w.node, netns: w.netns })),
+    workloads: p.workloads.map((w) => ({ name: w.name, kind: w.kind, node: w.node, netns: w.netns, runtime: w.runtime ?? 'netns', ...(w.container ? { container: w.container } : {}) })),
     connections: await collectConnections(p),
   };
 }

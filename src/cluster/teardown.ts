@@ -4,6 +4,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { stopContainers } from './containers.js';
 import { deleteNetworks } from './networks.js';
 import { planNamespaces } from './plan.js';
 import { isAlive, sleep } from './proc.js';
@@ -13,6 +14,7 @@ export interface TeardownReport {
   stopped: string[];
   killed: string[];
   namespaces: string[];
+  containers: string[];
 }
 
 /** Sends SIGTERM, waits up to `graceMs`, then SIGKILLs the process group. Returns 'stopped' | 'killed' | 'gone'. */
@@ -58,7 +60,7 @@ export interface TeardownOptions {
 
 export async function teardown(state: MeshState, log: Logger, opts: TeardownOptions = {}): Promise<TeardownReport> {
   const graceMs = opts.graceMs ?? 5000;
-  const report: TeardownReport = { stopped: [], killed: [], namespaces: [] };
+  const report: TeardownReport = { stopped: [], killed: [], namespaces: [], containers: [] };
   const p = state.plan;
   if (state.phase !== 'stopping') {
     state.phase = 'stopping';
@@ -82,6 +84,7 @@ export async function teardown(state: MeshState, log: Logger, opts: TeardownOpti
   await stopAll(kinds('forwarder', 'nsmgr'));
   await stopAll(kinds('registry'));
   await stopAll(kinds('etcd'));
+  report.containers = await stopContainers(p, log);
   report.namespaces = await deleteNetworks(planNamespaces(p));
   if (opts.keepLogs) await removeAllBut(p.runDir, p.logDir);
   else await rm(p.runDir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { registerRegistryCommand } from './registry.js';
 import { registerUpCommand } from './up.js';
 import { registerStatusCommand } from './status.js';
 import { registerDownCommand } from './down.js';
+import { registerCniCommands } from './cni.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerUpCommand(program);
   registerStatusCommand(program);
   registerDownCommand(program);
+  registerCniCommands(program);
 }

@@ -37,7 +37,7 @@ export function registerDownCommand(program: Command): void {
         }
       }
       const r = await teardown(state, log);
-      say(`stopped ${r.stopped.length + r.killed.length} process(es)${r.killed.length ? ` (killed ${r.killed.join(', ')})` : ''}, removed ${r.namespaces.length} namespace(s) and ${state.plan.runDir}`);
+      say(`stopped ${r.stopped.length + r.killed.length} process(es)${r.killed.length ? ` (killed ${r.killed.join(', ')})` : ''}, removed ${r.containers.length ? `${r.containers.length} container(s), ` : ''}${r.namespaces.length} namespace(s) and ${state.plan.runDir}`);
       say(`mesh ${name} is down`);
     });
 }

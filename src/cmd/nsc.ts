@@ -9,11 +9,12 @@ import { createLogger } from '../sdk/core/log.js';
 import { messageOf } from '../api/errors.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
 import { durationArg, listArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
-import { netnsUrlArg } from './netns-arg.js';
+import { containerNetnsUrl, netnsUrlArg } from './netns-arg.js';
 
 interface NscFlags {
   name: string;
   netns?: string;
+  container?: string;
   nsmgr: string;
   requestTimeout: number;
   maxTokenLifetime: number;
@@ -29,6 +30,7 @@ export function registerNscCommand(program: Command): void {
     .argument('[urls...]', 'service URLs kernel://service/ifname?k=v (or NSM_NETWORK_SERVICES)')
     .addOption(new Option('--name <name>', 'client name').env('NSM_NAME').default(`nsc-${process.pid}`))
     .addOption(new Option('--netns <name|path|url>', "the client's network namespace (default: its own)").env('NSM_NETNS').argParser(netnsUrlArg))
+    .addOption(new Option('--container <name>', "a running podman container whose namespace gets the connections").conflicts('netns'))
     .addOption(nsmgrOption())
     .addOption(new Option('--request-timeout <duration>', 'give up a request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
     .addOption(tokenLifetimeOption())
@@ -45,6 +47,8 @@ export function registerNscCommand(program: Command): void {
         throw new InvalidArgumentError(messageOf(err));
       }
       const log = createLogger(flags.name);
+      // Resolved before connecting: a missing container is a usage error, not a failed request.
+      const netnsUrl = flags.container ? await containerNetnsUrl(flags.container) : (flags.netns ?? `file:///proc/${process.pid}/ns/net`);
       const conns: Connection[] = [];
       // Healing: one line {"id","interface","state":"HEALING"}, then the full line again (with "state":"UP").
       const onState = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
@@ -57,7 +61,6 @@ export function registerNscCommand(program: Command): void {
       const client = await MeshClient.create({
         name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
       });
-      const netnsUrl = flags.netns ?? `file:///proc/${process.pid}/ns/net`;
       try {
         for (const spec of specs) {
           const conn = await client.request({

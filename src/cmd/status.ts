@@ -37,6 +37,8 @@ export function registerStatusCommand(program: Command): void {
       say('');
       connectionTable(st.connections).forEach(say);
       say('');
+      const ctrs = st.workloads.filter((w) => w.container);
+      if (ctrs.length > 0) say(`podman containers: ${ctrs.map((w) => `${w.name}=${w.container}`).join(', ')}   (podman --runtime runc exec NAME ...)`);
       say(`logs: ${st.runDir}/logs/<component>.log   tear down: ${NSM_CMD} down ${st.name}`);
     });
 }

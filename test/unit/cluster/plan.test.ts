@@ -83,3 +83,21 @@ test('plan: cidr lists, cidrs, and an IPv6 underlay', () => {
   const plain = planMesh(parseScenario(TEXT), 'k.yaml', 'tname');
   assert.equal(plain.nodes[0]!.ip6, undefined);
 });
+
+test('plan: runtime podman gives the workload a container named after its namespace; netns is the default', () => {
+  const text = `name: pod
+nodes: [node-1]
+endpoints:
+  - { name: nse-1, node: node-1, kind: icmp-responder, services: [s], cidr: 169.254.1.0/24, runtime: podman }
+clients:
+  - { name: c1, node: node-1, runtime: podman, requests: ["kernel://s/nsm-1"] }
+  - { name: c2, node: node-1, runtime: netns, requests: ["kernel://s/nsm-1"] }
+  - { name: c3, node: node-1, requests: ["kernel://s/nsm-1"] }
+`;
+  const p = planMesh(parseScenario(text), 'p.yaml');
+  assert.deepEqual(
+    p.workloads.map((w) => [w.name, w.netns, w.runtime, w.container]),
+    [['nse-1', 'pod-nse-1', 'podman', 'pod-nse-1'], ['c1', 'pod-c1', 'podman', 'pod-c1'], ['c2', 'pod-c2', undefined, undefined], ['c3', 'pod-c3', undefined, undefined]],
+  );
+  assert.throws(() => parseScenario(text.replace('runtime: netns', 'runtime: docker')), /runtime/);
+});
