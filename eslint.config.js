@@ -24,7 +24,7 @@ export default tseslint.config(
       ],
       // An element implements an async interface whether or not it awaits anything.
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
     },
   },
   {

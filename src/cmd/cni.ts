@@ -27,9 +27,10 @@ export function registerCniCommands(program: Command): void {
     .addOption(tokenLifetimeOption())
     .action(async (flags: { socket: string; name: string; maxTokenLifetime: number }) => {
       const log = createLogger(flags.name);
-      let daemon: CniDaemon | undefined;
-      const connector = meshClientConnector({ name: flags.name, log, tokenLifetimeMs: flags.maxTokenLifetime, onUpdate: (c) => daemon?.updateConnection(c) });
-      daemon = new CniDaemon({ socket: flags.socket, connector, log });
+      // The connector reports healed connections to the daemon, which needs the connector to exist first.
+      const holder: { daemon?: CniDaemon } = {};
+      const connector = meshClientConnector({ name: flags.name, log, tokenLifetimeMs: flags.maxTokenLifetime, onUpdate: (c) => holder.daemon?.updateConnection(c) });
+      const daemon = (holder.daemon = new CniDaemon({ socket: flags.socket, connector, log }));
       await daemon.listen();
       log.info({ socket: flags.socket }, 'cni-daemon ready');
       process.stdout.write(`nsm cni-daemon listening on ${flags.socket}\n`);

@@ -111,5 +111,5 @@ export function parseConfig(text: string, command: CniCommand): NsmCniConfig {
   }
   const prev = c.prevResult;
   if (prev !== undefined && (typeof prev !== 'object' || prev === null || Array.isArray(prev))) throw new CniError(CniCode.InvalidConfig, 'network configuration: "prevResult" must be an object');
-  return { cniVersion, name, type, nsmgr, requests: requests as string[], daemonSocket, timeoutMs, ...(prev ? { prevResult: prev as Record<string, unknown> } : {}) };
+  return { cniVersion, name, type, nsmgr, requests: requests, daemonSocket, timeoutMs, ...(prev ? { prevResult: prev as Record<string, unknown> } : {}) };
 }

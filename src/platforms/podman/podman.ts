@@ -25,8 +25,8 @@ export async function podman(args: string[], timeoutMs = 60_000): Promise<string
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string; code?: string };
-    if (e.code === 'ENOENT') throw new Error(`podman is not installed (${podmanBin()}); Debian: apt-get install podman runc`);
-    throw new Error(`podman ${args[0]} failed: ${(e.stderr ?? e.message).trim().split('\n').at(-1)}`);
+    if (e.code === 'ENOENT') throw new Error(`podman is not installed (${podmanBin()}); Debian: apt-get install podman runc`, { cause: err });
+    throw new Error(`podman ${args[0]} failed: ${(e.stderr ?? e.message).trim().split('\n').at(-1)}`, { cause: err });
   }
 }
 

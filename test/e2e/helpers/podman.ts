@@ -42,7 +42,7 @@ export function privatePodman(dir: string, cniBinDirs: string[]): PrivatePodman 
         return stdout;
       } catch (err) {
         const e = err as { stderr?: string; message: string };
-        throw new Error(`podman ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`);
+        throw new Error(`podman ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`, { cause: err });
       }
     },
   };

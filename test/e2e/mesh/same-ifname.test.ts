@@ -17,12 +17,12 @@ test('two connections, one interface name: the second is ALREADY_EXISTS, the fir
   const [node, nse, c1] = await createTestNetns(t, 'node', 'nse', 'c1');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.11.0/24', netns: node! });
-  const first = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1!, urls: ['kernel://icmp-responder/nsm-1'] });
-  assert.ok(ping(c1!, ipOf(first.conn.dstIp)));
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.11.0/24', netns: node });
+  const first = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] });
+  assert.ok(ping(c1, ipOf(first.conn.dstIp)));
 
   const client = await MeshClient.create({ name: 'nsc-2', nsmgrUrl, heal: false, tokenLifetimeMs: 6000 });
   await assert.rejects(
@@ -34,12 +34,12 @@ test('two connections, one interface name: the second is ALREADY_EXISTS, the fir
       return true;
     },
   );
-  assert.deepEqual(links(c1!), ['nsm-1']);
-  assert.deepEqual(addrs(c1!, 'nsm-1'), [first.conn.srcIp], 'the first connection keeps its interface and address');
-  assert.equal(links(nse!).length, 1, 'nothing left of the refused connection at the endpoint');
+  assert.deepEqual(links(c1), ['nsm-1']);
+  assert.deepEqual(addrs(c1, 'nsm-1'), [first.conn.srcIp], 'the first connection keeps its interface and address');
+  assert.equal(links(nse).length, 1, 'nothing left of the refused connection at the endpoint');
   // Past a couple of refreshes (lifetime 6 s: every 2 s) the first still works.
   await sleep(4500);
-  assert.ok(ping(c1!, ipOf(first.conn.dstIp)), 'still up after its refreshes');
+  assert.ok(ping(c1, ipOf(first.conn.dstIp)), 'still up after its refreshes');
   assert.deepEqual(await first.proc.stop(), { code: 0, signal: null });
-  assert.deepEqual(links(c1!), []);
+  assert.deepEqual(links(c1), []);
 });

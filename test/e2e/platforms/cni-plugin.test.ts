@@ -18,14 +18,14 @@ test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad inpu
   const [node, nse, c1, c2, c3] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2', 'c3');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.7.0/24', netns: node! });
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.7.0/24', netns: node });
   const daemonSocket = await startCniDaemon(mesh);
   const bin = await installCni(mesh);
   const config = { cniVersion: '1.0.0', name: 'meshnet', type: 'nsm-cni', nsmgr: nsmgrUrl, requests: ['kernel://icmp-responder/nsm-1?app=cni'], daemonSocket };
-  const env = (command: string, netns = c1!, id = 'ctr-1') => ({ CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${netns}`, CNI_IFNAME: 'eth0' });
+  const env = (command: string, netns = c1, id = 'ctr-1') => ({ CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${netns}`, CNI_IFNAME: 'eth0' });
 
   await t.test('VERSION', async () => {
     const r = await callCni(bin, { CNI_COMMAND: 'VERSION' }, { cniVersion: '1.0.0' });
@@ -45,15 +45,15 @@ test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad inpu
     assert.equal(res.ips[0]!.interface, 0);
     dst = res.routes.at(-1)!.dst.split('/')[0]!;
     assert.match(dst, /^169\.254\.7\.\d+$/);
-    assert.deepEqual(links(c1!), ['nsm-1']);
-    assert.ok(ping(c1!, dst), `ping ${dst} from the container namespace`);
+    assert.deepEqual(links(c1), ['nsm-1']);
+    assert.ok(ping(c1, dst), `ping ${dst} from the container namespace`);
     assert.equal((await monitorIds(nsmgrUrl)).length, 1);
   });
 
   await t.test('CHECK passes while the interface is there, fails with a readable message when it is not', async () => {
     const ok = await callCni(bin, env('CHECK'), { ...config, prevResult: {} });
     assert.equal(ok.code, 0, ok.stdout);
-    const other = await callCni(bin, env('CHECK', c1!, 'ctr-unknown'), config);
+    const other = await callCni(bin, env('CHECK', c1, 'ctr-unknown'), config);
     assert.equal(other.code, 1);
     assert.match((other.out as { msg: string }).msg, /no attachment meshnet\/ctr-unknown\/eth0/);
   });
@@ -62,28 +62,28 @@ test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad inpu
     const r = await callCni(bin, env('DEL'), config);
     assert.equal(r.code, 0, r.stdout);
     assert.equal(r.stdout, '');
-    assert.deepEqual(links(c1!), []);
-    assert.deepEqual(links(nse!), [], 'the endpoint side is gone too');
+    assert.deepEqual(links(c1), []);
+    assert.deepEqual(links(nse), [], 'the endpoint side is gone too');
     await waitFor('nsmgr forgets the connection', async () => (await monitorIds(nsmgrUrl)).length === 0, 5000);
     assert.equal((await callCni(bin, env('DEL'), config)).code, 0);
-    assert.equal((await callCni(bin, { ...env('DEL', c2!, 'never-added') }, config)).code, 0);
+    assert.equal((await callCni(bin, { ...env('DEL', c2, 'never-added') }, config)).code, 0);
   });
 
   await t.test('unknown service: code 11 with the service named; nothing left in the namespace or the nsmgr', async () => {
-    const r = await callCni(bin, env('ADD', c2!, 'ctr-2'), { ...config, requests: ['kernel://icmp-responder/nsm-1', 'kernel://no-such-service/nsm-2'], timeoutMs: 3000 });
+    const r = await callCni(bin, env('ADD', c2, 'ctr-2'), { ...config, requests: ['kernel://icmp-responder/nsm-1', 'kernel://no-such-service/nsm-2'], timeoutMs: 3000 });
     assert.equal(r.code, 1);
     const e = r.out as { code: number; msg: string };
     assert.equal(e.code, 11, r.stdout);
     assert.match(e.msg, /no-such-service/);
-    assert.deepEqual(links(c2!), []);
+    assert.deepEqual(links(c2), []);
     await waitFor('no connection in the nsmgr', async () => (await monitorIds(nsmgrUrl)).length === 0, 5000);
   });
 
   await t.test('a namespace that vanished: ADD is code 3; DEL succeeds', async () => {
-    await deleteTestNetns(c2!);
-    const r = await callCni(bin, env('ADD', c2!, 'ctr-3'), config);
+    await deleteTestNetns(c2);
+    const r = await callCni(bin, env('ADD', c2, 'ctr-3'), config);
     assert.equal((r.out as { code: number }).code, 3, r.stdout);
-    assert.equal((await callCni(bin, env('DEL', c2!, 'ctr-3'), config)).code, 0);
+    assert.equal((await callCni(bin, env('DEL', c2, 'ctr-3'), config)).code, 0);
   });
 
   await t.test('a config without requests is code 7', async () => {
@@ -92,12 +92,12 @@ test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad inpu
   });
 
   await t.test('DEL after the mesh went away (nsmgr and forwarder killed): succeeds and removes the interface', async () => {
-    const add = await callCni(bin, env('ADD', c3!, 'ctr-4'), config);
+    const add = await callCni(bin, env('ADD', c3, 'ctr-4'), config);
     assert.equal(add.code, 0, add.stdout);
-    assert.deepEqual(links(c3!), ['nsm-1']);
+    assert.deepEqual(links(c3), ['nsm-1']);
     for (const p of mesh.procs.filter((x) => x.name === 'nsmgr-1' || x.name === 'forwarder-1')) await p.kill();
-    const del = await callCni(bin, env('DEL', c3!, 'ctr-4'), { ...config, timeoutMs: 3000 });
+    const del = await callCni(bin, env('DEL', c3, 'ctr-4'), { ...config, timeoutMs: 3000 });
     assert.equal(del.code, 0, del.stdout);
-    assert.deepEqual(links(c3!), [], 'the daemon removed the interface Close could not');
+    assert.deepEqual(links(c3), [], 'the daemon removed the interface Close could not');
   });
 });

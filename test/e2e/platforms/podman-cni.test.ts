@@ -22,10 +22,10 @@ test('podman (CNI backend) container on an nsm-cni network pings its endpoint; p
   const [node, nse] = await createTestNetns(t, 'node', 'nse');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node! });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node! });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node! });
-  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse!, cidr: '169.254.8.0/24', netns: node! });
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.8.0/24', netns: node });
   const daemonSocket = await startCniDaemon(mesh);
   const bin = await installCni(mesh);
   const podman = privatePodman(join(mesh.dir, 'podman'), [bin, '/usr/lib/cni']);
@@ -54,5 +54,5 @@ test('podman (CNI backend) container on an nsm-cni network pings its endpoint; p
   await podman.run('rm', '-f', '-t', '0', name);
   await waitFor('the nsmgr forgets the connection', async () => (await monitorIds(nsmgrUrl)).length === 0, 10_000);
   assert.equal((await podman.run('ps', '-a', '-q', '--filter', `name=${name}`)).trim(), '');
-  assert.deepEqual(links(nse!), [], 'the endpoint side of the connection is gone too');
+  assert.deepEqual(links(nse), [], 'the endpoint side of the connection is gone too');
 });
