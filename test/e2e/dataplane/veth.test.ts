@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { FailedPreconditionError, InvalidArgumentError } from '../../../src/api/errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../../../src/api/errors.js';
 import { KernelDriver, aliasFor, connIdFromAlias, inodeUrlOf } from '../../../src/dataplane/index.js';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
 
@@ -56,8 +56,8 @@ test('bad input fails with typed errors and leaves nothing behind', async (t) =>
   await assert.rejects(driver.createVeth({ ...base, mtu: 10 }), (e: Error) => e instanceof InvalidArgumentError && /mtu/.test(e.message));
   await driver.createVeth(base);
   // name taken in the target namespace: either end
-  await assert.rejects(driver.createVeth({ ...base, peerName: 'v3' }), (e: Error) => e instanceof FailedPreconditionError && /"v1"/.test(e.message));
-  await assert.rejects(driver.createVeth({ ...base, name: 'v4' }), (e: Error) => e instanceof FailedPreconditionError && /"v2"/.test(e.message));
+  await assert.rejects(driver.createVeth({ ...base, peerName: 'v3' }), (e: Error) => e instanceof AlreadyExistsError && /"v1"/.test(e.message));
+  await assert.rejects(driver.createVeth({ ...base, name: 'v4' }), (e: Error) => e instanceof AlreadyExistsError && /"v2"/.test(e.message));
   await assert.rejects(driver.addAddress(a, 'v1', '169.254.1.300/32'), (e: Error) => e instanceof InvalidArgumentError && /cidr/.test(e.message));
   await assert.rejects(driver.addAddress(a, 'v1', '169.254.1.1/33'), InvalidArgumentError);
   await assert.rejects(driver.addAddress(a, 'nope', '169.254.1.1/32'), FailedPreconditionError);

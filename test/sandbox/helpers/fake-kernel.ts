@@ -1,7 +1,7 @@
 // A node's kernel as the sandbox's forwarders see it: links in named namespaces,
 // their addresses and routes, kept in memory. It outlives forwarder restarts (as
 // the real kernel does), records every operation, and can be told to fail some.
-import { FailedPreconditionError } from '../../../src/api/errors.js';
+import { AlreadyExistsError, FailedPreconditionError } from '../../../src/api/errors.js';
 import type { ExistingLink, ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
 
 export interface FakeLink {
@@ -39,7 +39,7 @@ export class FakeKernel implements ForwarderDataplane {
   }
 
   private add(link: FakeLink): void {
-    if (this.links.has(keyOf(link.netns, link.name))) throw new FailedPreconditionError(`interface "${link.name}" in ${link.netns} already exists`);
+    if (this.links.has(keyOf(link.netns, link.name))) throw new AlreadyExistsError(`interface "${link.name}" in ${link.netns} already exists`);
     this.links.set(keyOf(link.netns, link.name), link);
   }
 
@@ -52,7 +52,7 @@ export class FakeKernel implements ForwarderDataplane {
   async createVeth(spec: Parameters<ForwarderDataplane['createVeth']>[0]): Promise<void> {
     this.ops.push(`createVeth ${keyOf(spec.netns, spec.name)}`);
     this.failIfAsked('createVeth');
-    if (this.links.has(keyOf(spec.peerNetns, spec.peerName))) throw new FailedPreconditionError(`interface "${spec.peerName}" in ${spec.peerNetns} already exists`);
+    if (this.links.has(keyOf(spec.peerNetns, spec.peerName))) throw new AlreadyExistsError(`interface "${spec.peerName}" in ${spec.peerNetns} already exists`);
     const common = { kind: 'veth' as const, alias: spec.alias, addrs: [], routes: [], ...(spec.mtu ? { mtu: spec.mtu } : {}) };
     this.add({ ...common, netns: spec.netns, name: spec.name, peer: { netns: spec.peerNetns, name: spec.peerName } });
     this.links.set(keyOf(spec.peerNetns, spec.peerName), { ...common, addrs: [], routes: [], netns: spec.peerNetns, name: spec.peerName, peer: { netns: spec.netns, name: spec.name } });

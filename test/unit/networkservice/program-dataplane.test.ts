@@ -311,7 +311,7 @@ describe('program-dataplane', () => {
   });
 
   it('close logs "data plane removed" only when every deletion worked; a failed one is a warning with its error', async () => {
-    const { dp, handler } = setup('tcp://192.0.2.2:5001');
+    const { dp, handler } = setup('tcp://198.18.0.2:5001');
     const conn = await handler.request(req([CLIENT_KERNEL]), newCtx());
     dp.fail = (m) => (m === 'deleteLink' ? new FailedPreconditionError('kernel said no') : undefined);
     const { log, lines } = capturingLogger();
