@@ -85,9 +85,10 @@ describe('MemoryStore', () => {
     let deletions = 0;
     s.watch((ev) => ev.deleted && deletions++);
     const t0 = Date.now();
-    for (let i = 0; i < 10_000; i++) await s.put(`n${i}`, { name: `n${i}`, v: i }, new Date(t0 + 100 + (i % 100)));
+    // Far enough ahead that a slow machine has stored them all before the first one is due.
+    for (let i = 0; i < 10_000; i++) await s.put(`n${i}`, { name: `n${i}`, v: i }, new Date(t0 + 1500 + (i % 100)));
     assert.equal(s.size, 10_000);
-    await sleep(400);
+    await sleep(t0 + 1900 - Date.now());
     assert.equal(s.size, 0);
     assert.equal(deletions, 10_000);
     await s.close();
