@@ -1,17 +1,20 @@
-// forwarder-mechanisms (forwarder): chooses the incoming mechanism from the
-// caller's preferences (LOCAL/KERNEL from a client on this node, REMOTE/VXLAN from a
-// forwarder on another node), offers the next hop the outgoing one (KERNEL to an
-// endpoint on this node, VXLAN to another node), and on the way back hands the
-// caller its incoming mechanism while keeping both for the data plane.
-import { randomInt } from 'node:crypto';
-import { isIP } from 'node:net';
+// forwarder-mechanisms (forwarder): negotiates mechanisms through the registry of
+// mechanism modules it is given. Incoming: the first usable preference of a type this
+// forwarder supports (a LOCAL one from a client on this node; a REMOTE one from the
+// client-side forwarder, which the endpoint side thus chooses by the offer's order).
+// Outgoing: the local mechanism to an endpoint on this node, or every remote mechanism
+// this forwarder supports, in its priority order, to another node. On the way back it
+// hands the caller its incoming mechanism while keeping both for the data plane.
 import type { Mechanism } from '../../api/index.js';
 import { parseMeshUrl } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import type { Ctx } from '../core/ctx.js';
 import { InvalidArgumentError } from '../core/errors.js';
-import { describeMechanisms, isKernel, isVxlan, kernelMechanism, P, vxlanMechanism } from './mechanisms.js';
+import { describeSupported, findMechanism, type MechanismEnv, type MechanismRegistry } from './mechanism-module.js';
+import { describeMechanisms } from './mechanisms.js';
 import { nextUrlOf } from './next-url.js';
+
+export { endpointIfName } from './mechanism-module.js';
 
 export interface ForwarderMechanisms {
   incoming: Mechanism;
@@ -24,60 +27,44 @@ export function mechanismsOf(ctx: Ctx): ForwarderMechanisms | undefined {
   return ctx.values.get(MECHS) as ForwarderMechanisms | undefined;
 }
 
-/** A name for this connection's interface in the endpoint's namespace (<= 15 chars). */
-export function endpointIfName(connId: string): string {
-  return `nsm-${connId.replace(/-/g, '').slice(0, 8)}`;
-}
-
-/** What is wrong with a preference of a supported type, or undefined when it is usable. */
-function problemOf(m: Mechanism, underlayIp: string): string | undefined {
-  if (isKernel(m)) {
-    if (!m.parameters[P.inodeURL]) return 'KERNEL mechanism needs the client namespace in parameter "inodeURL"';
-    if (!m.parameters[P.name]) return 'KERNEL mechanism needs the interface name in parameter "name"';
-  } else if (isVxlan(m)) {
-    const src = m.parameters[P.srcIp];
-    if (!src) return 'VXLAN mechanism needs parameter "src_ip"';
-    if (isIP(src) === 0) return `VXLAN parameter "src_ip" is not an IP address: ${JSON.stringify(src)}`;
-    if (isIP(src) !== isIP(underlayIp)) return `VXLAN "src_ip" ${src} is IPv${isIP(src)} but this forwarder's underlay is IPv${isIP(underlayIp)} (${underlayIp})`;
-  }
-  return undefined;
-}
-
-/** The first usable preference (malformed ones are skipped; if none is usable, the first problem is the error). */
-function chooseIncoming(prefs: Mechanism[], current: Mechanism | undefined, underlayIp: string, vni: () => number): Mechanism {
+/** The first usable preference (unknown and malformed ones are skipped); the error says what was offered and what is supported. */
+function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mechanism | undefined, env: MechanismEnv): Mechanism {
   let problem: string | undefined;
   for (const m of current ? [current, ...prefs] : prefs) {
-    if (!isKernel(m) && !isVxlan(m)) continue;
-    const wrong = problemOf(m, underlayIp);
+    const mod = findMechanism(reg, m);
+    if (!mod) continue;
+    const wrong = mod.cls === 'LOCAL' ? mod.check(m) : mod.check(m, env);
     if (wrong) {
       problem ??= wrong;
       continue;
     }
-    if (isKernel(m)) return kernelMechanism({ ...m.parameters });
-    const proposed = Number(m.parameters[P.vni] ?? '');
-    const chosen = Number.isInteger(proposed) && proposed > 0 && proposed < 2 ** 24 ? proposed : vni();
-    return vxlanMechanism({ ...m.parameters, [P.dstIp]: underlayIp, [P.vni]: String(chosen) });
+    return mod.cls === 'LOCAL' ? mod.accept(m) : mod.accept(m, env);
   }
-  throw new InvalidArgumentError(problem ?? `no supported mechanism (want LOCAL/KERNEL or REMOTE/VXLAN); offered: ${describeMechanisms(prefs)}`);
+  const what = `offered: ${describeMechanisms(prefs)}; this forwarder supports: ${describeSupported(reg)}`;
+  throw new InvalidArgumentError(problem ? `${problem} (${what})` : `no supported mechanism (${what})`);
 }
 
-export function forwarderMechanisms(opts: { underlayIp: string }): NetworkServiceElement {
-  const newVni = () => randomInt(1, 2 ** 24);
+export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: MechanismRegistry }): NetworkServiceElement {
+  const reg = opts.mechanisms;
+  const env: MechanismEnv = { underlayIp: opts.underlayIp };
+  const local = reg.local[0];
+  if (!local) throw new Error('forwarderMechanisms: no local mechanism registered');
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
       const previous = mechanismsOf(ctx) ?? (ctx.metadata.get(MECHS) as ForwarderMechanisms | undefined);
-      const incoming = chooseIncoming(req.mechanismPreferences, previous?.incoming ?? conn.mechanism, opts.underlayIp, newVni);
+      const incoming = chooseIncoming(reg, req.mechanismPreferences, previous?.incoming ?? conn.mechanism, env);
       const url = nextUrlOf(ctx);
-      const local = !!url && parseMeshUrl(url).kind === 'unix';
+      const toLocal = !!url && parseMeshUrl(url).kind === 'unix';
       const prevOut = previous?.outgoing;
-      const outgoing = local
-        ? kernelMechanism({ [P.name]: prevOut?.parameters[P.name] ?? endpointIfName(conn.id) })
-        : vxlanMechanism({ [P.srcIp]: opts.underlayIp, [P.vni]: prevOut?.parameters[P.vni] ?? incoming.parameters[P.vni] ?? String(newVni()) });
+      const inRemote = reg.remote.some((r) => r.type === incoming.type) ? incoming : undefined;
+      const offers = toLocal
+        ? [(reg.local.find((l) => l.type === prevOut?.type) ?? local).offer(conn.id, prevOut)]
+        : reg.remote.map((r) => r.offer(env, prevOut?.type === r.type ? prevOut : undefined, inRemote?.type === r.type ? inRemote : undefined));
       const mechs: ForwarderMechanisms = { incoming };
       ctx.values.set(MECHS, mechs);
       conn.mechanism = prevOut;
-      const out = await next.request({ ...req, mechanismPreferences: [outgoing] }, ctx);
+      const out = await next.request({ ...req, mechanismPreferences: offers }, ctx);
       mechs.outgoing = out.mechanism;
       ctx.metadata.set(MECHS, mechs);
       return { ...out, mechanism: incoming };
