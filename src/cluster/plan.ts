@@ -3,7 +3,7 @@
 import { parseServiceUrl } from '../components/service-url.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
 import { meshPaths, type MeshPaths } from './paths.js';
-import { endpointCidrs, type Scenario } from './scenario-schema.js';
+import { endpointCidrs, nodeName, nodeRemoteMechanisms, type Scenario } from './scenario-schema.js';
 import type { ServiceSpec } from './service-spec.js';
 
 export type ComponentKind = 'etcd' | 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
@@ -29,6 +29,8 @@ export interface NodePlan {
   ip: string;
   /** IPv6 underlay address (no prefix) when the scenario asks for `underlay: ipv6`: VXLAN runs over it. */
   ip6?: string;
+  /** The forwarder's remote mechanisms in priority order (scenario `remote_mechanisms`; default: all). */
+  remoteMechanisms?: string[];
   /** Interface names: `ul` in the node namespace, `<peer>` on the bridge. */
   peer: string;
 }
@@ -76,7 +78,11 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   const ns = (x: string) => `${name}-${x}`;
   const registryUrl = `tcp://${REGISTRY_IP}:5001`;
   const v6 = s.underlay === 'ipv6';
-  const nodes: NodePlan[] = s.nodes.map((n, i) => ({ name: n, netns: ns(n), ip: `198.18.0.${i + 1}`, ...(v6 ? { ip6: underlay6Ip(i) } : {}), peer: `n${i + 1}` }));
+  const nodes: NodePlan[] = s.nodes.map((node, i) => {
+    const n = nodeName(node);
+    const remote = nodeRemoteMechanisms(node);
+    return { name: n, netns: ns(n), ip: `198.18.0.${i + 1}`, ...(v6 ? { ip6: underlay6Ip(i) } : {}), ...(remote ? { remoteMechanisms: remote } : {}), peer: `n${i + 1}` };
+  });
   const nodeOf = new Map(nodes.map((n) => [n.name, n]));
   const components: ComponentPlan[] = [];
   const registryArgs = ['registry', '--listen', registryUrl];
@@ -97,7 +103,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     const fwd = `forwarder-${n.name}`;
     components.push({
       name: fwd, kind: 'forwarder', node: n.name, netns: n.netns, url: sock(fwd),
-      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip],
+      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip, ...(n.remoteMechanisms ? ['--remote-mechanisms', n.remoteMechanisms.join(',')] : [])],
     });
   }
   const workloads: WorkloadPlan[] = [];

@@ -21,6 +21,9 @@ export interface ForwarderMechanisms {
   outgoing?: Mechanism;
 }
 
+/** Path segment metric naming the remote mechanism a forwarder uses for the connection. */
+export const REMOTE_MECHANISM_METRIC = 'remote_mechanism';
+
 const MECHS = Symbol('forwarder.mechanisms');
 
 export function mechanismsOf(ctx: Ctx): ForwarderMechanisms | undefined {
@@ -64,8 +67,13 @@ export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: Mech
       const mechs: ForwarderMechanisms = { incoming };
       ctx.values.set(MECHS, mechs);
       conn.mechanism = prevOut;
+      const hop = conn.path?.index;
       const out = await next.request({ ...req, mechanismPreferences: offers }, ctx);
       mechs.outgoing = out.mechanism;
+      // The remote mechanism in use, on this hop's path segment: clients report it (status `remoteMechanism`).
+      const remote = [out.mechanism, incoming].find((m) => m && reg.remote.some((r) => r.type === m.type));
+      const seg = hop === undefined ? undefined : out.path?.pathSegments[hop];
+      if (seg && remote) seg.metrics = { ...seg.metrics, [REMOTE_MECHANISM_METRIC]: remote.type };
       ctx.metadata.set(MECHS, mechs);
       return { ...out, mechanism: incoming };
     },
