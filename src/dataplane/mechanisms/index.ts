@@ -3,10 +3,11 @@
 import { InvalidArgumentError } from '../../sdk/core/errors.js';
 import type { LocalMechanism, MechanismRegistry, RemoteMechanism } from '../../sdk/networkservice/mechanism-module.js';
 import { kernel } from './kernel/index.js';
+import { srv6 } from './srv6/index.js';
 import { vxlan } from './vxlan/index.js';
 
 export const LOCAL_MECHANISMS: LocalMechanism[] = [kernel];
-export const REMOTE_MECHANISMS: RemoteMechanism[] = [vxlan];
+export const REMOTE_MECHANISMS: RemoteMechanism[] = [vxlan, srv6];
 
 /** The remote mechanisms' names, in default priority order. */
 export const remoteMechanismNames = (): string[] => REMOTE_MECHANISMS.map((m) => m.name);
@@ -33,4 +34,4 @@ export function mechanismRegistry(names?: string[]): MechanismRegistry & { skipp
   return { local: LOCAL_MECHANISMS, remote, skipped };
 }
 
-export { kernel, vxlan };
+export { kernel, srv6, vxlan };

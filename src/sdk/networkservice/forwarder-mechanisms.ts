@@ -31,7 +31,7 @@ export function mechanismsOf(ctx: Ctx): ForwarderMechanisms | undefined {
 }
 
 /** The first usable preference (unknown and malformed ones are skipped); the error says what was offered and what is supported. */
-function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mechanism | undefined, env: MechanismEnv): Mechanism {
+function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mechanism | undefined, env: MechanismEnv, connId: string): Mechanism {
   let problem: string | undefined;
   for (const m of current ? [current, ...prefs] : prefs) {
     const mod = findMechanism(reg, m);
@@ -41,7 +41,7 @@ function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mec
       problem ??= wrong;
       continue;
     }
-    return mod.cls === 'LOCAL' ? mod.accept(m) : mod.accept(m, env);
+    return mod.cls === 'LOCAL' ? mod.accept(m) : mod.accept(m, env, connId);
   }
   const what = `offered: ${describeMechanisms(prefs)}; this forwarder supports: ${describeSupported(reg)}`;
   throw new InvalidArgumentError(problem ? `${problem} (${what})` : `no supported mechanism (${what})`);
@@ -56,14 +56,17 @@ export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: Mech
     async request(req, ctx, next) {
       const conn = req.connection!;
       const previous = mechanismsOf(ctx) ?? (ctx.metadata.get(MECHS) as ForwarderMechanisms | undefined);
-      const incoming = chooseIncoming(reg, req.mechanismPreferences, previous?.incoming ?? conn.mechanism, env);
+      const incoming = chooseIncoming(reg, req.mechanismPreferences, previous?.incoming ?? conn.mechanism, env, conn.id);
       const url = nextUrlOf(ctx);
       const toLocal = !!url && parseMeshUrl(url).kind === 'unix';
       const prevOut = previous?.outgoing;
       const inRemote = reg.remote.some((r) => r.type === incoming.type) ? incoming : undefined;
       const offers = toLocal
         ? [(reg.local.find((l) => l.type === prevOut?.type) ?? local).offer(conn.id, prevOut)]
-        : reg.remote.map((r) => r.offer(env, prevOut?.type === r.type ? prevOut : undefined, inRemote?.type === r.type ? inRemote : undefined));
+        : reg.remote.flatMap((r) => r.offer(env, prevOut?.type === r.type ? prevOut : undefined, inRemote?.type === r.type ? inRemote : undefined, conn.id) ?? []);
+      if (offers.length === 0) {
+        throw new InvalidArgumentError(`no remote mechanism can be offered from this forwarder (underlay ${env.underlayIp}; supported: ${describeSupported(reg)})`);
+      }
       const mechs: ForwarderMechanisms = { incoming };
       ctx.values.set(MECHS, mechs);
       conn.mechanism = prevOut;

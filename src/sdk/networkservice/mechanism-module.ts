@@ -61,10 +61,10 @@ export interface RemoteMechanism {
   readonly name: string;
   /** What is wrong with an offer from a peer forwarder (undefined: usable). */
   check(m: Mechanism, env: MechanismEnv): string | undefined;
-  /** Client side: the offer to the next forwarder (`previous`: this connection's, kept on refresh; `incoming`: a remote one passing through). */
-  offer(env: MechanismEnv, previous: Mechanism | undefined, incoming: Mechanism | undefined): Mechanism;
+  /** Client side: the offer to the next forwarder (`previous`: this connection's, kept on refresh; `incoming`: a remote one passing through); undefined when it cannot be offered here (e.g. SRV6 without an IPv6 underlay). */
+  offer(env: MechanismEnv, previous: Mechanism | undefined, incoming: Mechanism | undefined, connId: string): Mechanism | undefined;
   /** Endpoint side: a usable offer completed with this side's parameters. */
-  accept(m: Mechanism, env: MechanismEnv): Mechanism;
+  accept(m: Mechanism, env: MechanismEnv, connId: string): Mechanism;
   /**
    * Programs this forwarder's half into the workload's namespace (role "client": the client's
    * node, "endpoint": the endpoint's), addresses and routes included; resolves the links made.

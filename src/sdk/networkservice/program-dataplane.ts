@@ -22,6 +22,10 @@ export interface ForwarderDataplane {
   linksTagged?(alias: string): ProgrammedLink[];
   /** What exists under this name (undefined: nothing); lets a restarted forwarder adopt its links in place. */
   linkInfo?(netns: string, name: string): Promise<ExistingLink | undefined>;
+  /** Raw iproute2 lines in a namespace ("host": the forwarder's own), for mechanisms that need rules and lwtunnel routes; errors matching `ignore` are not errors. */
+  ipLines?(netns: string, lines: string[], ignore?: RegExp): Promise<void>;
+  /** Sets a net.* sysctl in a namespace. */
+  setSysctl?(netns: string, key: string, value: string): Promise<void>;
 }
 
 /** A link found in the kernel (see KernelDriver.linkInfo). */

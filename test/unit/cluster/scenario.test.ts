@@ -35,7 +35,7 @@ function errorsOf(text: string): string[] {
 }
 
 const cases: [string, string, string][] = [
-  ['no supported remote mechanism', GOOD.replace(/nodes: .*\n/, 'nodes: [node-1, { name: node-2, remote_mechanisms: [gre, ipx] }]\n'), 's.yaml:2: nodes[1].remote_mechanisms: no supported remote mechanism in [gre, ipx] (supported: vxlan)'],
+  ['no supported remote mechanism', GOOD.replace(/nodes: .*\n/, 'nodes: [node-1, { name: node-2, remote_mechanisms: [gre, ipx] }]\n'), 's.yaml:2: nodes[1].remote_mechanisms: no supported remote mechanism in [gre, ipx] (supported: vxlan, srv6)'],
   ['unknown top-level key', GOOD.replace('registry:', 'registy:'), 's.yaml:3: registy: unknown key "registy"'],
   ['unknown endpoint key', GOOD.replace('    labels:', '    label:'), 's.yaml:12: endpoints[0].label: unknown key "label"'],
   ['duplicate name', GOOD.replace('  - name: nsc-1', '  - name: nse-1'), 's.yaml:14: clients[0].name: duplicate name "nse-1" (already used by endpoint 1)'],
