@@ -93,6 +93,8 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     registryArgs.push('--backend', 'etcd', '--etcd-endpoints', endpoints.join(','));
   }
   components.push({ name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: registryArgs });
+  // SRv6 waypoints per service, as the forwarders' --srv6-via (IPv6 underlay addresses).
+  const via = (s.services ?? []).filter((svc) => svc.via && v6).map((svc) => `${svc.name}=${svc.via!.map((w) => nodeOf.get(w)?.ip6 ?? w).join('+')}`);
   for (const n of nodes) {
     const nsmgr = `nsmgr-${n.name}`;
     const tcp = `tcp://${n.ip}:5002`;
@@ -103,7 +105,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     const fwd = `forwarder-${n.name}`;
     components.push({
       name: fwd, kind: 'forwarder', node: n.name, netns: n.netns, url: sock(fwd),
-      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip, ...(n.remoteMechanisms ? ['--remote-mechanisms', n.remoteMechanisms.join(',')] : [])],
+      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip, ...(n.remoteMechanisms ? ['--remote-mechanisms', n.remoteMechanisms.join(',')] : []), ...(via.length > 0 ? ['--srv6-via', via.join(',')] : [])],
     });
   }
   const workloads: WorkloadPlan[] = [];

@@ -54,6 +54,10 @@ export function checkScenario(s: Scenario): CheckProblem[] {
   (s.services ?? []).forEach((svc, i) => {
     if (serviceNames.has(svc.name)) bad(['services', i, 'name'], `duplicate service "${svc.name}"`);
     serviceNames.add(svc.name);
+    (svc.via ?? []).forEach((n, j) => {
+      if (!nodes.has(n)) bad(['services', i, 'via', j], `unknown node "${n}" (nodes: ${nodeNames.join(', ')})`);
+    });
+    if (svc.via && s.underlay !== 'ipv6') bad(['services', i, 'via'], 'traffic engineering (via) runs over SRv6 and needs `underlay: ipv6`');
   });
 
   const offered = new Set<string>();

@@ -21,6 +21,8 @@ export const serviceSchema = z.strictObject({
   name,
   payload: z.enum(['ETHERNET', 'IP']).optional(),
   matches: z.array(match).optional(),
+  /** SRv6 traffic engineering: nodes its connections' packets pass, in order (needs `underlay: ipv6` and SRV6 negotiated). */
+  via: z.array(name).min(1).optional(),
 });
 
 export const endpointSchema = z.strictObject({

@@ -24,6 +24,20 @@ function remoteMechanismsArg(value: string): string[] {
   return names;
 }
 
+/** "svc=2001:db8:ff::3+2001:db8:ff::4,other=..." -> { svc: [...], other: [...] }. */
+function srv6ViaArg(value: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [service, ips] = item.split('=');
+    if (!service || !ips) throw new InvalidArgumentError(`"${item}" is not SERVICE=IP6[+IP6...]`);
+    const list = ips.split('+');
+    const bad = list.find((ip) => isIP(ip) !== 6);
+    if (bad !== undefined) throw new InvalidArgumentError(`"${bad}" (service ${service}) is not an IPv6 address`);
+    out[service] = list;
+  }
+  return out;
+}
+
 export function registerForwarderCommand(program: Command): void {
   program
     .command('forwarder')
@@ -38,9 +52,10 @@ export function registerForwarderCommand(program: Command): void {
         .env('NSM_REMOTE_MECHANISMS')
         .argParser(remoteMechanismsArg),
     )
+    .addOption(new Option('--srv6-via <service=ip6+ip6,...>', 'SRv6 traffic engineering: the waypoint nodes (IPv6 underlay addresses, in order) of each service').env('NSM_SRV6_VIA').argParser(srv6ViaArg))
     .addOption(tokenLifetimeOption())
     .addOption(new Option('--sweep-after <duration>', 'remove links of an earlier life not asked for again within this time (default: half the token lifetime, at most 1m)').env('NSM_SWEEP_AFTER').argParser(durationArg))
-    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; maxTokenLifetime: number; sweepAfter?: number }) => {
+    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; srv6Via?: Record<string, string[]>; maxTokenLifetime: number; sweepAfter?: number }) => {
       const log = createLogger(flags.name);
       const fwd = await startForwarder({
         name: flags.name,
@@ -52,6 +67,7 @@ export function registerForwarderCommand(program: Command): void {
         ...(flags.sweepAfter !== undefined ? { adoptGraceMs: flags.sweepAfter } : {}),
         ...(flags.labels ? { labels: flags.labels } : {}),
         ...(flags.remoteMechanisms ? { remoteMechanisms: flags.remoteMechanisms } : {}),
+        ...(flags.srv6Via ? { srv6Via: flags.srv6Via } : {}),
         log,
       });
       process.stdout.write(`forwarder ${flags.name} listening on ${fwd.url}\n`);

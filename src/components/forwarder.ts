@@ -31,6 +31,8 @@ export interface ForwarderOptions {
   dataplane: ManagedDataplane;
   /** Remote mechanisms by name, in priority order (default: all, see src/dataplane/mechanisms); unknown names are skipped. */
   remoteMechanisms?: string[];
+  /** SRv6 traffic engineering: per network service, the IPv6 underlay addresses of its waypoint nodes, in order. */
+  srv6Via?: Record<string, string[]>;
   /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime, at most one minute). */
   adoptGraceMs?: number;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
@@ -47,9 +49,12 @@ export interface RunningForwarder {
 export async function startForwarder(opts: ForwarderOptions): Promise<RunningForwarder> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
   const dataplane = opts.dataplane;
-  const mechanisms = mechanismRegistry(opts.remoteMechanisms);
+  const mechanisms = mechanismRegistry(opts.remoteMechanisms, opts.srv6Via ? { srv6: { via: opts.srv6Via } } : {});
   if (mechanisms.skipped.length > 0) opts.log.warn({ skipped: mechanisms.skipped, supported: remoteMechanismNames() }, 'unknown remote mechanisms skipped');
   if (dataplane.orphanCount) opts.log.info({ links: dataplane.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
+  for (const m of mechanisms.remote) {
+    await m.start?.(dataplane, { underlayIp: opts.underlayIp }).catch((err: unknown) => opts.log.warn({ mechanism: m.type, err: String(err) }, 'mechanism setup failed'));
+  }
   const sweep = (opts.clock ?? realClock).setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
   const chain = newForwarderChain({
     name: opts.name,

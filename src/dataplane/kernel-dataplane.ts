@@ -1,7 +1,9 @@
 // Factories of a forwarder's managed data plane: any ForwarderDataplane wrapped in a
 // LinkLedger (so a restarted forwarder knows its own links), and the kernel one the
 // `nsm forwarder` command runs (KernelDriver + ledger beside the forwarder's socket).
+import { execFile } from 'node:child_process';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { parseMeshUrl } from '../api/transport.js';
 import type { ManagedDataplane } from '../sdk/networkservice/managed-dataplane.js';
@@ -9,6 +11,8 @@ import type { ForwarderDataplane } from '../sdk/networkservice/program-dataplane
 import { KernelDriver } from './kernel-driver.js';
 import { cleanupLines } from './mechanisms/srv6/names.js';
 import { LinkLedger } from './link-ledger.js';
+
+const run = promisify(execFile);
 
 /** Where a forwarder keeps its ledger: beside its unix socket, or in /var/lib/networkservicemesh. */
 export function defaultLedgerFile(listenUrl: string, name: string): string {
@@ -49,6 +53,10 @@ export function kernelDataplane(opts: KernelDataplaneOptions): ManagedDataplane 
     linkInfo: (netns, name) => driver.linkInfo(netns, name),
     ipLines: (netns, lines, ignore) => driver.runLines(netns, lines, ignore),
     setSysctl: (netns, key, value) => driver.setSysctl(netns, key, value),
+    deviceOf: async (ip) => {
+      const { stdout } = await run('ip', ['-j', 'addr', 'show', 'to', ip]);
+      return (JSON.parse(stdout || '[]') as { ifname?: string }[])[0]?.ifname;
+    },
     // A mechanism's rules and tables that do not go with its link go right after it (SRv6).
     deleteLink: async (netns, name) => {
       const existed = await driver.deleteLink(netns, name);

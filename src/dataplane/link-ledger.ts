@@ -111,6 +111,7 @@ export class LinkLedger {
       addRoute: (netns, route) => dp.addRoute(netns, route),
       ...(dp.ipLines ? { ipLines: dp.ipLines.bind(dp) } : {}),
       ...(dp.setSysctl ? { setSysctl: dp.setSysctl.bind(dp) } : {}),
+      ...(dp.deviceOf ? { deviceOf: dp.deviceOf.bind(dp) } : {}),
       linksTagged: (alias) => [...this.links.values()].filter((l) => l.alias === alias).map(({ netns, name }) => ({ netns, name })),
       ...(dp.linkInfo
         ? {

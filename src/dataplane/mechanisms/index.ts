@@ -3,7 +3,7 @@
 import { InvalidArgumentError } from '../../sdk/core/errors.js';
 import type { LocalMechanism, MechanismRegistry, RemoteMechanism } from '../../sdk/networkservice/mechanism-module.js';
 import { kernel } from './kernel/index.js';
-import { srv6 } from './srv6/index.js';
+import { makeSrv6, srv6, type Srv6Options } from './srv6/index.js';
 import { vxlan } from './vxlan/index.js';
 
 export const LOCAL_MECHANISMS: LocalMechanism[] = [kernel];
@@ -17,8 +17,9 @@ export const remoteMechanismNames = (): string[] => REMOTE_MECHANISMS.map((m) =>
  * order; default: every remote mechanism). Names this build does not know are left out and
  * reported in `skipped`; a list with no known name is an error naming what is supported.
  */
-export function mechanismRegistry(names?: string[]): MechanismRegistry & { skipped: string[] } {
-  if (!names) return { local: LOCAL_MECHANISMS, remote: REMOTE_MECHANISMS, skipped: [] };
+export function mechanismRegistry(names?: string[], opts: { srv6?: Srv6Options } = {}): MechanismRegistry & { skipped: string[] } {
+  const configured = (m: RemoteMechanism) => (m === srv6 && opts.srv6 ? makeSrv6(opts.srv6) : m);
+  if (!names) return { local: LOCAL_MECHANISMS, remote: REMOTE_MECHANISMS.map(configured), skipped: [] };
   const remote: RemoteMechanism[] = [];
   const skipped: string[] = [];
   for (const raw of names) {
@@ -26,7 +27,7 @@ export function mechanismRegistry(names?: string[]): MechanismRegistry & { skipp
     if (!name) continue;
     const m = REMOTE_MECHANISMS.find((r) => r.name === name);
     if (!m) skipped.push(raw.trim());
-    else if (!remote.includes(m)) remote.push(m);
+    else if (!remote.some((r) => r.type === m.type)) remote.push(configured(m));
   }
   if (remote.length === 0) {
     throw new InvalidArgumentError(`no supported remote mechanism in ${JSON.stringify(names.join(','))} (supported: ${remoteMechanismNames().join(', ')})`);

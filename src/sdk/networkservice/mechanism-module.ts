@@ -29,6 +29,8 @@ export interface ProgramContext {
   connId: string;
   /** The tag every link of this connection carries ("nsm:<id>"). */
   alias: string;
+  /** The connection's network service (mechanisms may treat services differently, e.g. SRv6 waypoints). */
+  service: string;
   /** The connection's MTU when the path asked for one. */
   mtu?: number;
   underlayIp: string;
@@ -70,6 +72,8 @@ export interface RemoteMechanism {
    * node, "endpoint": the endpoint's), addresses and routes included; resolves the links made.
    */
   program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint'): Promise<ProgrammedLink[]>;
+  /** Node-wide setup when the forwarder starts (e.g. SRv6: sysctls and the node's End SID), if any. */
+  start?(dp: ForwarderDataplane, env: MechanismEnv): Promise<void>;
 }
 
 /** The mechanisms a forwarder supports; `remote` in its priority order (what it offers, first first). */

@@ -24,6 +24,8 @@ export interface ForwarderDataplane {
   linkInfo?(netns: string, name: string): Promise<ExistingLink | undefined>;
   /** Raw iproute2 lines in a namespace ("host": the forwarder's own), for mechanisms that need rules and lwtunnel routes; errors matching `ignore` are not errors. */
   ipLines?(netns: string, lines: string[], ignore?: RegExp): Promise<void>;
+  /** The interface holding `ip` in the forwarder's own namespace (e.g. the underlay's), if any. */
+  deviceOf?(ip: string): Promise<string | undefined>;
   /** Sets a net.* sysctl in a namespace. */
   setSysctl?(netns: string, key: string, value: string): Promise<void>;
 }
@@ -57,7 +59,7 @@ async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<
 /** Joins the incoming to the outgoing mechanism through the modules that own them. */
 async function build(reg: MechanismRegistry, dp: ForwarderDataplane, conn: Connection, incoming: Mechanism, outgoing: Mechanism, underlayIp: string): Promise<ProgrammedLink[]> {
   const mtu = conn.context?.MTU || undefined;
-  const p: ProgramContext = { dp, connId: conn.id, alias: `${ALIAS_PREFIX}${conn.id}`, underlayIp, ...(mtu ? { mtu } : {}) };
+  const p: ProgramContext = { dp, connId: conn.id, alias: `${ALIAS_PREFIX}${conn.id}`, service: conn.networkService, underlayIp, ...(mtu ? { mtu } : {}) };
   const ip = conn.context?.ipContext;
   const from = findMechanism(reg, incoming);
   const to = findMechanism(reg, outgoing);

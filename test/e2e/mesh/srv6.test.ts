@@ -16,10 +16,12 @@ before(async () => {
 
 const ip = (ns: string, ...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
 
-/** What SRv6 leaves in a node namespace: node ends of veths, seg6/seg6local routes, extra rules. */
+/** What SRv6 connections leave in a node namespace: node ends of veths, seg6/seg6local routes, extra rules (not the node's own End SID). */
 function srv6State(ns: string): string[] {
-  const routes = [...ip(ns, '-6', 'route', 'show', 'table', 'all').split('\n'), ...ip(ns, '-4', 'route', 'show', 'table', 'all').split('\n')].filter((l) => /seg6|s6x|table 1\d{5}/.test(l));
-  const rules = [...ip(ns, 'rule').split('\n'), ...ip(ns, '-6', 'rule').split('\n')].filter((l) => /s6x|lookup 1\d{5}/.test(l));
+  const routes = [...ip(ns, '-6', 'route', 'show', 'table', 'all').split('\n'), ...ip(ns, '-4', 'route', 'show', 'table', 'all').split('\n')]
+    .filter((l) => /seg6|s6x|table \d{6,}/.test(l))
+    .filter((l) => !/::e\s+encap seg6local action End dev/.test(l));
+  const rules = [...ip(ns, 'rule').split('\n'), ...ip(ns, '-6', 'rule').split('\n')].filter((l) => /s6x|lookup \d{6,}/.test(l));
   return [...links(ns).filter((l) => l.startsWith('s6x')), ...routes, ...rules];
 }
 

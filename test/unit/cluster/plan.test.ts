@@ -99,3 +99,9 @@ test('table: the remote mechanism has its column', () => {
   ]);
   assert.match(lines[1]!, /KERNEL\s+VXLAN\s+169/);
 });
+
+test('plan: a service with via gives every forwarder --srv6-via with the waypoints\' IPv6 underlay addresses', () => {
+  const text = TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2, node-3]\nunderlay: ipv6\nservices:\n  - { name: icmp-responder, via: [node-3] }\n');
+  const p = planMesh(parseScenario(text), 'k.yaml', 'tname');
+  for (const f of p.components.filter((c) => c.kind === 'forwarder')) assert.equal(f.args[f.args.indexOf('--srv6-via') + 1], 'icmp-responder=2001:db8:ff::3');
+});

@@ -9,8 +9,9 @@
 import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
 import type { MechanismEnv, ProgramContext, RemoteMechanism, Side } from '../../../sdk/networkservice/mechanism-module.js';
+import type { ForwarderDataplane } from '../../../sdk/networkservice/program-dataplane.js';
 import { configureOrRemove, createOrAdopt, removeLinks } from '../common/links.js';
-import { locatorOfSid, macOf, nextHop4, nodeEndName, sidOf, tableOf } from './names.js';
+import { endSidOf, locatorOfSid, macOf, nextHop4, nodeEndName, sidOf, tableOf } from './names.js';
 
 export const SRV6 = 'SRV6';
 export const S = { srcHostIp: 'src_host_ip', dstHostIp: 'dst_host_ip', srcLocalSid: 'src_localsid', dstLocalSid: 'dst_localsid' } as const;
@@ -30,11 +31,12 @@ function problemOf(m: Mechanism, hostKey: string, sidKey: string): string | unde
   return undefined;
 }
 
-/** Once per forwarder: SRv6, forwarding and the tunnel source in its namespace. */
+/** Once per forwarder: SRv6, forwarding, the tunnel source and this node's End SID (for traffic steered through it). */
 const prepared = new WeakMap<object, Promise<void>>();
-function prepare(p: ProgramContext): Promise<void> {
+function prepare(p: { dp: ForwarderDataplane; underlayIp: string }): Promise<void> {
   let done = prepared.get(p.dp);
   if (!done) {
+    if (!p.dp.ipLines || !p.dp.setSysctl) return Promise.reject(new Error('this data plane cannot program SRV6'));
     const set = (k: string, v: string) => p.dp.setSysctl!('host', k, v);
     done = (async () => {
       for (const [k, v] of [
@@ -45,7 +47,9 @@ function prepare(p: ProgramContext): Promise<void> {
         ['net.ipv4.conf.all.rp_filter', '0'],
         ['net.ipv4.conf.default.rp_filter', '0'],
       ] as const) await set(k, v);
-      await p.dp.ipLines!('host', [`sr tunsrc set ${p.underlayIp}`]);
+      // The End SID needs a real device (a route via lo becomes a reject route): the underlay's.
+      const dev = (await p.dp.deviceOf?.(p.underlayIp)) ?? 'lo';
+      await p.dp.ipLines!('host', [`sr tunsrc set ${p.underlayIp}`, `route replace ${endSidOf(p.underlayIp)}/128 encap seg6local action End dev ${dev}`]);
     })();
     done.catch(() => prepared.delete(p.dp));
     prepared.set(p.dp, done);
@@ -53,9 +57,12 @@ function prepare(p: ProgramContext): Promise<void> {
   return done;
 }
 
-async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint') {
-  if (!p.dp.ipLines || !p.dp.setSysctl) throw new Error('this data plane cannot program SRV6');
+async function program(via: Map<string, string[]>, p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint') {
   await prepare(p);
+  if (!p.dp.ipLines) throw new Error('this data plane cannot program SRV6');
+  // Traffic engineering: through each waypoint's End SID (in reverse on the way back), then the peer's SID.
+  const waypoints = via.get(p.service) ?? [];
+  const ordered = role === 'client' ? waypoints : [...waypoints].reverse();
   const mine = m.parameters[role === 'client' ? S.srcLocalSid : S.dstLocalSid]!;
   const peerSid = m.parameters[role === 'client' ? S.dstLocalSid : S.srcLocalSid]!;
   const peerHost = m.parameters[role === 'client' ? S.dstHostIp : S.srcHostIp]!;
@@ -64,7 +71,8 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
   const nh4 = nextHop4(p.connId);
   const mac = macOf(p.connId);
   const link = { netns: 'host', name: node };
-  const mtu = Math.min(p.mtu ?? 1500, 1500 - OVERHEAD);
+  const mtu = Math.min(p.mtu ?? 1500, 1500 - OVERHEAD - 16 * waypoints.length);
+  const segs = [...ordered.map(endSidOf), peerSid].join(',');
   await createOrAdopt(p.dp, link, { alias: p.alias, kind: 'veth', peer: { netns: side.netns, name: side.name } }, () =>
     p.dp.createVeth({ name: node, netns: 'host', peerName: side.name, peerNetns: side.netns, alias: p.alias, mtu }),
   );
@@ -76,7 +84,8 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
       `rule add pref ${pref} iif ${node} table ${table}`,
       // The peer node's locator: one route per peer node, shared by its connections (kept).
       `route replace ${locatorOfSid(peerSid)} via ${peerHost}`,
-      `route replace default encap seg6 mode encap segs ${peerSid} dev ${node} table ${table}`,
+      ...waypoints.map((w) => `route replace ${locatorOfSid(endSidOf(w))} via ${w}`),
+      `route replace default encap seg6 mode encap segs ${segs} dev ${node} table ${table}`,
       `route replace ${nh4}/32 dev ${node}`,
       `route replace ${mine}/128 encap seg6local action End.DX4 nh4 ${nh4} dev ${node}`,
     ]);
@@ -87,10 +96,27 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
   return configureOrRemove(p.dp, [link], [side]);
 }
 
+export interface Srv6Options {
+  /** Traffic engineering: per network service, the IPv6 underlay addresses of the waypoint nodes its packets pass, in order. */
+  via?: Record<string, string[]>;
+}
+
+/** The SRV6 module, with its waypoints per service. */
+export function makeSrv6(opts: Srv6Options = {}): RemoteMechanism {
+  const via = new Map(Object.entries(opts.via ?? {}));
+  return {
+    ...srv6,
+    program: (p, side, m, role) => program(via, p, side, m, role),
+  };
+}
+
 export const srv6: RemoteMechanism = {
   cls: 'REMOTE',
   type: SRV6,
   name: 'srv6',
+  async start(dp, env) {
+    if (isIP(env.underlayIp) === 6) await prepare({ dp, underlayIp: env.underlayIp });
+  },
   check(m: Mechanism, env: MechanismEnv) {
     if (isIP(env.underlayIp) !== 6) return `SRV6 needs an IPv6 underlay, but this forwarder's is ${env.underlayIp}`;
     return problemOf(m, S.srcHostIp, S.srcLocalSid);
@@ -101,5 +127,5 @@ export const srv6: RemoteMechanism = {
   },
   accept: (m, env, connId) =>
     srv6Mechanism({ ...m.parameters, [S.dstHostIp]: env.underlayIp, [S.dstLocalSid]: sidOf(env.underlayIp, connId) }),
-  program,
+  program: (p, side, m, role) => program(new Map(), p, side, m, role),
 };

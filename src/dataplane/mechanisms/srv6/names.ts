@@ -33,6 +33,9 @@ export function sidOf(underlayIp: string, connId: string): string {
   return `${locatorOf(underlayIp)}:${h.readUInt16BE(4).toString(16)}:${h.readUInt16BE(6).toString(16)}:0:4`;
 }
 
+/** A node's End SID (the waypoint function of traffic engineering), from its IPv6 underlay address. */
+export const endSidOf = (underlayIp: string) => `${locatorOf(underlayIp)}::e`;
+
 /** The /64 locator a SID lies in (its first four groups). */
 export const locatorOfSid = (sid: string) => `${sid.split(':').slice(0, 4).join(':')}::/64`;
 
