@@ -57,6 +57,24 @@ function prepare(p: { dp: ForwarderDataplane; underlayIp: string }): Promise<voi
   return done;
 }
 
+/**
+ * The first candidate next hop that is free or already this node end's: a /32 route to the node end
+ * (a candidate routed to another connection's node end answers "File exists" and the next is tried).
+ */
+async function claimNextHop(p: ProgramContext, node: string): Promise<string> {
+  for (let i = 0; i < 64; i++) {
+    const nh = nextHop4(p.connId, i);
+    await p.dp.ipLines!('host', [`route del ${nh}/32 dev ${node}`], NOT_THERE);
+    try {
+      await p.dp.ipLines!('host', [`route add ${nh}/32 dev ${node}`]);
+      return nh;
+    } catch (err) {
+      if (!/exists/i.test(String(err))) throw err;
+    }
+  }
+  throw new Error(`no free next hop for ${node} in 169.254.0.0/16`);
+}
+
 async function program(via: Map<string, string[]>, p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint') {
   await prepare(p);
   if (!p.dp.ipLines) throw new Error('this data plane cannot program SRV6');
@@ -68,7 +86,6 @@ async function program(via: Map<string, string[]>, p: ProgramContext, side: Side
   const peerHost = m.parameters[role === 'client' ? S.dstHostIp : S.srcHostIp]!;
   const node = nodeEndName(p.connId);
   const { table, pref } = tableOf(node)!;
-  const nh4 = nextHop4(p.connId);
   const mac = macOf(p.connId);
   const link = { netns: 'host', name: node };
   const mtu = Math.min(p.mtu ?? 1500, 1500 - OVERHEAD - 16 * waypoints.length);
@@ -86,7 +103,9 @@ async function program(via: Map<string, string[]>, p: ProgramContext, side: Side
       `route replace ${locatorOfSid(peerSid)} via ${peerHost}`,
       ...waypoints.map((w) => `route replace ${locatorOfSid(endSidOf(w))} via ${w}`),
       `route replace default encap seg6 mode encap segs ${segs} dev ${node} table ${table}`,
-      `route replace ${nh4}/32 dev ${node}`,
+    ]);
+    const nh4 = await claimNextHop(p, node);
+    await p.dp.ipLines('host', [
       `route replace ${mine}/128 encap seg6local action End.DX4 nh4 ${nh4} dev ${node}`,
     ]);
   } catch (err) {

@@ -39,10 +39,10 @@ export const endSidOf = (underlayIp: string) => `${locatorOf(underlayIp)}::e`;
 /** The /64 locator a SID lies in (its first four groups). */
 export const locatorOfSid = (sid: string) => `${sid.split(':').slice(0, 4).join(':')}::/64`;
 
-/** The next hop in the forwarder's namespace that leads to the node end (one per connection; End.DX4 routes to it). */
-export function nextHop4(connId: string): string {
-  const h = hashOf(connId);
-  return `169.254.${h[8]}.${h[9]}`;
+/** The `i`-th candidate next hop in the forwarder's namespace for the node end (one per connection; End.DX4 routes to it). */
+export function nextHop4(connId: string, i = 0): string {
+  const n = (hashOf(connId).readUInt16BE(8) + i) % 65536;
+  return `169.254.${n >> 8}.${n & 255}`;
 }
 
 /** A locally administered MAC both veth ends share (ARP is off: each end sends to its own address). */
