@@ -725,6 +725,17 @@ async function ipv6Phase(): Promise<void> {
   }
 }
 
+async function srv6Phase(): Promise<void> {
+  if (!wanted('throughput.srv6', 'request.remote.p50.srv6')) return;
+  log('throughput.srv6: iperf3 through a mesh SRV6 connection and through the same seg6 tunnel set up by hand (bench/throughput-srv6.ts)');
+  try {
+    const out = await childJson('throughput-srv6.ts', ['--reps', String(IPERF_REPS), '--seconds', String(IPERF_SECONDS)]);
+    for (const r of out.results) add(r);
+  } catch (err) {
+    missing('throughput.srv6', `bench/throughput-srv6.ts failed: ${String(err).slice(0, 300)}`);
+  }
+}
+
 async function heapPhase(): Promise<void> {
   if (!wanted('memory.per-connection.heap')) return;
   const n = QUICK ? '200' : '500';
@@ -755,6 +766,7 @@ const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'throughput.kernel': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'throughput.vxlan': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'throughput.kernel.ipv6': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
+  'throughput.srv6': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'connections.1000.seconds': { text: '< 30 s', ok: (r) => (r.value ?? Infinity) < 30 },
   'memory.per-connection': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
   'memory.per-connection.heap': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
@@ -784,6 +796,7 @@ async function main(): Promise<void> {
     ['local', localPhase],
     ['remote', remotePhase],
     ['ipv6', ipv6Phase],
+    ['srv6', srv6Phase],
     ['heal', healPhase],
     ['memory', heapPhase],
     ['registry', registryPhase],

@@ -17,6 +17,8 @@ export interface ConnectionStatus {
   service: string;
   endpoint: string;
   mechanism: string;
+  /** "VXLAN", "SRV6", ...: the mechanism between nodes; absent when the connection stays on one node. */
+  remoteMechanism?: string;
   interface: string;
   /** The first address of each end (srcIps[0], dstIps[0]). */
   srcIp: string;
@@ -68,7 +70,7 @@ async function toStatus(client: string, netns: string, lines: NscLine[], ping: P
   const line = lines.filter((l) => l.state !== 'HEALING' && l.state !== 'CLOSED').at(-1)!;
   const up = !healing && ping && line.dstIp ? await ping(netns, line.dstIp) : false;
   return {
-    id: line.id, client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, interface: line.interface,
+    id: line.id, client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, ...(line.remoteMechanism ? { remoteMechanism: line.remoteMechanism } : {}), interface: line.interface,
     srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '',
     srcIps: line.srcIps ?? (line.srcIp ? [line.srcIp] : []), dstIps: line.dstIps ?? (line.dstIp ? [line.dstIp] : []), path: line.path, state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
   };

@@ -26,6 +26,8 @@ export interface NodePlan {
   ip: string;
   /** IPv6 underlay address (no prefix) when the scenario asks for `underlay: ipv6`: VXLAN runs over it. */
   ip6?: string;
+  /** The forwarder's remote mechanisms in priority order (scenario `remote_mechanisms`; default: all). */
+  remoteMechanisms?: string[];
   /** Interface names: `ul` in the node namespace, `<peer>` on the bridge. */
   peer: string;
 }

@@ -1,8 +1,10 @@
 // Namespaces and underlay of a mesh: one namespace per node and workload, plus `<name>-ul` holding
 // a bridge with a veth to each node (198.18.0.N/15 on the node end, .254 on the bridge for the registry;
-// with `underlay: ipv6` also 2001:db8:ff::N/64 on the node end, which the forwarders' VXLAN tunnels use).
+// with `underlay: ipv6` also 2001:db8:ff::N/64 on the node end, which the forwarders' VXLAN and SRv6 tunnels use,
+// and a route to every other node's SRv6 locator).
 import type { Logger } from 'pino';
 import { KernelDriver, createNamedNetns, deleteNamedNetns, listNamedNetns } from '../dataplane/index.js';
+import { locatorOf } from '../dataplane/mechanisms/srv6/names.js';
 import type { MeshPlan } from './mesh-plan.js';
 import { planNamespaces, UNDERLAY6_PREFIX } from './plan.js';
 
@@ -27,6 +29,10 @@ export async function createNetworks(p: MeshPlan, log: Logger, onStep: (msg: str
       await kd.addToBridge(p.underlayNetns, n.peer, p.bridge);
       await kd.addAddress(n.netns, 'ul', `${n.ip}/${p.underlayPrefix}`);
       if (n.ip6) await kd.addAddress(n.netns, 'ul', `${n.ip6}/${UNDERLAY6_PREFIX}`);
+    }
+    // Each node's SRv6 locator (2001:db8:5:<last group of its address>::/64) is reached through its underlay address.
+    for (const n of p.nodes.filter((x) => x.ip6)) {
+      for (const m of p.nodes.filter((x) => x.ip6 && x !== n)) await kd.addRoute(n.netns, { prefix: `${locatorOf(m.ip6!)}::/64`, via: m.ip6!, dev: 'ul' });
     }
     onStep(`underlay ${p.bridge} in ${p.underlayNetns}: ${p.nodes.map((n) => `${n.name}=${n.ip}${n.ip6 ? `,${n.ip6}` : ''}`).join(' ')} registry=${p.registryIp}`);
   } finally {

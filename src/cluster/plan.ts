@@ -5,7 +5,7 @@ import { containerName } from '../platforms/podman/workloads.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
 import type { ClientRequestPlan, ComponentPlan, MeshPlan, NodePlan, WorkloadPlan } from './mesh-plan.js';
 import { meshPaths } from './paths.js';
-import { endpointCidrs, type Scenario } from './scenario-schema.js';
+import { endpointCidrs, nodeName, nodeRemoteMechanisms, type Scenario } from './scenario-schema.js';
 
 const UNDERLAY_PREFIX = 15;
 const REGISTRY_IP = '198.18.0.254';
@@ -20,7 +20,11 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   const ns = (x: string) => `${name}-${x}`;
   const registryUrl = `tcp://${REGISTRY_IP}:5001`;
   const v6 = s.underlay === 'ipv6';
-  const nodes: NodePlan[] = s.nodes.map((n, i) => ({ name: n, netns: ns(n), ip: `198.18.0.${i + 1}`, ...(v6 ? { ip6: underlay6Ip(i) } : {}), peer: `n${i + 1}` }));
+  const nodes: NodePlan[] = s.nodes.map((node, i) => {
+    const n = nodeName(node);
+    const remote = nodeRemoteMechanisms(node);
+    return { name: n, netns: ns(n), ip: `198.18.0.${i + 1}`, ...(v6 ? { ip6: underlay6Ip(i) } : {}), ...(remote ? { remoteMechanisms: remote } : {}), peer: `n${i + 1}` };
+  });
   const nodeOf = new Map(nodes.map((n) => [n.name, n]));
   const components: ComponentPlan[] = [];
   const registryArgs = ['registry', '--listen', registryUrl];
@@ -31,6 +35,8 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     registryArgs.push('--backend', 'etcd', '--etcd-endpoints', endpoints.join(','));
   }
   components.push({ name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: registryArgs });
+  // SRv6 waypoints per service, as the forwarders' --srv6-via (IPv6 underlay addresses).
+  const via = (s.services ?? []).filter((svc) => svc.via && v6).map((svc) => `${svc.name}=${svc.via!.map((w) => nodeOf.get(w)?.ip6 ?? w).join('+')}`);
   for (const n of nodes) {
     const nsmgr = `nsmgr-${n.name}`;
     const tcp = `tcp://${n.ip}:5002`;
@@ -41,7 +47,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     const fwd = `forwarder-${n.name}`;
     components.push({
       name: fwd, kind: 'forwarder', node: n.name, netns: n.netns, url: sock(fwd),
-      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip],
+      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip, ...(n.remoteMechanisms ? ['--remote-mechanisms', n.remoteMechanisms.join(',')] : []), ...(via.length > 0 ? ['--srv6-via', via.join(',')] : [])],
     });
   }
   const workloads: WorkloadPlan[] = [];

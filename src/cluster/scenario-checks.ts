@@ -2,7 +2,8 @@
 // known nodes, endpoints with services, non-overlapping CIDRs (none on a passthrough), requests someone can serve.
 import { parseServiceUrl } from '../components/service-url.js';
 import { overlaps, parsePrefix, type Prefix } from '../sdk/tools/prefix.js';
-import { endpointCidrs, type Scenario } from './scenario-schema.js';
+import { remoteMechanismNames } from '../dataplane/mechanisms/index.js';
+import { endpointCidrs, nodeName, nodeRemoteMechanisms, type Scenario } from './scenario-schema.js';
 import type { YamlPath } from './yaml-lines.js';
 
 export interface CheckProblem {
@@ -35,8 +36,17 @@ export function checkScenario(s: Scenario): CheckProblem[] {
     if (prev) bad(path, `duplicate name "${name}" (already used by ${prev})`);
     else seen.set(name, what);
   };
-  s.nodes.forEach((n, i) => member(['nodes', i], n, 'a node'));
-  const nodes = new Set(s.nodes);
+  const nodeNames = s.nodes.map(nodeName);
+  s.nodes.forEach((n, i) => member(typeof n === 'string' ? ['nodes', i] : ['nodes', i, 'name'], nodeName(n), 'a node'));
+  s.nodes.forEach((n, i) => {
+    const list = nodeRemoteMechanisms(n);
+    if (!list) return;
+    const known = remoteMechanismNames();
+    if (!list.some((m) => known.includes(m.toLowerCase()))) {
+      bad(['nodes', i, 'remote_mechanisms'], `no supported remote mechanism in [${list.join(', ')}] (supported: ${known.join(', ')})`);
+    }
+  });
+  const nodes = new Set(nodeNames);
 
   checkRegistry(s, bad);
 
@@ -44,13 +54,17 @@ export function checkScenario(s: Scenario): CheckProblem[] {
   (s.services ?? []).forEach((svc, i) => {
     if (serviceNames.has(svc.name)) bad(['services', i, 'name'], `duplicate service "${svc.name}"`);
     serviceNames.add(svc.name);
+    (svc.via ?? []).forEach((n, j) => {
+      if (!nodes.has(n)) bad(['services', i, 'via', j], `unknown node "${n}" (nodes: ${nodeNames.join(', ')})`);
+    });
+    if (svc.via && s.underlay !== 'ipv6') bad(['services', i, 'via'], 'traffic engineering (via) runs over SRv6 and needs `underlay: ipv6`');
   });
 
   const offered = new Set<string>();
   const cidrs: { cidr: Prefix; owner: string }[] = [];
   (s.endpoints ?? []).forEach((e, i) => {
     member(['endpoints', i, 'name'], e.name, `endpoint ${i + 1}`);
-    if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${s.nodes.join(', ')})`);
+    if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${nodeNames.join(', ')})`);
     if (e.services.length === 0) bad(['endpoints', i, 'services'], `endpoint "${e.name}" offers no service`);
     e.services.forEach((svc) => offered.add(svc));
     if (e.kind === 'passthrough' && (e.cidr !== undefined || e.cidrs !== undefined)) {
@@ -88,7 +102,7 @@ export function checkScenario(s: Scenario): CheckProblem[] {
 
   (s.clients ?? []).forEach((c, i) => {
     member(['clients', i, 'name'], c.name, `client ${i + 1}`);
-    if (!nodes.has(c.node)) bad(['clients', i, 'node'], `unknown node "${c.node}" (nodes: ${s.nodes.join(', ')})`);
+    if (!nodes.has(c.node)) bad(['clients', i, 'node'], `unknown node "${c.node}" (nodes: ${nodeNames.join(', ')})`);
     const ifnames = new Set<string>();
     c.requests.forEach((r, j) => {
       try {

@@ -23,6 +23,8 @@ export const serviceSchema = z.strictObject({
   name,
   payload: z.enum(['ETHERNET', 'IP']).optional(),
   matches: z.array(match).optional(),
+  /** SRv6 traffic engineering: nodes its connections' packets pass, in order (needs `underlay: ipv6` and SRV6 negotiated). */
+  via: z.array(name).min(1).optional(),
 });
 
 const endpointSchema = z.strictObject({
@@ -40,6 +42,12 @@ const endpointSchema = z.strictObject({
   runtime,
 });
 
+/** A node: a plain name, or a name with its forwarder's remote mechanisms in priority order. */
+export const nodeSchema = z.union([
+  name,
+  z.strictObject({ name, remote_mechanisms: z.array(name).min(1).optional() }),
+]);
+
 const clientSchema = z.strictObject({
   name,
   node: name,
@@ -49,7 +57,7 @@ const clientSchema = z.strictObject({
 
 export const scenarioSchema = z.strictObject({
   name,
-  nodes: z.array(name).min(1),
+  nodes: z.array(nodeSchema).min(1),
   /** Address family of the node underlay that VXLAN tunnels use (default ipv4; the control plane stays on IPv4). */
   underlay: z.enum(['ipv4', 'ipv6']).optional(),
   registry: z
@@ -66,5 +74,9 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 export function endpointCidrs(e: { cidr?: string | undefined; cidrs?: string[] | undefined }): string[] {
   return e.cidrs ?? (e.cidr ?? '').split(',').map((c) => c.trim()).filter(Boolean);
 }
+export type ScenarioNode = z.infer<typeof nodeSchema>;
+export const nodeName = (n: ScenarioNode): string => (typeof n === 'string' ? n : n.name);
+export const nodeRemoteMechanisms = (n: ScenarioNode): string[] | undefined => (typeof n === 'string' ? undefined : n.remote_mechanisms);
+
 export type ScenarioEndpoint = z.infer<typeof endpointSchema>;
 export type ScenarioClient = z.infer<typeof clientSchema>;

@@ -13,8 +13,8 @@ const all = (list: string[] | undefined, first: string): string => (list?.length
 
 export function connectionTable(conns: ConnectionStatus[]): string[] {
   return formatTable(
-    ['CLIENT', 'IF', 'SERVICE', 'ENDPOINT', 'MECHANISM', 'SRC', 'DST', 'STATE', 'PATH'],
-    conns.map((c) => [c.client, c.interface, c.service, c.endpoint || '-', c.mechanism || '-', all(c.srcIps, c.srcIp), all(c.dstIps, c.dstIp), c.state, c.path.join(' > ') || '-']),
+    ['CLIENT', 'IF', 'SERVICE', 'ENDPOINT', 'MECHANISM', 'REMOTE', 'SRC', 'DST', 'STATE', 'PATH'],
+    conns.map((c) => [c.client, c.interface, c.service, c.endpoint || '-', c.mechanism || '-', c.remoteMechanism || '-', all(c.srcIps, c.srcIp), all(c.dstIps, c.dstIp), c.state, c.path.join(' > ') || '-']),
   );
 }
 

@@ -1,6 +1,7 @@
 // The one-line JSON summary of a connection that `nsm nsc` and passthrough
 // endpoints print on stdout (and `nsm status` reads back): the client side's view.
 import type { Connection } from '../api/index.js';
+import { REMOTE_MECHANISM_METRIC } from '../sdk/networkservice/forwarder-mechanisms.js';
 import { P } from '../sdk/tools/mechanisms.js';
 
 export type LineState = 'UP' | 'HEALING' | 'CLOSED';
@@ -11,6 +12,8 @@ export interface ConnectionLine {
   endpoint: string;
   interface: string;
   mechanism: string;
+  /** The mechanism between nodes ("VXLAN", "SRV6", ...), as the forwarders on the path report it; absent when local. */
+  remoteMechanism?: string;
   /** The first of srcIps / dstIps. */
   srcIp?: string;
   dstIp?: string;
@@ -30,6 +33,7 @@ export function connectionLine(c: Connection, ifname?: string, state?: 'UP'): Co
     endpoint: c.networkServiceEndpointName,
     interface: ifname ?? c.mechanism?.parameters[P.name] ?? '',
     mechanism: c.mechanism?.type ?? '',
+    ...remoteOf(c),
     ...(ip?.srcIpAddrs[0] ? { srcIp: ip.srcIpAddrs[0] } : {}),
     ...(ip?.dstIpAddrs[0] ? { dstIp: ip.dstIpAddrs[0] } : {}),
     ...(ip?.srcIpAddrs.length ? { srcIps: [...ip.srcIpAddrs] } : {}),
@@ -37,6 +41,11 @@ export function connectionLine(c: Connection, ifname?: string, state?: 'UP'): Co
     path: c.path?.pathSegments.map((s) => s.name) ?? [],
     ...(state ? { state } : {}),
   };
+}
+
+function remoteOf(c: Connection): { remoteMechanism?: string } {
+  const m = c.path?.pathSegments.map((s) => s.metrics[REMOTE_MECHANISM_METRIC]).find((v) => !!v);
+  return m ? { remoteMechanism: m } : {};
 }
 
 /** A short line for a state change without a new connection. */

@@ -2,6 +2,7 @@
 // data plane it is given (the kernel one in production, a fake in sandbox tests)
 // for every connection that passes it.
 import { MonitorConnectionDefinition } from '../api/index.js';
+import { mechanismRegistry, remoteMechanismNames } from '../dataplane/mechanisms/index.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { newForwarderChain } from '../sdk/chains/forwarder.js';
 import { realClock, type Clock } from '../sdk/core/clock.js';
@@ -28,6 +29,10 @@ export interface ForwarderOptions {
   clock?: Clock;
   /** What it programs (dataplane's kernelDataplane() in production); stopped with the forwarder. */
   dataplane: ManagedDataplane;
+  /** Remote mechanisms by name, in priority order (default: all, see src/dataplane/mechanisms); unknown names are skipped. */
+  remoteMechanisms?: string[];
+  /** SRv6 traffic engineering: per network service, the IPv6 underlay addresses of its waypoint nodes, in order. */
+  srv6Via?: Record<string, string[]>;
   /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime, at most one minute). */
   adoptGraceMs?: number;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
@@ -44,7 +49,12 @@ export interface RunningForwarder {
 export async function startForwarder(opts: ForwarderOptions): Promise<RunningForwarder> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
   const dataplane = opts.dataplane;
+  const mechanisms = mechanismRegistry(opts.remoteMechanisms, opts.srv6Via ? { srv6: { via: opts.srv6Via } } : {});
+  if (mechanisms.skipped.length > 0) opts.log.warn({ skipped: mechanisms.skipped, supported: remoteMechanismNames() }, 'unknown remote mechanisms skipped');
   if (dataplane.orphanCount) opts.log.info({ links: dataplane.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
+  for (const m of mechanisms.remote) {
+    await m.start?.(dataplane, { underlayIp: opts.underlayIp }).catch((err: unknown) => opts.log.warn({ mechanism: m.type, err: String(err) }, 'mechanism setup failed'));
+  }
   const sweep = (opts.clock ?? realClock).setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
   const chain = newForwarderChain({
     name: opts.name,
@@ -53,6 +63,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     ...(opts.clock ? { clock: opts.clock } : {}),
     directory: registryDirectory(opts.nsmgrUrl),
     dataplane,
+    mechanisms,
   });
   const running = await startServer([opts.listenUrl], (server) => {
     addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
@@ -74,7 +85,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     opts.log.info({ nsmgr: opts.nsmgrUrl }, 'nsmgr is back: registering again');
     registration.refreshNow();
   });
-  opts.log.info({ url, underlayIp: opts.underlayIp }, 'forwarder ready');
+  opts.log.info({ url, underlayIp: opts.underlayIp, remoteMechanisms: mechanisms.remote.map((m) => m.name) }, 'forwarder ready');
   return {
     url,
     monitor: chain.monitor,

@@ -1,13 +1,18 @@
 // Factories of a forwarder's managed data plane: any ForwarderDataplane wrapped in a
 // LinkLedger (so a restarted forwarder knows its own links), and the kernel one the
 // `nsm forwarder` command runs (KernelDriver + ledger beside the forwarder's socket).
+import { execFile } from 'node:child_process';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { parseMeshUrl } from '../api/transport.js';
 import type { ManagedDataplane } from '../sdk/networkservice/managed-dataplane.js';
 import type { ForwarderDataplane } from '../sdk/networkservice/program-dataplane.js';
 import { KernelDriver } from './kernel-driver.js';
+import { cleanupLines } from './mechanisms/srv6/names.js';
 import { LinkLedger } from './link-ledger.js';
+
+const run = promisify(execFile);
 
 /** Where a forwarder keeps its ledger: beside its unix socket, or in /var/lib/networkservicemesh. */
 export function defaultLedgerFile(listenUrl: string, name: string): string {
@@ -40,8 +45,29 @@ export interface KernelDataplaneOptions {
 /** The real data plane: the kernel through long-lived ip channels, with a ledger of its links. */
 export function kernelDataplane(opts: KernelDataplaneOptions): ManagedDataplane {
   const driver = new KernelDriver(opts.log ? { logger: opts.log } : {});
+  const ops: ForwarderDataplane & { close(): void } = {
+    createVeth: (spec) => driver.createVeth(spec),
+    createVxlan: (spec) => driver.createVxlan(spec),
+    addAddress: (netns, ifname, cidr) => driver.addAddress(netns, ifname, cidr),
+    addRoute: (netns, route) => driver.addRoute(netns, route),
+    linkInfo: (netns, name) => driver.linkInfo(netns, name),
+    ipLines: (netns, lines, ignore) => driver.runLines(netns, lines, ignore),
+    setSysctl: (netns, key, value) => driver.setSysctl(netns, key, value),
+    deviceOf: async (ip) => {
+      const { stdout } = await run('ip', ['-j', 'addr', 'show', 'to', ip]);
+      return (JSON.parse(stdout || '[]') as { ifname?: string }[])[0]?.ifname;
+    },
+    // A mechanism's rules and tables that do not go with its link go right after it (SRv6).
+    deleteLink: async (netns, name) => {
+      const existed = await driver.deleteLink(netns, name);
+      const extra = cleanupLines(name);
+      if (extra.length > 0) await driver.runLines(netns, extra).catch((err: unknown) => opts.log?.warn({ link: name, err: String(err) }, "SRv6 rule cleanup"));
+      return existed;
+    },
+    close: () => driver.close(),
+  };
   return ledgeredDataplane(
-    driver,
+    ops,
     { ledgerFile: opts.ledgerFile ?? defaultLedgerFile(opts.listenUrl, opts.name), ...(opts.log ? { log: opts.log } : {}) },
   );
 }

@@ -235,6 +235,17 @@ export class KernelDriver {
     return r!.ok;
   }
 
+  /**
+   * Raw iproute2 lines (rules, lwtunnel routes) over the namespace's channel, in order; a line
+   * failing with an error not matching `ignore` fails the call after the rest ran.
+   */
+  async runLines(netns: NetnsLike, lines: string[], ignore?: RegExp): Promise<void> {
+    const ns = await this.resolve(netns, 'netns');
+    const results = await this.chan(ns).runAll(lines);
+    const bad = results.find((r) => !r.ok && !(ignore && ignore.test(r.error ?? '')));
+    if (bad) throw this.mapError(new IpCommandError(bad.line, bad.error ?? '', describeNetns(ns)), ns, bad.line.split(' ').find((w) => /^s6x|^nsm/.test(w)) ?? '?');
+  }
+
   /** Set a net.* sysctl inside a namespace (spawns a process; rare). */
   async setSysctl(netns: NetnsLike, key: string, value: string | number): Promise<void> {
     const s = checkSysctl(key, value);

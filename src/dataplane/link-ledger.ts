@@ -109,6 +109,9 @@ export class LinkLedger {
       createVxlan: (spec) => intend({ netns: spec.targetNetns, name: spec.name, alias: spec.alias }, () => dp.createVxlan(spec)),
       addAddress: (netns, ifname, cidr) => dp.addAddress(netns, ifname, cidr),
       addRoute: (netns, route) => dp.addRoute(netns, route),
+      ...(dp.ipLines ? { ipLines: dp.ipLines.bind(dp) } : {}),
+      ...(dp.setSysctl ? { setSysctl: dp.setSysctl.bind(dp) } : {}),
+      ...(dp.deviceOf ? { deviceOf: dp.deviceOf.bind(dp) } : {}),
       linksTagged: (alias) => [...this.links.values()].filter((l) => l.alias === alias).map(({ netns, name }) => ({ netns, name })),
       ...(dp.linkInfo
         ? {

@@ -8,6 +8,7 @@ import type { TokenSigner } from '../core/token.js';
 import { connect } from '../networkservice/connect.js';
 import type { EndpointDirectory } from '../tools/directory.js';
 import { forwarderMechanisms } from '../networkservice/forwarder-mechanisms.js';
+import type { MechanismRegistry } from '../tools/mechanism-module.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
 import { monitorNext } from '../networkservice/monitor-next.js';
 import { nextUrlOf } from '../tools/next-url.js';
@@ -24,6 +25,8 @@ export interface ForwarderChainOptions {
   /** The node's nsmgr registry (finds endpoints with local URLs for local ones). */
   directory: EndpointDirectory;
   dataplane: ForwarderDataplane;
+  /** The mechanisms it supports (components wire src/dataplane/mechanisms); remote ones in priority order. */
+  mechanisms: MechanismRegistry;
 }
 
 export function newForwarderChain(opts: ForwarderChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor } {
@@ -33,8 +36,8 @@ export function newForwarderChain(opts: ForwarderChainOptions): { networkService
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       resolveEndpoint(opts.directory),
-      forwarderMechanisms({ underlayIp: opts.underlayIp }),
-      programDataplane(opts.dataplane, { underlayIp: opts.underlayIp }),
+      forwarderMechanisms({ underlayIp: opts.underlayIp, mechanisms: opts.mechanisms }),
+      programDataplane(opts.dataplane, { underlayIp: opts.underlayIp, mechanisms: opts.mechanisms }),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),

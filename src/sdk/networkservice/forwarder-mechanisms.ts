@@ -1,88 +1,85 @@
-// forwarder-mechanisms (forwarder): chooses the incoming mechanism from the
-// caller's preferences (LOCAL/KERNEL from a client on this node, REMOTE/VXLAN from a
-// forwarder on another node), offers the next hop the outgoing one (KERNEL to an
-// endpoint on this node, VXLAN to another node), and on the way back hands the
-// caller its incoming mechanism while keeping both for the data plane.
-import { randomInt } from 'node:crypto';
-import { isIP } from 'node:net';
+// forwarder-mechanisms (forwarder): negotiates mechanisms through the registry of
+// mechanism modules it is given. Incoming: the first usable preference of a type this
+// forwarder supports (a LOCAL one from a client on this node; a REMOTE one from the
+// client-side forwarder, which the endpoint side thus chooses by the offer's order).
+// Outgoing: the local mechanism to an endpoint on this node, or every remote mechanism
+// this forwarder supports, in its priority order, to another node. On the way back it
+// hands the caller its incoming mechanism while keeping both for the data plane.
 import type { Mechanism } from '../../api/index.js';
 import { parseMeshUrl } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
 import { InvalidArgumentError } from '../../api/errors.js';
-import { describeMechanisms, isKernel, isVxlan, kernelMechanism, P, vxlanMechanism } from '../tools/mechanisms.js';
+import { describeSupported, findMechanism, type MechanismEnv, type MechanismRegistry } from '../tools/mechanism-module.js';
+import { describeMechanisms } from '../tools/mechanisms.js';
 import { nextUrlOf } from '../tools/next-url.js';
+
+export { endpointIfName } from '../tools/mechanism-module.js';
 
 export interface ForwarderMechanisms {
   incoming: Mechanism;
   outgoing?: Mechanism;
 }
 
+/** Path segment metric naming the remote mechanism a forwarder uses for the connection. */
+export const REMOTE_MECHANISM_METRIC = 'remote_mechanism';
+
 /** Per call: the mechanisms of the Request or Close being served, for program-dataplane. */
 const CALL_MECHS = createContextKey<ForwarderMechanisms>('forwarder.mechanisms.call');
 /** Per connection: the mechanisms of its last successful Request, for refreshes and Close. */
 const KEPT_MECHS = createContextKey<ForwarderMechanisms>('forwarder.mechanisms.kept');
 
-/** The mechanisms of the Request or Close being served (set by forwarderMechanisms). */
 export function mechanismsOf(ctx: Ctx): ForwarderMechanisms | undefined {
   return ctx.values.get(CALL_MECHS);
 }
 
-/** A name for this connection's interface in the endpoint's namespace (<= 15 chars). */
-export function endpointIfName(connId: string): string {
-  return `nsm-${connId.replace(/-/g, '').slice(0, 8)}`;
-}
-
-/** What is wrong with a preference of a supported type, or undefined when it is usable. */
-function problemOf(m: Mechanism, underlayIp: string): string | undefined {
-  if (isKernel(m)) {
-    if (!m.parameters[P.inodeURL]) return 'KERNEL mechanism needs the client namespace in parameter "inodeURL"';
-    if (!m.parameters[P.name]) return 'KERNEL mechanism needs the interface name in parameter "name"';
-  } else if (isVxlan(m)) {
-    const src = m.parameters[P.srcIp];
-    if (!src) return 'VXLAN mechanism needs parameter "src_ip"';
-    if (isIP(src) === 0) return `VXLAN parameter "src_ip" is not an IP address: ${JSON.stringify(src)}`;
-    if (isIP(src) !== isIP(underlayIp)) return `VXLAN "src_ip" ${src} is IPv${isIP(src)} but this forwarder's underlay is IPv${isIP(underlayIp)} (${underlayIp})`;
-  }
-  return undefined;
-}
-
-/** The first usable preference (malformed ones are skipped; if none is usable, the first problem is the error). */
-function chooseIncoming(prefs: Mechanism[], current: Mechanism | undefined, underlayIp: string, vni: () => number): Mechanism {
+/** The first usable preference (unknown and malformed ones are skipped); the error says what was offered and what is supported. */
+function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mechanism | undefined, env: MechanismEnv, connId: string): Mechanism {
   let problem: string | undefined;
   for (const m of current ? [current, ...prefs] : prefs) {
-    if (!isKernel(m) && !isVxlan(m)) continue;
-    const wrong = problemOf(m, underlayIp);
+    const mod = findMechanism(reg, m);
+    if (!mod) continue;
+    const wrong = mod.cls === 'LOCAL' ? mod.check(m) : mod.check(m, env);
     if (wrong) {
       problem ??= wrong;
       continue;
     }
-    if (isKernel(m)) return kernelMechanism({ ...m.parameters });
-    const proposed = Number(m.parameters[P.vni] ?? '');
-    const chosen = Number.isInteger(proposed) && proposed > 0 && proposed < 2 ** 24 ? proposed : vni();
-    return vxlanMechanism({ ...m.parameters, [P.dstIp]: underlayIp, [P.vni]: String(chosen) });
+    return mod.cls === 'LOCAL' ? mod.accept(m) : mod.accept(m, env, connId);
   }
-  throw new InvalidArgumentError(problem ?? `no supported mechanism (want LOCAL/KERNEL or REMOTE/VXLAN); offered: ${describeMechanisms(prefs)}`);
+  const what = `offered: ${describeMechanisms(prefs)}; this forwarder supports: ${describeSupported(reg)}`;
+  throw new InvalidArgumentError(problem ? `${problem} (${what})` : `no supported mechanism (${what})`);
 }
 
-export function forwarderMechanisms(opts: { underlayIp: string }): NetworkServiceElement {
-  const newVni = () => randomInt(1, 2 ** 24);
+export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: MechanismRegistry }): NetworkServiceElement {
+  const reg = opts.mechanisms;
+  const env: MechanismEnv = { underlayIp: opts.underlayIp };
+  const local = reg.local[0];
+  if (!local) throw new Error('forwarderMechanisms: no local mechanism registered');
   return element({
     async request(req, ctx, next) {
       const conn = req.connection!;
       const previous = mechanismsOf(ctx) ?? ctx.metadata.get(KEPT_MECHS);
-      const incoming = chooseIncoming(req.mechanismPreferences, previous?.incoming ?? conn.mechanism, opts.underlayIp, newVni);
+      const incoming = chooseIncoming(reg, req.mechanismPreferences, previous?.incoming ?? conn.mechanism, env, conn.id);
       const url = nextUrlOf(ctx);
-      const local = !!url && parseMeshUrl(url).kind === 'unix';
+      const toLocal = !!url && parseMeshUrl(url).kind === 'unix';
       const prevOut = previous?.outgoing;
-      const outgoing = local
-        ? kernelMechanism({ [P.name]: prevOut?.parameters[P.name] ?? endpointIfName(conn.id) })
-        : vxlanMechanism({ [P.srcIp]: opts.underlayIp, [P.vni]: prevOut?.parameters[P.vni] ?? incoming.parameters[P.vni] ?? String(newVni()) });
+      const inRemote = reg.remote.some((r) => r.type === incoming.type) ? incoming : undefined;
+      const offers = toLocal
+        ? [(reg.local.find((l) => l.type === prevOut?.type) ?? local).offer(conn.id, prevOut)]
+        : reg.remote.flatMap((r) => r.offer(env, prevOut?.type === r.type ? prevOut : undefined, inRemote?.type === r.type ? inRemote : undefined, conn.id) ?? []);
+      if (offers.length === 0) {
+        throw new InvalidArgumentError(`no remote mechanism can be offered from this forwarder (underlay ${env.underlayIp}; supported: ${describeSupported(reg)})`);
+      }
       const mechs: ForwarderMechanisms = { incoming };
       ctx.values.set(CALL_MECHS, mechs);
       conn.mechanism = prevOut;
-      const out = await next.request({ ...req, mechanismPreferences: [outgoing] }, ctx);
+      const hop = conn.path?.index;
+      const out = await next.request({ ...req, mechanismPreferences: offers }, ctx);
       mechs.outgoing = out.mechanism;
+      // The remote mechanism in use, on this hop's path segment: clients report it (status `remoteMechanism`).
+      const remote = [out.mechanism, incoming].find((m) => m && reg.remote.some((r) => r.type === m.type));
+      const seg = hop === undefined ? undefined : out.path?.pathSegments[hop];
+      if (seg && remote) seg.metrics = { ...seg.metrics, [REMOTE_MECHANISM_METRIC]: remote.type };
       ctx.metadata.set(KEPT_MECHS, mechs);
       return { ...out, mechanism: incoming };
     },

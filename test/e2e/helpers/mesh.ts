@@ -181,6 +181,7 @@ export interface NscSummary {
   endpoint: string;
   interface: string;
   mechanism: string;
+  remoteMechanism?: string;
   srcIp: string;
   dstIp: string;
   srcIps?: string[];
@@ -242,8 +243,10 @@ export class Mesh {
     return p;
   }
 
-  async forwarder(opts: { name: string; listen: string; nsmgr: string; underlayIp: string; netns?: string }): Promise<MeshProcess> {
+  async forwarder(opts: { name: string; listen: string; nsmgr: string; underlayIp: string; netns?: string; remoteMechanisms?: string[]; srv6Via?: string }): Promise<MeshProcess> {
     const args = ['forwarder', '--name', opts.name, '--listen', opts.listen, '--nsmgr', opts.nsmgr, '--underlay-ip', opts.underlayIp, ...this.lifetimeArgs];
+    if (opts.remoteMechanisms) args.push('--remote-mechanisms', opts.remoteMechanisms.join(','));
+    if (opts.srv6Via) args.push('--srv6-via', opts.srv6Via);
     const p = this.spawn(opts.name, args, opts);
     await p.waitLine(/^forwarder .* listening on /);
     return p;

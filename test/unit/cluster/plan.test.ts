@@ -62,8 +62,8 @@ test('table: connections, padded columns', () => {
     { id: 'x', client: 'nsc-1', service: 'svc', endpoint: 'nse-1', mechanism: 'KERNEL', interface: 'nsm-1', srcIp: '169.254.1.1/32', dstIp: '169.254.1.0/32', srcIps: ['169.254.1.1/32'], dstIps: ['169.254.1.0/32'], path: ['a', 'b'], state: 'UP' },
   ]);
   assert.equal(lines.length, 2);
-  assert.match(lines[0]!, /^CLIENT\s+IF\s+SERVICE\s+ENDPOINT\s+MECHANISM\s+SRC\s+DST\s+STATE\s+PATH$/);
-  assert.match(lines[1]!, /^nsc-1\s+nsm-1\s+svc\s+nse-1\s+KERNEL\s+169\.254\.1\.1\/32\s+169\.254\.1\.0\/32\s+UP\s+a > b$/);
+  assert.match(lines[0]!, /^CLIENT\s+IF\s+SERVICE\s+ENDPOINT\s+MECHANISM\s+REMOTE\s+SRC\s+DST\s+STATE\s+PATH$/);
+  assert.match(lines[1]!, /^nsc-1\s+nsm-1\s+svc\s+nse-1\s+KERNEL\s+-\s+169\.254\.1\.1\/32\s+169\.254\.1\.0\/32\s+UP\s+a > b$/);
 });
 
 test('table: a dual-stack connection shows every address', () => {
@@ -100,4 +100,26 @@ clients:
     [['nse-1', 'pod-nse-1', 'podman', 'pod-nse-1'], ['c1', 'pod-c1', 'podman', 'pod-c1'], ['c2', 'pod-c2', undefined, undefined], ['c3', 'pod-c3', undefined, undefined]],
   );
   assert.throws(() => parseScenario(text.replace('runtime: netns', 'runtime: docker')), /runtime/);
+});
+
+test('plan: a node\'s remote_mechanisms go to its forwarder as --remote-mechanisms; a plain node gets none', () => {
+  const text = TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, { name: node-2, remote_mechanisms: [gre, vxlan] }]\n');
+  const p = planMesh(parseScenario(text), 'k.yaml', 'tname');
+  const [f1, f2] = p.components.filter((c) => c.kind === 'forwarder');
+  assert.ok(!f1!.args.includes('--remote-mechanisms'));
+  assert.equal(f2!.args[f2!.args.indexOf('--remote-mechanisms') + 1], 'gre,vxlan');
+  assert.equal(p.nodes[1]!.name, 'node-2');
+});
+
+test('table: the remote mechanism has its column', () => {
+  const lines = connectionTable([
+    { id: 'x', client: 'nsc-1', service: 'svc', endpoint: 'nse-1', mechanism: 'KERNEL', remoteMechanism: 'VXLAN', interface: 'nsm-1', srcIp: '169.254.1.1/32', dstIp: '169.254.1.0/32', srcIps: ['169.254.1.1/32'], dstIps: ['169.254.1.0/32'], path: ['a'], state: 'UP' },
+  ]);
+  assert.match(lines[1]!, /KERNEL\s+VXLAN\s+169/);
+});
+
+test('plan: a service with via gives every forwarder --srv6-via with the waypoints\' IPv6 underlay addresses', () => {
+  const text = TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2, node-3]\nunderlay: ipv6\nservices:\n  - { name: icmp-responder, via: [node-3] }\n');
+  const p = planMesh(parseScenario(text), 'k.yaml', 'tname');
+  for (const f of p.components.filter((c) => c.kind === 'forwarder')) assert.equal(f.args[f.args.indexOf('--srv6-via') + 1], 'icmp-responder=2001:db8:ff::3');
 });

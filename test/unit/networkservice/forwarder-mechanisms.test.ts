@@ -7,7 +7,10 @@ import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { Status } from '../../../src/api/errors.js';
 import { endpointIfName, forwarderMechanisms, mechanismsOf } from '../../../src/sdk/networkservice/forwarder-mechanisms.js';
 import { CLS_LOCAL, CLS_REMOTE, isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
+import { mechanismRegistry } from '../../../src/dataplane/mechanisms/index.js';
 import { hasCode, nextUrlIs, recorder } from './helpers.js';
+
+const MECHANISMS = mechanismRegistry();
 
 const UNDERLAY = '198.18.0.1';
 const LOCAL_URL = 'unix:///run/nsm/nsmgr.sock';
@@ -31,7 +34,7 @@ function nextHop() {
 
 function setup(url: string) {
   const { rec, seenMechs } = nextHop();
-  const handler = chain(begin(), nextUrlIs(url), forwarderMechanisms({ underlayIp: UNDERLAY }), rec);
+  const handler = chain(begin(), nextUrlIs(url), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), rec);
   return { rec, seenMechs, handler };
 }
 
@@ -101,7 +104,7 @@ describe('forwarder-mechanisms', () => {
 
   it('VXLAN over an IPv6 underlay; a src_ip of the other family is INVALID_ARGUMENT naming both', async () => {
     const { rec } = nextHop();
-    const v6 = chain(begin(), nextUrlIs(LOCAL_URL), forwarderMechanisms({ underlayIp: '2001:db8:ff::1' }), rec);
+    const v6 = chain(begin(), nextUrlIs(LOCAL_URL), forwarderMechanisms({ underlayIp: '2001:db8:ff::1', mechanisms: MECHANISMS }), rec);
     const out = await v6.request(req([vxlanMechanism({ [P.srcIp]: '2001:db8:ff::2', [P.vni]: '7' })], 'v6'), newCtx());
     assert.equal(out.mechanism!.parameters[P.dstIp], '2001:db8:ff::1');
     await assert.rejects(
@@ -130,7 +133,7 @@ describe('forwarder-mechanisms', () => {
     const handler = chain(
       begin(),
       nextUrlIs(LOCAL_URL),
-      forwarderMechanisms({ underlayIp: UNDERLAY }),
+      forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }),
       {
         async request(r, ctx, next) {
           const out = await next.request(r, ctx);

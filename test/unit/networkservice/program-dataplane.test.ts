@@ -8,7 +8,10 @@ import { AlreadyExistsError, FailedPreconditionError, Status } from '../../../sr
 import { endpointIfName, forwarderMechanisms } from '../../../src/sdk/networkservice/forwarder-mechanisms.js';
 import { isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { ALIAS_PREFIX, programDataplane, type ExistingLink, type ForwarderDataplane } from '../../../src/sdk/networkservice/program-dataplane.js';
+import { mechanismRegistry } from '../../../src/dataplane/mechanisms/index.js';
 import { capturingLogger, hasCode, nextUrlIs, recorder } from './helpers.js';
+
+const MECHANISMS = mechanismRegistry();
 
 const UNDERLAY = '198.18.0.1';
 const REMOTE_UNDERLAY = '198.18.0.2';
@@ -114,7 +117,7 @@ function setup(url: string) {
   const dp = new FakeDataplane();
   const ip = { current: { src: '169.254.0.1/32', dst: '169.254.0.0/32' } };
   const rec = nextHop(ip);
-  const handler = chain(begin(), nextUrlIs(url), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), rec);
+  const handler = chain(begin(), nextUrlIs(url), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), rec);
   return { dp, ip, rec, handler };
 }
 
@@ -239,7 +242,7 @@ describe('program-dataplane', () => {
     await handler.request(req([CLIENT_KERNEL]), newCtx());
     const before = dp.links.get(`${CLIENT_NS}/nsm-1`);
     // A new forwarder (no per-connection state) gets the same connection again.
-    const fresh = chain(begin(), nextUrlIs('unix:///run/nsm/nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), nextHop({ current: { src: '169.254.0.1/32', dst: '169.254.0.0/32' } }));
+    const fresh = chain(begin(), nextUrlIs('unix:///run/nsm/nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), nextHop({ current: { src: '169.254.0.1/32', dst: '169.254.0.0/32' } }));
     dp.calls.length = 0;
     await fresh.request(req([CLIENT_KERNEL]), newCtx());
     assert.deepEqual(dp.named('deleteLink'), [], 'nothing deleted');
@@ -264,7 +267,7 @@ describe('program-dataplane', () => {
         out.mechanism!.parameters[P.vni] = String(answerVni);
         return out;
       };
-      return chain(begin(), nextUrlIs('tcp://198.18.0.2:5001'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), next);
+      return chain(begin(), nextUrlIs('tcp://198.18.0.2:5001'), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), next);
     };
     dp.calls.length = 0;
     await again(vni).request(req([CLIENT_KERNEL]), newCtx());
@@ -351,7 +354,7 @@ describe('program-dataplane', () => {
         r.connection!.mechanism = kernelMechanism({ [P.name]: 'x' });
       },
     });
-    const handler = chain(begin(), nextUrlIs('unix:///nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), rec);
+    const handler = chain(begin(), nextUrlIs('unix:///nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), rec);
     await assert.rejects(handler.request(req([CLIENT_KERNEL]), newCtx()), hasCode(Status.FAILED_PRECONDITION, /inodeURL/));
     assert.equal(rec.closes.length, 1);
   });
@@ -363,7 +366,7 @@ describe('program-dataplane', () => {
         r.connection!.mechanism = undefined;
       },
     });
-    const handler = chain(begin(), nextUrlIs('unix:///nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY }), programDataplane(dp, { underlayIp: UNDERLAY }), rec);
+    const handler = chain(begin(), nextUrlIs('unix:///nse.sock'), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), rec);
     await assert.rejects(handler.request(req([CLIENT_KERNEL]), newCtx()), hasCode(Status.FAILED_PRECONDITION, /no mechanism/));
     assert.equal(rec.closes.length, 1, 'the next hop is closed, not leaked');
   });

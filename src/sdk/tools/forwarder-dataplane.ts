@@ -1,0 +1,36 @@
+// The kernel operations a forwarder's data plane offers (implemented by src/dataplane's
+// KernelDriver behind a link ledger; the sandbox tier's fake kernel): the contract that
+// program-dataplane and the mechanism modules program through.
+
+/** The kernel operations the forwarder needs (implemented by dataplane's KernelDriver). */
+export interface ForwarderDataplane {
+  createVeth(spec: { name: string; netns: string; peerName: string; peerNetns: string; alias: string; mtu?: number }): Promise<void>;
+  createVxlan(spec: { name: string; netns?: string; targetNetns: string; vni: number; local: string; remote: string; alias: string; mtu?: number }): Promise<void>;
+  addAddress(netns: string, ifname: string, cidr: string): Promise<void>;
+  addRoute(netns: string, route: { prefix: string; via?: string; dev: string }): Promise<void>;
+  deleteLink(netns: string, name: string): Promise<boolean>;
+  /** Links recorded with this alias (by an earlier life of the forwarder, say), if the dataplane keeps a record. */
+  linksTagged?(alias: string): ProgrammedLink[];
+  /** What exists under this name (undefined: nothing); lets a restarted forwarder adopt its links in place. */
+  linkInfo?(netns: string, name: string): Promise<ExistingLink | undefined>;
+  /** Raw iproute2 lines in a namespace ("host": the forwarder's own), for mechanisms that need rules and lwtunnel routes; errors matching `ignore` are not errors. */
+  ipLines?(netns: string, lines: string[], ignore?: RegExp): Promise<void>;
+  /** The interface holding `ip` in the forwarder's own namespace (e.g. the underlay's), if any. */
+  deviceOf?(ip: string): Promise<string | undefined>;
+  /** Sets a net.* sysctl in a namespace. */
+  setSysctl?(netns: string, key: string, value: string): Promise<void>;
+}
+
+/** A link found in the kernel (see KernelDriver.linkInfo). */
+export interface ExistingLink {
+  alias?: string;
+  kind?: string;
+  /** VXLAN only. */
+  vni?: number;
+  remote?: string;
+}
+
+export interface ProgrammedLink {
+  netns: string;
+  name: string;
+}

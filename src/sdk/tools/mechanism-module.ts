@@ -1,0 +1,93 @@
+// The contract of one mechanism module (implemented under src/dataplane/mechanisms/<name>/,
+// wired by components): how a mechanism is offered, chosen and programmed on each side.
+// forwarder-mechanisms negotiates with these; program-dataplane programs through them.
+import type { IPContext, Mechanism } from '../../api/index.js';
+import type { ForwarderDataplane, ProgrammedLink } from './forwarder-dataplane.js';
+
+/** A name for a connection's interface in the endpoint's namespace (<= 15 chars). */
+export function endpointIfName(connId: string): string {
+  return `nsm-${connId.replace(/-/g, '').slice(0, 8)}`;
+}
+
+/** What a forwarder knows about itself when it offers or accepts a mechanism. */
+export interface MechanismEnv {
+  /** This node's underlay address (IPv4 or IPv6). */
+  underlayIp: string;
+}
+
+/** One workload-facing end of a connection: the interface in the workload's namespace and its IP context. */
+export interface Side {
+  netns: string;
+  name: string;
+  addrs: string[];
+  routes: { prefix: string; nextHop: string }[];
+}
+
+/** What a module needs to program its part of one connection. */
+export interface ProgramContext {
+  dp: ForwarderDataplane;
+  connId: string;
+  /** The tag every link of this connection carries ("nsm:<id>"). */
+  alias: string;
+  /** The connection's network service (mechanisms may treat services differently, e.g. SRv6 waypoints). */
+  service: string;
+  /** The connection's MTU when the path asked for one. */
+  mtu?: number;
+  underlayIp: string;
+}
+
+/** A local mechanism: how a workload on this node is attached (KERNEL: an interface in its namespace). */
+export interface LocalMechanism {
+  readonly cls: 'LOCAL';
+  readonly type: string;
+  /** What is wrong with a mechanism of this type a client offers (undefined: usable). */
+  check(m: Mechanism): string | undefined;
+  /** The incoming mechanism chosen from a usable offer. */
+  accept(m: Mechanism): Mechanism;
+  /** What to offer a local endpoint (`previous`: what this connection had, kept on refresh). */
+  offer(connId: string, previous: Mechanism | undefined): Mechanism;
+  /** The client's end (source addresses and routes). */
+  clientSide(m: Mechanism, ip: IPContext | undefined): Side;
+  /** The endpoint's end (destination addresses and routes). */
+  endpointSide(m: Mechanism, ip: IPContext | undefined): Side;
+  /** Client and endpoint on this node: joins their ends directly; resolves the links made. */
+  crossConnect(p: ProgramContext, client: Side, endpoint: Side): Promise<ProgrammedLink[]>;
+}
+
+/** A remote mechanism: how two forwarders carry a connection between nodes. */
+export interface RemoteMechanism {
+  readonly cls: 'REMOTE';
+  /** Upstream's type, e.g. "VXLAN". */
+  readonly type: string;
+  /** The lower-case name used in lists (CLI, scenarios), e.g. "vxlan". */
+  readonly name: string;
+  /** What is wrong with an offer from a peer forwarder (undefined: usable). */
+  check(m: Mechanism, env: MechanismEnv): string | undefined;
+  /** Client side: the offer to the next forwarder (`previous`: this connection's, kept on refresh; `incoming`: a remote one passing through); undefined when it cannot be offered here (e.g. SRV6 without an IPv6 underlay). */
+  offer(env: MechanismEnv, previous: Mechanism | undefined, incoming: Mechanism | undefined, connId: string): Mechanism | undefined;
+  /** Endpoint side: a usable offer completed with this side's parameters. */
+  accept(m: Mechanism, env: MechanismEnv, connId: string): Mechanism;
+  /**
+   * Programs this forwarder's half into the workload's namespace (role "client": the client's
+   * node, "endpoint": the endpoint's), addresses and routes included; resolves the links made.
+   */
+  program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint'): Promise<ProgrammedLink[]>;
+  /** Node-wide setup when the forwarder starts (e.g. SRv6: sysctls and the node's End SID), if any. */
+  start?(dp: ForwarderDataplane, env: MechanismEnv): Promise<void>;
+}
+
+/** The mechanisms a forwarder supports; `remote` in its priority order (what it offers, first first). */
+export interface MechanismRegistry {
+  local: LocalMechanism[];
+  remote: RemoteMechanism[];
+}
+
+export function findMechanism(reg: MechanismRegistry, m: Mechanism | undefined): LocalMechanism | RemoteMechanism | undefined {
+  if (!m) return undefined;
+  return reg.local.find((l) => l.type === m.type) ?? reg.remote.find((r) => r.type === m.type);
+}
+
+/** "LOCAL/KERNEL, REMOTE/VXLAN": what a registry supports, for error messages. */
+export function describeSupported(reg: MechanismRegistry): string {
+  return [...reg.local, ...reg.remote].map((m) => `${m.cls}/${m.type}`).join(', ');
+}
