@@ -2,10 +2,11 @@
 import { Option, type Command } from 'commander';
 import { isIP } from 'node:net';
 import { startForwarder } from '../components/forwarder.js';
-import { kernelDataplane } from '../dataplane/index.js';
+import { kernelDataplane, readLinkCounters } from '../dataplane/index.js';
+import { serveMetrics } from '../observability/serve.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError } from './cli-error.js';
-import { durationArg, labelsArg, meshUrlArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { durationArg, labelsArg, meshUrlArg, metricsListenOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 function ipArg(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError(`"${value}" is not an IP address`);
@@ -22,9 +23,11 @@ export function registerForwarderCommand(program: Command): void {
     .addOption(new Option('--underlay-ip <ip>', "this node's address for VXLAN tunnels").env('NSM_TUNNEL_IP').makeOptionMandatory().argParser(ipArg))
     .addOption(new Option('--labels <k=v,...>', 'forwarder labels').env('NSM_LABELS').argParser(labelsArg))
     .addOption(tokenLifetimeOption())
+    .addOption(metricsListenOption())
     .addOption(new Option('--sweep-after <duration>', 'remove links of an earlier life not asked for again within this time (default: half the token lifetime, at most 1m)').env('NSM_SWEEP_AFTER').argParser(durationArg))
-    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; maxTokenLifetime: number; sweepAfter?: number }) => {
+    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string }) => {
       const log = createLogger(flags.name);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'forwarder' }, log);
       const fwd = await startForwarder({
         name: flags.name,
         listenUrl: flags.listen,
@@ -34,11 +37,14 @@ export function registerForwarderCommand(program: Command): void {
         tokenLifetimeMs: flags.maxTokenLifetime,
         ...(flags.sweepAfter !== undefined ? { adoptGraceMs: flags.sweepAfter } : {}),
         ...(flags.labels ? { labels: flags.labels } : {}),
+        linkCounters: readLinkCounters,
+        ...(served ? { metrics: served.metrics } : {}),
         log,
       });
       process.stdout.write(`forwarder ${flags.name} listening on ${fwd.url}\n`);
       await waitForSignal();
       await fwd.stop();
+      await served?.server.stop();
       process.exit(0);
     });
 }

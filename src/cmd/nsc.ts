@@ -8,7 +8,8 @@ import { Connection } from '../api/index.js';
 import { createLogger } from '../sdk/core/log.js';
 import { messageOf } from '../sdk/core/errors.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
-import { durationArg, listArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { serveMetrics } from '../observability/serve.js';
+import { durationArg, listArg, metricsListenOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { netnsUrlArg } from './netns-arg.js';
 
 interface NscFlags {
@@ -20,6 +21,7 @@ interface NscFlags {
   exclude?: string[];
   once?: boolean;
   livenessInterval: number;
+  metricsListen?: string;
 }
 
 export function registerNscCommand(program: Command): void {
@@ -34,6 +36,7 @@ export function registerNscCommand(program: Command): void {
     .addOption(tokenLifetimeOption())
     .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
     .addOption(new Option('--liveness-interval <duration>', 'check each connection\'s data path (an in-process ICMP echo to its dst) this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
+    .addOption(metricsListenOption())
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
     .action(async (urls: string[], flags: NscFlags) => {
       const texts = urls.length > 0 ? urls : listArg(process.env.NSM_NETWORK_SERVICES ?? '');
@@ -45,6 +48,7 @@ export function registerNscCommand(program: Command): void {
         throw new InvalidArgumentError(messageOf(err));
       }
       const log = createLogger(flags.name);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'client' }, log);
       const conns: Connection[] = [];
       // Healing: one line {"id","interface","state":"HEALING"}, then the full line again (with "state":"UP").
       const onState = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
@@ -56,6 +60,7 @@ export function registerNscCommand(program: Command): void {
       };
       const client = await MeshClient.create({
         name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
+        ...(served ? { metrics: served.metrics } : {}),
       });
       const netnsUrl = flags.netns ?? `file:///proc/${process.pid}/ns/net`;
       try {

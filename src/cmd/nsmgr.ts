@@ -2,7 +2,8 @@
 import { Option, type Command } from 'commander';
 import { startNsmgr } from '../components/nsmgr.js';
 import { createLogger } from '../sdk/core/log.js';
-import { DEFAULT_NSMGR_SOCKET, meshUrlArg, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { serveMetrics } from '../observability/serve.js';
+import { DEFAULT_NSMGR_SOCKET, metricsListenOption, meshUrlArg, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 export function registerNsmgrCommand(program: Command): void {
   program
@@ -13,19 +14,23 @@ export function registerNsmgrCommand(program: Command): void {
     .addOption(new Option('--tcp-listen <url>', 'tcp://IP:PORT where other nsmgrs reach this one').env('NSM_TCP_LISTEN_ON').argParser(meshUrlArg))
     .addOption(new Option('--registry <url>', 'registry URL').env('NSM_REGISTRY_URL').default('tcp://127.0.0.1:5001').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
-    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number }) => {
+    .addOption(metricsListenOption())
+    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number; metricsListen?: string }) => {
       const log = createLogger(flags.name);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'nsmgr' }, log);
       const nsmgr = await startNsmgr({
         name: flags.name,
         listenUrl: flags.listen,
         ...(flags.tcpListen ? { tcpListenUrl: flags.tcpListen } : {}),
         registryUrl: flags.registry,
         tokenLifetimeMs: flags.maxTokenLifetime,
+        ...(served ? { metrics: served.metrics } : {}),
         log,
       });
       process.stdout.write(`nsmgr ${flags.name} listening on ${nsmgr.urls.join(' ')}\n`);
       await waitForSignal();
       await nsmgr.stop();
+      await served?.server.stop();
       process.exit(0);
     });
 }

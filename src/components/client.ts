@@ -1,5 +1,7 @@
 // A mesh client (NSC) for programs: requests kernel connections to network
 // services from the local nsmgr, keeps them refreshed, and closes them (one by one, or all at shutdown).
+import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import { Connection, NetworkServiceRequest } from '../api/index.js';
 import { echoLiveness } from '../dataplane/echo-liveness.js';
 import { newClientChain } from '../sdk/chains/client.js';
@@ -33,6 +35,8 @@ export interface ClientOptions {
   liveness?: LivenessCheck;
   /** Called when a connection starts healing (HEALING) and when it is back (UP, with the new connection). */
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
+  /** Prometheus metrics of this client (off when absent): its hop and its heals. */
+  metrics?: MeshMetrics;
 }
 
 export interface KernelRequest {
@@ -67,6 +71,7 @@ export class MeshClient {
     const open = new Map<string, Connection>();
     const onState = (connId: string, state: HealState, conn?: Connection) => {
       if (conn && open.has(connId)) open.set(connId, conn);
+      if (state === 'HEALING') opts.metrics?.heal();
       opts.onState?.(connId, state, conn);
     };
     const chain = newClientChain({
@@ -88,7 +93,8 @@ export class MeshClient {
       ],
       ...(opts.onRefreshError ? { onRefreshError: opts.onRefreshError } : {}),
     });
-    return new MeshClient(chain, log, open);
+    opts.metrics?.activeConnections(() => open.size);
+    return new MeshClient(withHopMetrics(chain, opts.metrics), log, open);
   }
 
   /** Requests a kernel interface to `service`; resolves when the data plane is in place. */

@@ -16,6 +16,8 @@ import { parseMeshUrl } from '../api/transport.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { leaseFile } from '../sdk/tools/lease-file.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
+import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 
 export interface EndpointOptions {
   name: string;
@@ -39,6 +41,8 @@ export interface EndpointOptions {
    * socket, or under /var/lib/networkservicemesh; '' keeps them in memory only).
    */
   leaseFile?: string;
+  /** Prometheus metrics of this endpoint (off when absent). */
+  metrics?: MeshMetrics;
   log: Logger;
 }
 
@@ -78,9 +82,10 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
   }, opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS);
   sweep.unref();
   const running = await startServer([opts.listenUrl], (server) => {
-    addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(withHopMetrics(chain.networkService, opts.metrics), opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   }, opts.stopGraceMs);
+  opts.metrics?.activeConnections(() => chain.monitor.connections.size);
   const url = running.urls[0]!;
   const labels = opts.labels ?? {};
   const registration = await nseRefresher(

@@ -16,6 +16,12 @@ import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
+import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import { segmentStats } from '../sdk/networkservice/segment-stats.js';
+import { ALIAS_PREFIX } from '../sdk/networkservice/program-dataplane.js';
+import { ConnectionCounters, type Counters } from '../observability/connection-counters.js';
+import { measuredDataplane } from '../observability/dataplane-metrics.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 
 export interface ForwarderOptions {
   name: string;
@@ -32,6 +38,11 @@ export interface ForwarderOptions {
   adoptGraceMs?: number;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
   stopGraceMs?: number;
+  /** Prometheus metrics of this forwarder (off when absent). */
+  metrics?: MeshMetrics;
+  /** Reads the kernel's interface counters of a namespace (dataplane's readLinkCounters): per-connection
+   *  traffic in the path segment's `metrics` and, with `metrics`, as Prometheus series. */
+  linkCounters?: (netns: string) => Promise<Map<string, Counters>>;
   log: Logger;
 }
 
@@ -43,7 +54,7 @@ export interface RunningForwarder {
 
 export async function startForwarder(opts: ForwarderOptions): Promise<RunningForwarder> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
-  const dataplane = opts.dataplane;
+  const dataplane = opts.metrics ? measuredDataplane(opts.dataplane, opts.metrics) : opts.dataplane;
   if (dataplane.orphanCount) opts.log.info({ links: dataplane.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
   const sweep = (opts.clock ?? realClock).setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
   const chain = newForwarderChain({
@@ -54,8 +65,20 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     directory: registryDirectory(opts.nsmgrUrl),
     dataplane,
   });
+  const counters = opts.linkCounters
+    ? new ConnectionCounters({
+        connectionIds: () => chain.monitor.connections.keys(),
+        linksOf: (id) => dataplane.linksTagged?.(`${ALIAS_PREFIX}${id}`) ?? [],
+        read: opts.linkCounters,
+      })
+    : undefined;
+  if (opts.metrics) {
+    opts.metrics.activeConnections(() => chain.monitor.connections.size);
+    counters?.register(opts.metrics);
+  }
+  const served = withHopMetrics(chain.networkService, opts.metrics, ...(counters ? [segmentStats(opts.name, counters)] : []));
   const running = await startServer([opts.listenUrl], (server) => {
-    addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(served, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   }, opts.stopGraceMs);
   const url = running.urls[0]!;

@@ -11,6 +11,8 @@ import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
+import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 
 export interface NsmgrOptions {
   name: string;
@@ -24,6 +26,8 @@ export interface NsmgrOptions {
   clock?: Clock;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
   stopGraceMs?: number;
+  /** Prometheus metrics of this nsmgr (off when absent). */
+  metrics?: MeshMetrics;
   log: Logger;
 }
 
@@ -39,11 +43,12 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, ...(opts.clock ? { clock: opts.clock } : {}) });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
   const running = await startServer(urls, (server) => {
-    addNetworkService(server, networkServiceImplementation(chains.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(withHopMetrics(chains.networkService, opts.metrics), opts.log));
     server.add(MonitorConnectionDefinition, chains.monitor.implementation());
     server.add(NetworkServiceRegistryDefinition, nsRegistryImplementation(chains.nsRegistry, opts.log));
     server.add(NetworkServiceEndpointRegistryDefinition, nseRegistryImplementation(chains.nseRegistry, opts.log));
   }, opts.stopGraceMs);
+  opts.metrics?.activeConnections(() => chains.monitor.connections.size);
   opts.log.info({ urls: running.urls, registry: opts.registryUrl }, 'nsmgr ready');
   return {
     urls: running.urls,

@@ -11,6 +11,7 @@ import { connectionLine, stateLine, type ConnectionLine } from './connection-lin
 import type { OnwardClient } from '../sdk/networkservice/passthrough-onward.js';
 import { P } from '../sdk/networkservice/mechanisms.js';
 import type { Connection } from '../api/index.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import { startEndpoint, type RunningEndpoint } from './endpoint.js';
 
 export interface PassthroughOptions {
@@ -34,6 +35,8 @@ export interface PassthroughOptions {
   onConnection?: (line: ConnectionLine | ReturnType<typeof stateLine>) => void;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
   stopGraceMs?: number;
+  /** Prometheus metrics of this endpoint and its onward client (off when absent). */
+  metrics?: MeshMetrics;
   log: Logger;
 }
 
@@ -63,10 +66,12 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
-    ...(opts.onConnection ? { onState: (id: string, state: 'UP' | 'HEALING', conn?: Connection) => report(id, state, conn) } : {}),
+    ...(opts.onConnection || opts.metrics ? { onState: (id: string, state: 'UP' | 'HEALING', conn?: Connection) => report(id, state, conn) } : {}),
   });
-  const report = (id: string, state: 'UP' | 'HEALING', conn?: Connection) =>
+  const report = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
+    if (state === 'HEALING') opts.metrics?.heal();
     opts.onConnection?.(state === 'HEALING' || !conn ? stateLine(id, '', 'HEALING') : connectionLine(conn, undefined, 'UP'));
+  };
   const onward: OnwardClient = opts.onConnection ? reporting(client, opts.onConnection) : client;
   const labels = Object.keys(opts.labels).length > 0 ? opts.labels : { app: opts.name };
   return startEndpoint({
@@ -82,6 +87,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.stopGraceMs !== undefined ? { stopGraceMs: opts.stopGraceMs } : {}),
     ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
     extra: [passthrough(onward, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
   });
 }
