@@ -9,6 +9,9 @@ import { registerRegistryCommand } from './registry.js';
 import { registerUpCommand } from './up.js';
 import { registerStatusCommand } from './status.js';
 import { registerDownCommand } from './down.js';
+import { registerGetCommand } from './get.js';
+import { registerDescribeCommand } from './describe.js';
+import { registerLogsCommand } from './logs.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -20,4 +23,7 @@ export function registerCommands(program: Command): void {
   registerUpCommand(program);
   registerStatusCommand(program);
   registerDownCommand(program);
+  registerGetCommand(program);
+  registerDescribeCommand(program);
+  registerLogsCommand(program);
 }
