@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import type { Connection } from '../src/api/index.js';
 import { closeAllChannels } from '../src/api/index.js';
 import { MeshClient } from '../src/components/client.js';
+import { MeshMetrics } from '../src/observability/mesh-metrics.js';
 import { createNamedNetns, deleteNamedNetns, listNamedNetns } from '../src/dataplane/netns.js';
 import { freePort, iperf, Mesh, ROOT } from '../test/e2e/helpers/mesh.js';
 import { startEtcdCluster } from '../test/e2e/helpers/etcd.js';
@@ -729,9 +730,57 @@ async function livenessPhase(): Promise<void> {
   }
 }
 
+// ---------- the cost of metrics: two identical local meshes, metrics off and on, requests interleaved ----------
+async function metricsPhase(): Promise<void> {
+  if (!wanted('request.local.p50.metrics')) return;
+  log('metrics: two local meshes (metrics off / on, scraped every second), requests alternating between them');
+  const started: { mesh: Mesh; client: MeshClient; clientNs: string; scrape: string[] }[] = [];
+  let scraper: NodeJS.Timeout | undefined;
+  try {
+    for (const on of [false, true]) {
+      const mesh = newMesh();
+      const tag = on ? 'mon' : 'moff';
+      const nses = await netns(`${tag}-nse`);
+      const clientNs = await netns(`${tag}-c`);
+      const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+      const nsmgrUrl = mesh.sock('nsmgr');
+      const scrape: string[] = [];
+      const env = async (): Promise<Record<string, string>> => {
+        if (!on) return {};
+        const port = await freePort();
+        scrape.push(`http://127.0.0.1:${port}/metrics`);
+        return { NSM_METRICS_LISTEN_ON: `127.0.0.1:${port}` };
+      };
+      await mesh.registry({ listen: registryUrl, env: await env() });
+      await mesh.nsmgr({ name: `nsmgr-${tag}`, listen: nsmgrUrl, registry: registryUrl, env: await env() });
+      await mesh.forwarder({ name: `fwd-${tag}`, listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', env: await env() });
+      await mesh.nse({ name: `nse-${tag}`, nsmgr: nsmgrUrl, workloadNetns: nses, cidr: '169.254.0.0/16', env: await env() });
+      const metrics = on ? new MeshMetrics({ component: `bench-nsc-${tag}`, kind: 'client' }) : undefined;
+      const client = await MeshClient.create({ name: `bench-nsc-${tag}`, nsmgrUrl, ...(metrics ? { metrics } : {}) });
+      started.push({ mesh, client, clientNs, scrape });
+    }
+    const urls = started.flatMap((s) => s.scrape);
+    scraper = setInterval(() => void Promise.all(urls.map((u) => fetch(u).then((r) => r.text()).catch(() => ''))), 1000);
+    const off: number[] = [];
+    const on: number[] = [];
+    // Rounds of 5 requests on each mesh, alternating, so both see the same machine load.
+    const rounds = Math.ceil(RUNS / 5);
+    for (let r = 0; r < rounds; r++) {
+      off.push(...(await requestTimes(started[0]!.client, started[0]!.clientNs, 5, r === 0 ? 3 : 0)));
+      on.push(...(await requestTimes(started[1]!.client, started[1]!.clientNs, 5, r === 0 ? 3 : 0)));
+    }
+    add({ name: 'request.local.p50.metrics', value: percentile(on, 50), unit: 'ms', baseline: percentile(off, 50), note: 'metrics on (every component, scraped every second) vs off, same run' });
+  } finally {
+    if (scraper) clearInterval(scraper);
+    for (const s of started) await s.client.shutdown().catch(() => undefined);
+    for (const s of started) await stopMesh(s.mesh);
+  }
+}
+
 // ---------- goals (issue 9) for the table ----------
 const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'request.local.p50': { text: 'ratio <= 0.5', ok: (r) => (r.ratio ?? Infinity) <= 0.5 },
+  'request.local.p50.metrics': { text: 'ratio < 1.1', ok: (r) => (r.ratio ?? Infinity) < 1.1 },
   'request.remote.p50': { text: 'ratio <= 0.5', ok: (r) => (r.ratio ?? Infinity) <= 0.5 },
   'throughput.kernel': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'throughput.vxlan': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
@@ -763,6 +812,7 @@ async function main(): Promise<void> {
   await sweepStale();
   for (const [phase, fn] of [
     ['local', localPhase],
+    ['metrics', metricsPhase],
     ['remote', remotePhase],
     ['ipv6', ipv6Phase],
     ['heal', healPhase],
