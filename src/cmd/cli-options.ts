@@ -90,3 +90,11 @@ export function metricsListenOption(): Option {
     return v;
   });
 }
+
+/** `--otlp-endpoint URL` (NSM_OPENTELEMETRYENDPOINT): export OpenTelemetry spans over OTLP/HTTP there (off by default). */
+export function otlpEndpointOption(): Option {
+  return new Option('--otlp-endpoint <url>', 'export traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)').env('NSM_OPENTELEMETRYENDPOINT').argParser((v: string) => {
+    if (!/^https?:\/\/[^\s/]+/.test(v)) throw new InvalidArgumentError(`"${v}" is not an http(s) URL of an OTLP collector (e.g. http://127.0.0.1:4318)`);
+    return v;
+  });
+}

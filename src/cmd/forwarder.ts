@@ -4,9 +4,10 @@ import { isIP } from 'node:net';
 import { startForwarder } from '../components/forwarder.js';
 import { kernelDataplane, readLinkCounters } from '../dataplane/index.js';
 import { serveMetrics } from '../observability/serve.js';
+import { otlpTracer } from '../observability/tracing.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError } from './cli-error.js';
-import { durationArg, labelsArg, meshUrlArg, metricsListenOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { durationArg, labelsArg, meshUrlArg, metricsListenOption, otlpEndpointOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 function ipArg(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError(`"${value}" is not an IP address`);
@@ -24,10 +25,12 @@ export function registerForwarderCommand(program: Command): void {
     .addOption(new Option('--labels <k=v,...>', 'forwarder labels').env('NSM_LABELS').argParser(labelsArg))
     .addOption(tokenLifetimeOption())
     .addOption(metricsListenOption())
+    .addOption(otlpEndpointOption())
     .addOption(new Option('--sweep-after <duration>', 'remove links of an earlier life not asked for again within this time (default: half the token lifetime, at most 1m)').env('NSM_SWEEP_AFTER').argParser(durationArg))
-    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string }) => {
+    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string; otlpEndpoint?: string }) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'forwarder' }, log);
+      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const fwd = await startForwarder({
         name: flags.name,
         listenUrl: flags.listen,
@@ -39,12 +42,14 @@ export function registerForwarderCommand(program: Command): void {
         ...(flags.labels ? { labels: flags.labels } : {}),
         linkCounters: readLinkCounters,
         ...(served ? { metrics: served.metrics } : {}),
+        ...(tracer ? { tracer } : {}),
         log,
       });
       process.stdout.write(`forwarder ${flags.name} listening on ${fwd.url}\n`);
       await waitForSignal();
       await fwd.stop();
       await served?.server.stop();
+      await tracer?.shutdown();
       process.exit(0);
     });
 }

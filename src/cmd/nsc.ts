@@ -9,7 +9,8 @@ import { createLogger } from '../sdk/core/log.js';
 import { messageOf } from '../sdk/core/errors.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
 import { serveMetrics } from '../observability/serve.js';
-import { durationArg, listArg, metricsListenOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { otlpTracer } from '../observability/tracing.js';
+import { durationArg, listArg, metricsListenOption, nsmgrOption, otlpEndpointOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { netnsUrlArg } from './netns-arg.js';
 
 interface NscFlags {
@@ -22,6 +23,7 @@ interface NscFlags {
   once?: boolean;
   livenessInterval: number;
   metricsListen?: string;
+  otlpEndpoint?: string;
 }
 
 export function registerNscCommand(program: Command): void {
@@ -37,6 +39,7 @@ export function registerNscCommand(program: Command): void {
     .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
     .addOption(new Option('--liveness-interval <duration>', 'check each connection\'s data path (an in-process ICMP echo to its dst) this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
     .addOption(metricsListenOption())
+    .addOption(otlpEndpointOption())
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
     .action(async (urls: string[], flags: NscFlags) => {
       const texts = urls.length > 0 ? urls : listArg(process.env.NSM_NETWORK_SERVICES ?? '');
@@ -49,6 +52,7 @@ export function registerNscCommand(program: Command): void {
       }
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'client' }, log);
+      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const conns: Connection[] = [];
       // Healing: one line {"id","interface","state":"HEALING"}, then the full line again (with "state":"UP").
       const onState = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
@@ -61,6 +65,7 @@ export function registerNscCommand(program: Command): void {
       const client = await MeshClient.create({
         name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
         ...(served ? { metrics: served.metrics } : {}),
+        ...(tracer ? { tracer } : {}),
       });
       const netnsUrl = flags.netns ?? `file:///proc/${process.pid}/ns/net`;
       try {
@@ -84,6 +89,8 @@ export function registerNscCommand(program: Command): void {
       }
       if (!flags.once) await waitForSignal();
       await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err: messageOf(err) }, 'close failed'))));
+      await tracer?.shutdown();
+      await served?.server.stop();
       process.exit(0);
     });
 }

@@ -3,7 +3,8 @@ import { Option, type Command } from 'commander';
 import { startNsmgr } from '../components/nsmgr.js';
 import { createLogger } from '../sdk/core/log.js';
 import { serveMetrics } from '../observability/serve.js';
-import { DEFAULT_NSMGR_SOCKET, metricsListenOption, meshUrlArg, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { otlpTracer } from '../observability/tracing.js';
+import { DEFAULT_NSMGR_SOCKET, metricsListenOption, meshUrlArg, otlpEndpointOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 export function registerNsmgrCommand(program: Command): void {
   program
@@ -15,9 +16,11 @@ export function registerNsmgrCommand(program: Command): void {
     .addOption(new Option('--registry <url>', 'registry URL').env('NSM_REGISTRY_URL').default('tcp://127.0.0.1:5001').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
     .addOption(metricsListenOption())
-    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number; metricsListen?: string }) => {
+    .addOption(otlpEndpointOption())
+    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number; metricsListen?: string; otlpEndpoint?: string }) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'nsmgr' }, log);
+      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const nsmgr = await startNsmgr({
         name: flags.name,
         listenUrl: flags.listen,
@@ -25,12 +28,14 @@ export function registerNsmgrCommand(program: Command): void {
         registryUrl: flags.registry,
         tokenLifetimeMs: flags.maxTokenLifetime,
         ...(served ? { metrics: served.metrics } : {}),
+        ...(tracer ? { tracer } : {}),
         log,
       });
       process.stdout.write(`nsmgr ${flags.name} listening on ${nsmgr.urls.join(' ')}\n`);
       await waitForSignal();
       await nsmgr.stop();
       await served?.server.stop();
+      await tracer?.shutdown();
       process.exit(0);
     });
 }

@@ -1,6 +1,8 @@
 // A mesh client (NSC) for programs: requests kernel connections to network
 // services from the local nsmgr, keeps them refreshed, and closes them (one by one, or all at shutdown).
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import { hopTrace } from '../sdk/networkservice/hop-trace.js';
+import type { HopTracer } from '../sdk/core/tracing.js';
 import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import { Connection, NetworkServiceRequest } from '../api/index.js';
 import { echoLiveness } from '../dataplane/echo-liveness.js';
@@ -37,6 +39,8 @@ export interface ClientOptions {
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
   /** Prometheus metrics of this client (off when absent): its hop and its heals. */
   metrics?: MeshMetrics;
+  /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
+  tracer?: HopTracer;
 }
 
 export interface KernelRequest {
@@ -94,7 +98,7 @@ export class MeshClient {
       ...(opts.onRefreshError ? { onRefreshError: opts.onRefreshError } : {}),
     });
     opts.metrics?.activeConnections(() => open.size);
-    return new MeshClient(withHopMetrics(chain, opts.metrics), log, open);
+    return new MeshClient(withHopMetrics(chain, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : [])), log, open);
   }
 
   /** Requests a kernel interface to `service`; resolves when the data plane is in place. */

@@ -17,6 +17,8 @@ import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/networkservice/peer-watch.js';
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import { hopTrace } from '../sdk/networkservice/hop-trace.js';
+import type { HopTracer } from '../sdk/core/tracing.js';
 import { segmentStats } from '../sdk/networkservice/segment-stats.js';
 import { ALIAS_PREFIX } from '../sdk/networkservice/program-dataplane.js';
 import { ConnectionCounters, type Counters } from '../observability/connection-counters.js';
@@ -40,6 +42,8 @@ export interface ForwarderOptions {
   stopGraceMs?: number;
   /** Prometheus metrics of this forwarder (off when absent). */
   metrics?: MeshMetrics;
+  /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
+  tracer?: HopTracer;
   /** Reads the kernel's interface counters of a namespace (dataplane's readLinkCounters): per-connection
    *  traffic in the path segment's `metrics` and, with `metrics`, as Prometheus series. */
   linkCounters?: (netns: string) => Promise<Map<string, Counters>>;
@@ -76,7 +80,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     opts.metrics.activeConnections(() => chain.monitor.connections.size);
     counters?.register(opts.metrics);
   }
-  const served = withHopMetrics(chain.networkService, opts.metrics, ...(counters ? [segmentStats(opts.name, counters)] : []));
+  const served = withHopMetrics(chain.networkService, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : []), ...(counters ? [segmentStats(opts.name, counters)] : []));
   const running = await startServer([opts.listenUrl], (server) => {
     addNetworkService(server, networkServiceImplementation(served, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());

@@ -12,6 +12,8 @@ import { registryDirectory } from '../sdk/networkservice/registry-directory.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import { hopTrace } from '../sdk/networkservice/hop-trace.js';
+import type { HopTracer } from '../sdk/core/tracing.js';
 import type { MeshMetrics } from '../observability/mesh-metrics.js';
 
 export interface NsmgrOptions {
@@ -28,6 +30,8 @@ export interface NsmgrOptions {
   stopGraceMs?: number;
   /** Prometheus metrics of this nsmgr (off when absent). */
   metrics?: MeshMetrics;
+  /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
+  tracer?: HopTracer;
   log: Logger;
 }
 
@@ -43,7 +47,7 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, ...(opts.clock ? { clock: opts.clock } : {}) });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
   const running = await startServer(urls, (server) => {
-    addNetworkService(server, networkServiceImplementation(withHopMetrics(chains.networkService, opts.metrics), opts.log));
+    addNetworkService(server, networkServiceImplementation(withHopMetrics(chains.networkService, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : [])), opts.log));
     server.add(MonitorConnectionDefinition, chains.monitor.implementation());
     server.add(NetworkServiceRegistryDefinition, nsRegistryImplementation(chains.nsRegistry, opts.log));
     server.add(NetworkServiceEndpointRegistryDefinition, nseRegistryImplementation(chains.nseRegistry, opts.log));

@@ -12,6 +12,7 @@ import type { OnwardClient } from '../sdk/networkservice/passthrough-onward.js';
 import { P } from '../sdk/networkservice/mechanisms.js';
 import type { Connection } from '../api/index.js';
 import type { MeshMetrics } from '../observability/mesh-metrics.js';
+import type { HopTracer } from '../sdk/core/tracing.js';
 import { startEndpoint, type RunningEndpoint } from './endpoint.js';
 
 export interface PassthroughOptions {
@@ -37,6 +38,8 @@ export interface PassthroughOptions {
   stopGraceMs?: number;
   /** Prometheus metrics of this endpoint and its onward client (off when absent). */
   metrics?: MeshMetrics;
+  /** Tracing of this endpoint and its onward requests; off when absent. */
+  tracer?: HopTracer;
   log: Logger;
 }
 
@@ -66,6 +69,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.tracer ? { tracer: opts.tracer } : {}),
     ...(opts.onConnection || opts.metrics ? { onState: (id: string, state: 'UP' | 'HEALING', conn?: Connection) => report(id, state, conn) } : {}),
   });
   const report = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
@@ -88,6 +92,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     ...(opts.stopGraceMs !== undefined ? { stopGraceMs: opts.stopGraceMs } : {}),
     ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.tracer ? { tracer: opts.tracer } : {}),
     extra: [passthrough(onward, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
   });
 }

@@ -11,6 +11,9 @@ export interface Incoming {
   tokenExpires?: Date;
   /** `nsm-instance`: which process life of the caller sent it (see grpc-metadata). */
   instance?: string;
+  /** W3C trace context of the caller's span (`traceparent`, `tracestate`), if it sent one. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export interface Ctx {
