@@ -36,7 +36,9 @@ test('nsm up: every component serves metrics that move with requests and traffic
   const up = nsm('up', 'examples/demo.yaml', '--detach', '--name', name);
   assert.equal(up.code, 0, `nsm up failed:\n${up.stdout}\n${up.stderr}`);
   const st = JSON.parse(nsm('status', name, '--json').stdout) as Status;
-  const scrape = (url: string) => execFileSync('ip', ['netns', 'exec', `${name}-ul`, 'curl', '-sf', '--max-time', '5', url], { encoding: 'utf8' });
+  // Scraped from inside the underlay namespace (the listeners live there), with Node's fetch: no curl needed.
+  const FETCH = 'fetch(process.argv[1], { signal: AbortSignal.timeout(5000) }).then((r) => { if (!r.ok) throw new Error(String(r.status)); return r.text(); }).then((t) => process.stdout.write(t))';
+  const scrape = (url: string) => execFileSync('ip', ['netns', 'exec', `${name}-ul`, process.execPath, '-e', FETCH, url], { encoding: 'utf8' });
   const metrics = new Map<string, string>();
   for (const c of st.components) {
     assert.match(c.metricsUrl ?? '', /^http:\/\/198\.18\.0\.\d+:91\d\d\/metrics$/, `${c.name} has no metricsUrl`);
