@@ -2,7 +2,7 @@
 // services from the local nsmgr, keeps them refreshed, and closes them (one by one, or all at shutdown).
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
 import { hopTrace } from '../sdk/networkservice/hop-trace.js';
-import type { HopTracer } from '../sdk/core/tracing.js';
+import type { HopTracer, TraceHeaders } from '../sdk/core/tracing.js';
 import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import { Connection, NetworkServiceRequest } from '../api/index.js';
 import { echoLiveness } from '../dataplane/echo-liveness.js';
@@ -54,6 +54,8 @@ export interface KernelRequest {
   endpoint?: string;
   excludedPrefixes?: string[];
   timeoutMs?: number;
+  /** W3C trace context this Request continues (e.g. a passthrough's incoming Request). */
+  trace?: TraceHeaders;
 }
 
 export class MeshClient {
@@ -113,7 +115,7 @@ export class MeshClient {
       },
       mechanismPreferences: [kernelMechanism({ [P.name]: r.ifname, [P.inodeURL]: r.netnsUrl })],
     });
-    const conn = await this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000 }));
+    const conn = await this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000, ...(r.trace ? { incoming: { ...r.trace } } : {}) }));
     this.open.set(conn.id, conn);
     return conn;
   }

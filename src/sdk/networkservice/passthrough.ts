@@ -9,6 +9,7 @@ import { element, type NetworkServiceElement } from '../core/chain.js';
 import { messageOf } from '../core/errors.js';
 import { chainedIpContext } from './passthrough-context.js';
 import { onwardRequest, type OnwardClient, type OnwardOptions } from './passthrough-onward.js';
+import { TRACE_HEADERS, type TraceHeaders } from '../core/tracing.js';
 import type { Connection } from '../../api/index.js';
 
 const ONWARD = Symbol('passthrough.onward');
@@ -20,7 +21,8 @@ export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkS
       let onward = ctx.metadata.get(ONWARD) as Connection | undefined;
       const fresh = !onward;
       if (!onward) {
-        onward = await client.request(onwardRequest(conn, opts));
+        const trace = ctx.values.get(TRACE_HEADERS) as TraceHeaders | undefined;
+        onward = await client.request({ ...onwardRequest(conn, opts), ...(trace ? { trace } : {}) });
         ctx.metadata.set(ONWARD, onward);
         ctx.log.info({ connId: conn.id, onward: onward.id, endpoint: onward.networkServiceEndpointName }, 'onward connection up');
       }
