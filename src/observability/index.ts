@@ -10,3 +10,5 @@ export { startMetricsServer, parseListen } from './metrics-server.js';
 export type { MetricsServer } from './metrics-server.js';
 export { serveMetrics } from './serve.js';
 export type { ServedMetrics } from './serve.js';
+export { OtelHopTracer, otlpTracer } from './tracing.js';
+export type { OtelTracerOptions } from './tracing.js';
