@@ -1,6 +1,6 @@
 // Metrics of a whole mesh: `nsm up` gives every component a metrics listener (metricsUrl in the status
 // JSON); scraped from the mesh's underlay namespace, request counters show the demo's Requests and the
-// forwarders' per-connection byte counters move with traffic (ping, iperf3).
+// forwarders' per-connection byte counters move with traffic (ping, iperf3), and the clients count heals.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -80,4 +80,12 @@ test('nsm up: every component serves metrics that move with requests and traffic
   assert.ok(after2 - before2 >= 1_000_000, `forwarder-node-2 byte counters moved by ${after2 - before2}`);
   const series = scrape(url('forwarder-node-2')).split('\n').filter((l) => l.startsWith('nsm_connection_rx_bytes_total{'));
   assert.ok(series.length >= 1 && series.every((l) => /connection="[^"]+",interface="nsm-[^"]+"/.test(l)), series.join('\n'));
+
+  // A heal shows up: node-1's forwarder is killed (the supervisor restarts it) and both clients heal.
+  const pid = (JSON.parse(nsm('status', name, '--json').stdout) as { components: { name: string; pid: number }[] }).components.find((c) => c.name === 'forwarder-node-1')!.pid;
+  process.kill(pid, 'SIGKILL');
+  const heals = () => sum(scrape(url('nsc-1')), 'nsm_heals_total') + sum(scrape(url('nsc-2')), 'nsm_heals_total');
+  const deadline = Date.now() + 30_000;
+  while (heals() < 2 && Date.now() < deadline) await sleep(500);
+  assert.ok(heals() >= 2, `heals counted by the clients: ${heals()}`);
 });
