@@ -20,4 +20,8 @@ export type { Ctx } from './sdk/core/ctx.js';
 export { createLogger, silentLogger } from './sdk/core/log.js';
 export type { Logger } from './sdk/core/log.js';
 export { MeshError, InvalidArgumentError, NotFoundError, UnavailableError, Status } from './api/errors.js';
+export { MeshMetrics, startMetricsServer, OtelHopTracer, otlpTracer } from './observability/index.js';
+export type { MeshMetricsOptions, MetricsServer, OtelTracerOptions } from './observability/index.js';
+export type { MetricsRecorder } from './sdk/core/metrics.js';
+export type { HopTracer, HopSpan, TraceHeaders } from './sdk/core/tracing.js';
 export * from './api/index.js';

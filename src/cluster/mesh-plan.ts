@@ -17,6 +17,8 @@ export interface ComponentPlan {
   /** Program to run instead of `node bin/nsm.js` (the local etcd). */
   exec?: string;
   args: string[];
+  /** Where it serves Prometheus metrics (http://IP:PORT/metrics on its namespace's underlay address). */
+  metricsUrl?: string;
 }
 
 export interface NodePlan {

@@ -74,12 +74,33 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
       args: ['nsc', '--name', c.name, '--netns', ns(c.name), '--nsmgr', sock(`nsmgr-${c.node}`), ...c.requests],
     });
   }
+  assignMetricsPorts(components, nodes);
   return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [] };
 }
 
 /** A podman workload's container joins the workload's namespace (nsm up creates and owns it). */
 function runtimeOf(mesh: string, w: { name: string; runtime?: 'netns' | 'podman' | undefined }): Pick<WorkloadPlan, 'runtime' | 'container'> {
   return w.runtime === 'podman' ? { runtime: 'podman', container: containerName(mesh, w.name) } : {};
+}
+
+/** First port of the metrics listeners: each namespace's components take METRICS_PORT, +1, ... in plan order. */
+export const METRICS_PORT = 9100;
+
+/**
+ * Gives every mesh component (not etcd) a metrics listener on the underlay address of the namespace it
+ * runs in (registry: the bridge address; node components: the node's), so one scraper in the
+ * `<name>-ul` namespace reaches them all.
+ */
+function assignMetricsPorts(components: ComponentPlan[], nodes: NodePlan[]): void {
+  const next = new Map<string, number>();
+  for (const c of components) {
+    if (c.kind === 'etcd') continue;
+    const ip = c.node ? nodes.find((n) => n.name === c.node)!.ip : REGISTRY_IP;
+    const port = next.get(ip) ?? METRICS_PORT;
+    next.set(ip, port + 1);
+    c.args.push('--metrics-listen', `${ip}:${port}`);
+    c.metricsUrl = `http://${ip}:${port}/metrics`;
+  }
 }
 
 /** Every namespace of the plan: underlay, nodes, workloads. */

@@ -13,6 +13,8 @@ export interface ComponentStatus {
   pid: number;
   netns: string;
   url: string;
+  /** Prometheus metrics (reachable from the mesh's namespaces, e.g. `ip netns exec NAME-ul curl URL`). */
+  metricsUrl?: string;
   state: 'running' | 'stopped';
   restarts: number;
   log: string;
@@ -46,6 +48,7 @@ export async function meshStatus(s: MeshState): Promise<MeshStatus> {
         pid: proc?.pid ?? 0,
         netns: c.workloadNetns ?? c.netns,
         url: c.url,
+        ...(c.metricsUrl ? { metricsUrl: c.metricsUrl } : {}),
         state: isAlive(proc) ? 'running' : 'stopped',
         restarts: proc?.restarts ?? 0,
         log: `${p.logDir}/${c.name}.log`,

@@ -2,7 +2,7 @@
 import type { ConnectionStatus } from './connections.js';
 import type { ComponentStatus } from './status.js';
 
-function formatTable(headers: string[], rows: string[][]): string[] {
+export function formatTable(headers: string[], rows: string[][]): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)];

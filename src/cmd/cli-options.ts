@@ -2,6 +2,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { parseMeshUrl } from '../api/transport.js';
 import { parsePrefix } from '../sdk/tools/prefix.js';
+import { parseListen } from '../observability/metrics-server.js';
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -76,4 +77,24 @@ export function nsmgrOption(): Option {
 /** `--max-token-lifetime DURATION` (NSM_MAX_TOKEN_LIFETIME, default 10m, as upstream). */
 export function tokenLifetimeOption(): Option {
   return new Option('--max-token-lifetime <duration>', 'lifetime of the tokens it signs').env('NSM_MAX_TOKEN_LIFETIME').default(600_000, '10m').argParser(durationArg);
+}
+
+/** `--metrics-listen HOST:PORT` (NSM_METRICS_LISTEN_ON): serve Prometheus metrics at http://HOST:PORT/metrics (off by default). */
+export function metricsListenOption(): Option {
+  return new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics').env('NSM_METRICS_LISTEN_ON').argParser((v: string) => {
+    try {
+      parseListen(v);
+    } catch (err) {
+      throw new InvalidArgumentError(reason(err));
+    }
+    return v;
+  });
+}
+
+/** `--otlp-endpoint URL` (NSM_OPENTELEMETRYENDPOINT): export OpenTelemetry spans over OTLP/HTTP there (off by default). */
+export function otlpEndpointOption(): Option {
+  return new Option('--otlp-endpoint <url>', 'export traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)').env('NSM_OPENTELEMETRYENDPOINT').argParser((v: string) => {
+    if (!/^https?:\/\/[^\s/]+/.test(v)) throw new InvalidArgumentError(`"${v}" is not an http(s) URL of an OTLP collector (e.g. http://127.0.0.1:4318)`);
+    return v;
+  });
 }

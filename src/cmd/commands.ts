@@ -10,6 +10,9 @@ import { registerUpCommand } from './up.js';
 import { registerStatusCommand } from './status.js';
 import { registerDownCommand } from './down.js';
 import { registerCniCommands } from './cni.js';
+import { registerGetCommand } from './get.js';
+import { registerDescribeCommand } from './describe.js';
+import { registerLogsCommand } from './logs.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -22,4 +25,7 @@ export function registerCommands(program: Command): void {
   registerStatusCommand(program);
   registerDownCommand(program);
   registerCniCommands(program);
+  registerGetCommand(program);
+  registerDescribeCommand(program);
+  registerLogsCommand(program);
 }

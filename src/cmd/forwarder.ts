@@ -2,11 +2,13 @@
 import { Option, type Command } from 'commander';
 import { isIP } from 'node:net';
 import { startForwarder } from '../components/forwarder.js';
-import { kernelDataplane } from '../dataplane/index.js';
+import { kernelDataplane, readLinkCounters } from '../dataplane/index.js';
 import { mechanismRegistry, remoteMechanismNames } from '../dataplane/mechanisms/index.js';
+import { serveMetrics } from '../observability/serve.js';
+import { otlpTracer } from '../observability/tracing.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError } from './cli-error.js';
-import { durationArg, labelsArg, meshUrlArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { durationArg, labelsArg, meshUrlArg, metricsListenOption, otlpEndpointOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 function ipArg(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError(`"${value}" is not an IP address`);
@@ -54,9 +56,13 @@ export function registerForwarderCommand(program: Command): void {
     )
     .addOption(new Option('--srv6-via <service=ip6+ip6,...>', 'SRv6 traffic engineering: the waypoint nodes (IPv6 underlay addresses, in order) of each service').env('NSM_SRV6_VIA').argParser(srv6ViaArg))
     .addOption(tokenLifetimeOption())
+    .addOption(metricsListenOption())
+    .addOption(otlpEndpointOption())
     .addOption(new Option('--sweep-after <duration>', 'remove links of an earlier life not asked for again within this time (default: half the token lifetime, at most 1m)').env('NSM_SWEEP_AFTER').argParser(durationArg))
-    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; srv6Via?: Record<string, string[]>; maxTokenLifetime: number; sweepAfter?: number }) => {
+    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; srv6Via?: Record<string, string[]>; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string; otlpEndpoint?: string }) => {
       const log = createLogger(flags.name);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'forwarder' }, log);
+      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const fwd = await startForwarder({
         name: flags.name,
         listenUrl: flags.listen,
@@ -68,11 +74,16 @@ export function registerForwarderCommand(program: Command): void {
         ...(flags.labels ? { labels: flags.labels } : {}),
         ...(flags.remoteMechanisms ? { remoteMechanisms: flags.remoteMechanisms } : {}),
         ...(flags.srv6Via ? { srv6Via: flags.srv6Via } : {}),
+        linkCounters: readLinkCounters,
+        ...(served ? { metrics: served.metrics } : {}),
+        ...(tracer ? { tracer } : {}),
         log,
       });
       process.stdout.write(`forwarder ${flags.name} listening on ${fwd.url}\n`);
       await waitForSignal();
       await fwd.stop();
+      await served?.server.stop();
+      await tracer?.shutdown();
       process.exit(0);
     });
 }

@@ -8,7 +8,9 @@ import { Connection } from '../api/index.js';
 import { createLogger } from '../sdk/core/log.js';
 import { messageOf } from '../api/errors.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
-import { durationArg, listArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { serveMetrics } from '../observability/serve.js';
+import { otlpTracer } from '../observability/tracing.js';
+import { durationArg, listArg, metricsListenOption, nsmgrOption, otlpEndpointOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { containerNetnsUrl, netnsUrlArg } from './netns-arg.js';
 
 interface NscFlags {
@@ -21,6 +23,8 @@ interface NscFlags {
   exclude?: string[];
   once?: boolean;
   livenessInterval: number;
+  metricsListen?: string;
+  otlpEndpoint?: string;
 }
 
 export function registerNscCommand(program: Command): void {
@@ -36,6 +40,8 @@ export function registerNscCommand(program: Command): void {
     .addOption(tokenLifetimeOption())
     .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
     .addOption(new Option('--liveness-interval <duration>', 'check each connection\'s data path (an in-process ICMP echo to its dst) this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
+    .addOption(metricsListenOption())
+    .addOption(otlpEndpointOption())
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
     .action(async (urls: string[], flags: NscFlags) => {
       const texts = urls.length > 0 ? urls : listArg(process.env.NSM_NETWORK_SERVICES ?? '');
@@ -49,6 +55,8 @@ export function registerNscCommand(program: Command): void {
       const log = createLogger(flags.name);
       // Resolved before connecting: a missing container is a usage error, not a failed request.
       const netnsUrl = flags.container ? await containerNetnsUrl(flags.container) : (flags.netns ?? `file:///proc/${process.pid}/ns/net`);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'client' }, log);
+      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const conns: Connection[] = [];
       // Healing: one line {"id","interface","state":"HEALING"}, then the full line again (with "state":"UP").
       const onState = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
@@ -60,6 +68,8 @@ export function registerNscCommand(program: Command): void {
       };
       const client = await MeshClient.create({
         name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
+        ...(served ? { metrics: served.metrics } : {}),
+        ...(tracer ? { tracer } : {}),
       });
       try {
         for (const spec of specs) {
@@ -82,6 +92,8 @@ export function registerNscCommand(program: Command): void {
       }
       if (!flags.once) await waitForSignal();
       await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err }, 'close failed'))));
+      await tracer?.shutdown();
+      await served?.server.stop();
       process.exit(0);
     });
 }

@@ -4,7 +4,9 @@ import { startEndpoint } from '../components/endpoint.js';
 import { startPassthrough } from '../components/passthrough.js';
 import { netnsUrlArg } from './netns-arg.js';
 import { createLogger } from '../sdk/core/log.js';
-import { cidrsArg, durationArg, labelsArg, listArg, meshUrlArg, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { serveMetrics } from '../observability/serve.js';
+import { otlpTracer } from '../observability/tracing.js';
+import { cidrsArg, durationArg, labelsArg, listArg, meshUrlArg, metricsListenOption, otlpEndpointOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 interface NseFlags {
   name: string;
@@ -16,6 +18,8 @@ interface NseFlags {
   listen?: string;
   maxTokenLifetime: number;
   orphanGrace: number;
+  metricsListen?: string;
+  otlpEndpoint?: string;
 }
 
 /** How long a connection waits for its forwarder (its monitor stream) before it is released. */
@@ -37,8 +41,12 @@ export function registerNseCommand(program: Command): void {
     .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
     .addOption(orphanGraceOption())
+    .addOption(metricsListenOption())
+    .addOption(otlpEndpointOption())
     .action(async (flags: NseFlags) => {
       const log = createLogger(flags.name);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
+      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const endpoint = await startEndpoint({
         name: flags.name,
         services: flags.service,
@@ -49,11 +57,15 @@ export function registerNseCommand(program: Command): void {
         netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
         tokenLifetimeMs: flags.maxTokenLifetime,
         orphanGraceMs: flags.orphanGrace,
+        ...(served ? { metrics: served.metrics } : {}),
+        ...(tracer ? { tracer } : {}),
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url}\n`);
       await waitForSignal();
       await endpoint.stop();
+      await served?.server.stop();
+      await tracer?.shutdown();
       process.exit(0);
     });
 
@@ -70,8 +82,12 @@ export function registerNseCommand(program: Command): void {
     .addOption(tokenLifetimeOption())
     .addOption(new Option('--request-timeout <duration>', 'give up an onward request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
     .addOption(orphanGraceOption())
+    .addOption(metricsListenOption())
+    .addOption(otlpEndpointOption())
     .action(async (flags: NseFlags & { requestTimeout: number }) => {
       const log = createLogger(flags.name);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
+      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const endpoint = await startPassthrough({
         name: flags.name,
         services: flags.service,
@@ -83,11 +99,15 @@ export function registerNseCommand(program: Command): void {
         requestTimeoutMs: flags.requestTimeout,
         orphanGraceMs: flags.orphanGrace,
         onConnection: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
+        ...(served ? { metrics: served.metrics } : {}),
+        ...(tracer ? { tracer } : {}),
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (passthrough)\n`);
       await waitForSignal();
       await endpoint.stop();
+      await served?.server.stop();
+      await tracer?.shutdown();
       process.exit(0);
     });
 }

@@ -2,7 +2,9 @@
 import { Option, type Command } from 'commander';
 import { startNsmgr } from '../components/nsmgr.js';
 import { createLogger } from '../sdk/core/log.js';
-import { DEFAULT_NSMGR_SOCKET, meshUrlArg, tokenLifetimeOption, waitForSignal } from './cli-options.js';
+import { serveMetrics } from '../observability/serve.js';
+import { otlpTracer } from '../observability/tracing.js';
+import { DEFAULT_NSMGR_SOCKET, metricsListenOption, meshUrlArg, otlpEndpointOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 export function registerNsmgrCommand(program: Command): void {
   program
@@ -13,19 +15,27 @@ export function registerNsmgrCommand(program: Command): void {
     .addOption(new Option('--tcp-listen <url>', 'tcp://IP:PORT where other nsmgrs reach this one').env('NSM_TCP_LISTEN_ON').argParser(meshUrlArg))
     .addOption(new Option('--registry <url>', 'registry URL').env('NSM_REGISTRY_URL').default('tcp://127.0.0.1:5001').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
-    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number }) => {
+    .addOption(metricsListenOption())
+    .addOption(otlpEndpointOption())
+    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number; metricsListen?: string; otlpEndpoint?: string }) => {
       const log = createLogger(flags.name);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'nsmgr' }, log);
+      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const nsmgr = await startNsmgr({
         name: flags.name,
         listenUrl: flags.listen,
         ...(flags.tcpListen ? { tcpListenUrl: flags.tcpListen } : {}),
         registryUrl: flags.registry,
         tokenLifetimeMs: flags.maxTokenLifetime,
+        ...(served ? { metrics: served.metrics } : {}),
+        ...(tracer ? { tracer } : {}),
         log,
       });
       process.stdout.write(`nsmgr ${flags.name} listening on ${nsmgr.urls.join(' ')}\n`);
       await waitForSignal();
       await nsmgr.stop();
+      await served?.server.stop();
+      await tracer?.shutdown();
       process.exit(0);
     });
 }

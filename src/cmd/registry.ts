@@ -7,6 +7,8 @@ import { MeshError } from '../api/errors.js';
 import { startRegistry } from '../components/registry.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
+import { metricsListenOption } from './cli-options.js';
+import { serveMetrics } from '../observability/serve.js';
 
 /** Upstream's default registry URL (tcp://localhost:5001), on the loopback address. */
 const DEFAULT_REGISTRY_LISTEN = 'tcp://127.0.0.1:5001';
@@ -34,6 +36,7 @@ interface RegistryFlags extends EtcdCliValues {
   listen: string;
   backend: string;
   expirePeriod: number | string;
+  metricsListen?: string;
 }
 
 export function registerRegistryCommand(program: Command): void {
@@ -50,6 +53,7 @@ export function registerRegistryCommand(program: Command): void {
         .default(60_000, '1m')
         .argParser(durationMs),
     )
+    .addOption(metricsListenOption())
     .action(async (flags: RegistryFlags) => {
       const log = createLogger('registry');
       let backendOptions = {};
@@ -59,11 +63,13 @@ export function registerRegistryCommand(program: Command): void {
         if (err instanceof MeshError) usageError(err.message);
         throw err;
       }
+      const served = await serveMetrics(flags.metricsListen, { component: 'registry', kind: 'registry' }, log);
       const registry = await startRegistry({
         listen: flags.listen,
         backend: flags.backend,
         backendOptions,
         maxLifetimeMs: Number(flags.expirePeriod),
+        ...(served ? { metrics: served.metrics } : {}),
         log,
       });
       process.stdout.write(`registry listening on ${registry.url}\n`);
@@ -78,6 +84,7 @@ export function registerRegistryCommand(program: Command): void {
         process.on('SIGINT', onSignal);
       });
       await registry.stop();
+      await served?.server.stop();
       // grpc-js keeps timers alive for a while after shutdown: exit once the logs are out.
       log.flush(() => process.exit(0));
     });

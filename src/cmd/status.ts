@@ -1,6 +1,6 @@
 // `nsm status [NAME] [--json]`: the running mesh: components, workloads, connections (README: CLI).
 import type { Command } from 'commander';
-import { NSM_CMD, componentTable, connectionTable, listMeshes, meshStatus, readState, statusHeadline } from '../cluster/index.js';
+import { NSM_CMD, componentTable, connectionTable, listMeshes, meshStatus, readState, statusHeadline, type MeshStatus } from '../cluster/index.js';
 import { usageError } from './cli-error.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -19,26 +19,62 @@ export function registerStatusCommand(program: Command): void {
     .description('show a mesh brought up by nsm up: components, connections, pings')
     .argument('[name]', 'mesh name (optional when one mesh is up)')
     .option('--json', 'print JSON: name, file, runDir, phase, supervisor, components, workloads, connections')
-    .action(async (nameArg: string | undefined, flags: { json?: boolean }) => {
+    .option('-w, --watch', 'keep running: redraw (with --json: print one JSON line) whenever the status changes')
+    .action(async (nameArg: string | undefined, flags: { json?: boolean; watch?: boolean }) => {
       const name = await pickMesh('status', nameArg);
       const state = name ? await readState(name) : undefined;
       if (!state) {
         process.stderr.write(`nsm: status: ${name ? `mesh "${name}" is not up` : `no mesh is up (start one: ${NSM_CMD} up examples/demo.yaml)`}\n`);
         process.exit(1);
       }
+      if (flags.watch) return watchStatus(state.plan.name, !!flags.json);
       const st = await meshStatus(state);
       if (flags.json) {
         say(JSON.stringify(st, null, 2));
         return;
       }
-      say(statusHeadline(st));
-      say('');
-      componentTable(st.components).forEach(say);
-      say('');
-      connectionTable(st.connections).forEach(say);
-      say('');
-      const ctrs = st.workloads.filter((w) => w.container);
-      if (ctrs.length > 0) say(`podman containers: ${ctrs.map((w) => `${w.name}=${w.container}`).join(', ')}   (podman --runtime runc exec NAME ...)`);
-      say(`logs: ${st.runDir}/logs/<component>.log   tear down: ${NSM_CMD} down ${st.name}`);
+      statusText(st).forEach(say);
     });
+}
+
+function statusText(st: MeshStatus): string[] {
+  return [
+    statusHeadline(st),
+    '',
+    ...componentTable(st.components),
+    '',
+    ...connectionTable(st.connections),
+    '',
+    ...containerLines(st),
+    `logs: ${st.runDir}/logs/<component>.log   tear down: ${NSM_CMD} down ${st.name}`,
+  ];
+}
+
+function containerLines(st: MeshStatus): string[] {
+  const ctrs = st.workloads.filter((w) => w.container);
+  return ctrs.length > 0 ? [`podman containers: ${ctrs.map((w) => `${w.name}=${w.container}`).join(', ')}   (podman --runtime runc exec NAME ...)`] : [];
+}
+
+/** Redraws the status whenever it changes (checked every 500 ms) until SIGINT/SIGTERM or the mesh is gone. */
+async function watchStatus(name: string, json: boolean): Promise<void> {
+  let last = '';
+  let stopped = false;
+  const stop = () => (stopped = true);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  while (!stopped) {
+    const state = await readState(name);
+    if (!state) {
+      say(json ? JSON.stringify({ name, phase: 'down' }) : `mesh ${name} is down`);
+      return;
+    }
+    const st = await meshStatus(state);
+    const text = json ? JSON.stringify(st) : statusText(st).join('\n');
+    if (text !== last) {
+      last = text;
+      if (json) say(text);
+      else process.stdout.write(`${process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n'}${new Date().toISOString()}  (watching; Ctrl-C ends)\n${text}\n`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

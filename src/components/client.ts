@@ -1,5 +1,9 @@
 // A mesh client (NSC) for programs: requests kernel connections to network
 // services from the local nsmgr, keeps them refreshed, and closes them (one by one, or all at shutdown).
+import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import { hopTrace } from '../sdk/networkservice/hop-trace.js';
+import type { HopTracer, TraceHeaders } from '../sdk/core/tracing.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import { Connection, NetworkServiceRequest } from '../api/index.js';
 import { echoLiveness } from '../dataplane/echo-liveness.js';
 import { newClientChain } from '../sdk/chains/client.js';
@@ -33,6 +37,10 @@ export interface ClientOptions {
   liveness?: LivenessCheck;
   /** Called when a connection starts healing (HEALING) and when it is back (UP, with the new connection). */
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
+  /** Prometheus metrics of this client (off when absent): its hop and its heals. */
+  metrics?: MeshMetrics;
+  /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
+  tracer?: HopTracer;
 }
 
 export interface KernelRequest {
@@ -46,6 +54,8 @@ export interface KernelRequest {
   endpoint?: string;
   excludedPrefixes?: string[];
   timeoutMs?: number;
+  /** W3C trace context this Request continues (e.g. a passthrough's incoming Request). */
+  trace?: TraceHeaders;
 }
 
 export class MeshClient {
@@ -67,6 +77,7 @@ export class MeshClient {
     const open = new Map<string, Connection>();
     const onState = (connId: string, state: HealState, conn?: Connection) => {
       if (conn && open.has(connId)) open.set(connId, conn);
+      if (state === 'HEALING') opts.metrics?.heal();
       opts.onState?.(connId, state, conn);
     };
     const chain = newClientChain({
@@ -88,7 +99,8 @@ export class MeshClient {
       ],
       ...(opts.onRefreshError ? { onRefreshError: opts.onRefreshError } : {}),
     });
-    return new MeshClient(chain, log, open);
+    opts.metrics?.activeConnections(() => open.size);
+    return new MeshClient(withHopMetrics(chain, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : [])), log, open);
   }
 
   /** Requests a kernel interface to `service`; resolves when the data plane is in place. */
@@ -103,7 +115,7 @@ export class MeshClient {
       },
       mechanismPreferences: [kernelMechanism({ [P.name]: r.ifname, [P.inodeURL]: r.netnsUrl })],
     });
-    const conn = await this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000 }));
+    const conn = await this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000, ...(r.trace ? { incoming: { ...r.trace } } : {}) }));
     this.open.set(conn.id, conn);
     return conn;
   }

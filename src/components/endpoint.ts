@@ -16,6 +16,10 @@ import { parseMeshUrl } from '../api/transport.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { leaseFile } from '../sdk/tools/lease-file.js';
 import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
+import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import { hopTrace } from '../sdk/networkservice/hop-trace.js';
+import type { HopTracer } from '../sdk/core/tracing.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 
 export interface EndpointOptions {
   name: string;
@@ -39,6 +43,10 @@ export interface EndpointOptions {
    * socket, or under /var/lib/networkservicemesh; '' keeps them in memory only).
    */
   leaseFile?: string;
+  /** Prometheus metrics of this endpoint (off when absent). */
+  metrics?: MeshMetrics;
+  /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
+  tracer?: HopTracer;
   log: Logger;
 }
 
@@ -78,9 +86,10 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
   }, opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS);
   sweep.unref();
   const running = await startServer([opts.listenUrl], (server) => {
-    addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(withHopMetrics(chain.networkService, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : [])), opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   }, opts.stopGraceMs);
+  opts.metrics?.activeConnections(() => chain.monitor.connections.size);
   const url = running.urls[0]!;
   const labels = opts.labels ?? {};
   const registration = await nseRefresher(

@@ -17,6 +17,14 @@ import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
+import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import { hopTrace } from '../sdk/networkservice/hop-trace.js';
+import type { HopTracer } from '../sdk/core/tracing.js';
+import { segmentStats } from '../sdk/networkservice/segment-stats.js';
+import { ALIAS_PREFIX } from '../sdk/networkservice/program-dataplane.js';
+import { ConnectionCounters, type Counters } from '../observability/connection-counters.js';
+import { measuredDataplane } from '../observability/dataplane-metrics.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 
 export interface ForwarderOptions {
   name: string;
@@ -37,6 +45,13 @@ export interface ForwarderOptions {
   adoptGraceMs?: number;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
   stopGraceMs?: number;
+  /** Prometheus metrics of this forwarder (off when absent). */
+  metrics?: MeshMetrics;
+  /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
+  tracer?: HopTracer;
+  /** Reads the kernel's interface counters of a namespace (dataplane's readLinkCounters): per-connection
+   *  traffic in the path segment's `metrics` and, with `metrics`, as Prometheus series. */
+  linkCounters?: (netns: string) => Promise<Map<string, Counters>>;
   log: Logger;
 }
 
@@ -48,7 +63,7 @@ export interface RunningForwarder {
 
 export async function startForwarder(opts: ForwarderOptions): Promise<RunningForwarder> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
-  const dataplane = opts.dataplane;
+  const dataplane = opts.metrics ? measuredDataplane(opts.dataplane, opts.metrics) : opts.dataplane;
   const mechanisms = mechanismRegistry(opts.remoteMechanisms, opts.srv6Via ? { srv6: { via: opts.srv6Via } } : {});
   if (mechanisms.skipped.length > 0) opts.log.warn({ skipped: mechanisms.skipped, supported: remoteMechanismNames() }, 'unknown remote mechanisms skipped');
   if (dataplane.orphanCount) opts.log.info({ links: dataplane.orphanCount }, 'found interfaces of an earlier life: adopting those still requested');
@@ -65,8 +80,20 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     dataplane,
     mechanisms,
   });
+  const counters = opts.linkCounters
+    ? new ConnectionCounters({
+        connectionIds: () => chain.monitor.connections.keys(),
+        linksOf: (id) => dataplane.linksTagged?.(`${ALIAS_PREFIX}${id}`) ?? [],
+        read: opts.linkCounters,
+      })
+    : undefined;
+  if (opts.metrics) {
+    opts.metrics.activeConnections(() => chain.monitor.connections.size);
+    counters?.register(opts.metrics);
+  }
+  const served = withHopMetrics(chain.networkService, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : []), ...(counters ? [segmentStats(opts.name, counters)] : []));
   const running = await startServer([opts.listenUrl], (server) => {
-    addNetworkService(server, networkServiceImplementation(chain.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(served, opts.log));
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   }, opts.stopGraceMs);
   const url = running.urls[0]!;

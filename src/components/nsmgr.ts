@@ -12,6 +12,10 @@ import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { registryDirectory } from '../sdk/tools/registry-directory.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
+import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
+import { hopTrace } from '../sdk/networkservice/hop-trace.js';
+import type { HopTracer } from '../sdk/core/tracing.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 
 export interface NsmgrOptions {
   name: string;
@@ -25,6 +29,10 @@ export interface NsmgrOptions {
   clock?: Clock;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
   stopGraceMs?: number;
+  /** Prometheus metrics of this nsmgr (off when absent). */
+  metrics?: MeshMetrics;
+  /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
+  tracer?: HopTracer;
   log: Logger;
 }
 
@@ -40,12 +48,13 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, ...(opts.clock ? { clock: opts.clock } : {}) });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
   const running = await startServer(urls, (server) => {
-    addNetworkService(server, networkServiceImplementation(chains.networkService, opts.log));
+    addNetworkService(server, networkServiceImplementation(withHopMetrics(chains.networkService, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : [])), opts.log));
     server.add(MonitorConnectionDefinition, chains.monitor.implementation());
     // The registry services it proxies get the registry's own wire check (malformed bytes: INVALID_ARGUMENT).
     server.add(guardedNSRegistryDefinition, guardNSImplementation(nsRegistryImplementation(chains.nsRegistry, opts.log)));
     server.add(guardedNSERegistryDefinition, guardNSEImplementation(nseRegistryImplementation(chains.nseRegistry, opts.log)));
   }, opts.stopGraceMs);
+  opts.metrics?.activeConnections(() => chains.monitor.connections.size);
   opts.log.info({ urls: running.urls, registry: opts.registryUrl }, 'nsmgr ready');
   return {
     urls: running.urls,

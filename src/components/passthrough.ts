@@ -11,6 +11,8 @@ import { connectionLine, stateLine, type ConnectionLine } from './connection-lin
 import type { OnwardClient } from '../sdk/tools/passthrough-onward.js';
 import { P } from '../sdk/tools/mechanisms.js';
 import type { Connection } from '../api/index.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
+import type { HopTracer } from '../sdk/core/tracing.js';
 import { startEndpoint, type RunningEndpoint } from './endpoint.js';
 
 export interface PassthroughOptions {
@@ -34,6 +36,10 @@ export interface PassthroughOptions {
   onConnection?: (line: ConnectionLine | ReturnType<typeof stateLine>) => void;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
   stopGraceMs?: number;
+  /** Prometheus metrics of this endpoint and its onward client (off when absent). */
+  metrics?: MeshMetrics;
+  /** Tracing of this endpoint and its onward requests; off when absent. */
+  tracer?: HopTracer;
   log: Logger;
 }
 
@@ -63,10 +69,13 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     log: opts.log,
     ...(opts.tokenLifetimeMs !== undefined ? { tokenLifetimeMs: opts.tokenLifetimeMs } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
-    ...(opts.onConnection ? { onState: (id: string, state: 'UP' | 'HEALING', conn?: Connection) => report(id, state, conn) } : {}),
+    ...(opts.tracer ? { tracer: opts.tracer } : {}),
+    ...(opts.onConnection || opts.metrics ? { onState: (id: string, state: 'UP' | 'HEALING', conn?: Connection) => report(id, state, conn) } : {}),
   });
-  const report = (id: string, state: 'UP' | 'HEALING', conn?: Connection) =>
+  const report = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
+    if (state === 'HEALING') opts.metrics?.heal();
     opts.onConnection?.(state === 'HEALING' || !conn ? stateLine(id, '', 'HEALING') : connectionLine(conn, undefined, 'UP'));
+  };
   const onward: OnwardClient = opts.onConnection ? reporting(client, opts.onConnection) : client;
   const labels = Object.keys(opts.labels).length > 0 ? opts.labels : { app: opts.name };
   return startEndpoint({
@@ -82,6 +91,8 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Runnin
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.stopGraceMs !== undefined ? { stopGraceMs: opts.stopGraceMs } : {}),
     ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.tracer ? { tracer: opts.tracer } : {}),
     extra: [passthrough(onward, { labels, netnsUrl: opts.netnsUrl, ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}) })],
   });
 }

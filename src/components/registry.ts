@@ -11,6 +11,8 @@ import {
   guardNSEImplementation,
   guardNSImplementation,
 } from '../registry/decode-guard.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
+import { RegistryMetrics } from '../observability/registry-metrics.js';
 
 export interface RegistryOptions extends RegistryServerOptions {
   /** `unix:///path` or `tcp://host:port` (port 0 picks a free one). */
@@ -19,6 +21,8 @@ export interface RegistryOptions extends RegistryServerOptions {
   backend?: string;
   backendOptions?: BackendOptions;
   log?: Logger;
+  /** Prometheus metrics (registrations stored, calls, Find latency); off when absent. */
+  metrics?: MeshMetrics;
 }
 
 export interface RunningRegistry {
@@ -34,7 +38,12 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   const log = opts.log ?? silentLogger;
   const backend = opts.backend ?? 'memory';
   const stores = await createStores(backend, { log, ...opts.backendOptions });
-  const handlers = newRegistryServer(stores, opts);
+  let handlers = newRegistryServer(stores, opts);
+  if (opts.metrics) {
+    const rm = new RegistryMetrics(opts.metrics);
+    rm.entries(async () => ({ ns: (await stores.ns.list()).length, nse: (await stores.nse.list()).length }));
+    handlers = { ns: rm.wrap('ns', handlers.ns), nse: rm.wrap('nse', handlers.nse) };
+  }
   const server = newGrpcServer();
   server.add(guardedNSRegistryDefinition, guardNSImplementation(nsRegistryImplementation(handlers.ns, log)));
   server.add(guardedNSERegistryDefinition, guardNSEImplementation(nseRegistryImplementation(handlers.nse, log)));

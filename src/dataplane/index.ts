@@ -40,3 +40,5 @@ export { IcmpProber, ToolUnavailableError } from './icmp-prober.js';
 export type { EchoProber, EchoResult, IcmpProberOptions } from './icmp-prober.js';
 export { echoLiveness } from './echo-liveness.js';
 export type { EchoLiveness, EchoLivenessOptions } from './echo-liveness.js';
+export { readLinkCounters, parseNetDev } from './link-stats.js';
+export type { LinkCounters } from './link-stats.js';

@@ -12,6 +12,9 @@ export interface Incoming {
   tokenExpires?: Date;
   /** `nsm-instance`: which process life of the caller sent it (see grpc-metadata). */
   instance?: string;
+  /** W3C trace context of the caller's span (`traceparent`, `tracestate`), if it sent one. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** A typed key of a ContextValues; one key per meaning, owned by the module that creates it. */

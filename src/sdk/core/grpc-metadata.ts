@@ -34,6 +34,10 @@ export function incomingFrom(md: Metadata): Incoming {
   const out: Incoming = {};
   if (typeof token === 'string' && token) out.token = token;
   const instance = instanceOf(md);
+  const traceparent = md.get('traceparent');
+  if (typeof traceparent === 'string' && traceparent.length <= 128) out.traceparent = traceparent;
+  const tracestate = md.get('tracestate');
+  if (typeof tracestate === 'string' && tracestate.length <= 512) out.tracestate = tracestate;
   if (instance) out.instance = instance;
   if (typeof expires === 'string' && expires) {
     const d = new Date(expires);

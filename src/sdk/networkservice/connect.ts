@@ -8,6 +8,7 @@ import { element, type NetworkServiceElement } from '../core/chain.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
 import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../../api/errors.js';
 import { instanceMetadata, TOKEN_EXPIRES_HEADER, TOKEN_HEADER } from '../core/grpc-metadata.js';
+import { TRACE_HEADERS } from '../core/tracing.js';
 
 /** Per connection: the URL its last successful Request went to. */
 const CONNECTED_URL = createContextKey<string>('connect.url');
@@ -32,8 +33,11 @@ function clientFor(url: string): NetworkServiceClient {
   return c;
 }
 
-function metadataFor(conn: Connection): Metadata {
+function metadataFor(conn: Connection, ctx: Ctx): Metadata {
   const md = instanceMetadata(new Metadata());
+  const trace = ctx.values.get(TRACE_HEADERS);
+  if (trace?.traceparent) md.set('traceparent', trace.traceparent);
+  if (trace?.tracestate) md.set('tracestate', trace.tracestate);
   const seg = conn.path?.pathSegments[conn.path.index];
   if (seg?.token) md.set(TOKEN_HEADER, seg.token);
   if (seg?.expires) md.set(TOKEN_EXPIRES_HEADER, seg.expires.toISOString());
@@ -56,7 +60,7 @@ export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkService
       if (!url) throw new UnavailableError('no next hop to connect to');
       const previous = connectedUrl(ctx);
       try {
-        const conn = await clientFor(url).request(req, { signal: ctx.signal, metadata: metadataFor(req.connection!) });
+        const conn = await clientFor(url).request(req, { signal: ctx.signal, metadata: metadataFor(req.connection!, ctx) });
         ctx.metadata.set(CONNECTED_URL, url);
         return conn;
       } catch (err) {
@@ -68,7 +72,7 @@ export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkService
       const url = connectedUrl(ctx) ?? urlOf(ctx);
       if (!url) return;
       try {
-        await clientFor(url).close(conn, { signal: ctx.signal, metadata: metadataFor(conn) });
+        await clientFor(url).close(conn, { signal: ctx.signal, metadata: metadataFor(conn, ctx) });
       } catch (err) {
         ctx.log.warn({ connId: conn.id, url, err }, 'close: next hop did not answer');
       }

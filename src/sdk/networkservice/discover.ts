@@ -7,6 +7,7 @@ import { element, type NetworkServiceElement } from '../core/chain.js';
 import { InvalidArgumentError, NotFoundError } from '../../api/errors.js';
 import type { EndpointDirectory } from '../tools/directory.js';
 import { selectEndpoints, type Candidate } from '../tools/select-endpoints.js';
+import { explainSelection } from './explain-selection.js';
 import { setForwarderPolicy } from './select-forwarder.js';
 import { tryCandidates } from '../tools/try-candidates.js';
 
@@ -45,7 +46,8 @@ export function discover(directory: EndpointDirectory): NetworkServiceElement {
       if (nses.length === 0) throw new NotFoundError(`no endpoint is registered for network service "${conn.networkService}"`);
       const candidates = selectEndpoints(ns, nses, conn.labels);
       if (candidates.length === 0) {
-        throw new NotFoundError(`no endpoint of network service "${conn.networkService}" matches its policy${describeLabels(conn.labels)}`);
+        const why = explainSelection(ns, nses, conn.labels);
+        throw new NotFoundError(`no endpoint of network service "${conn.networkService}" matches its policy${describeLabels(conn.labels)}${why.length > 0 ? `: ${why.join('; ')}` : ''}`);
       }
       const n = cursor.get(conn.networkService) ?? 0;
       cursor.set(conn.networkService, n + 1);

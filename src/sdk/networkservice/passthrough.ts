@@ -8,6 +8,7 @@ import { ConnectionContext } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { chainedIpContext } from '../tools/passthrough-context.js';
 import { onwardRequest, type OnwardClient, type OnwardOptions } from '../tools/passthrough-onward.js';
+import { TRACE_HEADERS } from '../core/tracing.js';
 import type { Connection } from '../../api/index.js';
 import { createContextKey } from '../core/ctx.js';
 
@@ -21,7 +22,8 @@ export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkS
       let onward = ctx.metadata.get(ONWARD);
       const fresh = !onward;
       if (!onward) {
-        onward = await client.request(onwardRequest(conn, opts));
+        const trace = ctx.values.get(TRACE_HEADERS);
+        onward = await client.request({ ...onwardRequest(conn, opts), ...(trace ? { trace } : {}) });
         ctx.metadata.set(ONWARD, onward);
         ctx.log.info({ connId: conn.id, onward: onward.id, endpoint: onward.networkServiceEndpointName }, 'onward connection up');
       }

@@ -3,6 +3,7 @@
 // (so the service's matches steer it to the next function of the chain), as a kernel
 // interface in the passthrough's own namespace, keeping the client's excluded prefixes.
 // Pure; the OnwardClient that sends it is a MeshClient in production, a fake in tests.
+import type { TraceHeaders } from '../core/tracing.js';
 import type { Connection } from '../../api/index.js';
 
 export interface OnwardRequest {
@@ -12,6 +13,8 @@ export interface OnwardRequest {
   labels: Record<string, string>;
   excludedPrefixes: string[];
   timeoutMs?: number;
+  /** Trace context of the incoming Request's span: the onward Request continues its trace. */
+  trace?: TraceHeaders;
 }
 
 /** Requests and closes onward connections (MeshClient satisfies it). */

@@ -229,13 +229,13 @@ export class Mesh {
     return p;
   }
 
-  async registry(opts: { listen: string; netns?: string }): Promise<MeshProcess> {
+  async registry(opts: { listen: string; netns?: string; env?: Record<string, string> }): Promise<MeshProcess> {
     const p = this.spawn('registry', ['registry', '--listen', opts.listen], opts);
     await p.waitLine(/^registry listening on /);
     return p;
   }
 
-  async nsmgr(opts: { name: string; listen: string; registry: string; tcpListen?: string; netns?: string }): Promise<MeshProcess> {
+  async nsmgr(opts: { name: string; listen: string; registry: string; tcpListen?: string; netns?: string; env?: Record<string, string> }): Promise<MeshProcess> {
     const args = ['nsmgr', '--name', opts.name, '--listen', opts.listen, '--registry', opts.registry, ...this.lifetimeArgs];
     if (opts.tcpListen) args.push('--tcp-listen', opts.tcpListen);
     const p = this.spawn(opts.name, args, opts);
@@ -243,7 +243,7 @@ export class Mesh {
     return p;
   }
 
-  async forwarder(opts: { name: string; listen: string; nsmgr: string; underlayIp: string; netns?: string; remoteMechanisms?: string[]; srv6Via?: string }): Promise<MeshProcess> {
+  async forwarder(opts: { name: string; listen: string; nsmgr: string; underlayIp: string; netns?: string; remoteMechanisms?: string[]; srv6Via?: string; env?: Record<string, string> }): Promise<MeshProcess> {
     const args = ['forwarder', '--name', opts.name, '--listen', opts.listen, '--nsmgr', opts.nsmgr, '--underlay-ip', opts.underlayIp, ...this.lifetimeArgs];
     if (opts.remoteMechanisms) args.push('--remote-mechanisms', opts.remoteMechanisms.join(','));
     if (opts.srv6Via) args.push('--srv6-via', opts.srv6Via);
@@ -252,7 +252,7 @@ export class Mesh {
     return p;
   }
 
-  async nse(opts: { name: string; nsmgr: string; workloadNetns: string; cidr?: string; service?: string; netns?: string }): Promise<MeshProcess> {
+  async nse(opts: { name: string; nsmgr: string; workloadNetns: string; cidr?: string; service?: string; netns?: string; env?: Record<string, string> }): Promise<MeshProcess> {
     const args = ['nse', 'icmp-responder', '--name', opts.name, '--nsmgr', opts.nsmgr, '--netns', opts.workloadNetns, '--listen', this.sock(`nse-${opts.name}`), ...this.lifetimeArgs];
     if (opts.cidr) args.push('--cidr', opts.cidr);
     if (opts.service) args.push('--service', opts.service);

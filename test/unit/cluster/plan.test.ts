@@ -29,7 +29,9 @@ test('plan: namespaces, underlay and components', () => {
     'client:nsc-1@tname-node-1',
   ]);
   const nsmgr2 = p.components.find((c) => c.name === 'nsmgr-node-2')!;
-  assert.deepEqual(nsmgr2.args, ['nsmgr', '--name', 'nsmgr-node-2', '--listen', 'unix:///run/nsm/tname/sock/nsmgr-node-2.sock', '--tcp-listen', 'tcp://198.18.0.2:5002', '--registry', 'tcp://198.18.0.254:5001']);
+  assert.deepEqual(nsmgr2.args, ['nsmgr', '--name', 'nsmgr-node-2', '--listen', 'unix:///run/nsm/tname/sock/nsmgr-node-2.sock', '--tcp-listen', 'tcp://198.18.0.2:5002', '--registry', 'tcp://198.18.0.254:5001', '--metrics-listen', '198.18.0.2:9100']);
+  assert.equal(nsmgr2.metricsUrl, 'http://198.18.0.2:9100/metrics');
+  assert.deepEqual(p.components.map((c) => c.metricsUrl), ['http://198.18.0.254:9100/metrics', 'http://198.18.0.1:9100/metrics', 'http://198.18.0.1:9101/metrics', 'http://198.18.0.2:9100/metrics', 'http://198.18.0.2:9101/metrics', 'http://198.18.0.2:9102/metrics', 'http://198.18.0.1:9102/metrics']);
   const nse = p.components.find((c) => c.name === 'nse-1')!;
   assert.ok(nse.args.join(' ').includes('--netns tname-nse-1 --listen unix:///run/nsm/tname/sock/nse-1.sock'));
   assert.deepEqual(p.requests, [
@@ -47,14 +49,14 @@ test('plan: etcd backend without endpoints runs a local etcd in the underlay bef
   assert.ok(etcd.args.includes('--data-dir=/run/nsm/tname/etcd'));
   assert.ok(etcd.args.includes('--listen-client-urls=http://198.18.0.254:2379'));
   assert.ok(etcd.args.includes('--listen-peer-urls=http://198.18.0.254:2380'));
-  assert.deepEqual(p.components[1]!.args, ['registry', '--listen', 'tcp://198.18.0.254:5001', '--backend', 'etcd', '--etcd-endpoints', 'http://198.18.0.254:2379']);
+  assert.deepEqual(p.components[1]!.args, ['registry', '--listen', 'tcp://198.18.0.254:5001', '--backend', 'etcd', '--etcd-endpoints', 'http://198.18.0.254:2379', '--metrics-listen', '198.18.0.254:9100']);
 });
 
 test('plan: etcd backend with endpoints uses them and starts no etcd', () => {
   const text = TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2]\nregistry: { backend: etcd, endpoints: ["http://198.19.9.1:2379", "http://198.19.9.2:2379"] }\n');
   const p = planMesh(parseScenario(text), 'k.yaml', 'tname');
   assert.equal(p.components.filter((c) => c.kind === 'etcd').length, 0);
-  assert.deepEqual(p.components[0]!.args, ['registry', '--listen', 'tcp://198.18.0.254:5001', '--backend', 'etcd', '--etcd-endpoints', 'http://198.19.9.1:2379,http://198.19.9.2:2379']);
+  assert.deepEqual(p.components[0]!.args, ['registry', '--listen', 'tcp://198.18.0.254:5001', '--backend', 'etcd', '--etcd-endpoints', 'http://198.19.9.1:2379,http://198.19.9.2:2379', '--metrics-listen', '198.18.0.254:9100']);
 });
 
 test('table: connections, padded columns', () => {

@@ -137,3 +137,18 @@ describe('passthrough', () => {
     assert.deepEqual(onward.closed, ['onward-1']);
   });
 });
+
+describe('passthrough: trace context', () => {
+  it('the onward Request continues the trace of the incoming one (hop-trace headers in ctx.values)', async () => {
+    const { TRACE_HEADERS } = await import('../../../src/sdk/core/tracing.js');
+    const onward = fakeOnward();
+    const ctx = newCtx();
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    ctx.values.set(TRACE_HEADERS, { traceparent });
+    await chain(passthrough(onward, { labels: { app: 'fw-1' }, netnsUrl: NETNS }), recorder()).request(incoming('t1'), ctx);
+    assert.deepEqual(onward.requests[0]!.trace, { traceparent });
+    const plain = fakeOnward();
+    await chain(passthrough(plain, { labels: { app: 'fw-1' }, netnsUrl: NETNS }), recorder()).request(incoming('t2'), newCtx());
+    assert.equal(plain.requests[0]!.trace, undefined);
+  });
+});
