@@ -18,7 +18,7 @@ process.env.NSM_LOG_LEVEL ??= 'warn';
 const execFileP = promisify(execFile);
 const ipb = (ns: string, lines: string[]) =>
   new Promise<void>((resolve, reject) => {
-    const p = execFile('ip', ['-n', ns, '-batch', '-'], (err) => (err ? reject(err) : resolve()));
+    const p = execFile('ip', ['-n', ns, '-batch', '-'], (err) => (err ? reject(new Error(`ip -n ${ns} -batch failed`, { cause: err })) : resolve()));
     p.stdin!.end(`${lines.join('\n')}\n`);
   });
 const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '3' }, seconds: { type: 'string', default: '4' }, requests: { type: 'string', default: '30' } } });
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const after: (() => unknown)[] = [];
   const mesh = new Mesh({ after: (fn: () => unknown) => after.push(fn) } as unknown as TestContext);
   const names = await createTestNetns(undefined, 's6-n1', 's6-n2', 's6-ul', 's6-nse', 's6-c0', 's6-ha', 's6-hb');
-  const [n1, n2, ul, nse, c0, ha, hb] = names as [string, string, string, string, string, string, string];
+  const [n1, n2, ul, nse, c0, ha, hb] = names;
   const driver = new KernelDriver();
   try {
     await driver.createBridge(ul, 'br0', { alias: 'underlay' });

@@ -12,6 +12,7 @@ export function measuredDataplane(dp: ManagedDataplane, metrics: MeshMetrics): M
   const time = new Histogram({ name: 'nsm_dataplane_operation_duration_seconds', help: 'Time of one kernel operation', labelNames: ['op'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers });
   const out: ManagedDataplane = Object.create(dp) as ManagedDataplane;
   for (const op of OPS) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with dp as this
     const fn = dp[op] as (...args: unknown[]) => Promise<unknown>;
     (out as unknown as Record<string, unknown>)[op] = async (...args: unknown[]) => {
       const started = performance.now();

@@ -22,7 +22,7 @@ export function readableLine(line: string, component: string): ReadableLine {
     return { time: 0, text: `${' '.repeat(24)} ${'-'.padEnd(5)} ${component} ${line}` };
   }
   const time = typeof rec.time === 'number' ? rec.time : 0;
-  const level = LEVELS[rec.level as number] ?? String(rec.level ?? '-');
+  const level = LEVELS[rec.level as number] ?? JSON.stringify(rec.level ?? '-');
   const name = typeof rec.name === 'string' ? rec.name : component;
   const conn = typeof rec.connId === 'string' ? ` [${rec.connId}]` : '';
   const rest = Object.entries(rec)
@@ -30,5 +30,5 @@ export function readableLine(line: string, component: string): ReadableLine {
     .map(([k, v]) => `${k}=${value(v)}`)
     .join(' ');
   const when = time ? new Date(time).toISOString() : '-'.padEnd(24);
-  return { time, text: `${when} ${level.padEnd(5)} ${name}${conn} ${String(rec.msg ?? '')}${rest ? ` ${rest}` : ''}` };
+  return { time, text: `${when} ${level.padEnd(5)} ${name}${conn} ${typeof rec.msg === 'string' ? rec.msg : JSON.stringify(rec.msg ?? '')}${rest ? ` ${rest}` : ''}` };
 }

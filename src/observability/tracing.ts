@@ -36,7 +36,7 @@ export class OtelHopTracer implements HopTracer {
       headers,
       end(err?: unknown) {
         if (err) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : JSON.stringify(err) });
           const status = (err as { grpcStatus?: string }).grpcStatus;
           if (status) span.setAttribute('rpc.grpc.status', status);
         }

@@ -25,7 +25,7 @@ export async function nsmgrConnections(url: string, timeoutMs = 5000): Promise<C
     }
     return [];
   } catch (err) {
-    throw new Error(`${url}: ${messageOf(err)}`);
+    throw new Error(`${url}: ${messageOf(err)}`, { cause: err });
   } finally {
     clearTimeout(timer);
     ac.abort();

@@ -17,7 +17,7 @@ export interface MetricsRecorder {
 /** The gRPC status name of an error (or OK), from the `code` our errors and nice-grpc's carry. */
 export function statusName(err: unknown): string {
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'number' && Status[code] !== undefined) return Status[code]!;
+  if (typeof code === 'number' && Status[code] !== undefined) return Status[code];
   if (err && (err as { name?: string }).name === 'AbortError') return 'CANCELLED';
   return 'UNKNOWN';
 }

@@ -69,7 +69,7 @@ test('nsm get / describe / logs / status --watch on the demo mesh', { skip: uid 
 
   const logs = nsm('logs', name, 'forwarder-node-2');
   assert.equal(logs.code, 0, logs.stderr);
-  assert.match(logs.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  forwarder-node-2 \[[0-9a-f-]+\] data plane programmed links=/m);
+  assert.match(logs.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}forwarder-node-2 \[[0-9a-f-]+\] data plane programmed links=/m);
   assert.equal(nsm('logs', name, 'nope').code, 2);
 
   outside.proc.kill('SIGTERM');

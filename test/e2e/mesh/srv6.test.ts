@@ -30,10 +30,10 @@ async function twoNodes(t: TestContext, mesh: Mesh, lists: [string[], string[]],
   const driver = new KernelDriver();
   t.after(() => driver.close());
   const [n1, n2, ul, nsc, nse] = await createTestNetns(t, ...['n1', 'n2', 'ul', 'nsc', 'nse'].map((n) => `${tag}${n}`));
-  await driver.createBridge(ul!, 'br0', { alias: 'underlay' });
+  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
   for (const [i, n] of [n1!, n2!].entries()) {
     await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul!, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul!, `u${i + 1}`, 'br0');
+    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
     await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
     await driver.addAddress(n, 'eth0', `2001:db8:ff::${i + 1}/64`);
   }

@@ -43,31 +43,31 @@ test('a remote Request is one trace with a span per hop across six processes', {
   const driver = new KernelDriver();
   t.after(() => driver.close());
   const [n1, n2, ul, nsc, nse] = await createTestNetns(t, 'n1', 'n2', 'ul', 'nsc', 'nse');
-  await driver.createBridge(ul!, 'br0', { alias: 'underlay' });
-  await driver.addAddress(ul!, 'br0', '198.18.0.254/24');
-  for (const [i, n] of [n1!, n2!].entries()) {
-    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul!, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul!, `u${i + 1}`, 'br0');
+  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
+  await driver.addAddress(ul, 'br0', '198.18.0.254/24');
+  for (const [i, n] of [n1, n2].entries()) {
+    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul, alias: `underlay:${i + 1}` });
+    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
     await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
   }
   const port = await freePort();
-  const receiver = spawn('ip', ['netns', 'exec', ul!, process.execPath, '-e', RECEIVER, String(port), '198.18.0.254'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const receiver = spawn('ip', ['netns', 'exec', ul, process.execPath, '-e', RECEIVER, String(port), '198.18.0.254'], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => receiver.kill('SIGKILL'));
   const lines: string[] = [];
-  createInterface({ input: receiver.stdout! }).on('line', (l) => lines.push(l));
+  createInterface({ input: receiver.stdout }).on('line', (l) => lines.push(l));
   await waitFor('the OTLP receiver', () => lines.includes('ready'), 10_000);
   const env = { NSM_OPENTELEMETRYENDPOINT: `http://198.18.0.254:${port}` };
 
   const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
-  await mesh.registry({ listen: registryUrl, netns: n1! });
-  for (const [i, n] of [n1!, n2!].entries()) {
+  await mesh.registry({ listen: registryUrl, netns: n1 });
+  for (const [i, n] of [n1, n2].entries()) {
     const k = i + 1;
     const nsmgrUrl = mesh.sock(`nsmgr-${k}`);
     await mesh.nsmgr({ name: `nsmgr-${k}`, listen: nsmgrUrl, tcpListen: `tcp://198.18.0.${k}:${await freePort()}`, registry: registryUrl, netns: n, env });
     await mesh.forwarder({ name: `forwarder-${k}`, listen: mesh.sock(`forwarder-${k}`), nsmgr: nsmgrUrl, underlayIp: `198.18.0.${k}`, netns: n, env });
   }
-  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse!, cidr: '169.254.2.0/24', netns: n2!, env });
-  const proc = mesh.spawnNsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc!, urls: ['kernel://icmp-responder/nsm-1'], netns: n1!, env });
+  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: '169.254.2.0/24', netns: n2, env });
+  const proc = mesh.spawnNsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1, env });
   await proc.waitLine(/^\{/, 30_000);
 
   const hops = ['nsc-1', 'nsmgr-1', 'forwarder-1', 'nsmgr-2', 'forwarder-2', 'nse-1'];

@@ -37,7 +37,7 @@ function pair(clientSide: MechanismRegistry, endpointSide: MechanismRegistry) {
   const remote = chain(begin(), nextUrlIs('unix:///nse.sock'), forwarderMechanisms({ underlayIp: '198.18.0.2', mechanisms: endpointSide }), endpoint);
   const offers: Mechanism[][] = [];
   const hop = {
-    request: async (req: NetworkServiceRequest, ctx: ReturnType<typeof newCtx>) => {
+    request: async (req: NetworkServiceRequest, _ctx: ReturnType<typeof newCtx>) => {
       offers.push(req.mechanismPreferences);
       return remote.request(NetworkServiceRequest.fromPartial({ connection: req.connection!, mechanismPreferences: req.mechanismPreferences }), newCtx());
     },

@@ -1,7 +1,7 @@
 // What every mechanism module does with links: create one or adopt what an earlier life of
 // the forwarder left under its name (refusing what is not this connection's), put a side's
 // addresses and routes on it, and remove links again.
-import { AlreadyExistsError, FailedPreconditionError } from '../../../api/errors.js';
+import { AlreadyExistsError } from '../../../api/errors.js';
 import type { Side } from '../../../sdk/tools/mechanism-module.js';
 import type { ExistingLink, ForwarderDataplane, ProgrammedLink } from '../../../sdk/networkservice/program-dataplane.js';
 import { ALIAS_PREFIX } from '../../alias.js';
