@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, test, type TestContext } from 'node:test';
-import { KernelDriver } from '../../../src/dataplane/index.js';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
 import { addrs, freePort, iperf, ipOf, links, Mesh, routes, waitFor, type NscSummary } from '../helpers/mesh.js';
+import { twoNodeMesh } from '../helpers/two-nodes.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -92,33 +92,6 @@ test('local dual-stack connection: a pair of each family, both ping', async (t) 
   for (const ns of [c1, nse]) await leftNothing(ns);
 });
 
-/** Two nodes on an underlay bridge that carries both 198.18.0.N/24 and 2001:db8:ff::N/64; forwarders tunnel over `family`. */
-async function twoNodes(t: TestContext, mesh: Mesh, family: 4 | 6, cidr: string) {
-  const driver = new KernelDriver();
-  t.after(() => driver.close());
-  const [n1, n2, ul, nsc, nse] = await createTestNetns(t, 'n1', 'n2', 'ul', 'nsc', 'nse');
-  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
-  for (const [i, n] of [n1, n2].entries()) {
-    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
-    await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
-    await driver.addAddress(n, 'eth0', `2001:db8:ff::${i + 1}/64`);
-  }
-  await waitFor('IPv6 underlay', () => ping(n1, '2001:db8:ff::2'), 5000);
-  const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
-  await mesh.registry({ listen: registryUrl, netns: n1 });
-  for (const [i, n] of [n1, n2].entries()) {
-    const k = i + 1;
-    const nsmgrUrl = mesh.sock(`nsmgr-${k}`);
-    await mesh.nsmgr({ name: `nsmgr-${k}`, listen: nsmgrUrl, tcpListen: `tcp://198.18.0.${k}:${await freePort()}`, registry: registryUrl, netns: n });
-    const underlayIp = family === 6 ? `2001:db8:ff::${k}` : `198.18.0.${k}`;
-    await mesh.forwarder({ name: `forwarder-${k}`, listen: mesh.sock(`forwarder-${k}`), nsmgr: nsmgrUrl, underlayIp, netns: n });
-  }
-  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr, netns: n2 });
-  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 });
-  return { n1: n1, n2: n2, nsc: nsc, nse: nse, proc, conn };
-}
-
 /** The VXLAN interface's remote (underlay) address in a namespace. */
 function vxlanRemote(ns: string, ifname: string): string {
   const out = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-d', 'link', 'show', 'dev', ifname], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { linkinfo?: { info_data?: { remote?: string; remote6?: string } } }[];
@@ -144,7 +117,7 @@ async function checkRemote(t: TestContext, r: { nsc: string; nse: string; n1: st
 
 test('remote IPv6-only connection, VXLAN over the IPv4 underlay: ping -6 both ways, iperf3, Close leaves nothing', async (t) => {
   const mesh = new Mesh(t);
-  const r = await twoNodes(t, mesh, 4, '2001:db8:2::/64');
+  const r = await twoNodeMesh(t, mesh, 4, '2001:db8:2::/64');
   assert.deepEqual(r.conn.dstIps, ['2001:db8:2::/128']);
   assert.equal(links(r.nsc)[0], 'nsm-1');
   await checkRemote(t, r, mesh, '198.18.0.2');
@@ -152,7 +125,7 @@ test('remote IPv6-only connection, VXLAN over the IPv4 underlay: ping -6 both wa
 
 test('remote dual-stack connection, VXLAN over an IPv6 underlay: both families ping, iperf3 over IPv6', async (t) => {
   const mesh = new Mesh(t);
-  const r = await twoNodes(t, mesh, 6, '2001:db8:4::/64,169.254.4.0/24');
+  const r = await twoNodeMesh(t, mesh, 6, '2001:db8:4::/64,169.254.4.0/24');
   assert.deepEqual(r.conn.dstIps, ['2001:db8:4::/128', '169.254.4.0/32']);
   const mtu = JSON.parse(execFileSync('ip', ['-n', r.nsc, '-j', 'link', 'show', 'dev', 'nsm-1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))[0].mtu as number;
   assert.equal(mtu, 1430, 'VXLAN over IPv6 leaves 1430 bytes');

@@ -3,9 +3,9 @@
 // attached via node-1, the endpoint via node-2 (kernel - VXLAN - kernel).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { KernelDriver } from '../../../src/dataplane/index.js';
-import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { addrs, freePort, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { ping, sweepStaleTestNetns } from '../helpers/netns.js';
+import { addrs, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { twoNodeMesh } from '../helpers/two-nodes.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -13,27 +13,7 @@ before(async () => {
 
 test('remote kernel-VXLAN-kernel connection: ping both ways, iperf3, 6-segment path, Close leaves nothing', async (t) => {
   const mesh = new Mesh(t);
-  const driver = new KernelDriver();
-  t.after(() => driver.close());
-  const [n1, n2, ul, nsc, nse] = await createTestNetns(t, 'n1', 'n2', 'ul', 'nsc', 'nse');
-  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
-  for (const [i, n] of [n1, n2].entries()) {
-    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
-    await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
-  }
-  assert.ok(ping(n1, '198.18.0.2'), 'underlay works');
-
-  const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
-  await mesh.registry({ listen: registryUrl, netns: n1 });
-  for (const [i, n] of [n1, n2].entries()) {
-    const k = i + 1;
-    const nsmgrUrl = mesh.sock(`nsmgr-${k}`);
-    await mesh.nsmgr({ name: `nsmgr-${k}`, listen: nsmgrUrl, tcpListen: `tcp://198.18.0.${k}:${await freePort()}`, registry: registryUrl, netns: n });
-    await mesh.forwarder({ name: `forwarder-${k}`, listen: mesh.sock(`forwarder-${k}`), nsmgr: nsmgrUrl, underlayIp: `198.18.0.${k}`, netns: n });
-  }
-  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: '169.254.2.0/24', netns: n2 });
-  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 });
+  const { n1, n2, nsc, nse, proc, conn } = await twoNodeMesh(t, mesh, 4, '169.254.2.0/24');
 
   await t.test('connection summary and 6-segment path', () => {
     assert.equal(conn.mechanism, 'KERNEL');
