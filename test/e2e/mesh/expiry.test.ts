@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { freePort, ipOf, links, Mesh, sleep, waitFor } from '../helpers/mesh.js';
+import { ipOf, links, Mesh, sleep, waitFor } from '../helpers/mesh.js';
+import { oneNode } from '../helpers/one-node.js';
 
 const LIFETIME_MS = 4000;
 
@@ -15,11 +16,7 @@ before(async () => {
 test('token expiry: abandoned connection is removed, refreshed one stays up', async (t) => {
   const mesh = new Mesh(t, { lifetime: `${LIFETIME_MS}ms` });
   const [node, nse, c1, c2] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.4.0/24', netns: node });
   const [kept, abandoned] = await Promise.all([
     mesh.nsc({ name: 'nsc-kept', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] }),

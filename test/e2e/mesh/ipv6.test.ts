@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, test, type TestContext } from 'node:test';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { addrs, freePort, iperf, ipOf, links, Mesh, routes, waitFor, type NscSummary } from '../helpers/mesh.js';
+import { addrs, iperf, ipOf, links, Mesh, routes, waitFor, type NscSummary } from '../helpers/mesh.js';
+import { oneNode } from '../helpers/one-node.js';
 import { twoNodeMesh } from '../helpers/two-nodes.js';
 
 before(async () => {
@@ -22,11 +23,7 @@ async function leftNothing(ns: string): Promise<void> {
 test('local IPv6-only connection: /128 pair outside the excluded prefixes, ping -6 both ways, iperf3, Close leaves nothing', async (t) => {
   const mesh = new Mesh(t);
   const [node, nse, c1, c2] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '2001:db8:1::/64', netns: node });
   // The first /120 and one more address are excluded (IPv6 exclusions used to be ignored).
   const excluded = ['2001:db8:1::/120', '2001:db8:1::101/128', '169.254.0.0/16'];
@@ -73,11 +70,7 @@ test('local IPv6-only connection: /128 pair outside the excluded prefixes, ping 
 test('local dual-stack connection: a pair of each family, both ping', async (t) => {
   const mesh = new Mesh(t);
   const [node, nse, c1] = await createTestNetns(t, 'node', 'nse', 'c1');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.3.0/24,2001:db8:3::/64', netns: node });
   const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] });
 
@@ -135,11 +128,7 @@ test('remote dual-stack connection, VXLAN over an IPv6 underlay: both families p
 test('endpoint restart: its leases survive, the healed connection keeps its addresses, a new one never gets them', async (t) => {
   const mesh = new Mesh(t);
   const [node, nse, c1, c2] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   const cidr = '2001:db8:5::/64,169.254.5.0/24';
   const first = await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr, netns: node });
   const a = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] });

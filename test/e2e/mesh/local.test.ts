@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { addrs, freePort, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { addrs, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { oneNode } from '../helpers/one-node.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -12,11 +13,7 @@ before(async () => {
 test('local kernel connection: ping both ways, iperf3, distinct addresses, 4-segment path, Close leaves nothing', async (t) => {
   const mesh = new Mesh(t);
   const [node, nse, c1, c2, c3] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2', 'c3');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.1.0/24', netns: node });
 
   const first = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] });

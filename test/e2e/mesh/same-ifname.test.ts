@@ -6,7 +6,8 @@ import { before, test } from 'node:test';
 import { ClientError, Status } from 'nice-grpc-common';
 import { MeshClient } from '../../../src/components/client.js';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { addrs, freePort, ipOf, links, Mesh, sleep } from '../helpers/mesh.js';
+import { addrs, ipOf, links, Mesh, sleep } from '../helpers/mesh.js';
+import { oneNode } from '../helpers/one-node.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -15,11 +16,7 @@ before(async () => {
 test('two connections, one interface name: the second is ALREADY_EXISTS, the first keeps working', async (t) => {
   const mesh = new Mesh(t, { lifetime: '6s' });
   const [node, nse, c1] = await createTestNetns(t, 'node', 'nse', 'c1');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.11.0/24', netns: node });
   const first = await mesh.nsc({ name: 'nsc-1', nsmgr: nsmgrUrl, workloadNetns: c1, urls: ['kernel://icmp-responder/nsm-1'] });
   assert.ok(ping(c1, ipOf(first.conn.dstIp)));

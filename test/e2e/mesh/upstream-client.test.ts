@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { addrs, freePort, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { addrs, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { oneNode } from '../helpers/one-node.js';
 import { upstreamPackage } from '../helpers/upstream-wire.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -25,11 +26,7 @@ before(async () => {
 test('a client built from upstream v1 wire facts gets a working kernel interface from nsm nsmgr', async (t) => {
   const mesh = new Mesh(t);
   const [node, nse, c1] = await createTestNetns(t, 'node', 'nse', 'c1');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.6.0/24', netns: node });
 
   const pkg = upstreamPackage();

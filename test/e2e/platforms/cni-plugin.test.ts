@@ -6,7 +6,8 @@ import { before, test } from 'node:test';
 import { closeAllChannels } from '../../../src/api/index.js';
 import { callCni, installCni, monitorIds, startCniDaemon } from '../helpers/cni.js';
 import { createTestNetns, deleteTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { freePort, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { links, Mesh, waitFor } from '../helpers/mesh.js';
+import { oneNode } from '../helpers/one-node.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -16,11 +17,7 @@ test('nsm-cni: ADD/CHECK/DEL into a fresh namespace; DEL is idempotent; bad inpu
   t.after(() => closeAllChannels());
   const mesh = new Mesh(t);
   const [node, nse, c1, c2, c3] = await createTestNetns(t, 'node', 'nse', 'c1', 'c2', 'c3');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.7.0/24', netns: node });
   const daemonSocket = await startCniDaemon(mesh);
   const bin = await installCni(mesh);

@@ -8,7 +8,8 @@ import { before, test } from 'node:test';
 import { closeAllChannels } from '../../../src/api/index.js';
 import { ensureBusyboxRootfs } from '../../../src/platforms/podman/rootfs.js';
 import { installCni, monitorIds, startCniDaemon } from '../helpers/cni.js';
-import { freePort, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { links, Mesh, waitFor } from '../helpers/mesh.js';
+import { oneNode } from '../helpers/one-node.js';
 import { createTestNetns, sweepStaleTestNetns, TEST_PREFIX } from '../helpers/netns.js';
 import { privatePodman, RUN_FLAGS } from '../helpers/podman.js';
 
@@ -20,11 +21,7 @@ test('podman (CNI backend) container on an nsm-cni network pings its endpoint; p
   t.after(() => closeAllChannels());
   const mesh = new Mesh(t);
   const [node, nse] = await createTestNetns(t, 'node', 'nse');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node });
+  const { nsmgrUrl } = await oneNode(mesh, node);
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.8.0/24', netns: node });
   const daemonSocket = await startCniDaemon(mesh);
   const bin = await installCni(mesh);
