@@ -15,6 +15,17 @@ export interface Incoming {
   /** W3C trace context of the caller's span (`traceparent`, `tracestate`), if it sent one. */
   traceparent?: string;
   tracestate?: string;
+  /** Who the transport says the caller is (mTLS peer certificate, unix socket credentials), if known. */
+  peer?: PeerIdentity;
+}
+
+/** The caller as proven by the transport, not by anything the caller wrote in the message. */
+export interface PeerIdentity {
+  /** SPIFFE ID from the URI SAN of the peer's verified X.509 SVID (mTLS only). */
+  spiffeId?: string;
+  /** Credentials of the process at the other end of a unix socket, when the transport could read them. */
+  uid?: number;
+  pid?: number;
 }
 
 /** A typed key of a ContextValues; one key per meaning, owned by the module that creates it. */
