@@ -11,12 +11,15 @@ import { IcmpProber } from '../dataplane/icmp-prober.js';
 import { createLogger } from '../sdk/core/log.js';
 import { usageError } from './cli-error.js';
 import { durationArg, waitForSignal } from './cli-options.js';
+import { DEFAULT_DASHBOARD_PORT, portArg, serveDashboard } from './dashboard.js';
 
 interface UpFlags {
   detach?: boolean;
   name?: string;
   timeout: number;
   supervise?: string;
+  /** true: the default port. */
+  dashboard?: number | true;
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -29,9 +32,12 @@ export function registerUpCommand(program: Command): void {
     .option('-d, --detach', 'return once every connection is UP; a background supervisor keeps it running')
     .option('--name <name>', "use this name instead of the scenario's (namespace prefix)")
     .addOption(new Option('--timeout <duration>', 'give up if connections are not UP after').default(60_000, '60s').argParser(durationArg))
+    .addOption(new Option('--dashboard [port]', `also serve the live dashboard (nsm dashboard) on 127.0.0.1:PORT (default ${DEFAULT_DASHBOARD_PORT})`).argParser(portArg))
     .addOption(new Option('--supervise <name>', 'internal: supervise mesh NAME (used by --detach)').hideHelp())
     .action(async (file: string | undefined, flags: UpFlags) => {
-      if (flags.supervise) return supervise(flags.supervise);
+      const dashboardPort = flags.dashboard === undefined ? undefined : flags.dashboard === true ? DEFAULT_DASHBOARD_PORT : flags.dashboard;
+      if (flags.supervise) return supervise(flags.supervise, dashboardPort);
+      if (flags.detach && dashboardPort === 0) usageError('up: --dashboard 0 (any port) cannot be used with --detach: give a port');
       if (!file) usageError(`up: missing scenario file (e.g. ${NSM_CMD} up examples/demo.yaml)`);
       const plan = await preflight(file, flags);
       const log = createLogger('nsm-up', process.env.NSM_LOG_LEVEL ?? 'warn');
@@ -60,11 +66,12 @@ export function registerUpCommand(program: Command): void {
       result.connections.forEach((c) => say(`ping ${c.dstIp.split('/')[0]} from ${c.client}: ${c.state === 'UP' ? 'ok' : 'FAILED'}`));
       say('');
       if (flags.detach) {
-        await startDetachedSupervisor(plan);
+        await startDetachedSupervisor(plan, dashboardPort);
+        if (dashboardPort !== undefined) say(`dashboard:   http://127.0.0.1:${dashboardPort}/   (served by the supervisor; see ${plan.logDir}/supervisor.log)`);
         hints(plan, true);
         process.exit(0);
       }
-      await runForeground(result.state, log);
+      await runForeground(result.state, log, dashboardPort);
     });
 }
 
@@ -104,25 +111,39 @@ function hints(plan: MeshPlan, detached: boolean): void {
   say(detached ? `tear down:   ${NSM_CMD} down ${plan.name}` : `stop: Ctrl-C (or ${NSM_CMD} down ${plan.name} from another shell)`);
 }
 
-async function runForeground(state: MeshState, log: ReturnType<typeof createLogger>): Promise<void> {
+async function runForeground(state: MeshState, log: ReturnType<typeof createLogger>, dashboardPort: number | undefined): Promise<void> {
   state.supervisor = { pid: process.pid, startTime: procStartTime(process.pid) ?? 0 };
   await writeState(state);
+  const dashboard = await startDashboard(state.plan.name, dashboardPort, log);
+  if (dashboard) say(`dashboard:   ${dashboard.url}`);
   hints(state.plan, false);
   const sup = new Supervisor(state, log, (name, n) => say(`restarted ${name} (restart #${n})`));
   sup.start();
   const sig = await waitForSignal();
   sup.stop();
+  await dashboard?.stop();
   say(`${sig}: tearing down ${state.plan.name}`);
   const r = await teardown(state, log);
   say(`stopped ${r.stopped.length + r.killed.length} process(es)${r.killed.length ? ` (killed ${r.killed.join(', ')})` : ''}, removed ${r.namespaces.length} namespace(s) and ${state.plan.runDir}`);
   process.exit(0);
 }
 
-async function startDetachedSupervisor(plan: MeshPlan): Promise<void> {
+/** The dashboard of `--dashboard`; a failure to listen is reported and the mesh runs on without it. */
+async function startDashboard(name: string, port: number | undefined, log: ReturnType<typeof createLogger>) {
+  if (port === undefined) return undefined;
+  try {
+    return await serveDashboard(name, '127.0.0.1', port, (err) => log.warn({ err }, 'dashboard refresh failed'));
+  } catch (err) {
+    process.stderr.write(`nsm: up: dashboard: cannot listen on 127.0.0.1:${port}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return undefined;
+  }
+}
+
+async function startDetachedSupervisor(plan: MeshPlan, dashboardPort: number | undefined): Promise<void> {
   const { fchmodSync, openSync } = await import('node:fs');
   const logFd = openSync(`${plan.logDir}/supervisor.log`, 'a', 0o640);
   fchmodSync(logFd, 0o640);
-  const child = spawn(process.execPath, [NSM_BIN, 'up', '--supervise', plan.name], { detached: true, stdio: ['ignore', logFd, logFd] });
+  const child = spawn(process.execPath, [NSM_BIN, 'up', '--supervise', plan.name, ...(dashboardPort !== undefined ? ['--dashboard', String(dashboardPort)] : [])], { detached: true, stdio: ['ignore', logFd, logFd] });
   child.unref();
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
@@ -134,7 +155,7 @@ async function startDetachedSupervisor(plan: MeshPlan): Promise<void> {
 }
 
 /** The detached supervisor: restarts dead components until SIGTERM/SIGINT, then tears the mesh down. */
-async function supervise(name: string): Promise<void> {
+async function supervise(name: string, dashboardPort: number | undefined): Promise<void> {
   const log = createLogger(`supervisor-${name}`);
   const state = await readState(name);
   if (!state) usageError(`up: mesh "${name}" is not up`);
@@ -142,9 +163,11 @@ async function supervise(name: string): Promise<void> {
   await writeState(state);
   const sup = new Supervisor(state, log);
   sup.start();
-  log.info({ mesh: name }, 'supervising');
+  const dashboard = await startDashboard(name, dashboardPort, log);
+  log.info({ mesh: name, ...(dashboard ? { dashboard: dashboard.url } : {}) }, 'supervising');
   const sig = await waitForSignal();
   sup.stop();
+  await dashboard?.stop();
   log.info({ signal: sig }, 'tearing down');
   await teardown(state, log);
   process.exit(0);
