@@ -10,9 +10,10 @@ import { pickMesh } from './status.js';
 
 export const DEFAULT_DASHBOARD_PORT = 7880;
 
-export const portArg = (v: string): number => {
+/** A commander parser for a TCP port; `what` names the flag in the error (e.g. "dashboard: --port"). */
+export const portArg = (what: string) => (v: string): number => {
   const n = Number(v);
-  if (!/^\d{1,5}$/.test(v) || n > 65535) usageError(`dashboard: port "${v}" is not a number from 0 to 65535`);
+  if (!/^\d{1,5}$/.test(v) || n > 65535) usageError(`${what} "${v}" is not a port number from 0 to 65535`);
   return n;
 };
 
@@ -40,8 +41,8 @@ export function registerDashboardCommand(program: Command): void {
     .command('dashboard')
     .description('serve a live web page of a mesh: graph of nodes, components, connections; states, counters')
     .argument('[name]', 'mesh name (optional when one mesh is up)')
-    .addOption(new Option('-p, --port <port>', 'HTTP port (0: any free port)').default(DEFAULT_DASHBOARD_PORT).argParser(portArg))
-    .option('--listen <host>', 'address to listen on (default loopback only)', '127.0.0.1')
+    .addOption(new Option('-p, --port <port>', 'HTTP port (0: any free port)').default(DEFAULT_DASHBOARD_PORT).argParser(portArg('dashboard: --port')))
+    .option('--listen <host>', 'address to listen on (loopback unless told otherwise)', '127.0.0.1')
     .action(async (nameArg: string | undefined, flags: { port: number; listen: string }) => {
       const name = await pickMesh('dashboard', nameArg);
       if (!name || !(await readState(name))) {

@@ -32,7 +32,7 @@ export function registerUpCommand(program: Command): void {
     .option('-d, --detach', 'return once every connection is UP; a background supervisor keeps it running')
     .option('--name <name>', "use this name instead of the scenario's (namespace prefix)")
     .addOption(new Option('--timeout <duration>', 'give up if connections are not UP after').default(60_000, '60s').argParser(durationArg))
-    .addOption(new Option('--dashboard [port]', `also serve the live dashboard (nsm dashboard) on 127.0.0.1:PORT (default ${DEFAULT_DASHBOARD_PORT})`).argParser(portArg))
+    .addOption(new Option('--dashboard [port]', `also serve the live dashboard (nsm dashboard) on 127.0.0.1:PORT (default ${DEFAULT_DASHBOARD_PORT})`).argParser(portArg('up: --dashboard')))
     .addOption(new Option('--supervise <name>', 'internal: supervise mesh NAME (used by --detach)').hideHelp())
     .action(async (file: string | undefined, flags: UpFlags) => {
       const dashboardPort = flags.dashboard === undefined ? undefined : flags.dashboard === true ? DEFAULT_DASHBOARD_PORT : flags.dashboard;
