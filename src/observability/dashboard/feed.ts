@@ -68,6 +68,15 @@ export class DashboardFeed {
     });
   }
 
+  private publish(view: DashboardView): void {
+    // The time changes on every load: compare the rest.
+    const key = JSON.stringify({ ...view, time: 0 });
+    if (key === this.key) return;
+    this.key = key;
+    this.view = view;
+    for (const l of this.listeners) l(view);
+  }
+
   private refreshSoon(): void {
     if (this.running) this.again = true;
     else void this.refresh();
@@ -78,16 +87,12 @@ export class DashboardFeed {
     clearTimeout(this.timer);
     this.running = true;
     try {
-      const view = dashboardView(await this.opts.load());
-      // The time changes on every load: compare the rest.
-      const key = JSON.stringify({ ...view, time: 0 });
-      if (key !== this.key) {
-        this.key = key;
-        this.view = view;
-        for (const l of this.listeners) l(view);
-      }
+      this.publish(dashboardView(await this.opts.load()));
     } catch (err) {
       this.opts.onError?.(err);
+      // The page keeps the last view and says why it is not refreshed.
+      const last = this.view ?? dashboardView({ status: undefined, monitored: [], errors: [], time: Date.now() });
+      this.publish({ ...last, errors: [`cannot refresh: ${err instanceof Error ? err.message : String(err)}`] });
     } finally {
       this.running = false;
     }

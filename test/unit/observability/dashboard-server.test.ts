@@ -60,3 +60,17 @@ test('dashboard server: page, script, cytoscape, view JSON, and changes as serve
   assert.ok(loads > before);
   ac.abort();
 });
+
+test('dashboard feed: a failed refresh keeps the last view and names the error', async (t) => {
+  let fail = false;
+  const feed = new DashboardFeed({ load: async () => { if (fail) throw new Error('boom'); return demoInput(); }, intervalMs: 10 });
+  t.after(() => feed.stop());
+  const views: DashboardView[] = [];
+  feed.subscribe((v) => views.push(v));
+  feed.start();
+  await feed.ready();
+  fail = true;
+  while (views.length < 2) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(views[1]!.errors, ['cannot refresh: boom']);
+  assert.equal(views[1]!.connections.length, 3);
+});
