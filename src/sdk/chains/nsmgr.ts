@@ -19,6 +19,7 @@ import { connectNSERegistry, connectNSRegistry } from '../registry/connect.js';
 import { localBypass } from '../registry/localbypass.js';
 import { localForwarders } from '../registry/forwarders.js';
 import { registryReplay } from '../registry/replay.js';
+import { registryOwner } from '../registry/owner.js';
 import type { Logger } from '../core/log.js';
 
 export interface NsmgrChainOptions {
@@ -57,7 +58,7 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
       connect(nextUrlOf),
     ),
     nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),
-    nseRegistry: registryChain(forwarders, localBypass(opts.publicUrl), replay, registry),
+    nseRegistry: registryChain(registryOwner(), forwarders, localBypass(opts.publicUrl), replay, registry),
     close: () => replay.close(),
   };
 }

@@ -1,4 +1,4 @@
-// The registry server's chains (assembly only): NSE: validate -> expire -> store;
+// The registry server's chains (assembly only): NSE: validate -> owner -> expire -> store;
 // NS: validate -> store.
 import type { NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
 import type { RegistryStore } from '../registry/registry-store.js';
@@ -6,10 +6,13 @@ import { registryChain, type NSERegistryHandler, type NSRegistryHandler } from '
 import { expireNSEElement } from '../registry/expire.js';
 import { nsStoreElement, nseStoreElement } from '../registry/store.js';
 import { validateNSElement, validateNSEElement } from '../registry/validate.js';
+import { registryOwner, type OwnerStore } from '../registry/owner.js';
 
 export interface RegistryStores {
   ns: RegistryStore<NetworkService>;
   nse: RegistryStore<NetworkServiceEndpoint>;
+  /** Who registered each endpoint (default: in memory). */
+  owners?: OwnerStore;
 }
 
 export interface RegistryServerOptions {
@@ -30,6 +33,7 @@ export function newRegistryServer(
   return {
     nse: registryChain(
       validateNSEElement(clock),
+      registryOwner({ ...clock, ...(stores.owners ? { owners: stores.owners } : {}) }),
       expireNSEElement({ ...clock, ...(opts.maxLifetimeMs !== undefined ? { maxLifetimeMs: opts.maxLifetimeMs } : {}) }),
       nseStoreElement(stores.nse, storeOpts),
     ),
