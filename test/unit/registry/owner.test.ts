@@ -14,7 +14,7 @@ const denied = (re: RegExp) => (err: unknown) => statusOf(err) === Status.PERMIS
 
 function server() {
   const stores = { ns: new MemoryStore<never>(), nse: new MemoryStore<NetworkServiceEndpoint>() };
-  return { ...newRegistryServer(stores as never), stores };
+  return { ...newRegistryServer(stores), stores };
 }
 
 describe('registry-owner', () => {
