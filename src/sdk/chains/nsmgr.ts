@@ -15,6 +15,7 @@ import { monitorNext } from '../networkservice/monitor-next.js';
 import { nextUrlOf } from '../tools/next-url.js';
 import { sharedPeerWatcher } from '../tools/peer-watch.js';
 import { selectForwarder } from '../networkservice/select-forwarder.js';
+import { namespaceOwnership, type NamespaceFacts } from '../networkservice/namespace-ownership.js';
 import { connectNSERegistry, connectNSRegistry } from '../registry/connect.js';
 import { localBypass } from '../registry/localbypass.js';
 import { localForwarders } from '../registry/forwarders.js';
@@ -32,6 +33,8 @@ export interface NsmgrChainOptions {
   clock?: Clock;
   directory: EndpointDirectory;
   log?: Logger;
+  /** Namespace facts for the namespace-ownership check (off when absent, e.g. in the sandbox). */
+  namespaces?: NamespaceFacts;
 }
 
 export interface NsmgrChains {
@@ -52,6 +55,7 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
     monitor,
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
+      ...(opts.namespaces ? [namespaceOwnership(opts.namespaces)] : []),
       discover(opts.directory),
       selectForwarder(forwarders),
       monitorNext(monitor, sharedPeerWatcher()),
