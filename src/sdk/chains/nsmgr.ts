@@ -16,6 +16,9 @@ import { nextUrlOf } from '../tools/next-url.js';
 import { sharedPeerWatcher } from '../tools/peer-watch.js';
 import { selectForwarder } from '../networkservice/select-forwarder.js';
 import { namespaceOwnership, type NamespaceFacts } from '../networkservice/namespace-ownership.js';
+import { userPolicy } from '../networkservice/user-policy.js';
+import { registryUserPolicy } from '../registry/user-policy.js';
+import type { PolicyEngine } from '../tools/policy.js';
 import { connectNSERegistry, connectNSRegistry } from '../registry/connect.js';
 import { localBypass } from '../registry/localbypass.js';
 import { localForwarders } from '../registry/forwarders.js';
@@ -35,6 +38,8 @@ export interface NsmgrChainOptions {
   log?: Logger;
   /** Namespace facts for the namespace-ownership check (off when absent, e.g. in the sandbox). */
   namespaces?: NamespaceFacts;
+  /** User policies (Cedar) for Requests, Closes and endpoint registrations through this nsmgr. */
+  policy?: PolicyEngine;
 }
 
 export interface NsmgrChains {
@@ -56,13 +61,14 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       ...(opts.namespaces ? [namespaceOwnership(opts.namespaces)] : []),
+      ...(opts.policy ? [userPolicy(opts.policy, opts.name)] : []),
       discover(opts.directory),
       selectForwarder(forwarders),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),
     nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),
-    nseRegistry: registryChain(registryOwner(), forwarders, localBypass(opts.publicUrl), replay, registry),
+    nseRegistry: registryChain(registryOwner(), ...(opts.policy ? [registryUserPolicy(opts.policy, opts.name)] : []), forwarders, localBypass(opts.publicUrl), replay, registry),
     close: () => replay.close(),
   };
 }

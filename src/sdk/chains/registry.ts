@@ -7,6 +7,8 @@ import { expireNSEElement } from '../registry/expire.js';
 import { nsStoreElement, nseStoreElement } from '../registry/store.js';
 import { validateNSElement, validateNSEElement } from '../registry/validate.js';
 import { registryOwner, type OwnerStore } from '../registry/owner.js';
+import { registryUserPolicy } from '../registry/user-policy.js';
+import type { PolicyEngine } from '../tools/policy.js';
 
 export interface RegistryStores {
   ns: RegistryStore<NetworkService>;
@@ -22,6 +24,8 @@ export interface RegistryServerOptions {
   now?: () => number;
   /** Most events a Find(watch) consumer may fall behind before it is dropped (default 1024). */
   maxQueuedEvents?: number;
+  /** User policies (Cedar) for endpoint registrations. */
+  policy?: PolicyEngine;
 }
 
 export function newRegistryServer(
@@ -34,6 +38,7 @@ export function newRegistryServer(
     nse: registryChain(
       validateNSEElement(clock),
       registryOwner({ ...clock, ...(stores.owners ? { owners: stores.owners } : {}) }),
+      ...(opts.policy ? [registryUserPolicy(opts.policy, 'registry')] : []),
       expireNSEElement({ ...clock, ...(opts.maxLifetimeMs !== undefined ? { maxLifetimeMs: opts.maxLifetimeMs } : {}) }),
       nseStoreElement(stores.nse, storeOpts),
     ),
