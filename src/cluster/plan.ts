@@ -1,5 +1,6 @@
 // Turns a validated scenario into a plan: namespaces, underlay addresses, and every component's
 // process (where it runs and its `nsm` arguments). Pure: touches nothing.
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parseServiceUrl } from '../components/service-url.js';
 import { containerName } from '../platforms/podman/workloads.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
@@ -34,6 +35,8 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     if (!s.registry.endpoints) components.push(etcdComponent(name, paths.runDir, ns('ul'), REGISTRY_IP));
     registryArgs.push('--backend', 'etcd', '--etcd-endpoints', endpoints.join(','));
   }
+  const policy = s.policy ? ['--policy', resolvePath(dirname(file), s.policy)] : [];
+  registryArgs.push(...policy);
   components.push({ name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: registryArgs });
   // SRv6 waypoints per service, as the forwarders' --srv6-via (IPv6 underlay addresses).
   const via = (s.services ?? []).filter((svc) => svc.via && v6).map((svc) => `${svc.name}=${svc.via!.map((w) => nodeOf.get(w)?.ip6 ?? w).join('+')}`);
@@ -42,7 +45,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     const tcp = `tcp://${n.ip}:5002`;
     components.push({
       name: nsmgr, kind: 'nsmgr', node: n.name, netns: n.netns, url: sock(nsmgr),
-      args: ['nsmgr', '--name', nsmgr, '--listen', sock(nsmgr), '--tcp-listen', tcp, '--registry', registryUrl],
+      args: ['nsmgr', '--name', nsmgr, '--listen', sock(nsmgr), '--tcp-listen', tcp, '--registry', registryUrl, ...policy],
     });
     const fwd = `forwarder-${n.name}`;
     components.push({

@@ -66,6 +66,8 @@ export const scenarioSchema = z.strictObject({
   services: z.array(serviceSchema).optional(),
   endpoints: z.array(endpointSchema).optional(),
   clients: z.array(clientSchema).optional(),
+  /** A Cedar policy file (relative to the scenario file) given to the registry and every nsmgr as --policy. */
+  policy: z.string().min(1).optional(),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -1,5 +1,7 @@
 // `nsm nse <kind>`: runs an endpoint of the given kind (icmp-responder, passthrough).
 import { Option, type Command } from 'commander';
+import { policyOption } from './policy-option.js';
+import type { PolicyEngine } from '../sdk/tools/policy.js';
 import { startEndpoint } from '../components/endpoint.js';
 import { startPassthrough } from '../components/passthrough.js';
 import { netnsUrlArg } from './netns-arg.js';
@@ -20,6 +22,7 @@ interface NseFlags {
   orphanGrace: number;
   metricsListen?: string;
   otlpEndpoint?: string;
+  policy?: PolicyEngine;
 }
 
 /** How long a connection waits for its forwarder (its monitor stream) before it is released. */
@@ -43,6 +46,7 @@ export function registerNseCommand(program: Command): void {
     .addOption(orphanGraceOption())
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
+    .addOption(policyOption())
     .action(async (flags: NseFlags) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
@@ -59,6 +63,7 @@ export function registerNseCommand(program: Command): void {
         orphanGraceMs: flags.orphanGrace,
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
+        ...(flags.policy ? { policy: flags.policy } : {}),
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url}\n`);

@@ -1,6 +1,8 @@
 // `nsm nsmgr`: runs a node's network service manager.
 import { Option, type Command } from 'commander';
 import { startNsmgr } from '../components/nsmgr.js';
+import { policyOption } from './policy-option.js';
+import type { PolicyEngine } from '../sdk/tools/policy.js';
 import { createLogger } from '../sdk/core/log.js';
 import { serveMetrics } from '../observability/serve.js';
 import { otlpTracer } from '../observability/tracing.js';
@@ -17,7 +19,8 @@ export function registerNsmgrCommand(program: Command): void {
     .addOption(tokenLifetimeOption())
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
-    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number; metricsListen?: string; otlpEndpoint?: string }) => {
+    .addOption(policyOption())
+    .action(async (flags: { name: string; listen: string; tcpListen?: string; registry: string; maxTokenLifetime: number; metricsListen?: string; otlpEndpoint?: string; policy?: PolicyEngine }) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'nsmgr' }, log);
       const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
@@ -29,6 +32,7 @@ export function registerNsmgrCommand(program: Command): void {
         tokenLifetimeMs: flags.maxTokenLifetime,
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
+        ...(flags.policy ? { policy: flags.policy } : {}),
         log,
       });
       process.stdout.write(`nsmgr ${flags.name} listening on ${nsmgr.urls.join(' ')}\n`);

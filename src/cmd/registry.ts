@@ -8,6 +8,8 @@ import { startRegistry } from '../components/registry.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
 import { metricsListenOption } from './cli-options.js';
+import { policyOption } from './policy-option.js';
+import type { PolicyEngine } from '../sdk/tools/policy.js';
 import { serveMetrics } from '../observability/serve.js';
 
 /** Upstream's default registry URL (tcp://localhost:5001), on the loopback address. */
@@ -37,6 +39,7 @@ interface RegistryFlags extends EtcdCliValues {
   backend: string;
   expirePeriod: number | string;
   metricsListen?: string;
+  policy?: PolicyEngine;
 }
 
 export function registerRegistryCommand(program: Command): void {
@@ -54,6 +57,7 @@ export function registerRegistryCommand(program: Command): void {
         .argParser(durationMs),
     )
     .addOption(metricsListenOption())
+    .addOption(policyOption())
     .action(async (flags: RegistryFlags) => {
       const log = createLogger('registry');
       let backendOptions = {};
@@ -69,6 +73,7 @@ export function registerRegistryCommand(program: Command): void {
         backend: flags.backend,
         backendOptions,
         maxLifetimeMs: Number(flags.expirePeriod),
+        ...(flags.policy ? { policy: flags.policy } : {}),
         ...(served ? { metrics: served.metrics } : {}),
         log,
       });

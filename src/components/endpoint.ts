@@ -3,6 +3,7 @@
 import { MonitorConnectionDefinition } from '../api/index.js';
 import type { NetworkServiceElement } from '../sdk/core/chain.js';
 import { newEndpointChain } from '../sdk/chains/endpoint.js';
+import type { PolicyEngine } from '../sdk/tools/policy.js';
 import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
@@ -47,6 +48,8 @@ export interface EndpointOptions {
   metrics?: MeshMetrics;
   /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
   tracer?: HopTracer;
+  /** User policies (Cedar, --policy). */
+  policy?: PolicyEngine;
   log: Logger;
 }
 
@@ -78,6 +81,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
     ...(leases ? { leases } : {}),
     ...(opts.extra ? { extra: opts.extra } : {}),
     ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
   });
   // Leases of an earlier life that no connection claims within a token lifetime belong to dead connections.
   const sweep = setTimeout(() => {

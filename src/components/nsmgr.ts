@@ -1,6 +1,8 @@
 // An nsmgr: serves local clients, endpoints and forwarders on a unix socket and
 // other nsmgrs on TCP; proxies registrations to the registry.
 import { MonitorConnectionDefinition } from '../api/index.js';
+import { kernelNamespaceFacts } from '../dataplane/namespace-facts.js';
+import type { PolicyEngine } from '../sdk/tools/policy.js';
 import { guardedNSERegistryDefinition, guardedNSRegistryDefinition, guardNSEImplementation, guardNSImplementation } from '../registry/decode-guard.js';
 import { newNsmgrChains } from '../sdk/chains/nsmgr.js';
 import type { Clock } from '../sdk/core/clock.js';
@@ -33,6 +35,8 @@ export interface NsmgrOptions {
   metrics?: MeshMetrics;
   /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
   tracer?: HopTracer;
+  /** User policies (Cedar, --policy). */
+  policy?: PolicyEngine;
   log: Logger;
 }
 
@@ -45,7 +49,7 @@ export interface RunningNsmgr {
 export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
   const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
-  const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, namespaces: kernelNamespaceFacts, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.clock ? { clock: opts.clock } : {}) });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
   const running = await startServer(urls, (server) => {
     addNetworkService(server, networkServiceImplementation(withHopMetrics(chains.networkService, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : [])), opts.log));

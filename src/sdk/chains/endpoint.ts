@@ -11,6 +11,8 @@ import type { PointToPointPool } from '../tools/p2p-pool.js';
 import { kernelEndpoint } from '../networkservice/kernel-endpoint.js';
 import { ConnectionMonitor } from '../networkservice/monitor.js';
 import { releaseOrphans } from '../networkservice/release-orphans.js';
+import { userPolicy } from '../networkservice/user-policy.js';
+import type { PolicyEngine } from '../tools/policy.js';
 
 export interface EndpointChainOptions {
   name: string;
@@ -27,6 +29,8 @@ export interface EndpointChainOptions {
   extra?: NetworkServiceElement[];
   /** How long a connection waits for its forwarder's monitor stream before it is released (default 15 s). */
   orphanGraceMs?: number;
+  /** User policies (Cedar) for Requests and Closes reaching this endpoint. */
+  policy?: PolicyEngine;
 }
 
 export function newEndpointChain(opts: EndpointChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor; pool?: PointToPointPool } {
@@ -37,6 +41,7 @@ export function newEndpointChain(opts: EndpointChainOptions): { networkService: 
     ...(ipam ? { pool: ipam.pool } : {}),
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
+      ...(opts.policy ? [userPolicy(opts.policy, opts.name)] : []),
       releaseOrphans(monitor, opts.orphanGraceMs !== undefined ? { graceMs: opts.orphanGraceMs } : {}),
       ...(ipam ? [ipam] : []),
       kernelEndpoint({ netnsUrl: opts.netnsUrl }),

@@ -15,10 +15,15 @@ import { monitorNext } from '../networkservice/monitor-next.js';
 import { nextUrlOf } from '../tools/next-url.js';
 import { sharedPeerWatcher } from '../tools/peer-watch.js';
 import { selectForwarder } from '../networkservice/select-forwarder.js';
+import { namespaceOwnership, type NamespaceFacts } from '../networkservice/namespace-ownership.js';
+import { userPolicy } from '../networkservice/user-policy.js';
+import { registryUserPolicy } from '../registry/user-policy.js';
+import type { PolicyEngine } from '../tools/policy.js';
 import { connectNSERegistry, connectNSRegistry } from '../registry/connect.js';
 import { localBypass } from '../registry/localbypass.js';
 import { localForwarders } from '../registry/forwarders.js';
 import { registryReplay } from '../registry/replay.js';
+import { registryOwner } from '../registry/owner.js';
 import type { Logger } from '../core/log.js';
 
 export interface NsmgrChainOptions {
@@ -31,6 +36,10 @@ export interface NsmgrChainOptions {
   clock?: Clock;
   directory: EndpointDirectory;
   log?: Logger;
+  /** Namespace facts for the namespace-ownership check (off when absent, e.g. in the sandbox). */
+  namespaces?: NamespaceFacts;
+  /** User policies (Cedar) for Requests, Closes and endpoint registrations through this nsmgr. */
+  policy?: PolicyEngine;
 }
 
 export interface NsmgrChains {
@@ -51,13 +60,15 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
     monitor,
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
+      ...(opts.namespaces ? [namespaceOwnership(opts.namespaces)] : []),
+      ...(opts.policy ? [userPolicy(opts.policy, opts.name)] : []),
       discover(opts.directory),
       selectForwarder(forwarders),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),
     nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),
-    nseRegistry: registryChain(forwarders, localBypass(opts.publicUrl), replay, registry),
+    nseRegistry: registryChain(registryOwner(), ...(opts.policy ? [registryUserPolicy(opts.policy, opts.name)] : []), forwarders, localBypass(opts.publicUrl), replay, registry),
     close: () => replay.close(),
   };
 }

@@ -1,4 +1,4 @@
-// The registry server's chains (assembly only): NSE: validate -> expire -> store;
+// The registry server's chains (assembly only): NSE: validate -> owner -> expire -> store;
 // NS: validate -> store.
 import type { NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
 import type { RegistryStore } from '../registry/registry-store.js';
@@ -6,10 +6,15 @@ import { registryChain, type NSERegistryHandler, type NSRegistryHandler } from '
 import { expireNSEElement } from '../registry/expire.js';
 import { nsStoreElement, nseStoreElement } from '../registry/store.js';
 import { validateNSElement, validateNSEElement } from '../registry/validate.js';
+import { registryOwner, type OwnerStore } from '../registry/owner.js';
+import { registryUserPolicy } from '../registry/user-policy.js';
+import type { PolicyEngine } from '../tools/policy.js';
 
 export interface RegistryStores {
   ns: RegistryStore<NetworkService>;
   nse: RegistryStore<NetworkServiceEndpoint>;
+  /** Who registered each endpoint (default: in memory). */
+  owners?: OwnerStore;
 }
 
 export interface RegistryServerOptions {
@@ -19,6 +24,8 @@ export interface RegistryServerOptions {
   now?: () => number;
   /** Most events a Find(watch) consumer may fall behind before it is dropped (default 1024). */
   maxQueuedEvents?: number;
+  /** User policies (Cedar) for endpoint registrations. */
+  policy?: PolicyEngine;
 }
 
 export function newRegistryServer(
@@ -30,6 +37,8 @@ export function newRegistryServer(
   return {
     nse: registryChain(
       validateNSEElement(clock),
+      registryOwner({ ...clock, ...(stores.owners ? { owners: stores.owners } : {}) }),
+      ...(opts.policy ? [registryUserPolicy(opts.policy, 'registry')] : []),
       expireNSEElement({ ...clock, ...(opts.maxLifetimeMs !== undefined ? { maxLifetimeMs: opts.maxLifetimeMs } : {}) }),
       nseStoreElement(stores.nse, storeOpts),
     ),

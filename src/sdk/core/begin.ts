@@ -14,7 +14,8 @@
 //   the chain writes there reaches the caller's ctx.
 // - Close: a caller's Close runs the rest of the chain with the connection the caller
 //   sent; EventFactory.close uses the last connection a Request returned. Close forgets
-//   the connection even when the rest of the chain fails.
+//   the connection even when the rest of the chain fails, unless it refused the Close
+//   (PermissionDeniedError: the caller may not close it), which leaves it untouched.
 // - Unknown ids: a Close for an id begin does not know still runs the rest of the
 //   chain, with empty metadata (so a restarted forwarder can remove what it recorded
 //   before), then forgets the id. EventFactory.request for a closed connection rejects
@@ -31,7 +32,7 @@ import { randomUUID } from 'node:crypto';
 import { Connection, NetworkServiceRequest } from '../../api/index.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from './chain.js';
 import { ContextValues, createContextKey, newCtx, type Ctx } from './ctx.js';
-import { ConnectionClosedError } from '../../api/errors.js';
+import { ConnectionClosedError, PermissionDeniedError } from '../../api/errors.js';
 import type { Logger } from './log.js';
 import { KeyedSerializer } from './serializer.js';
 
@@ -119,10 +120,15 @@ export function begin(): NetworkServiceElement & { readonly size: number } {
 
   const doClose = async (id: string, st: ConnState, conn: Connection, ctx: Ctx): Promise<void> => {
     const inner: Ctx = { ...ctx, values: new ContextValues(ctx.values).set(EVENT_FACTORY, st.factory), metadata: st.metadata };
+    let refused = false;
     try {
       await st.next.close(conn, inner);
+    } catch (err) {
+      // A Close the chain refused (not the caller's to make) leaves the connection as it was.
+      refused = err instanceof PermissionDeniedError && !!st.last;
+      throw err;
     } finally {
-      if (states.get(id) === st) states.delete(id);
+      if (!refused && states.get(id) === st) states.delete(id);
     }
   };
 

@@ -1,6 +1,7 @@
 // monitor: keeps the connections this hop holds and streams them to
 // MonitorConnections subscribers (INITIAL_STATE_TRANSFER, then UPDATE and DELETE),
-// filtered to the subscriber's scope: path segment ids or names, and network services (each ignored when empty).
+// filtered to the subscriber's scope: path segment ids or names, and network services (each ignored when empty),
+// and to what the subscriber may see (monitor-authorize: never others' tokens; with mTLS only its own connections).
 import { EventEmitter, on } from 'node:events';
 import type { CallContext } from 'nice-grpc-common';
 import {
@@ -12,6 +13,15 @@ import {
 } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { instanceOf } from '../core/grpc-metadata.js';
+import type { PeerIdentity } from '../core/ctx.js';
+import { defaultMonitorAdmin, monitorView } from './monitor-authorize.js';
+
+export interface MonitorServeOptions {
+  /** The subscriber's identity as the transport proved it (set by the mTLS wiring; none: insecure mode). */
+  peerOf?: (call: CallContext) => PeerIdentity | undefined;
+  /** Identities that see every connection (default: SPIFFE IDs under `/admin/`). */
+  isAdmin?: (spiffeId: string) => boolean;
+}
 
 function inScope(conn: Connection, scope: MonitorScopeSelector): boolean {
   if (scope.networkServices.length > 0 && !scope.networkServices.includes(conn.networkService)) return false;
@@ -83,20 +93,27 @@ export class ConnectionMonitor {
     });
   }
 
-  implementation(): MonitorConnectionServiceImplementation {
+  implementation(opts: MonitorServeOptions = {}): MonitorConnectionServiceImplementation {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the generator below is not an arrow function
     const self = this;
     return {
       async *monitorConnections(scope: MonitorScopeSelector, call: CallContext) {
+        const peer = opts.peerOf?.(call);
+        const caller = { ...(peer ? { peer } : {}), isAdmin: opts.isAdmin ?? defaultMonitorAdmin };
+        const view = (c: Connection) => (inScope(c, scope) ? monitorView(c, scope, caller) : undefined);
         const initial: Record<string, Connection> = {};
-        for (const [id, c] of self.conns) if (inScope(c, scope)) initial[id] = c;
+        for (const [id, c] of self.conns) {
+          const v = view(c);
+          if (v) initial[id] = v;
+        }
         const stream = on(self.events, 'event', { signal: call.signal });
         const instance = call.metadata ? instanceOf(call.metadata) : undefined;
         self.watcherDelta(instance, 1);
         try {
           yield ConnectionEvent.fromPartial({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, connections: initial });
           for await (const [type, conn] of stream as AsyncIterable<[ConnectionEventType, Connection]>) {
-            if (inScope(conn, scope)) yield ConnectionEvent.fromPartial({ type, connections: { [conn.id]: conn } });
+            const v = view(conn);
+            if (v) yield ConnectionEvent.fromPartial({ type, connections: { [conn.id]: v } });
           }
         } catch (err) {
           if (!call.signal.aborted) throw err;

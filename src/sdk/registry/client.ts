@@ -2,6 +2,7 @@
 // refresher that keeps a registration alive: it re-registers at two thirds of the
 // granted lifetime, as upstream's refresh client does, and unregisters on stop.
 import { createClient } from 'nice-grpc';
+import { instanceMetadata } from '../core/grpc-metadata.js';
 import {
   channelTo,
   NetworkServiceEndpoint,
@@ -66,7 +67,7 @@ export async function nseRefresher(
   let stopped = false;
 
   const register = async (): Promise<NetworkServiceEndpoint> =>
-    client.register({ ...nse, expirationTime: new Date(now() + lifetimeMs) }, { signal: abort.signal });
+    client.register({ ...nse, expirationTime: new Date(now() + lifetimeMs) }, { signal: abort.signal, metadata: instanceMetadata() });
 
   /** Two thirds of the remaining lifetime granted by the registry (which may shorten it). */
   const delayFor = (reg: NetworkServiceEndpoint): number => {
@@ -111,7 +112,7 @@ export async function nseRefresher(
       if (timer) clearTimeout(timer);
       abort.abort();
       try {
-        await client.unregister(current);
+        await client.unregister(current, { metadata: instanceMetadata() });
         log.debug({ nse: current.name }, 'nse unregistered');
       } catch (err) {
         log.warn({ nse: current.name, err }, 'nse unregister failed');

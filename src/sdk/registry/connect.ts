@@ -1,6 +1,7 @@
 // connect (registry client side): sends Register/Find/Unregister on to another
 // registry over gRPC; used by nsmgr to proxy its local endpoints' registrations.
 import { createClient } from 'nice-grpc';
+import { instanceMetadata } from '../core/grpc-metadata.js';
 import { NetworkServiceEndpointRegistryDefinition, NetworkServiceRegistryDefinition } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
 import type { NSERegistryElement, NSRegistryElement } from '../core/registry-chain.js';
@@ -8,10 +9,10 @@ import type { NSERegistryElement, NSRegistryElement } from '../core/registry-cha
 export function connectNSRegistry(url: string): NSRegistryElement {
   const client = createClient(NetworkServiceRegistryDefinition, channelTo(url));
   return {
-    register: (item, ctx) => client.register(item, { signal: ctx.signal }),
-    find: (query, ctx) => client.find(query, { signal: ctx.signal }),
+    register: (item, ctx) => client.register(item, { signal: ctx.signal, metadata: instanceMetadata() }),
+    find: (query, ctx) => client.find(query, { signal: ctx.signal, metadata: instanceMetadata() }),
     unregister: async (item, ctx) => {
-      await client.unregister(item, { signal: ctx.signal });
+      await client.unregister(item, { signal: ctx.signal, metadata: instanceMetadata() });
     },
   };
 }
@@ -19,10 +20,10 @@ export function connectNSRegistry(url: string): NSRegistryElement {
 export function connectNSERegistry(url: string): NSERegistryElement {
   const client = createClient(NetworkServiceEndpointRegistryDefinition, channelTo(url));
   return {
-    register: (item, ctx) => client.register(item, { signal: ctx.signal }),
-    find: (query, ctx) => client.find(query, { signal: ctx.signal }),
+    register: (item, ctx) => client.register(item, { signal: ctx.signal, metadata: instanceMetadata() }),
+    find: (query, ctx) => client.find(query, { signal: ctx.signal, metadata: instanceMetadata() }),
     unregister: async (item, ctx) => {
-      await client.unregister(item, { signal: ctx.signal });
+      await client.unregister(item, { signal: ctx.signal, metadata: instanceMetadata() });
     },
   };
 }

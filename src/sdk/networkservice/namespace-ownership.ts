@@ -1,0 +1,58 @@
+// namespace-ownership (nsmgr): a client may only have its interface put in a network
+// namespace it is entitled to. A namespace proven by the transport (the caller's process,
+// from unix socket credentials, lives in it) is always fine. Without proof, the node's own
+// namespaces (the nsmgr's and pid 1's) are refused; with security on, every unproven
+// namespace is refused (a path string alone proves nothing).
+import type { NetworkServiceRequest } from '../../api/index.js';
+import { PermissionDeniedError } from '../../api/errors.js';
+import { isBackgroundEvent } from '../core/begin.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import type { Ctx } from '../core/ctx.js';
+import { P } from '../tools/mechanisms.js';
+
+/** What the element needs to know about namespaces (the component wires the kernel's answers). */
+export interface NamespaceFacts {
+  /** The identity ("DEV:INO") of the namespace an inodeURL names; throws when it names none. */
+  idOf(inodeUrl: string): Promise<string>;
+  /** Namespaces no client gets without proof: the node's (this process's) and pid 1's. */
+  protectedIds(): Promise<string[]>;
+  /** The namespace of a process, if it can be read. */
+  idOfPid(pid: number): Promise<string | undefined>;
+}
+
+export interface NamespaceOwnershipOptions {
+  /** Refuse every namespace the caller has not proven its own (default: when the caller has a SPIFFE ID). */
+  requireProof?: boolean;
+}
+
+const CHECK = 'namespace-ownership';
+
+function inodeUrls(req: NetworkServiceRequest): string[] {
+  const mechs = [...req.mechanismPreferences, ...(req.connection?.mechanism ? [req.connection.mechanism] : [])];
+  return [...new Set(mechs.map((m) => m.parameters[P.inodeURL]).filter((u): u is string => u !== undefined))];
+}
+
+async function check(req: NetworkServiceRequest, ctx: Ctx, facts: NamespaceFacts, opts: NamespaceOwnershipOptions): Promise<void> {
+  const urls = inodeUrls(req);
+  if (urls.length === 0) return;
+  const peer = ctx.incoming.peer;
+  const requireProof = opts.requireProof ?? !!peer?.spiffeId;
+  const callerNs = peer?.pid !== undefined ? await facts.idOfPid(peer.pid) : undefined;
+  const protectedIds = requireProof ? [] : await facts.protectedIds();
+  for (const url of urls) {
+    // A URL that names no namespace here is left to the forwarder to refuse (unless proof is required).
+    const id = await facts.idOf(url).catch(() => undefined);
+    if (id !== undefined && callerNs === id) continue;
+    if (requireProof) throw new PermissionDeniedError(`${CHECK}: inodeURL "${url}": the caller did not prove the namespace is its own (its process must live in it)`);
+    if (id !== undefined && protectedIds.includes(id)) throw new PermissionDeniedError(`${CHECK}: inodeURL "${url}" is the node's own network namespace`);
+  }
+}
+
+export function namespaceOwnership(facts: NamespaceFacts, opts: NamespaceOwnershipOptions = {}): NetworkServiceElement {
+  return element({
+    async request(req, ctx, next) {
+      if (!isBackgroundEvent(ctx)) await check(req, ctx, facts, opts);
+      return next.request(req, ctx);
+    },
+  });
+}

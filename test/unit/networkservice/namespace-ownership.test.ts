@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Connection, NetworkServiceRequest } from '../../../src/api/index.js';
+import { Status, statusOf } from '../../../src/api/errors.js';
+import { chain } from '../../../src/sdk/core/chain.js';
+import { newCtx, type Incoming } from '../../../src/sdk/core/ctx.js';
+import { BACKGROUND_EVENT } from '../../../src/sdk/core/begin.js';
+import { namespaceOwnership, type NamespaceFacts } from '../../../src/sdk/networkservice/namespace-ownership.js';
+import { kernelMechanism, P } from '../../../src/sdk/tools/mechanisms.js';
+import { kernelNamespaceFacts } from '../../../src/dataplane/namespace-facts.js';
+import { recorder } from './helpers.js';
+
+/** Fake facts: 'host' and '/proc/1/ns/net' are the node's ('ns-node'); client 42 lives in 'ns-42'. */
+const facts: NamespaceFacts = {
+  idOf: async (url) => {
+    if (url === 'host' || url === 'file:///proc/1/ns/net' || url === 'file:///var/run/netns/node-1') return 'ns-node';
+    const m = /^file:\/\/\/proc\/(\d+)\/ns\/net$/.exec(url);
+    if (m) return `ns-${m[1]}`;
+    throw new Error('no such namespace');
+  },
+  protectedIds: async () => ['ns-node'],
+  idOfPid: async (pid) => `ns-${pid}`,
+};
+
+const req = (inodeURL: string) =>
+  NetworkServiceRequest.fromPartial({ connection: Connection.fromPartial({ id: 'c', networkService: 'svc' }), mechanismPreferences: [kernelMechanism({ [P.name]: 'nsm-1', [P.inodeURL]: inodeURL })] });
+const denied = (re: RegExp) => (err: unknown) => statusOf(err) === Status.PERMISSION_DENIED && re.test((err as Error).message);
+
+function run(url: string, incoming: Incoming = {}, background = false) {
+  const rec = recorder();
+  const ctx = newCtx({ incoming });
+  if (background) ctx.values.set(BACKGROUND_EVENT, true);
+  return { rec, p: chain(namespaceOwnership(facts), rec).request(req(url), ctx) };
+}
+
+describe('namespace-ownership', () => {
+  it('insecure: the node\'s namespaces (host, pid 1, the node netns) are refused, nothing reaches the rest of the chain', async () => {
+    for (const url of ['host', 'file:///proc/1/ns/net', 'file:///var/run/netns/node-1']) {
+      const { rec, p } = run(url);
+      await assert.rejects(p, denied(/^namespace-ownership: inodeURL .* is the node's own network namespace/));
+      assert.equal(rec.requests.length, 0);
+    }
+  });
+
+  it('insecure: another namespace passes; an unknown one is left to the forwarder', async () => {
+    await run('file:///proc/77/ns/net').p;
+    await run('file:///nowhere').p;
+  });
+
+  it('secure: only a namespace the caller proved its own (its pid lives there)', async () => {
+    const spiffeId = 'spiffe://td/nsc/a';
+    await assert.rejects(run('file:///proc/77/ns/net', { peer: { spiffeId } }).p, denied(/did not prove/));
+    await assert.rejects(run('file:///proc/77/ns/net', { peer: { spiffeId, pid: 42 } }).p, denied(/namespace-ownership/));
+    await run('file:///proc/42/ns/net', { peer: { spiffeId, pid: 42 } }).p;
+  });
+
+  it('background events (refresh, heal) are not checked', async () => {
+    await run('host', {}, true).p;
+  });
+
+  it('the kernel facts: this process\'s namespace is protected and found by its own pid', async () => {
+    const self = await kernelNamespaceFacts.idOf('file:///proc/self/ns/net');
+    assert.ok((await kernelNamespaceFacts.protectedIds()).includes(self));
+    assert.equal(await kernelNamespaceFacts.idOfPid(process.pid), self);
+  });
+});
