@@ -1,0 +1,20 @@
+// TEST-ONLY: runs the in-project Kubernetes API server as a process (tests spawn it, e.g. inside a
+// mesh's underlay namespace). Usage: main.ts --etcd URL[,URL] [--listen HOST:PORT] [--prefix /registry]
+import { startApiServer } from './server.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const etcd = arg('--etcd');
+if (!etcd) {
+  process.stderr.write('usage: main.ts --etcd URL [--listen HOST:PORT] [--prefix P]\n');
+  process.exit(2);
+}
+const [host, port] = (arg('--listen') ?? '127.0.0.1:0').split(':');
+const server = await startApiServer({ etcdEndpoints: etcd.split(','), host, port: Number(port ?? 0), prefix: arg('--prefix') });
+process.stdout.write(`apiserver listening on ${server.url}\n`);
+const stop = () => void server.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
