@@ -1,5 +1,6 @@
 // Turns a validated scenario into a plan: namespaces, underlay addresses, and every component's
 // process (where it runs and its `nsm` arguments). Pure: touches nothing.
+import { dirname, resolve } from 'node:path';
 import { parseServiceUrl } from '../components/service-url.js';
 import { containerName } from '../platforms/podman/workloads.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
@@ -33,6 +34,10 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     const endpoints = s.registry.endpoints ?? [`http://${REGISTRY_IP}:${ETCD_CLIENT_PORT}`];
     if (!s.registry.endpoints) components.push(etcdComponent(name, paths.runDir, ns('ul'), REGISTRY_IP));
     registryArgs.push('--backend', 'etcd', '--etcd-endpoints', endpoints.join(','));
+  }
+  if (s.registry?.backend === 'k8s') {
+    registryArgs.push('--backend', 'k8s', '--kubeconfig', resolve(dirname(file), s.registry.kubeconfig!));
+    if (s.registry.namespace !== undefined) registryArgs.push('--k8s-namespace', s.registry.namespace);
   }
   components.push({ name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: registryArgs });
   // SRv6 waypoints per service, as the forwarders' --srv6-via (IPv6 underlay addresses).

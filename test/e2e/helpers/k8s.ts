@@ -17,8 +17,8 @@ export interface ApiServerProc {
 }
 
 /** Starts the API server process (inside `netns` when given) and waits for its ready line. */
-export async function spawnApiServer(etcd: string, listen: string, netns?: string): Promise<ApiServerProc> {
-  const args = ['--import', 'tsx', MAIN, '--etcd', etcd, '--listen', listen];
+export async function spawnApiServer(etcd: string, listen: string, netns?: string, crdFile?: string): Promise<ApiServerProc> {
+  const args = ['--import', 'tsx', MAIN, '--etcd', etcd, '--listen', listen, ...(crdFile ? ['--crd', crdFile] : [])];
   const proc = netns ? spawn('ip', ['netns', 'exec', netns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   let err = '';
@@ -82,4 +82,43 @@ export async function registerNsmCrds(server: string): Promise<void> {
 export async function apiGet<T = Record<string, unknown>>(server: string, path: string): Promise<{ status: number; body: T }> {
   const res = await fetch(server + path);
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/** One etcd member on 127.0.0.1 inside `netns` (data in `dataDir`); resolves once it answers. */
+export async function spawnEtcdIn(netns: string, dataDir: string, clientPort: number): Promise<{ url: string; kill(): Promise<void> }> {
+  const url = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${clientPort + 1}`;
+  const proc = spawn('ip', ['netns', 'exec', netns, 'etcd', '--name=k8s', `--data-dir=${dataDir}`, `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
+    `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=k8s=${peer}`, '--log-level=error', '--logger=zap'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const kill = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = spawn('ip', ['netns', 'exec', netns, 'etcdctl', '--endpoints', url, 'endpoint', 'health'], { stdio: 'ignore', env: { ...process.env, ETCDCTL_API: '3' } });
+      c.once('exit', (code) => resolve(code === 0));
+    });
+    if (ok) return { url, kill };
+    if (Date.now() > deadline || proc.exitCode !== null) {
+      await kill();
+      throw new Error(`etcd in ${netns} not healthy`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** GET `url` from inside `netns` (a node one-liner there), as text. */
+export function fetchIn(netns: string, url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const code = `const r = await fetch(${JSON.stringify(url)}); process.stdout.write(await r.text());`;
+    const c = spawn('ip', ['netns', 'exec', netns, process.execPath, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    c.once('exit', (status) => (status === 0 ? resolve(out) : reject(new Error(`fetch ${url} in ${netns}: ${err}`))));
+  });
 }
