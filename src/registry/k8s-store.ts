@@ -113,7 +113,7 @@ export class K8sStore<T> implements RegistryStore<T> {
     let rv = this.entries.get(objName)?.rv;
     for (let attempt = 1; ; attempt++) {
       try {
-        const out = rv === undefined
+        const out: unknown = rv === undefined
           ? await this.api.createNamespacedCustomObject({ ...this.where(), body })
           : await this.api.replaceNamespacedCustomObject({ ...this.where(), name: objName, body: { ...body, metadata: { ...body.metadata, resourceVersion: rv } } });
         this.apply(out as NsmObject);
@@ -187,7 +187,7 @@ export class K8sStore<T> implements RegistryStore<T> {
   private failure(what: string, err: unknown): UnavailableError {
     const code = codeOf(err);
     const body = (err as { body?: unknown } | null)?.body;
-    const msg = typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : messageOf(err).split('\n')[0];
+    const msg = typeof body === 'object' && body !== null && 'message' in body ? String((body).message) : messageOf(err).split('\n')[0];
     return new UnavailableError(`kubernetes API ${this.server()}: ${what} (${this.plural}): ${code ? `HTTP ${code}: ` : ''}${msg}`, { cause: err });
   }
 

@@ -23,8 +23,8 @@ function nsmAsync(...args: string[]): Promise<{ code: number | null; out: string
   return new Promise((resolve) => {
     const c = spawn(process.execPath, ['bin/nsm.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (out += d.toString()));
     c.once('exit', (code) => resolve({ code, out }));
   });
 }
@@ -69,12 +69,12 @@ test('nsm up: k8s registry backend on the in-project API server', { skip: uid !=
     '  - { name: nsc-2, node: node-1, requests: ["kernel://remote-ping/nsm-1"] }',
     '',
   ].join('\n'));
-  let etcd: { kill(): Promise<void> } | undefined;
+  const started: { etcd?: { kill(): Promise<void> } } = {};
   let api: ApiServerProc | undefined;
   t.after(async () => {
     nsm('down', name);
     await api?.kill();
-    await etcd?.kill();
+    await started.etcd?.kill();
     for (const ns of netnsWith(`${name}-`)) spawnSync('ip', ['netns', 'del', ns]);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -85,7 +85,7 @@ test('nsm up: k8s registry backend on the in-project API server', { skip: uid !=
   await until('underlay namespace', async () => (netnsWith(ul).includes(ul) ? true : undefined), 30_000);
   spawnSync('ip', ['-n', ul, 'link', 'set', 'lo', 'up']);
   const e = await spawnEtcdIn(ul, join(dir, 'etcd'), 12379);
-  etcd = e;
+  started.etcd = e;
   api = await spawnApiServer(e.url, API, ul, join(ROOT, 'deploy', 'crds.yaml'));
   const r = await up;
   assert.equal(r.code, 0, `nsm up failed:\n${r.out}`);

@@ -32,7 +32,7 @@ test('nsm webhook over HTTPS', { timeout: 60_000 }, async (t) => {
   t.after(() => proc.kill('SIGKILL'));
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('webhook listening')) resolve();
     });
