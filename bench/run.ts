@@ -696,6 +696,14 @@ async function registryPhase(): Promise<void> {
       await etcd?.stop();
     }
   }
+  if (wanted('registry.find.p50.k8s')) {
+    log('registry: k8s backend on the test-only API server, 10,000 endpoints (bench/registry-k8s.ts)');
+    try {
+      for (const r of (await childJson('registry-k8s.ts', ['--json', '--count', count, '--finds', QUICK ? '100' : '500'], {}, 900_000)).results) add(r);
+    } catch (err) {
+      missing('registry.find.p50.k8s', `bench/registry-k8s.ts failed: ${String(err).slice(0, 300)}`);
+    }
+  }
   if (wanted('registry.etcd.')) {
     log('registry: store-level etcd vs memory (bench/registry-etcd.ts)');
     try {

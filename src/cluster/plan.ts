@@ -1,6 +1,7 @@
 // Turns a validated scenario into a plan: namespaces, underlay addresses, and every component's
 // process (where it runs and its `nsm` arguments). Pure: touches nothing.
 import { dirname, resolve as resolvePath } from 'node:path';
+
 import { parseServiceUrl } from '../components/service-url.js';
 import { containerName } from '../platforms/podman/workloads.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
@@ -37,6 +38,10 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   }
   const policy = s.policy ? ['--policy', resolvePath(dirname(file), s.policy)] : [];
   registryArgs.push(...policy);
+  if (s.registry?.backend === 'k8s') {
+    registryArgs.push('--backend', 'k8s', '--kubeconfig', resolvePath(dirname(file), s.registry.kubeconfig!));
+    if (s.registry.namespace !== undefined) registryArgs.push('--k8s-namespace', s.registry.namespace);
+  }
   components.push({ name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: registryArgs });
   // SRv6 waypoints per service, as the forwarders' --srv6-via (IPv6 underlay addresses).
   const via = (s.services ?? []).filter((svc) => svc.via && v6).map((svc) => `${svc.name}=${svc.via!.map((w) => nodeOf.get(w)?.ip6 ?? w).join('+')}`);

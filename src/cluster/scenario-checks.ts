@@ -124,6 +124,9 @@ export function checkScenario(s: Scenario): CheckProblem[] {
  */
 function checkRegistry(s: Scenario, bad: (path: YamlPath, message: string) => void): void {
   const r = s.registry;
+  if (r?.backend === 'k8s' && r.kubeconfig === undefined) bad(['registry', 'backend'], 'backend k8s needs registry.kubeconfig (a kubeconfig file whose server the underlay namespace reaches)');
+  if (r?.backend !== 'k8s' && r?.kubeconfig !== undefined) bad(['registry', 'kubeconfig'], 'only for backend k8s');
+  if (r?.backend !== 'k8s' && r?.namespace !== undefined) bad(['registry', 'namespace'], 'only for backend k8s');
   if (r?.endpoints === undefined) return;
   if (r.backend !== 'etcd') {
     bad(['registry', 'endpoints'], 'only for backend etcd');

@@ -61,7 +61,14 @@ export const scenarioSchema = z.strictObject({
   /** Address family of the node underlay that VXLAN tunnels use (default ipv4; the control plane stays on IPv4). */
   underlay: z.enum(['ipv4', 'ipv6']).optional(),
   registry: z
-    .strictObject({ backend: z.enum(['memory', 'etcd']), endpoints: z.array(z.string()).optional() })
+    .strictObject({
+      backend: z.enum(['memory', 'etcd', 'k8s']),
+      endpoints: z.array(z.string()).optional(),
+      /** k8s: kubeconfig file (relative to the scenario file); its server must be reachable from the underlay namespace. */
+      kubeconfig: z.string().optional(),
+      /** k8s: namespace of the NSM custom resources (default: the kubeconfig context's, else default). */
+      namespace: z.string().optional(),
+    })
     .optional(),
   services: z.array(serviceSchema).optional(),
   endpoints: z.array(endpointSchema).optional(),

@@ -14,6 +14,7 @@ import { registerGetCommand } from './get.js';
 import { registerDescribeCommand } from './describe.js';
 import { registerLogsCommand } from './logs.js';
 import { registerDashboardCommand } from './dashboard.js';
+import { registerWebhookCommand } from './webhook.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -30,4 +31,5 @@ export function registerCommands(program: Command): void {
   registerDescribeCommand(program);
   registerLogsCommand(program);
   registerDashboardCommand(program);
+  registerWebhookCommand(program);
 }

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { parseMeshUrl } from '../api/index.js';
 import { BACKENDS } from '../registry/backends.js';
 import { addEtcdOptions, parseEtcdOptions, type EtcdCliValues } from '../registry/etcd-options.js';
+import { addK8sOptions, parseK8sOptions, type K8sCliValues } from '../registry/k8s-options.js';
 import { MeshError } from '../api/errors.js';
 import { startRegistry } from '../components/registry.js';
 import { createLogger } from '../sdk/core/log.js';
@@ -34,7 +35,7 @@ function durationMs(value: string): number {
   return ms;
 }
 
-interface RegistryFlags extends EtcdCliValues {
+interface RegistryFlags extends EtcdCliValues, K8sCliValues {
   listen: string;
   backend: string;
   expirePeriod: number | string;
@@ -43,13 +44,13 @@ interface RegistryFlags extends EtcdCliValues {
 }
 
 export function registerRegistryCommand(program: Command): void {
-  addEtcdOptions(
+  addK8sOptions(addEtcdOptions(
     program
       .command('registry')
       .description('serve the NetworkService and NetworkServiceEndpoint registries')
       .addOption(new Option('--listen <url>', 'unix:///path or tcp://host:port').env('NSM_LISTEN_ON').default(DEFAULT_REGISTRY_LISTEN).argParser(meshUrl))
       .addOption(new Option('--backend <name>', 'storage backend').choices([...BACKENDS]).default('memory')),
-  )
+  ))
     .addOption(
       new Option('--expire-period <duration>', 'longest lifetime granted to an endpoint registration')
         .env('NSM_REGISTRY_EXPIRE_PERIOD')
@@ -63,6 +64,7 @@ export function registerRegistryCommand(program: Command): void {
       let backendOptions = {};
       try {
         if (flags.backend === 'etcd') backendOptions = { etcd: parseEtcdOptions(flags) };
+        if (flags.backend === 'k8s') backendOptions = { k8s: parseK8sOptions(flags) };
       } catch (err) {
         if (err instanceof MeshError) usageError(err.message);
         throw err;

@@ -3,11 +3,12 @@
 import type { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
 import type { Logger } from '../sdk/core/log.js';
 import { parseEtcdOptions, type EtcdConnectionOptions } from './etcd-options.js';
+import type { K8sConnectionOptions } from './k8s-options.js';
 import { MemoryStore } from './memory-store.js';
 import type { RegistryStore } from '../sdk/registry/registry-store.js';
 
 /** Backend names the CLI accepts. */
-export const BACKENDS = ['memory', 'etcd'] as const;
+export const BACKENDS = ['memory', 'etcd', 'k8s'] as const;
 
 export interface BackendOptions {
   log?: Logger;
@@ -17,6 +18,8 @@ export interface BackendOptions {
   etcdPrefix?: string;
   /** etcd: full connection options (TLS, auth); wins over etcdEndpoints/etcdPrefix. */
   etcd?: EtcdConnectionOptions;
+  /** k8s: kubeconfig and namespace (required for backend k8s). */
+  k8s?: K8sConnectionOptions;
 }
 
 /** One store per kind of registration, closed together. */
@@ -40,6 +43,12 @@ export async function createStores(backend: string, opts: BackendOptions = {}): 
       // Loaded on demand: the etcd client is heavy, and most `nsm` processes never need it.
       const { openEtcdBackend } = await import('./etcd-backend.js');
       return openEtcdBackend(connection, opts.log);
+    }
+    case 'k8s': {
+      if (!opts.k8s) throw new Error('backend k8s needs a kubeconfig (BackendOptions.k8s)');
+      // Loaded on demand: the Kubernetes client is heavy, and most `nsm` processes never need it.
+      const { openK8sBackend } = await import('./k8s-backend.js');
+      return openK8sBackend(opts.k8s, opts.log);
     }
     default:
       throw new Error(`unknown backend ${JSON.stringify(backend)} (known: ${BACKENDS.join(', ')})`);

@@ -125,3 +125,10 @@ test('plan: a service with via gives every forwarder --srv6-via with the waypoin
   const p = planMesh(parseScenario(text), 'k.yaml', 'tname');
   for (const f of p.components.filter((c) => c.kind === 'forwarder')) assert.equal(f.args[f.args.indexOf('--srv6-via') + 1], 'icmp-responder=2001:db8:ff::3');
 });
+
+test('plan: k8s backend passes the kubeconfig (relative to the scenario file) and namespace to the registry', () => {
+  const p = planMesh(parseScenario(TEXT.replace('nodes: [node-1, node-2]\n', 'nodes: [node-1, node-2]\nregistry: { backend: k8s, kubeconfig: kube/config, namespace: nsm }\n')), '/srv/meshes/k.yaml', 'tname');
+  const registry = p.components.find((c) => c.kind === 'registry')!;
+  assert.deepEqual(registry.args.slice(3, 9), ['--backend', 'k8s', '--kubeconfig', '/srv/meshes/kube/config', '--k8s-namespace', 'nsm']);
+  assert.equal(p.components.filter((c) => c.kind === 'etcd').length, 0);
+});
