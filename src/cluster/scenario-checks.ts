@@ -61,7 +61,7 @@ export function checkScenario(s: Scenario): CheckProblem[] {
   });
 
   const offered = new Set<string>();
-  const cidrs: { cidr: Prefix; owner: string }[] = [];
+  const cidrs: { cidr: Prefix; owner: string; vl3?: string }[] = [];
   (s.endpoints ?? []).forEach((e, i) => {
     member(['endpoints', i, 'name'], e.name, `endpoint ${i + 1}`);
     if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${nodeNames.join(', ')})`);
@@ -80,6 +80,7 @@ export function checkScenario(s: Scenario): CheckProblem[] {
       if (e.kind !== 'passthrough') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24 or 169.254.1.0/24,2001:db8:1::/64)`);
       return;
     }
+    if (e.kind === 'vl3' && list.length !== 1) bad(['endpoints', i, e.cidrs !== undefined ? 'cidrs' : 'cidr'], `vl3 endpoint "${e.name}" takes one CIDR: the whole vL3 prefix (e.g. 169.254.16.0/20)`);
     list.forEach((text, k) => {
       const at: YamlPath = e.cidrs !== undefined ? ['endpoints', i, 'cidrs', k] : ['endpoints', i, 'cidr'];
       let cidr: Prefix;
@@ -94,9 +95,11 @@ export function checkScenario(s: Scenario): CheckProblem[] {
       if (cidr.bits > max) bad(at, `${text} is too small for point-to-point pairs (at most /${max})`);
       const ul = UNDERLAYS.find((u) => overlaps(u, cidr));
       if (ul) bad(at, `${text} overlaps the underlay ${ul.text}`);
-      const clash = cidrs.find((c) => overlaps(c.cidr, cidr));
+      // Instances of one vL3 service share its prefix (each takes a slice of it).
+      const vl3 = e.kind === 'vl3' ? e.services.join(',') : undefined;
+      const clash = cidrs.find((c) => overlaps(c.cidr, cidr) && !(vl3 !== undefined && c.vl3 === vl3 && c.cidr.text === cidr.text));
       if (clash) bad(at, `${text} overlaps ${clash.cidr.text} of ${clash.owner === e.name ? 'the same endpoint' : `endpoint "${clash.owner}"`}`);
-      cidrs.push({ cidr, owner: e.name });
+      cidrs.push({ cidr, owner: e.name, ...(vl3 !== undefined ? { vl3 } : {}) });
     });
   });
 

@@ -30,11 +30,12 @@ export const serviceSchema = z.strictObject({
 const endpointSchema = z.strictObject({
   name,
   node: name,
-  kind: z.enum(['icmp-responder', 'passthrough']),
+  kind: z.enum(['icmp-responder', 'passthrough', 'vl3']),
   services: z.array(name),
   /**
    * Required for icmp-responder (a comma-separated list of prefixes of either family, or `cidrs`);
-   * a passthrough hands out its onward connection's addresses.
+   * a passthrough hands out its onward connection's addresses; a vl3 instance takes the whole vL3
+   * prefix (one CIDR, the same for every instance of its service) and hands out its own slice of it.
    */
   cidr: z.string().optional(),
   cidrs: z.array(z.string()).min(1).optional(),
