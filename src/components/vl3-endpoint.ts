@@ -14,6 +14,8 @@ import { sleep } from '../sdk/tools/sleep.js';
 import { Vl3Pool } from '../sdk/tools/vl3-pool.js';
 import { chooseSlice, sliceLabel, VL3_SLICE_LABEL, type Vl3Slice } from '../sdk/tools/vl3-slices.js';
 import { startEndpoint, type RunningEndpoint } from './endpoint.js';
+import { IcmpProber } from '../dataplane/icmp-prober.js';
+import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { findInstances, sliceOf, startVl3Mesh, type Vl3Peer } from './vl3-mesh.js';
 
 export interface Vl3EndpointOptions {
@@ -57,6 +59,38 @@ async function claims(opts: Vl3EndpointOptions, service: string): Promise<Map<st
   return new Map(found.filter((e) => e.name !== opts.name).map((e) => [e.name, sliceOf(e, service)!]));
 }
 
+/**
+ * Leases restored after a restart stay reserved, but a client that healed to another instance
+ * meanwhile must not be answered with its old address: a restored lease is answered in DNS again
+ * once its client answers an echo through this instance (or it is refreshed); one that does not
+ * within a token lifetime belongs to a dead connection and is released.
+ */
+function checkRestored(pool: Vl3Pool, netnsUrl: string, publish: () => void, lifetimeMs: number, log: Logger): () => void {
+  if (pool.restored().length === 0) return () => undefined;
+  const prober = new IcmpProber();
+  const until = Date.now() + lifetimeMs;
+  const path = netnsUrl.replace(/^file:\/\//, '');
+  let timer: NodeJS.Timeout | undefined;
+  const round = async () => {
+    for (const [id, lease] of pool.restored()) {
+      if ((await prober.echo(path, lease.addr.split('/')[0]!, 500).catch(() => 'no-reply')) === 'reply') {
+        pool.confirm(id);
+        publish();
+      } else if (Date.now() > until) {
+        pool.release(id);
+        log.info({ connId: id, addr: lease.addr }, 'vl3: released a lease of an earlier life that nobody claimed');
+      }
+    }
+    if (pool.restored().length > 0) timer = setTimeout(() => void round(), 2000);
+    else prober.close();
+  };
+  void round();
+  return () => {
+    clearTimeout(timer);
+    prober.close();
+  };
+}
+
 export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<RunningEndpoint & { slice: Vl3Slice }> {
   const service = opts.services[0]!;
   const dir = opts.stateDir ?? stateDirOf(opts.listenUrl);
@@ -85,6 +119,7 @@ export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<Runnin
       log: opts.log,
     });
     publish();
+    const stopChecks = checkRestored(pool, opts.netnsUrl, publish, opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS, opts.log);
     // Two instances that chose one slice at the same moment both see it now: the first name keeps it.
     await sleep(300);
     const rival = [...(await claims(opts, service))].find(([name, s]) => s === slice.cidr && name < opts.name);
@@ -92,6 +127,7 @@ export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<Runnin
       opts.log.warn({ slice: slice.cidr, rival: rival[0] }, 'vl3: slice claimed by another instance too: choosing again');
       lost.add(slice.cidr);
       previous = undefined;
+      stopChecks();
       await endpoint.stop();
       continue;
     }
@@ -117,6 +153,7 @@ export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<Runnin
       ...endpoint,
       slice,
       async stop() {
+        stopChecks();
         await mesh.stop();
         await endpoint.stop();
         dns.stop();

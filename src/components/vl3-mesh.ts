@@ -56,13 +56,15 @@ export async function startVl3Mesh(opts: Vl3MeshOptions): Promise<{ peers(): Vl3
   const conns = new Map<string, { slice: string; conn?: Connection; pending: boolean }>();
   let peers: Vl3Peer[] = [];
   let stopped = false;
+  const life = `${process.pid}/${Date.now()}`;
   const connectTo = (p: Vl3Peer) => {
     const entry = { slice: p.slice, pending: true } as { slice: string; conn?: Connection; pending: boolean };
     conns.set(p.name, entry);
     client
       .request({
         service: opts.service,
-        ifname: `vl3-${nameHash(p.name).toString(36)}`.slice(0, 15),
+        // A name per life: a restarted instance's old interfaces stay until their connections expire.
+        ifname: `vl3-${nameHash(`${p.name}/${life}`).toString(36)}`.slice(0, 15),
         netnsUrl: opts.netnsUrl,
         endpoint: p.name,
         labels: { [VL3_LABELS.to]: p.name, [VL3_LABELS.addr]: opts.slice.own, [VL3_LABELS.slice]: opts.slice.cidr },

@@ -15,6 +15,8 @@ export interface Vl3Lease {
 
 export class Vl3Pool {
   private readonly leases = new Map<string, Vl3Lease>();
+  /** Restored from the store and not yet seen alive in this life: reserved, but not answered in DNS. */
+  private readonly unconfirmed = new Set<string>();
   private readonly used = new Set<bigint>();
   private next: bigint;
 
@@ -26,7 +28,10 @@ export class Vl3Pool {
     for (const [id, [addr, name]] of Object.entries(store?.load() ?? {})) {
       if (!addr) continue;
       const v = this.inSlice(addr);
-      if (v !== undefined && !this.used.has(v)) this.take(id, v, name ?? '', false);
+      if (v !== undefined && !this.used.has(v)) {
+        this.take(id, v, name ?? '', false);
+        this.unconfirmed.add(id);
+      }
     }
   }
 
@@ -50,6 +55,7 @@ export class Vl3Pool {
   /** The connection's lease: kept, or `wanted` when it is of this slice and free, or the next free address. */
   allocate(id: string, name: string, wanted?: string): Vl3Lease {
     const had = this.leases.get(id);
+    this.unconfirmed.delete(id);
     if (had) {
       if (had.name !== name) {
         had.name = name;
@@ -74,6 +80,7 @@ export class Vl3Pool {
     const l = this.leases.get(id);
     if (!l) return;
     this.leases.delete(id);
+    this.unconfirmed.delete(id);
     this.used.delete(parseAddress(l.addr.split('/')[0]!).value);
     this.store?.remove(id);
   }
@@ -82,10 +89,20 @@ export class Vl3Pool {
     return this.leases.get(id);
   }
 
-  /** name -> addresses (without prefix length) of every lease with a name. */
+  /** Restored leases not confirmed yet (connection id -> lease). */
+  restored(): [string, Vl3Lease][] {
+    return [...this.unconfirmed].map((id) => [id, this.leases.get(id)!]);
+  }
+
+  /** A restored lease whose client was seen alive (answers through this instance): answered in DNS again. */
+  confirm(id: string): void {
+    this.unconfirmed.delete(id);
+  }
+
+  /** name -> addresses (without prefix length) of every confirmed lease with a name. */
   records(): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    for (const l of this.leases.values()) if (l.name) out.set(l.name, [...(out.get(l.name) ?? []), l.addr.split('/')[0]!]);
+    for (const [id, l] of this.leases) if (l.name && !this.unconfirmed.has(id)) out.set(l.name, [...(out.get(l.name) ?? []), l.addr.split('/')[0]!]);
     return out;
   }
 
