@@ -37,7 +37,7 @@ function recordsFor(query: Packet, addrs: readonly string[]): Answer[] {
   if (!want) return [];
   return addrs
     .filter((a) => (want === 'A' ? !a.includes(':') : a.includes(':')))
-    .map((data) => ({ type: want, name: q.name, ttl: ANSWER_TTL, class: 'IN', data }) as Answer);
+    .map((data) => ({ type: want, name: q.name, ttl: ANSWER_TTL, class: 'IN', data }));
 }
 
 export function decide(query: DecodedPacket | Packet, zones: readonly string[], records: Records, canFanout: boolean): Decision {

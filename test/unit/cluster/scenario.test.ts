@@ -72,7 +72,7 @@ const cases: [string, string, string][] = [
     GOOD.replace('clients:', '  - { name: fw-1, node: node-1, kind: passthrough, services: [icmp-responder], cidr: 169.254.2.0/24 }\nclients:'),
     's.yaml:13: endpoints[1].cidr: endpoint "fw-1" is a passthrough: it hands out its onward connection\'s addresses and takes no cidr (remove it)',
   ],
-  ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough'],
+  ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough, vl3'],
   ['unknown backend', GOOD.replace('backend: memory', 'backend: redis'), 's.yaml:3: registry.backend: must be one of memory, etcd'],
   ['etcd endpoint not a URL', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: [etcd-1] }'), 's.yaml:3: registry.endpoints[0]: "etcd-1" is not a URL (want http://host:port)'],
   ['etcd endpoint scheme', GOOD.replace('backend: memory }', 'backend: etcd, endpoints: ["http://198.19.0.1:2379", "ftp://198.19.0.2:2379"] }'), 's.yaml:3: registry.endpoints[1]: "ftp://198.19.0.2:2379": scheme must be http or https'],
