@@ -103,6 +103,8 @@ export function checkScenario(s: Scenario): CheckProblem[] {
     });
   });
 
+  checkDomains(s, nodes, nodeNames, bad);
+
   (s.clients ?? []).forEach((c, i) => {
     member(['clients', i, 'name'], c.name, `client ${i + 1}`);
     if (!nodes.has(c.node)) bad(['clients', i, 'node'], `unknown node "${c.node}" (nodes: ${nodeNames.join(', ')})`);
@@ -112,13 +114,35 @@ export function checkScenario(s: Scenario): CheckProblem[] {
         const spec = parseServiceUrl(r, `nsm-${j + 1}`);
         if (ifnames.has(spec.ifname)) bad(['clients', i, 'requests', j], `interface "${spec.ifname}" is requested twice`);
         ifnames.add(spec.ifname);
-        if (!offered.has(spec.service)) bad(['clients', i, 'requests', j], `no endpoint offers service "${spec.service}"`);
+        if (!offered.has(spec.service) && !(spec.domain && offered.has(`${spec.service}@${spec.domain}`))) bad(['clients', i, 'requests', j], `no endpoint offers service "${spec.service}"`);
       } catch (err) {
         bad(['clients', i, 'requests', j], err instanceof Error ? err.message : String(err));
       }
     });
   });
   return out;
+}
+
+const DOMAIN_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+
+/** `domains`: valid unique names (not the main domain's), known nodes in at most one domain, no nodes on a floating one. */
+function checkDomains(s: Scenario, nodes: Set<string>, nodeNames: string[], bad: (path: YamlPath, message: string) => void): void {
+  const main = s.domain ?? s.name;
+  if (s.domain !== undefined && !DOMAIN_NAME.test(s.domain)) bad(['domain'], `"${s.domain}" is not a domain name (a-z 0-9 . -)`);
+  const seen = new Set([main]);
+  const placed = new Map<string, string>();
+  (s.domains ?? []).forEach((d, i) => {
+    if (!DOMAIN_NAME.test(d.name)) bad(['domains', i, 'name'], `"${d.name}" is not a domain name (a-z 0-9 . -)`);
+    if (seen.has(d.name)) bad(['domains', i, 'name'], `domain "${d.name}" is given twice${d.name === main ? ' (it is the main domain: nodes no domain lists)' : ''}`);
+    seen.add(d.name);
+    if (d.floating && d.nodes?.length) bad(['domains', i, 'nodes'], `floating domain "${d.name}" is a shared registry only: it has no nodes`);
+    if (!d.floating && !d.nodes?.length) bad(['domains', i, 'nodes'], `domain "${d.name}" needs nodes (or floating: true)`);
+    (d.nodes ?? []).forEach((n, j) => {
+      if (!nodes.has(n)) bad(['domains', i, 'nodes', j], `unknown node "${n}" (nodes: ${nodeNames.join(', ')})`);
+      else if (placed.has(n)) bad(['domains', i, 'nodes', j], `node "${n}" is already in domain "${placed.get(n)}"`);
+      placed.set(n, d.name);
+    });
+  });
 }
 
 /**

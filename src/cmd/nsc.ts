@@ -86,7 +86,7 @@ export function registerNscCommand(program: Command): void {
       try {
         for (const spec of specs) {
           const conn = await client.request({
-            service: spec.service,
+            service: spec.domain ? `${spec.service}@${spec.domain}` : spec.service,
             ifname: spec.ifname,
             netnsUrl,
             labels: spec.labels,

@@ -20,6 +20,10 @@ import { localBypass } from '../registry/localbypass.js';
 import { localForwarders } from '../registry/forwarders.js';
 import { registryReplay } from '../registry/replay.js';
 import type { Logger } from '../core/log.js';
+import { ownDomain } from '../networkservice/own-domain.js';
+import { interdomainRegistry } from '../registry/interdomain.js';
+import { registryClients } from '../registry/client.js';
+import type { DomainMap } from '../tools/domains.js';
 
 export interface NsmgrChainOptions {
   name: string;
@@ -31,6 +35,9 @@ export interface NsmgrChainOptions {
   clock?: Clock;
   directory: EndpointDirectory;
   log?: Logger;
+  /** Interdomain (README: Interdomain): this nsmgr's domain and the registries of the domains it knows. */
+  domain?: string;
+  domains?: DomainMap;
 }
 
 export interface NsmgrChains {
@@ -51,13 +58,22 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
     monitor,
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
+      ...(opts.domain ? [ownDomain(opts.domain)] : []),
       discover(opts.directory),
       selectForwarder(forwarders),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),
     nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),
-    nseRegistry: registryChain(forwarders, localBypass(opts.publicUrl), replay, registry),
+    nseRegistry: registryChain(
+      forwarders,
+      ...(opts.domains && opts.domains.size > 0
+        ? [interdomainRegistry({ directory: opts.directory, domains: opts.domains, publicUrl: opts.publicUrl, clientsOf: registryClients, ...(opts.domain ? { own: opts.domain } : {}) })]
+        : []),
+      localBypass(opts.publicUrl),
+      replay,
+      registry,
+    ),
     close: () => replay.close(),
   };
 }

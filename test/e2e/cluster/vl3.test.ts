@@ -13,6 +13,7 @@ interface Status {
   runDir: string;
   components: { name: string; kind: string; pid: number; netns: string }[];
   connections: { client: string; endpoint: string; srcIp: string; dnsName?: string; state: string }[];
+  vl3?: { name: string; slice: string; peers: string[]; clients: { client: string; dnsName?: string }[] }[];
 }
 
 const ping = (ns: string, target: string): boolean => spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c1', '-W1', target], { stdio: 'ignore' }).status === 0;
@@ -59,6 +60,10 @@ test('vL3: 6 clients on 3 instances reach each other by address and DNS name; a 
     assert.equal(c.state, 'UP', JSON.stringify(c));
     assert.equal(c.dnsName, `${c.client}.vl3-net`);
   }
+  assert.equal(st.vl3?.length, 3);
+  assert.equal(new Set(st.vl3.map((i) => i.slice)).size, 3, 'one slice per instance');
+  for (const i of st.vl3) assert.equal(i.peers.length, 2, `${i.name} peers ${i.peers.join(',')}`);
+  assert.equal(st.vl3.flatMap((i) => i.clients).filter((c) => c.dnsName === `${c.client}.vl3-net`).length, 6);
   const clients = st.connections.map((c) => c.client);
   let addrs = latest(st.runDir, clients);
   assert.equal(new Set([...addrs.values()].map((a) => a.srcIp)).size, 6, 'duplicate address');
