@@ -61,7 +61,7 @@ export async function vl3Phase(ctx: Vl3BenchContext): Promise<void> {
       const proc = spawn('ip', ['netns', 'exec', `${name}-${node}`, process.execPath, 'bin/nsm.js', 'nsc', '--name', `j${k}`, '--netns', ns, '--nsmgr', `unix://${st.runDir}/sock/nsmgr-${node}.sock`, 'kernel://vl3-net/nsm-1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
       extra.push({ proc, ns });
       const line = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: proc.stdout! }).once('line', resolve);
+        createInterface({ input: proc.stdout }).once('line', resolve);
         proc.once('exit', (code) => reject(new Error(`nsc j${k} exited (${code})`)));
       });
       const ip = (JSON.parse(line) as { srcIp: string }).srcIp.split('/')[0]!;

@@ -37,9 +37,9 @@ test('interdomain: svc@domain-b and svc@floating from domain-a', { skip: uid !==
   }
   // Domain-a's registry does not know either endpoint: only domain-b's (and the floating one) do.
   const list = (registry: string) => execFileSync('ip', ['netns', 'exec', `${name}-ul`, process.execPath, 'bin/nsm.js', 'get', 'endpoints', '--registry', registry, '-o', 'json'], { encoding: 'utf8' });
-  const a = st.domains!.find((d) => d.name === 'domain-a')!.registry;
-  const b = st.domains!.find((d) => d.name === 'domain-b')!.registry;
-  const f = st.domains!.find((d) => d.name === 'floating')!.registry;
+  const a = st.domains.find((d) => d.name === 'domain-a')!.registry;
+  const b = st.domains.find((d) => d.name === 'domain-b')!.registry;
+  const f = st.domains.find((d) => d.name === 'floating')!.registry;
   assert.doesNotMatch(list(a), /nse-b|nse-f/);
   assert.match(list(b), /nse-b/);
   assert.match(list(f), /nse-f@domain-b/);
