@@ -96,6 +96,8 @@ export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<Runnin
   const dir = opts.stateDir ?? stateDirOf(opts.listenUrl);
   mkdirSync(dir, { recursive: true });
   const sliceFile = `${dir}/${opts.name}.vl3.json`;
+  // Bad prefix or slice length: refused before anything is changed.
+  chooseSlice(opts.cidr, opts.sliceBits, opts.name, []);
   await enableForwarding(opts.netnsUrl);
   const dns = await startVl3Dns(opts.netnsUrl, opts.dnsPort ? { port: opts.dnsPort } : {});
   dns.update({ zones: opts.services.map(dnsLabel) });
