@@ -52,6 +52,8 @@ export async function vl3Phase(ctx: Vl3BenchContext): Promise<void> {
     const st = JSON.parse(nsm('status', name, '--json').stdout) as { runDir: string; connections: { client: string; srcIp: string }[] };
     const members = st.connections.map((c) => ({ ns: `${name}-${c.client}`, ip: c.srcIp.split('/')[0]! }));
     const times: number[] = [];
+    /** Until the new nsc printed its connection (process start + Request). */
+    const connected: number[] = [];
     for (let k = 0; k < joins; k++) {
       const ns = `${name}-j${k}`;
       spawnSync('ip', ['netns', 'add', ns]);
@@ -65,6 +67,7 @@ export async function vl3Phase(ctx: Vl3BenchContext): Promise<void> {
         proc.once('exit', (code) => reject(new Error(`nsc j${k} exited (${code})`)));
       });
       const ip = (JSON.parse(line) as { srcIp: string }).srcIp.split('/')[0]!;
+      connected.push(performance.now() - start);
       let pending = members;
       while (pending.length > 0) {
         const res = await Promise.all(pending.map((m) => prober.echo(`/var/run/netns/${m.ns}`, ip, 300)));
@@ -75,6 +78,7 @@ export async function vl3Phase(ctx: Vl3BenchContext): Promise<void> {
       members.push({ ns, ip });
     }
     ctx.add({ name: 'vl3.join.p50', value: median(times), unit: 'ms', note: `a new client reachable from all ${clients}+ others (nsc process start included), ${joins} joins` });
+    ctx.add({ name: 'vl3.join.connected.p50', value: median(connected), unit: 'ms', note: 'of which: until the new nsc printed its connection (process start + Request)' });
   } finally {
     prober.close();
     for (const e of extra) {
