@@ -20,6 +20,7 @@ import { createNamedNetns, deleteNamedNetns, listNamedNetns } from '../src/datap
 import { freePort, iperf, Mesh, ROOT } from '../test/e2e/helpers/mesh.js';
 import { startEtcdCluster } from '../test/e2e/helpers/etcd.js';
 import { cniAddTimes } from './cni.js';
+import { vl3Phase } from './vl3.js';
 
 const execFileP = promisify(execFile);
 
@@ -880,6 +881,7 @@ async function main(): Promise<void> {
     ['cni', cniPhase],
     ['dataplane', dataplanePhase],
     ['liveness', livenessPhase],
+    ['vl3', async () => (wanted('vl3.join.p50') ? vl3Phase({ quick: QUICK, add, log }) : undefined)],
   ] as const) {
     try {
       await fn();

@@ -27,6 +27,9 @@ export interface ConnectionStatus {
   srcIps: string[];
   dstIps: string[];
   path: string[];
+  /** vL3: the client's DNS name (`<client>.<service>`) and DNS servers, from the connection's DNS context. */
+  dnsName?: string;
+  dnsServers?: string[];
   state: 'UP' | 'DOWN' | 'HEALING';
 }
 
@@ -72,7 +75,7 @@ async function toStatus(client: string, netns: string, lines: NscLine[], ping: P
   return {
     id: line.id, client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, ...(line.remoteMechanism ? { remoteMechanism: line.remoteMechanism } : {}), interface: line.interface,
     srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '',
-    srcIps: line.srcIps ?? (line.srcIp ? [line.srcIp] : []), dstIps: line.dstIps ?? (line.dstIp ? [line.dstIp] : []), path: line.path, state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
+    srcIps: line.srcIps ?? (line.srcIp ? [line.srcIp] : []), dstIps: line.dstIps ?? (line.dstIp ? [line.dstIp] : []), path: line.path, ...(line.dnsName ? { dnsName: line.dnsName } : {}), ...(line.dnsServers ? { dnsServers: line.dnsServers } : {}), state: healing ? 'HEALING' : up ? 'UP' : 'DOWN',
   };
 }
 

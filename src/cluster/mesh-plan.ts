@@ -66,4 +66,15 @@ export interface MeshPlan extends MeshPaths {
   requests: ClientRequestPlan[];
   /** NetworkServices `nsm up` registers once the registry is up (name, payload, matches). */
   services?: ServiceSpec[];
+  /** Interdomain scenarios: the main domain first, then the others, each with its registry. */
+  domains?: DomainPlan[];
+}
+
+export interface DomainPlan {
+  name: string;
+  /** tcp:// URL of its registry (in the underlay namespace). */
+  registry: string;
+  nodes: string[];
+  /** A registry shared by domains (endpoints register `svc@<this>` through their own nsmgr). */
+  floating?: boolean;
 }

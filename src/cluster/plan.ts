@@ -5,7 +5,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { parseServiceUrl } from '../components/service-url.js';
 import { containerName } from '../platforms/podman/workloads.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
-import type { ClientRequestPlan, ComponentPlan, MeshPlan, NodePlan, WorkloadPlan } from './mesh-plan.js';
+import type { ClientRequestPlan, ComponentPlan, DomainPlan, MeshPlan, NodePlan, WorkloadPlan } from './mesh-plan.js';
 import { meshPaths } from './paths.js';
 import { endpointCidrs, nodeName, nodeRemoteMechanisms, type Scenario } from './scenario-schema.js';
 
@@ -43,6 +43,10 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     if (s.registry.namespace !== undefined) registryArgs.push('--k8s-namespace', s.registry.namespace);
   }
   components.push({ name: 'registry', kind: 'registry', netns: ns('ul'), url: registryUrl, args: registryArgs });
+  const domains = planDomains(s, registryUrl);
+  for (const d of domains.slice(1)) components.push({ name: `registry-${d.name}`, kind: 'registry', netns: ns('ul'), url: d.registry, args: ['registry', '--listen', d.registry] });
+  const domainOf = (node: string) => domains.find((d) => d.nodes.includes(node)) ?? domains[0]!;
+  const domainArgs = (node: string) => (domains.length > 1 ? ['--domain', domainOf(node).name, '--domains', domains.map((d) => `${d.name}=${d.registry}`).join(',')] : []);
   // SRv6 waypoints per service, as the forwarders' --srv6-via (IPv6 underlay addresses).
   const via = (s.services ?? []).filter((svc) => svc.via && v6).map((svc) => `${svc.name}=${svc.via!.map((w) => nodeOf.get(w)?.ip6 ?? w).join('+')}`);
   for (const n of nodes) {
@@ -50,7 +54,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     const tcp = `tcp://${n.ip}:5002`;
     components.push({
       name: nsmgr, kind: 'nsmgr', node: n.name, netns: n.netns, url: sock(nsmgr),
-      args: ['nsmgr', '--name', nsmgr, '--listen', sock(nsmgr), '--tcp-listen', tcp, '--registry', registryUrl, ...policy],
+      args: ['nsmgr', '--name', nsmgr, '--listen', sock(nsmgr), '--tcp-listen', tcp, '--registry', domainOf(n.name).registry, ...domainArgs(n.name), ...policy],
     });
     const fwd = `forwarder-${n.name}`;
     components.push({
@@ -83,7 +87,17 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     });
   }
   assignMetricsPorts(components, nodes);
-  return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [] };
+  return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [], ...(domains.length > 1 ? { domains } : {}) };
+}
+
+/** First port of the registries of further domains (the main one keeps 5001): 5011, 5012, ... on the registry address. */
+export const DOMAIN_REGISTRY_PORT = 5011;
+
+/** The main domain (nodes no `domains` entry lists) and the scenario's other domains, each with its registry URL. */
+function planDomains(s: Scenario, mainRegistry: string): DomainPlan[] {
+  const listed = new Set((s.domains ?? []).flatMap((d) => d.nodes ?? []));
+  const main: DomainPlan = { name: s.domain ?? s.name, registry: mainRegistry, nodes: s.nodes.map(nodeName).filter((n) => !listed.has(n)) };
+  return [main, ...(s.domains ?? []).map((d, i) => ({ name: d.name, registry: `tcp://${REGISTRY_IP}:${DOMAIN_REGISTRY_PORT + i}`, nodes: d.nodes ?? [], ...(d.floating ? { floating: true } : {}) }))];
 }
 
 /** A podman workload's container joins the workload's namespace (nsm up creates and owns it). */

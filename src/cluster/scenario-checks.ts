@@ -61,7 +61,7 @@ export function checkScenario(s: Scenario): CheckProblem[] {
   });
 
   const offered = new Set<string>();
-  const cidrs: { cidr: Prefix; owner: string }[] = [];
+  const cidrs: { cidr: Prefix; owner: string; vl3?: string }[] = [];
   (s.endpoints ?? []).forEach((e, i) => {
     member(['endpoints', i, 'name'], e.name, `endpoint ${i + 1}`);
     if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${nodeNames.join(', ')})`);
@@ -80,6 +80,7 @@ export function checkScenario(s: Scenario): CheckProblem[] {
       if (e.kind !== 'passthrough') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24 or 169.254.1.0/24,2001:db8:1::/64)`);
       return;
     }
+    if (e.kind === 'vl3' && list.length !== 1) bad(['endpoints', i, e.cidrs !== undefined ? 'cidrs' : 'cidr'], `vl3 endpoint "${e.name}" takes one CIDR: the whole vL3 prefix (e.g. 169.254.16.0/20)`);
     list.forEach((text, k) => {
       const at: YamlPath = e.cidrs !== undefined ? ['endpoints', i, 'cidrs', k] : ['endpoints', i, 'cidr'];
       let cidr: Prefix;
@@ -94,11 +95,15 @@ export function checkScenario(s: Scenario): CheckProblem[] {
       if (cidr.bits > max) bad(at, `${text} is too small for point-to-point pairs (at most /${max})`);
       const ul = UNDERLAYS.find((u) => overlaps(u, cidr));
       if (ul) bad(at, `${text} overlaps the underlay ${ul.text}`);
-      const clash = cidrs.find((c) => overlaps(c.cidr, cidr));
+      // Instances of one vL3 service share its prefix (each takes a slice of it).
+      const vl3 = e.kind === 'vl3' ? e.services.join(',') : undefined;
+      const clash = cidrs.find((c) => overlaps(c.cidr, cidr) && !(vl3 !== undefined && c.vl3 === vl3 && c.cidr.text === cidr.text));
       if (clash) bad(at, `${text} overlaps ${clash.cidr.text} of ${clash.owner === e.name ? 'the same endpoint' : `endpoint "${clash.owner}"`}`);
-      cidrs.push({ cidr, owner: e.name });
+      cidrs.push({ cidr, owner: e.name, ...(vl3 !== undefined ? { vl3 } : {}) });
     });
   });
+
+  checkDomains(s, nodes, nodeNames, bad);
 
   (s.clients ?? []).forEach((c, i) => {
     member(['clients', i, 'name'], c.name, `client ${i + 1}`);
@@ -109,13 +114,35 @@ export function checkScenario(s: Scenario): CheckProblem[] {
         const spec = parseServiceUrl(r, `nsm-${j + 1}`);
         if (ifnames.has(spec.ifname)) bad(['clients', i, 'requests', j], `interface "${spec.ifname}" is requested twice`);
         ifnames.add(spec.ifname);
-        if (!offered.has(spec.service)) bad(['clients', i, 'requests', j], `no endpoint offers service "${spec.service}"`);
+        if (!offered.has(spec.service) && !(spec.domain && offered.has(`${spec.service}@${spec.domain}`))) bad(['clients', i, 'requests', j], `no endpoint offers service "${spec.service}"`);
       } catch (err) {
         bad(['clients', i, 'requests', j], err instanceof Error ? err.message : String(err));
       }
     });
   });
   return out;
+}
+
+const DOMAIN_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+
+/** `domains`: valid unique names (not the main domain's), known nodes in at most one domain, no nodes on a floating one. */
+function checkDomains(s: Scenario, nodes: Set<string>, nodeNames: string[], bad: (path: YamlPath, message: string) => void): void {
+  const main = s.domain ?? s.name;
+  if (s.domain !== undefined && !DOMAIN_NAME.test(s.domain)) bad(['domain'], `"${s.domain}" is not a domain name (a-z 0-9 . -)`);
+  const seen = new Set([main]);
+  const placed = new Map<string, string>();
+  (s.domains ?? []).forEach((d, i) => {
+    if (!DOMAIN_NAME.test(d.name)) bad(['domains', i, 'name'], `"${d.name}" is not a domain name (a-z 0-9 . -)`);
+    if (seen.has(d.name)) bad(['domains', i, 'name'], `domain "${d.name}" is given twice${d.name === main ? ' (it is the main domain: nodes no domain lists)' : ''}`);
+    seen.add(d.name);
+    if (d.floating && d.nodes?.length) bad(['domains', i, 'nodes'], `floating domain "${d.name}" is a shared registry only: it has no nodes`);
+    if (!d.floating && !d.nodes?.length) bad(['domains', i, 'nodes'], `domain "${d.name}" needs nodes (or floating: true)`);
+    (d.nodes ?? []).forEach((n, j) => {
+      if (!nodes.has(n)) bad(['domains', i, 'nodes', j], `unknown node "${n}" (nodes: ${nodeNames.join(', ')})`);
+      else if (placed.has(n)) bad(['domains', i, 'nodes', j], `node "${n}" is already in domain "${placed.get(n)}"`);
+      placed.set(n, d.name);
+    });
+  });
 }
 
 /**

@@ -30,11 +30,12 @@ export const serviceSchema = z.strictObject({
 const endpointSchema = z.strictObject({
   name,
   node: name,
-  kind: z.enum(['icmp-responder', 'passthrough']),
+  kind: z.enum(['icmp-responder', 'passthrough', 'vl3']),
   services: z.array(name),
   /**
    * Required for icmp-responder (a comma-separated list of prefixes of either family, or `cidrs`);
-   * a passthrough hands out its onward connection's addresses.
+   * a passthrough hands out its onward connection's addresses; a vl3 instance takes the whole vL3
+   * prefix (one CIDR, the same for every instance of its service) and hands out its own slice of it.
    */
   cidr: z.string().optional(),
   cidrs: z.array(z.string()).min(1).optional(),
@@ -55,8 +56,18 @@ const clientSchema = z.strictObject({
   requests: z.array(z.string()).min(1),
 });
 
+/** Interdomain (README: Interdomain): another domain with its own registry and nodes, or a floating registry shared by domains. */
+const domainSchema = z.strictObject({
+  name,
+  nodes: z.array(name).optional(),
+  floating: z.boolean().optional(),
+});
+
 export const scenarioSchema = z.strictObject({
   name,
+  /** Name of the domain of the nodes no `domains` entry lists (default: the scenario name). */
+  domain: name.optional(),
+  domains: z.array(domainSchema).optional(),
   nodes: z.array(nodeSchema).min(1),
   /** Address family of the node underlay that VXLAN tunnels use (default ipv4; the control plane stays on IPv4). */
   underlay: z.enum(['ipv4', 'ipv6']).optional(),

@@ -5,6 +5,7 @@ import { collectConnections, type ConnectionStatus } from './connections.js';
 import { NSM_CMD } from './paths.js';
 import { isAlive } from './proc.js';
 import type { MeshState } from './state.js';
+import { vl3Status, type Vl3InstanceStatus } from './vl3-status.js';
 
 export interface ComponentStatus {
   name: string;
@@ -29,10 +30,16 @@ export interface MeshStatus {
   components: ComponentStatus[];
   workloads: { name: string; kind: string; node: string; netns: string; runtime: string; container?: string }[];
   connections: ConnectionStatus[];
+  /** vL3 instances (slice, DNS server, peers, clients with DNS names); absent without vL3 endpoints. */
+  vl3?: Vl3InstanceStatus[];
+  /** Interdomain scenarios: each domain with its registry URL and nodes (the main domain first). */
+  domains?: { name: string; registry: string; nodes: string[]; floating?: boolean }[];
 }
 
 export async function meshStatus(s: MeshState): Promise<MeshStatus> {
   const p = s.plan;
+  const connections = await collectConnections(p);
+  const vl3 = await vl3Status(p, connections);
   return {
     name: p.name,
     file: p.file,
@@ -55,7 +62,9 @@ export async function meshStatus(s: MeshState): Promise<MeshStatus> {
       };
     }),
     workloads: p.workloads.map((w) => ({ name: w.name, kind: w.kind, node: w.node, netns: w.netns, runtime: w.runtime ?? 'netns', ...(w.container ? { container: w.container } : {}) })),
-    connections: await collectConnections(p),
+    connections,
+    ...(vl3 ? { vl3 } : {}),
+    ...(p.domains ? { domains: p.domains } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { serveMetrics } from '../observability/serve.js';
 import { otlpTracer } from '../observability/tracing.js';
 import { durationArg, listArg, metricsListenOption, nsmgrOption, otlpEndpointOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { containerNetnsUrl, netnsUrlArg } from './netns-arg.js';
+import { applyResolvConf, removeResolvConf } from '../dataplane/resolv-conf.js';
 
 interface NscFlags {
   name: string;
@@ -58,12 +59,23 @@ export function registerNscCommand(program: Command): void {
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'client' }, log);
       const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const conns: Connection[] = [];
+      // Connections that carry a DNS context (vL3) configure the namespace's resolver (README: vL3).
+      const dnsConfigs = () => conns.flatMap((c) => c.context?.dnsContext?.configs ?? []);
+      const applyDns = () => {
+        if (dnsConfigs().length === 0) return;
+        try {
+          applyResolvConf(netnsUrl, dnsConfigs(), flags.name);
+        } catch (err) {
+          log.warn({ err: messageOf(err) }, 'cannot write the namespace resolv.conf');
+        }
+      };
       // Healing: one line {"id","interface","state":"HEALING"}, then the full line again (with "state":"UP").
       const onState = (id: string, state: 'UP' | 'HEALING', conn?: Connection) => {
         const i = conns.findIndex((c) => c.id === id);
         if (i < 0) return;
         if (conn) conns[i] = conn;
         const line = state === 'HEALING' ? stateLine(id, specs[i]!.ifname, state) : connectionLine(conns[i]!, specs[i]!.ifname, state);
+        if (conn) applyDns();
         process.stdout.write(`${JSON.stringify(line)}\n`);
       };
       const client = await MeshClient.create({
@@ -74,7 +86,7 @@ export function registerNscCommand(program: Command): void {
       try {
         for (const spec of specs) {
           const conn = await client.request({
-            service: spec.service,
+            service: spec.domain ? `${spec.service}@${spec.domain}` : spec.service,
             ifname: spec.ifname,
             netnsUrl,
             labels: spec.labels,
@@ -83,6 +95,7 @@ export function registerNscCommand(program: Command): void {
             timeoutMs: flags.requestTimeout,
           });
           conns.push(conn);
+          applyDns();
           process.stdout.write(`${JSON.stringify(connectionLine(conn, spec.ifname))}\n`);
         }
       } catch (err) {
@@ -91,6 +104,7 @@ export function registerNscCommand(program: Command): void {
         process.exit(1);
       }
       if (!flags.once) await waitForSignal();
+      if (dnsConfigs().length > 0) removeResolvConf(netnsUrl);
       await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err }, 'close failed'))));
       await tracer?.shutdown();
       await served?.server.stop();

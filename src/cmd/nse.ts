@@ -1,10 +1,12 @@
-// `nsm nse <kind>`: runs an endpoint of the given kind (icmp-responder, passthrough).
+// `nsm nse <kind>`: runs an endpoint of the given kind (icmp-responder, passthrough, vl3).
 import { Option, type Command } from 'commander';
 import { policyOption } from './policy-option.js';
 import type { PolicyEngine } from '../sdk/tools/policy.js';
 import { startEndpoint } from '../components/endpoint.js';
 import { startPassthrough } from '../components/passthrough.js';
+import { startVl3Endpoint } from '../components/vl3-endpoint.js';
 import { netnsUrlArg } from './netns-arg.js';
+import { usageError } from './cli-error.js';
 import { createLogger } from '../sdk/core/log.js';
 import { serveMetrics } from '../observability/serve.js';
 import { otlpTracer } from '../observability/tracing.js';
@@ -113,6 +115,46 @@ export function registerNseCommand(program: Command): void {
       await endpoint.stop();
       await served?.server.stop();
       await tracer?.shutdown();
+      process.exit(0);
+    });
+
+  nse
+    .command('vl3')
+    .description('a vL3 instance: hands out addresses of its slice of the vL3 prefix, routes to the other instances (full mesh) and answers DNS for <client>.<service>')
+    .addOption(new Option('--name <name>', 'instance name').env('NSM_NAME').default('vl3'))
+    .addOption(new Option('--service <names>', 'the vL3 network service (comma separated; the first names the DNS zone)').env('NSM_SERVICE_NAMES').makeOptionMandatory().argParser(listArg))
+    .addOption(new Option('--cidr <cidr>', 'the whole vL3 prefix, shared by all its instances').env('NSM_CIDR_PREFIX').makeOptionMandatory().argParser(cidrsArg))
+    .addOption(new Option('--slice-bits <n>', 'prefix length of each instance\'s slice (default /24, IPv6 /112)').env('NSM_VL3_SLICE_BITS').argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option('--dns-port <n>', 'UDP port of its DNS responder').env('NSM_VL3_DNS_PORT').default(53).argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option('--labels <k=v,...>', 'endpoint labels').env('NSM_LABELS').argParser(labelsArg))
+    .addOption(nsmgrOption())
+    .addOption(new Option('--netns <name|path|url>', "the instance's network namespace (default: its own)").env('NSM_NETNS').argParser(netnsUrlArg))
+    .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
+    .addOption(tokenLifetimeOption())
+    .addOption(metricsListenOption())
+    .action(async (flags: NseFlags & { sliceBits?: number; dnsPort: number }) => {
+      const log = createLogger(flags.name);
+      if (flags.cidr.length !== 1) usageError('nse vl3: --cidr takes exactly one prefix (the whole vL3 network)');
+      if (flags.sliceBits !== undefined && !Number.isInteger(flags.sliceBits)) usageError('nse vl3: --slice-bits must be a number');
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
+      const endpoint = await startVl3Endpoint({
+        name: flags.name,
+        services: flags.service,
+        cidr: flags.cidr[0]!,
+        ...(flags.sliceBits !== undefined ? { sliceBits: flags.sliceBits } : {}),
+        dnsPort: flags.dnsPort,
+        labels: flags.labels ?? {},
+        nsmgrUrl: flags.nsmgr,
+        listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
+        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+        tokenLifetimeMs: flags.maxTokenLifetime,
+        onState: (state) => process.stdout.write(`${JSON.stringify({ vl3: state })}\n`),
+        log,
+      });
+      process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (vl3 slice ${endpoint.slice.cidr})\n`);
+      await waitForSignal();
+      await endpoint.stop();
+      await served?.server.stop();
       process.exit(0);
     });
 }

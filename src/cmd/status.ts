@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { NSM_CMD, componentTable, connectionTable, listMeshes, meshStatus, readState, statusHeadline, type MeshStatus } from '../cluster/index.js';
 import { usageError } from './cli-error.js';
+import { vl3Lines } from '../cluster/vl3-status.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -45,6 +46,7 @@ function statusText(st: MeshStatus): string[] {
     '',
     ...connectionTable(st.connections),
     '',
+    ...vl3Lines(st.vl3),
     ...containerLines(st),
     `logs: ${st.runDir}/logs/<component>.log   tear down: ${NSM_CMD} down ${st.name}`,
   ];

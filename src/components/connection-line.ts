@@ -21,6 +21,9 @@ export interface ConnectionLine {
   srcIps?: string[];
   dstIps?: string[];
   path: string[];
+  /** The client's DNS name (`<client>.<service>`) and its DNS servers, when the endpoint gave a DNS context (vL3). */
+  dnsName?: string;
+  dnsServers?: string[];
   /** Absent on the first line; HEALING and CLOSED lines carry only id and interface. */
   state?: LineState;
 }
@@ -39,6 +42,7 @@ export function connectionLine(c: Connection, ifname?: string, state?: 'UP'): Co
     ...(ip?.srcIpAddrs.length ? { srcIps: [...ip.srcIpAddrs] } : {}),
     ...(ip?.dstIpAddrs.length ? { dstIps: [...ip.dstIpAddrs] } : {}),
     path: c.path?.pathSegments.map((s) => s.name) ?? [],
+    ...dnsOf(c),
     ...(state ? { state } : {}),
   };
 }
@@ -51,4 +55,12 @@ function remoteOf(c: Connection): { remoteMechanism?: string } {
 /** A short line for a state change without a new connection. */
 export function stateLine(id: string, ifname: string, state: 'HEALING' | 'CLOSED'): Pick<ConnectionLine, 'id' | 'interface' | 'state'> {
   return { id, interface: ifname, state };
+}
+
+/** The client's DNS name (first path segment's name in the first search domain) and servers, from the DNS context. */
+function dnsOf(c: Connection): { dnsName?: string; dnsServers?: string[] } {
+  const cfg = c.context?.dnsContext?.configs[0];
+  const client = c.path?.pathSegments[0]?.name.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  if (!cfg || cfg.dnsServerIps.length === 0) return {};
+  return { ...(client && cfg.searchDomains[0] ? { dnsName: `${client}.${cfg.searchDomains[0]}` } : {}), dnsServers: [...cfg.dnsServerIps] };
 }

@@ -12,6 +12,8 @@ import { nseRegistryImplementation, nsRegistryImplementation } from '../sdk/core
 import { newTokenSigner } from '../sdk/core/token.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { registryDirectory } from '../sdk/tools/registry-directory.js';
+import { interdomainDirectory } from '../sdk/tools/interdomain-directory.js';
+import type { DomainMap } from '../sdk/tools/domains.js';
 import { startServer } from './grpc-server.js';
 import { addNetworkService } from './networkservice-guard.js';
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
@@ -37,6 +39,9 @@ export interface NsmgrOptions {
   tracer?: HopTracer;
   /** User policies (Cedar, --policy). */
   policy?: PolicyEngine;
+  /** Interdomain: this nsmgr's domain and the registry URL of each domain it can reach (README: Interdomain). */
+  domain?: string;
+  domains?: DomainMap;
   log: Logger;
 }
 
@@ -49,7 +54,13 @@ export interface RunningNsmgr {
 export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
   const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
-  const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, namespaces: kernelNamespaceFacts, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const local = registryDirectory(opts.registryUrl);
+  const directory = opts.domains && opts.domains.size > 0 ? interdomainDirectory(local, opts.domains, (url) => registryDirectory(url), opts.domain) : local;
+  const chains = newNsmgrChains({
+    name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory, log: opts.log, namespaces: kernelNamespaceFacts,
+    ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.domain ? { domain: opts.domain } : {}), ...(opts.domains ? { domains: opts.domains } : {}),
+  });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
   const running = await startServer(urls, (server) => {
     addNetworkService(server, networkServiceImplementation(withHopMetrics(chains.networkService, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : [])), opts.log));

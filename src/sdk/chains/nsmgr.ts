@@ -25,6 +25,10 @@ import { localForwarders } from '../registry/forwarders.js';
 import { registryReplay } from '../registry/replay.js';
 import { registryOwner } from '../registry/owner.js';
 import type { Logger } from '../core/log.js';
+import { ownDomain } from '../networkservice/own-domain.js';
+import { interdomainRegistry } from '../registry/interdomain.js';
+import { registryClients } from '../registry/client.js';
+import type { DomainMap } from '../tools/domains.js';
 
 export interface NsmgrChainOptions {
   name: string;
@@ -40,6 +44,9 @@ export interface NsmgrChainOptions {
   namespaces?: NamespaceFacts;
   /** User policies (Cedar) for Requests, Closes and endpoint registrations through this nsmgr. */
   policy?: PolicyEngine;
+  /** Interdomain (README: Interdomain): this nsmgr's domain and the registries of the domains it knows. */
+  domain?: string;
+  domains?: DomainMap;
 }
 
 export interface NsmgrChains {
@@ -62,13 +69,24 @@ export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       ...(opts.namespaces ? [namespaceOwnership(opts.namespaces)] : []),
       ...(opts.policy ? [userPolicy(opts.policy, opts.name)] : []),
+      ...(opts.domain ? [ownDomain(opts.domain)] : []),
       discover(opts.directory),
       selectForwarder(forwarders),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),
     nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),
-    nseRegistry: registryChain(registryOwner(), ...(opts.policy ? [registryUserPolicy(opts.policy, opts.name)] : []), forwarders, localBypass(opts.publicUrl), replay, registry),
+    nseRegistry: registryChain(
+      registryOwner(),
+      ...(opts.policy ? [registryUserPolicy(opts.policy, opts.name)] : []),
+      forwarders,
+      ...(opts.domains && opts.domains.size > 0
+        ? [interdomainRegistry({ directory: opts.directory, domains: opts.domains, publicUrl: opts.publicUrl, clientsOf: registryClients, ...(opts.domain ? { own: opts.domain } : {}) })]
+        : []),
+      localBypass(opts.publicUrl),
+      replay,
+      registry,
+    ),
     close: () => replay.close(),
   };
 }
