@@ -1,0 +1,126 @@
+// Bench phase `local`: one node (registry, nsmgr, forwarder, icmp-responder NSE as separate processes):
+// request.local.* against the CNI ptp plugin, throughput.kernel against a raw veth, and 1,000 connections
+// (connections.1000.*, memory.per-connection as RSS growth across all mesh processes).
+import type { Connection } from '../../src/api/index.js';
+import { closeAllChannels } from '../../src/api/index.js';
+import { MeshClient } from '../../src/components/client.js';
+import { freePort } from '../../test/e2e/helpers/mesh.js';
+import {
+  add, addRequest, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, median, missing, netns, newMesh, ptp, requestTimes, RUNS, stopMesh, treeRssKiB, wanted,
+  type Phase,
+} from '../lib/harness.js';
+
+async function localPhase(): Promise<void> {
+  const wantReq = wanted('request.local.p50', 'request.local.p99');
+  const wantTput = wanted('throughput.kernel');
+  const wantConns = wanted('connections.1000.seconds', 'memory.per-connection');
+  if (!wantReq && !wantTput && !wantConns) return;
+  log('local: starting registry, nsmgr, forwarder, nse as separate processes');
+  const mesh = newMesh();
+  const nses = await netns('nse');
+  const c0 = await netns('c0');
+  const clients: MeshClient[] = [];
+  const extraNs: string[] = [];
+  try {
+    const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+    const nsmgrUrl = mesh.sock('nsmgr');
+    const procs = [
+      await mesh.registry({ listen: registryUrl }),
+      await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl }),
+      await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1' }),
+      await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nses, cidr: '169.254.0.0/16' }),
+    ];
+    const client = await MeshClient.create({ name: 'bench-nsc', nsmgrUrl });
+    clients.push(client);
+
+    if (wantReq) {
+      log(`local: ${RUNS} sequential requests`);
+      const ours = await requestTimes(client, c0, RUNS);
+      log('local: CNI ptp baseline');
+      addRequest('request.local', ours, await ptp());
+    }
+
+    if (wantTput) {
+      log('throughput.kernel: iperf3 through a mesh connection and through a raw veth');
+      const conn = await client.request({ service: 'icmp-responder', ifname: 'nsm-tp', netnsUrl: `file:///var/run/netns/${c0}` });
+      const rawA = await netns('rawa');
+      const rawB = await netns('rawb');
+      extraNs.push(rawA, rawB);
+      await ip('link', 'add', 'veth0', 'netns', rawA, 'type', 'veth', 'peer', 'name', 'veth1', 'netns', rawB);
+      await ip('-n', rawA, 'addr', 'add', '169.254.252.1/30', 'dev', 'veth0');
+      await ip('-n', rawB, 'addr', 'add', '169.254.252.2/30', 'dev', 'veth1');
+      await ip('-n', rawA, 'link', 'set', 'veth0', 'up');
+      await ip('-n', rawB, 'link', 'set', 'veth1', 'up');
+      const ours: number[] = [];
+      const raw: number[] = [];
+      for (let i = 0; i < IPERF_REPS; i++) {
+        ours.push(await iperfMedian(nses, ipOf(conn.context!.ipContext!.dstIpAddrs[0]!), c0, 1, IPERF_SECONDS));
+        raw.push(await iperfMedian(rawB, '169.254.252.2', rawA, 1, IPERF_SECONDS));
+      }
+      add({ name: 'throughput.kernel', value: median(ours), unit: 'Gbit/s', baseline: median(raw), baselineLabel: 'raw veth' });
+      await client.close(conn);
+    }
+
+    if (wantConns) {
+      const N = 1000;
+      const NS = 10;
+      const CONC = 16;
+      const pids = procs.map((p) => p.pid);
+      log(`connections: ${N} connections over ${NS} client namespaces, concurrency ${CONC}`);
+      const cns: string[] = [];
+      for (let k = 0; k < NS; k++) cns.push(await netns(`m${k}`));
+      extraNs.push(...cns);
+      const nscs: MeshClient[] = [];
+      for (let k = 0; k < NS; k++) nscs.push(await MeshClient.create({ name: `bench-nsc-${k}`, nsmgrUrl }));
+      clients.push(...nscs);
+      // Let the earlier phases' garbage settle before taking the baseline RSS.
+      await new Promise((r) => setTimeout(r, 1000));
+      const rssBefore = treeRssKiB(pids);
+      const perBefore = procs.map((p) => treeRssKiB([p.pid]));
+      const conns: Connection[] = [];
+      let next = 0;
+      let failed = 0;
+      let firstErr: unknown;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: CONC }, async () => {
+          for (let i = next++; i < N; i = next++) {
+            const k = i % NS;
+            try {
+              conns.push(await nscs[k]!.request({ service: 'icmp-responder', ifname: `nsm-${Math.floor(i / NS)}`, netnsUrl: `file:///var/run/netns/${cns[k]}`, timeoutMs: 60_000 }));
+            } catch (err) {
+              failed++;
+              firstErr ??= err;
+            }
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const rssAfter = treeRssKiB(pids);
+      const growth = procs.map((p, j) => `${p.kind} +${treeRssKiB([p.pid]) - perBefore[j]!}`).join(', ');
+      if (failed > 0) {
+        log(`connections: ${failed} of ${N} failed: ${String(firstErr)}`);
+        missing('connections.1000.seconds', `${failed} of ${N} requests failed (first: ${String(firstErr).slice(0, 200)}); ${conns.length} took ${seconds.toFixed(1)} s`);
+        missing('memory.per-connection', 'not all connections were established');
+      } else {
+        add({ name: 'connections.1000.seconds', value: seconds, unit: 's', note: `${NS} namespaces x ${N / NS} interfaces, concurrency ${CONC}, one run` });
+        add({ name: 'memory.per-connection', value: (rssAfter - rssBefore) / N, unit: 'KiB', note: `VmRSS of registry+nsmgr+forwarder+nse and their children: ${rssBefore} -> ${rssAfter} KiB (${growth} KiB)` });
+      }
+      log(`connections: closing ${conns.length}`);
+      const t1 = performance.now();
+      next = 0;
+      await Promise.all(
+        Array.from({ length: CONC }, async () => {
+          for (let i = next++; i < conns.length; i = next++) await nscs[i % NS]!.close(conns[i]!).catch(() => undefined);
+        }),
+      );
+      if (failed === 0) add({ name: 'connections.1000.close.seconds', value: (performance.now() - t1) / 1000, unit: 's' });
+    }
+  } finally {
+    closeAllChannels();
+    await stopMesh(mesh);
+    await delNetns(nses, c0, ...extraNs);
+  }
+}
+
+export const local: Phase = { name: 'local', run: localPhase };
