@@ -230,17 +230,44 @@ async function ptpBaseline(runs: number): Promise<{ add: number[]; del: number[]
   return { add: times, del };
 }
 
-/** Sequential Request timings (ms) of kernel connections into `clientNs`, each closed after (untimed). */
-export async function requestTimes(client: MeshClient, clientNs: string, runs: number, warmup = 3): Promise<number[]> {
-  const times: number[] = [];
+/** Sequential Request and Close timings (ms) of kernel connections into `clientNs` (interface names nsm-0, nsm-1, ...). */
+export async function requestCloseTimes(client: MeshClient, clientNs: string, runs: number, warmup = 3, firstIndex = 0): Promise<{ request: number[]; close: number[] }> {
+  const out = { request: [] as number[], close: [] as number[] };
   for (let i = 0; i < runs + warmup; i++) {
     const t0 = performance.now();
-    const conn = await client.request({ service: 'icmp-responder', ifname: `nsm-${i}`, netnsUrl: `file:///var/run/netns/${clientNs}` });
-    const dt = performance.now() - t0;
-    if (i >= warmup) times.push(dt);
+    const conn = await client.request({ service: 'icmp-responder', ifname: `nsm-${(firstIndex + i) % 1000}`, netnsUrl: `file:///var/run/netns/${clientNs}` });
+    const t1 = performance.now();
     await client.close(conn);
+    if (i >= warmup) {
+      out.request.push(t1 - t0);
+      out.close.push(performance.now() - t1);
+    }
   }
-  return times;
+  return out;
+}
+
+/** Sequential Request timings (ms) of kernel connections into `clientNs`, each closed after (untimed). */
+export async function requestTimes(client: MeshClient, clientNs: string, runs: number, warmup = 3): Promise<number[]> {
+  return (await requestCloseTimes(client, clientNs, runs, warmup)).request;
+}
+
+/** Round-trip times (ms) of `count` pings from `ns` to `dst`, one every `intervalS` seconds. */
+export async function pingRtts(ns: string, dst: string, count: number, intervalS = 0.005): Promise<number[]> {
+  const { stdout } = await execFileP('ip', ['netns', 'exec', ns, 'ping', '-n', '-c', String(count), '-i', String(intervalS), '-W', '1', dst], { maxBuffer: 16 << 20 });
+  return [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+}
+
+/** rtt.<prefix>.p50/p99 through `ours` against `raw`, interleaved in `rounds` rounds of `count` pings each. */
+export async function addRtt(prefix: string, ours: { ns: string; dst: string }, raw: { ns: string; dst: string }, baselineLabel: string, rounds = QUICK ? 2 : 5, count = 200): Promise<void> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    a.push(...(await pingRtts(ours.ns, ours.dst, count)));
+    b.push(...(await pingRtts(raw.ns, raw.dst, count)));
+  }
+  const note = `ping (ICMP echo, ${rounds} x ${count}, one every 5 ms, interleaved) through a mesh connection vs ${baselineLabel}`;
+  add({ name: `rtt.${prefix}.p50`, value: percentile(a, 50), unit: 'ms', baseline: percentile(b, 50), baselineLabel, note });
+  add({ name: `rtt.${prefix}.p99`, value: percentile(a, 99), unit: 'ms', baseline: percentile(b, 99), baselineLabel });
 }
 
 export const ipOf = (cidr: string) => cidr.split('/')[0]!;

@@ -8,6 +8,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { nseRegistryImplementation, nsRegistryImplementation } from '../sdk/core/serve-registry.js';
 import { newTokenSigner } from '../sdk/core/token.js';
+import { cachingSigner } from '../sdk/core/token-cache.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { registryDirectory } from '../sdk/tools/registry-directory.js';
 import { startServer } from './grpc-server.js';
@@ -43,7 +44,7 @@ export interface RunningNsmgr {
 }
 
 export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
-  const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
+  const signer = cachingSigner(await newTokenSigner(opts.tokenLifetimeMs, opts.clock), opts.clock ? { clock: opts.clock } : {});
   const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
   const chains = newNsmgrChains({ name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory: registryDirectory(opts.registryUrl), log: opts.log, ...(opts.clock ? { clock: opts.clock } : {}) });
   const urls = [opts.listenUrl, ...(opts.tcpListenUrl ? [opts.tcpListenUrl] : [])];
