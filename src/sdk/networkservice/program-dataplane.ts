@@ -12,6 +12,7 @@ import { createContextKey } from '../core/ctx.js';
 import { mechanismsOf } from './forwarder-mechanisms.js';
 import type { ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 import { findMechanism, type MechanismRegistry, type ProgramContext } from '../tools/mechanism-module.js';
+import { PendingRemovals } from '../tools/pending-removals.js';
 
 export type { ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 
@@ -55,6 +56,8 @@ function recorded(dp: ForwarderDataplane, connId: string): Programmed | undefine
 }
 
 export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry }): NetworkServiceElement {
+  const removals = new PendingRemovals();
+  const guarded = removals.guard(dp);
   return element({
     async request(req, ctx, next) {
       const out = await next.request(req, ctx);
@@ -70,7 +73,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       try {
         if (done) await remove(dp, done.links);
         const started = performance.now();
-        const links = await build(opts.mechanisms, dp, out, mechs.incoming, out.mechanism, opts.underlayIp);
+        const links = await build(opts.mechanisms, guarded, out, mechs.incoming, out.mechanism, opts.underlayIp);
         ctx.metadata.set(PROGRAMMED, { key, links });
         ctx.log.info({ connId: out.id, links, ms: +(performance.now() - started).toFixed(2) }, 'data plane programmed');
       } catch (err) {
@@ -84,18 +87,16 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       // Without state (e.g. the forwarder restarted since the Request) the record of tagged links says what to remove.
       const done = ctx.metadata.get(PROGRAMMED) ?? recorded(dp, conn.id);
       ctx.metadata.delete(PROGRAMMED);
-      // The kernel takes ~16 ms to delete a veth: do it while the Close travels on.
-      const removal = done
-        ? remove(dp, done.links).then((failed) => {
-            if (failed.length === 0) ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
-            for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
-          })
-        : Promise.resolve();
-      try {
-        await next.close(conn, ctx);
-      } finally {
-        await removal;
+      // The kernel takes ~16 ms to delete a veth: the Close does not wait for it. A later Request creating a link
+      // of the same name waits for the removal first (see `afterRemovals`); failures are logged.
+      if (done) {
+        const removal = remove(dp, done.links).then((failed) => {
+          if (failed.length === 0) ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
+          for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
+        });
+        removals.track(done.links, removal);
       }
+      await next.close(conn, ctx);
     },
   });
 }
