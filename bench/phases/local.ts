@@ -28,7 +28,7 @@ async function localPhase(): Promise<void> {
     const nsmgrUrl = mesh.sock('nsmgr');
     const procs = [
       await mesh.registry({ listen: registryUrl }),
-      await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, withForwarder: { underlayIp: '198.18.0.1' } }),
+      await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, withForwarder: { underlayIp: '198.18.0.1', backgroundRemoval: true } }),
       await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nses, cidr: '169.254.0.0/16' }),
     ];
     const client = await MeshClient.create({ name: 'bench-nsc', nsmgrUrl });

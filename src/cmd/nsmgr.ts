@@ -7,6 +7,7 @@ import { otlpTracer } from '../observability/tracing.js';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { startForwarder, type RunningForwarder } from '../components/forwarder.js';
+import { backgroundRemovalOption } from './forwarder.js';
 import { kernelDataplane, readLinkCounters } from '../dataplane/index.js';
 import { parseMeshUrl } from '../api/transport.js';
 import { InvalidArgumentError } from './cli-error.js';
@@ -24,6 +25,7 @@ interface NsmgrFlags {
   underlayIp?: string;
   forwarderName?: string;
   forwarderListen?: string;
+  backgroundRemoval?: boolean;
 }
 
 function ipArg(value: string): string {
@@ -55,6 +57,7 @@ function startEmbeddedForwarder(flags: NsmgrFlags, otlpEndpoint: string | undefi
     linkCounters: readLinkCounters,
     ...(tracer ? { tracer } : {}),
     inProcess: true,
+    ...(flags.backgroundRemoval ? { backgroundRemoval: true } : {}),
     log,
   });
 }
@@ -74,6 +77,7 @@ export function registerNsmgrCommand(program: Command): void {
     .addOption(new Option('--underlay-ip <ip>', "with --with-forwarder: this node's address for VXLAN tunnels").env('NSM_TUNNEL_IP').argParser(ipArg))
     .addOption(new Option('--forwarder-name <name>', 'with --with-forwarder: the forwarder\'s name (default: NAME-forwarder)').env('NSM_FORWARDER_NAME'))
     .addOption(new Option('--forwarder-listen <url>', "with --with-forwarder: the forwarder's socket (default: forwarder.sock beside a unix --listen)").env('NSM_FORWARDER_LISTEN_ON').argParser(meshUrlArg))
+    .addOption(backgroundRemovalOption())
     .action(async (flags: NsmgrFlags) => {
       if (flags.withForwarder && !flags.underlayIp) throw new InvalidArgumentError('--with-forwarder needs --underlay-ip');
       if (flags.withForwarder) forwarderListen(flags); // a bad combination is refused before anything starts

@@ -56,6 +56,8 @@ export interface ForwarderOptions {
   linkCounters?: (netns: string) => Promise<Map<string, Counters>>;
   /** Also serve the nsmgr of this process directly, without the socket (`nsm nsmgr --with-forwarder`). */
   inProcess?: boolean;
+  /** Close returns before the kernel has removed the connection's links (~16 ms per veth); a later link of the same name waits. */
+  backgroundRemoval?: boolean;
   log: Logger;
 }
 
@@ -83,6 +85,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     directory: registryDirectory(opts.nsmgrUrl),
     dataplane,
     mechanisms,
+    ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}),
   });
   const counters = opts.linkCounters
     ? new ConnectionCounters({

@@ -55,7 +55,8 @@ function recorded(dp: ForwarderDataplane, connId: string): Programmed | undefine
   return links.length > 0 ? { key: '', links } : undefined;
 }
 
-export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry }): NetworkServiceElement {
+/** `backgroundRemoval`: Close returns without waiting for the links' removal (a later link of the same name waits for it). */
+export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry; backgroundRemoval?: boolean }): NetworkServiceElement {
   const removals = new PendingRemovals();
   const guarded = removals.guard(dp);
   return element({
@@ -87,16 +88,20 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       // Without state (e.g. the forwarder restarted since the Request) the record of tagged links says what to remove.
       const done = ctx.metadata.get(PROGRAMMED) ?? recorded(dp, conn.id);
       ctx.metadata.delete(PROGRAMMED);
-      // The kernel takes ~16 ms to delete a veth: the Close does not wait for it. A later Request creating a link
-      // of the same name waits for the removal first (see `afterRemovals`); failures are logged.
-      if (done) {
-        const removal = remove(dp, done.links).then((failed) => {
-          if (failed.length === 0) ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
-          for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
-        });
-        removals.track(done.links, removal);
+      // The kernel takes ~16 ms to delete a veth: do it while the Close travels on. With `backgroundRemoval` the
+      // Close does not wait for it at all; a later link of the same name waits for it (PendingRemovals).
+      const removal = done
+        ? remove(dp, done.links).then((failed) => {
+            if (failed.length === 0) ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
+            for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
+          })
+        : Promise.resolve();
+      if (done) removals.track(done.links, removal);
+      try {
+        await next.close(conn, ctx);
+      } finally {
+        if (!opts.backgroundRemoval) await removal;
       }
-      await next.close(conn, ctx);
     },
   });
 }

@@ -237,10 +237,10 @@ export class Mesh {
   }
 
   /** `withForwarder`: also runs the node's forwarder in the nsmgr's process (`--with-forwarder --underlay-ip IP`). */
-  async nsmgr(opts: { name: string; listen: string; registry: string; tcpListen?: string; netns?: string; env?: Record<string, string>; withForwarder?: { underlayIp: string; listen?: string } }): Promise<MeshProcess> {
+  async nsmgr(opts: { name: string; listen: string; registry: string; tcpListen?: string; netns?: string; env?: Record<string, string>; withForwarder?: { underlayIp: string; listen?: string; backgroundRemoval?: boolean } }): Promise<MeshProcess> {
     const args = ['nsmgr', '--name', opts.name, '--listen', opts.listen, '--registry', opts.registry, ...this.lifetimeArgs];
     if (opts.tcpListen) args.push('--tcp-listen', opts.tcpListen);
-    if (opts.withForwarder) args.push('--with-forwarder', '--underlay-ip', opts.withForwarder.underlayIp, ...(opts.withForwarder.listen ? ['--forwarder-listen', opts.withForwarder.listen] : []));
+    if (opts.withForwarder) args.push('--with-forwarder', '--underlay-ip', opts.withForwarder.underlayIp, ...(opts.withForwarder.listen ? ['--forwarder-listen', opts.withForwarder.listen] : []), ...(opts.withForwarder.backgroundRemoval ? ['--background-removal'] : []));
     const p = this.spawn(opts.name, args, opts);
     await p.waitLine(/^nsmgr .* listening on /);
     if (opts.withForwarder) await p.waitLine(/^forwarder .* listening on /);
