@@ -6,6 +6,7 @@ import { cni } from './cni.js';
 import { heal } from './heal.js';
 import { local } from './local.js';
 import { metrics } from './metrics.js';
+import { notYet } from './not-yet.js';
 import { registry } from './registry.js';
 import { remote } from './remote.js';
 
@@ -23,4 +24,5 @@ export const PHASES: Phase[] = [
   cni,
   childPhase('dataplane', 'dataplane.ts', ['dataplane.'], { argv: [], env: { BENCH_RUNS: QUICK ? '10' : '20' } }),
   childPhase('liveness', 'liveness.ts', ['liveness.cpu.percent.1000'], { argv: ['--conns', '1000', '--ns', '100', '--seconds', QUICK ? '5' : '10'], timeoutMs: 300_000 }),
+  notYet,
 ];

@@ -1,15 +1,16 @@
-// Bench phase `remote`: two nodes on an underlay bridge (VXLAN between them): request.remote.* against
-// the CNI ptp plugin and throughput.vxlan against a raw VXLAN on the same underlay.
+// Bench phase `remote`: two nodes on an underlay bridge (VXLAN between them), each an nsmgr with its forwarder
+// in process: request.remote.* and close.remote.* against the CNI ptp plugin, throughput.vxlan and rtt.remote.*
+// against a raw VXLAN on the same underlay.
 import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
 import { freePort } from '../../test/e2e/helpers/mesh.js';
 import {
-  add, addRequest, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, median, netns, newMesh, ptp, requestTimes, RUNS, stopMesh, wanted,
+  add, addRequest, addRtt, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, median, netns, newMesh, ptp, ptpDel, requestCloseTimes, RUNS, stopMesh, wanted,
   type Phase,
 } from '../lib/harness.js';
 
 async function remotePhase(): Promise<void> {
-  const wantReq = wanted('request.remote.p50', 'request.remote.p99');
+  const wantReq = wanted('request.remote.p50', 'request.remote.p99', 'close.remote', 'rtt.remote');
   const wantTput = wanted('throughput.vxlan');
   if (!wantReq && !wantTput) return;
   log('remote: two nodes on an underlay bridge, registry on node-1');
@@ -30,16 +31,23 @@ async function remotePhase(): Promise<void> {
     for (const [i, n] of [n1, n2].entries()) {
       const k = i + 1;
       const nsmgrUrl = mesh.sock(`nsmgr-${k}`);
-      await mesh.nsmgr({ name: `nsmgr-${k}`, listen: nsmgrUrl, tcpListen: `tcp://198.18.0.${k}:${await freePort()}`, registry: registryUrl, netns: n });
-      await mesh.forwarder({ name: `fwd-${k}`, listen: mesh.sock(`fwd-${k}`), nsmgr: nsmgrUrl, underlayIp: `198.18.0.${k}`, netns: n });
+      await mesh.nsmgr({
+        name: `nsmgr-${k}`,
+        listen: nsmgrUrl,
+        tcpListen: `tcp://198.18.0.${k}:${await freePort()}`,
+        registry: registryUrl,
+        netns: n,
+        withForwarder: { underlayIp: `198.18.0.${k}`, listen: mesh.sock(`fwd-${k}`), backgroundRemoval: true },
+      });
     }
     await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: '169.254.0.0/16', netns: n2 });
     const client = await MeshClient.create({ name: 'bench-nsc', nsmgrUrl: mesh.sock('nsmgr-1') });
 
     if (wantReq) {
       log(`remote: ${RUNS} sequential requests`);
-      const ours = await requestTimes(client, nsc, RUNS);
-      addRequest('request.remote', ours, await ptp());
+      const ours = await requestCloseTimes(client, nsc, RUNS);
+      addRequest('request.remote', ours.request, await ptp());
+      addRequest('close.remote', ours.close, await ptpDel(), 'CNI ptp DEL');
     }
     if (wantTput) {
       log('throughput.vxlan: iperf3 through a mesh connection and through a raw VXLAN on the same underlay');
@@ -63,6 +71,7 @@ async function remotePhase(): Promise<void> {
         raw.push(await iperfMedian(rb, '169.254.253.2', ra, 1, IPERF_SECONDS));
       }
       add({ name: 'throughput.vxlan', value: median(ours), unit: 'Gbit/s', baseline: median(raw), baselineLabel: 'raw VXLAN' });
+      if (wantReq) await addRtt('remote', { ns: nsc, dst: ipOf(conn.context!.ipContext!.dstIpAddrs[0]!) }, { ns: ra, dst: '169.254.253.2' }, 'a raw VXLAN on the same underlay');
       await client.close(conn);
     }
   } finally {
