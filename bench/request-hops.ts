@@ -2,7 +2,7 @@
 // processes) with tracing on, spans exported over OTLP/HTTP to a receiver in this process; per hop the
 // median of its span's duration (inclusive of the hops after it) and the difference to the next hop
 // (its own elements plus one gRPC transit there and back).
-//   node --import tsx bench/request-hops.ts [runs] [--json]   (NSM_BENCH_NSMGR_ARGS: extra flags for the nsmgr)
+//   node --import tsx bench/request-hops.ts [runs] [--json] [--with-forwarder]   (forwarder in the nsmgr's process, --background-removal)
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
@@ -15,6 +15,7 @@ import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
 process.env.NSM_LOG_LEVEL ??= 'warn';
 const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
 const JSON_OUT = process.argv.includes('--json');
+const WITH_FORWARDER = process.argv.includes('--with-forwarder');
 
 interface Span {
   service: string;
@@ -57,8 +58,8 @@ try {
   const reg = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
   await mesh.registry({ listen: reg });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg, env });
-  await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', env });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg, env, ...(WITH_FORWARDER ? { withForwarder: { underlayIp: '198.18.0.1', backgroundRemoval: true } } : {}) });
+  if (!WITH_FORWARDER) await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', env });
   await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.0.0/16', env });
   const tracer = otlpTracer(otlp, 'client');
   const client = await MeshClient.create({ name: 'nsc', nsmgrUrl, tracer });
@@ -79,7 +80,7 @@ try {
   for (const op of ['Request', 'Close'] as const) {
     const byHop = new Map<string, number[]>();
     for (const s of spans.filter((x) => x.name.endsWith(` ${op}`))) (byHop.get(s.service) ?? byHop.set(s.service, []).get(s.service)!).push(s.ms);
-    const hops = ['client', 'nsmgr-1', 'fwd-1', 'nse-1'];
+    const hops = ['client', 'nsmgr-1', WITH_FORWARDER ? 'nsmgr-1-forwarder' : 'fwd-1', 'nse-1'];
     const med = hops.map((h) => median((byHop.get(h) ?? []).slice(-RUNS)));
     const row: Record<string, number> = { wall: median(op === 'Request' ? wall.request : wall.close) };
     hops.forEach((h, i) => {

@@ -40,6 +40,8 @@ export function mergeRun(store: Store, run: RunMeta, results: Result[]): Store {
     if (r.name.endsWith('.*') || r.name.startsWith('baseline.')) continue;
     const row = { ...r, run: run.id };
     const i = rows.findIndex((x) => x.name === r.name);
+    // A figure this run could not measure does not replace one measured earlier.
+    if (i >= 0 && r.missing && !rows[i]!.missing) continue;
     if (i >= 0) rows[i] = row;
     else rows.push(row);
   }

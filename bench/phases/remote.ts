@@ -11,7 +11,7 @@ import {
 
 async function remotePhase(): Promise<void> {
   const wantReq = wanted('request.remote.p50', 'request.remote.p99', 'close.remote', 'rtt.remote');
-  const wantTput = wanted('throughput.vxlan');
+  const wantTput = wanted('throughput.vxlan', 'rtt.remote');
   if (!wantReq && !wantTput) return;
   log('remote: two nodes on an underlay bridge, registry on node-1');
   const mesh = newMesh();
