@@ -40,6 +40,11 @@ function srv6ViaArg(value: string): Record<string, string[]> {
   return out;
 }
 
+/** --background-removal, for `nsm forwarder` and `nsm nsmgr --with-forwarder`. */
+export function backgroundRemovalOption(): Option {
+  return new Option('--background-removal', "Close returns before the kernel has deleted the connection's interfaces (~16 ms a veth); a new interface of the same name waits for it").env('NSM_BACKGROUND_REMOVAL');
+}
+
 export function registerForwarderCommand(program: Command): void {
   program
     .command('forwarder')
@@ -58,8 +63,9 @@ export function registerForwarderCommand(program: Command): void {
     .addOption(tokenLifetimeOption())
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
+    .addOption(backgroundRemovalOption())
     .addOption(new Option('--sweep-after <duration>', 'remove links of an earlier life not asked for again within this time (default: half the token lifetime, at most 1m)').env('NSM_SWEEP_AFTER').argParser(durationArg))
-    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; srv6Via?: Record<string, string[]>; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string; otlpEndpoint?: string }) => {
+    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; srv6Via?: Record<string, string[]>; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string; otlpEndpoint?: string; backgroundRemoval?: boolean }) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'forwarder' }, log);
       const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
@@ -75,6 +81,7 @@ export function registerForwarderCommand(program: Command): void {
         ...(flags.remoteMechanisms ? { remoteMechanisms: flags.remoteMechanisms } : {}),
         ...(flags.srv6Via ? { srv6Via: flags.srv6Via } : {}),
         linkCounters: readLinkCounters,
+        ...(flags.backgroundRemoval ? { backgroundRemoval: true } : {}),
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
         log,

@@ -14,6 +14,7 @@ import { FailedPreconditionError, messageOf } from '../api/errors.js';
 import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
+import { cachingSigner } from '../sdk/core/token-cache.js';
 import { kernelMechanism, P } from '../sdk/tools/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
 import type { LivenessCheck } from '../sdk/tools/liveness.js';
@@ -72,7 +73,7 @@ export class MeshClient {
   }
 
   static async create(opts: ClientOptions): Promise<MeshClient> {
-    const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
+    const signer = cachingSigner(await newTokenSigner(opts.tokenLifetimeMs, opts.clock), opts.clock ? { clock: opts.clock } : {});
     const log = opts.log ?? silentLogger;
     const open = new Map<string, Connection>();
     const onState = (connId: string, state: HealState, conn?: Connection) => {

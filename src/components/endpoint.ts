@@ -8,6 +8,7 @@ import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { newTokenSigner } from '../sdk/core/token.js';
+import { cachingSigner } from '../sdk/core/token-cache.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
@@ -69,7 +70,7 @@ function defaultLeaseFile(listenUrl: string, name: string): string {
 }
 
 export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpoint> {
-  const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
+  const signer = cachingSigner(await newTokenSigner(opts.tokenLifetimeMs, opts.clock), opts.clock ? { clock: opts.clock } : {});
   const file = opts.leaseFile ?? defaultLeaseFile(opts.listenUrl, opts.name);
   const leases = opts.cidrs.length > 0 && file ? leaseFile(file, opts.log) : undefined;
   const chain = newEndpointChain({

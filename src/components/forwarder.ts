@@ -9,12 +9,14 @@ import { realClock, type Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { newTokenSigner } from '../sdk/core/token.js';
+import { cachingSigner } from '../sdk/core/token-cache.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import type { ManagedDataplane } from '../sdk/networkservice/managed-dataplane.js';
 import { registryDirectory } from '../sdk/tools/registry-directory.js';
 import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
+import { registerInProcessHop } from '../sdk/core/in-process-hop.js';
 import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
@@ -52,6 +54,10 @@ export interface ForwarderOptions {
   /** Reads the kernel's interface counters of a namespace (dataplane's readLinkCounters): per-connection
    *  traffic in the path segment's `metrics` and, with `metrics`, as Prometheus series. */
   linkCounters?: (netns: string) => Promise<Map<string, Counters>>;
+  /** Also serve the nsmgr of this process directly, without the socket (`nsm nsmgr --with-forwarder`). */
+  inProcess?: boolean;
+  /** Close returns before the kernel has removed the connection's links (~16 ms per veth); a later link of the same name waits. */
+  backgroundRemoval?: boolean;
   log: Logger;
 }
 
@@ -62,7 +68,7 @@ export interface RunningForwarder {
 }
 
 export async function startForwarder(opts: ForwarderOptions): Promise<RunningForwarder> {
-  const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
+  const signer = cachingSigner(await newTokenSigner(opts.tokenLifetimeMs, opts.clock), opts.clock ? { clock: opts.clock } : {});
   const dataplane = opts.metrics ? measuredDataplane(opts.dataplane, opts.metrics) : opts.dataplane;
   const mechanisms = mechanismRegistry(opts.remoteMechanisms, opts.srv6Via ? { srv6: { via: opts.srv6Via } } : {});
   if (mechanisms.skipped.length > 0) opts.log.warn({ skipped: mechanisms.skipped, supported: remoteMechanismNames() }, 'unknown remote mechanisms skipped');
@@ -79,6 +85,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     directory: registryDirectory(opts.nsmgrUrl),
     dataplane,
     mechanisms,
+    ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}),
   });
   const counters = opts.linkCounters
     ? new ConnectionCounters({
@@ -92,11 +99,13 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     counters?.register(opts.metrics);
   }
   const served = withHopMetrics(chain.networkService, opts.metrics, ...(opts.tracer ? [hopTrace(opts.tracer, opts.name)] : []), ...(counters ? [segmentStats(opts.name, counters)] : []));
+  const impl = networkServiceImplementation(served, opts.log);
   const running = await startServer([opts.listenUrl], (server) => {
-    addNetworkService(server, networkServiceImplementation(served, opts.log));
+    addNetworkService(server, impl);
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   }, opts.stopGraceMs);
   const url = running.urls[0]!;
+  const unregisterInProcess = opts.inProcess ? registerInProcessHop(url, impl) : () => undefined;
   const registration = await nseRefresher(
     registryClients(opts.nsmgrUrl).nse,
     {
@@ -119,6 +128,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     async stop() {
       sweep.cancel();
       unwatchNsmgr();
+      unregisterInProcess();
       await registration.stop();
       await running.stop();
       dataplane.close?.();

@@ -10,6 +10,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { networkServiceImplementation } from '../sdk/core/serve-networkservice.js';
 import { nseRegistryImplementation, nsRegistryImplementation } from '../sdk/core/serve-registry.js';
 import { newTokenSigner } from '../sdk/core/token.js';
+import { cachingSigner } from '../sdk/core/token-cache.js';
 import type { ConnectionMonitor } from '../sdk/networkservice/monitor.js';
 import { registryDirectory } from '../sdk/tools/registry-directory.js';
 import { interdomainDirectory } from '../sdk/tools/interdomain-directory.js';
@@ -52,7 +53,7 @@ export interface RunningNsmgr {
 }
 
 export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
-  const signer = await newTokenSigner(opts.tokenLifetimeMs, opts.clock);
+  const signer = cachingSigner(await newTokenSigner(opts.tokenLifetimeMs, opts.clock), opts.clock ? { clock: opts.clock } : {});
   const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
   const local = registryDirectory(opts.registryUrl);
   const directory = opts.domains && opts.domains.size > 0 ? interdomainDirectory(local, opts.domains, (url) => registryDirectory(url), opts.domain) : local;

@@ -27,6 +27,8 @@ export interface ForwarderChainOptions {
   dataplane: ForwarderDataplane;
   /** The mechanisms it supports (components wire src/dataplane/mechanisms); remote ones in priority order. */
   mechanisms: MechanismRegistry;
+  /** Close returns before the kernel has removed the connection's links (see programDataplane). */
+  backgroundRemoval?: boolean;
 }
 
 export function newForwarderChain(opts: ForwarderChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor } {
@@ -37,7 +39,7 @@ export function newForwarderChain(opts: ForwarderChainOptions): { networkService
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       resolveEndpoint(opts.directory),
       forwarderMechanisms({ underlayIp: opts.underlayIp, mechanisms: opts.mechanisms }),
-      programDataplane(opts.dataplane, { underlayIp: opts.underlayIp, mechanisms: opts.mechanisms }),
+      programDataplane(opts.dataplane, { underlayIp: opts.underlayIp, mechanisms: opts.mechanisms, ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}) }),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),

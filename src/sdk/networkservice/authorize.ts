@@ -9,7 +9,7 @@ import { isBackgroundEvent } from '../core/begin.js';
 import { realClock, type Clock } from '../core/clock.js';
 import type { Ctx } from '../core/ctx.js';
 import { PermissionDeniedError } from '../../api/errors.js';
-import { verifyToken } from '../core/token.js';
+import { verifyTokenCached as verifyToken } from '../core/token-cache.js';
 import type { Connection } from '../../api/index.js';
 
 async function check(conn: Connection, ctx: Ctx, requireToken: boolean, clock: Clock): Promise<void> {

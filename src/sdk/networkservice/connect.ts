@@ -1,5 +1,5 @@
 // connect: the client side of a hop. Sends the Request (or Close) to the next
-// hop's URL over gRPC with this hop's token in the metadata, and remembers per
+// hop's URL over gRPC (or in-process, see core/in-process-hop) with this hop's token in the metadata, and remembers per
 // connection where it went so that Close and refresh reach the same peer.
 import { createClient, Metadata } from 'nice-grpc';
 import { NetworkServiceDefinition, type Connection, type NetworkServiceClient } from '../../api/index.js';
@@ -9,6 +9,7 @@ import { createContextKey, type Ctx } from '../core/ctx.js';
 import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../../api/errors.js';
 import { instanceMetadata, TOKEN_EXPIRES_HEADER, TOKEN_HEADER } from '../core/grpc-metadata.js';
 import { TRACE_HEADERS } from '../core/tracing.js';
+import { inProcessClient } from '../core/in-process-hop.js';
 
 /** Per connection: the URL its last successful Request went to. */
 const CONNECTED_URL = createContextKey<string>('connect.url');
@@ -25,6 +26,8 @@ export function setConnectedUrl(ctx: Ctx, url: string): void {
 
 const clients = new Map<string, NetworkServiceClient>();
 function clientFor(url: string): NetworkServiceClient {
+  const local = inProcessClient(url);
+  if (local) return local;
   let c = clients.get(url);
   if (!c) {
     c = createClient(NetworkServiceDefinition, channelTo(url));

@@ -12,6 +12,7 @@ import { createContextKey } from '../core/ctx.js';
 import { mechanismsOf } from './forwarder-mechanisms.js';
 import type { ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 import { findMechanism, type MechanismRegistry, type ProgramContext } from '../tools/mechanism-module.js';
+import { PendingRemovals } from '../tools/pending-removals.js';
 
 export type { ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 
@@ -54,7 +55,10 @@ function recorded(dp: ForwarderDataplane, connId: string): Programmed | undefine
   return links.length > 0 ? { key: '', links } : undefined;
 }
 
-export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry }): NetworkServiceElement {
+/** `backgroundRemoval`: Close returns without waiting for the links' removal (a later link of the same name waits for it). */
+export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry; backgroundRemoval?: boolean }): NetworkServiceElement {
+  const removals = new PendingRemovals();
+  const guarded = removals.guard(dp);
   return element({
     async request(req, ctx, next) {
       const out = await next.request(req, ctx);
@@ -70,7 +74,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       try {
         if (done) await remove(dp, done.links);
         const started = performance.now();
-        const links = await build(opts.mechanisms, dp, out, mechs.incoming, out.mechanism, opts.underlayIp);
+        const links = await build(opts.mechanisms, guarded, out, mechs.incoming, out.mechanism, opts.underlayIp);
         ctx.metadata.set(PROGRAMMED, { key, links });
         ctx.log.info({ connId: out.id, links, ms: +(performance.now() - started).toFixed(2) }, 'data plane programmed');
       } catch (err) {
@@ -84,17 +88,19 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       // Without state (e.g. the forwarder restarted since the Request) the record of tagged links says what to remove.
       const done = ctx.metadata.get(PROGRAMMED) ?? recorded(dp, conn.id);
       ctx.metadata.delete(PROGRAMMED);
-      // The kernel takes ~16 ms to delete a veth: do it while the Close travels on.
+      // The kernel takes ~16 ms to delete a veth: do it while the Close travels on. With `backgroundRemoval` the
+      // Close does not wait for it at all; a later link of the same name waits for it (PendingRemovals).
       const removal = done
         ? remove(dp, done.links).then((failed) => {
             if (failed.length === 0) ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
             for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
           })
         : Promise.resolve();
+      if (done) removals.track(done.links, removal);
       try {
         await next.close(conn, ctx);
       } finally {
-        await removal;
+        if (!opts.backgroundRemoval) await removal;
       }
     },
   });

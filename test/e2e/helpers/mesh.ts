@@ -215,7 +215,8 @@ export class Mesh {
 
   /** Spawns `nsm ARGS` (inside `netns` when given). */
   spawn(name: string, args: string[], opts: SpawnOptions = {}): MeshProcess {
-    const nodeArgs = ['bin/nsm.js', ...args];
+    // NSM_MESH_NODE_ARGS: extra node flags for every mesh process (e.g. --cpu-prof for bench diagnostics).
+    const nodeArgs = [...(process.env.NSM_MESH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/nsm.js', ...args];
     const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
     const child = spawn(cmd, argv, {
       cwd: ROOT,
@@ -235,11 +236,14 @@ export class Mesh {
     return p;
   }
 
-  async nsmgr(opts: { name: string; listen: string; registry: string; tcpListen?: string; netns?: string; env?: Record<string, string> }): Promise<MeshProcess> {
+  /** `withForwarder`: also runs the node's forwarder in the nsmgr's process (`--with-forwarder --underlay-ip IP`). */
+  async nsmgr(opts: { name: string; listen: string; registry: string; tcpListen?: string; netns?: string; env?: Record<string, string>; withForwarder?: { underlayIp: string; listen?: string; backgroundRemoval?: boolean } }): Promise<MeshProcess> {
     const args = ['nsmgr', '--name', opts.name, '--listen', opts.listen, '--registry', opts.registry, ...this.lifetimeArgs];
     if (opts.tcpListen) args.push('--tcp-listen', opts.tcpListen);
+    if (opts.withForwarder) args.push('--with-forwarder', '--underlay-ip', opts.withForwarder.underlayIp, ...(opts.withForwarder.listen ? ['--forwarder-listen', opts.withForwarder.listen] : []), ...(opts.withForwarder.backgroundRemoval ? ['--background-removal'] : []));
     const p = this.spawn(opts.name, args, opts);
     await p.waitLine(/^nsmgr .* listening on /);
+    if (opts.withForwarder) await p.waitLine(/^forwarder .* listening on /);
     return p;
   }
 

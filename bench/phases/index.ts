@@ -1,0 +1,31 @@
+// The phase registry of `npm run bench`: phases run in this order. To add a phase, add one line: either a
+// Phase from its own file in bench/phases/, or childPhase(name, script, figures, options) for a bench script
+// that prints `{ "results": [...] }` as JSON on stdout.
+import { add, childPhase, IPERF_REPS, IPERF_SECONDS, log, QUICK, wanted, type Phase } from '../lib/harness.js';
+import { vl3Phase } from '../vl3.js';
+import { cni } from './cni.js';
+import { heal } from './heal.js';
+import { local } from './local.js';
+import { metrics } from './metrics.js';
+import { notYet } from './not-yet.js';
+import { registry } from './registry.js';
+import { remote } from './remote.js';
+
+const iperfArgs = ['--reps', String(IPERF_REPS), '--seconds', String(IPERF_SECONDS)];
+
+export const PHASES: Phase[] = [
+  local,
+  metrics,
+  remote,
+  childPhase('ipv6', 'throughput-ipv6.ts', ['throughput.kernel.ipv6'], { argv: iperfArgs }),
+  childPhase('srv6', 'throughput-srv6.ts', ['throughput.srv6', 'request.remote.p50.srv6'], { argv: iperfArgs }),
+  heal,
+  childPhase('memory', 'heap-per-connection.ts', ['memory.per-connection.heap'], { argv: [QUICK ? '200' : '500'], timeoutMs: 300_000 }),
+  registry,
+  childPhase('registry-k8s', 'registry-k8s.ts', ['registry.find.p50.k8s'], { argv: ['--json', '--count', QUICK ? '1000' : '10000', '--finds', QUICK ? '100' : '500'], timeoutMs: 900_000 }),
+  cni,
+  childPhase('dataplane', 'dataplane.ts', ['dataplane.'], { argv: [], env: { BENCH_RUNS: QUICK ? '10' : '20' } }),
+  childPhase('liveness', 'liveness.ts', ['liveness.cpu.percent.1000'], { argv: ['--conns', '1000', '--ns', '100', '--seconds', QUICK ? '5' : '10'], timeoutMs: 300_000 }),
+  { name: 'vl3', run: async () => (wanted('vl3.join.p50') ? vl3Phase({ quick: QUICK, add, log }) : undefined) },
+  notYet,
+];
