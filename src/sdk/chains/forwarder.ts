@@ -27,6 +27,8 @@ export interface ForwarderChainOptions {
   dataplane: ForwarderDataplane;
   /** The mechanisms it supports (components wire src/dataplane/mechanisms); remote ones in priority order. */
   mechanisms: MechanismRegistry;
+  /** Network services whose remote connections must use an encrypting mechanism (WIREGUARD, IPSEC). */
+  encryptedServices?: string[];
 }
 
 export function newForwarderChain(opts: ForwarderChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor } {
@@ -36,7 +38,7 @@ export function newForwarderChain(opts: ForwarderChainOptions): { networkService
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       resolveEndpoint(opts.directory),
-      forwarderMechanisms({ underlayIp: opts.underlayIp, mechanisms: opts.mechanisms }),
+      forwarderMechanisms({ underlayIp: opts.underlayIp, mechanisms: opts.mechanisms, ...(opts.encryptedServices ? { encryptedServices: opts.encryptedServices } : {}) }),
       programDataplane(opts.dataplane, { underlayIp: opts.underlayIp, mechanisms: opts.mechanisms }),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),

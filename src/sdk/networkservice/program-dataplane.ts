@@ -91,10 +91,13 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
             for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
           })
         : Promise.resolve();
+      // Helper processes and keys of mechanism modules (e.g. wireguard-go) go too.
+      const released = Promise.all(opts.mechanisms.remote.map((m) => m.release?.(conn.id).catch((err: unknown) => ctx.log.warn({ connId: conn.id, mechanism: m.type, err }, 'mechanism release failed'))));
       try {
         await next.close(conn, ctx);
       } finally {
         await removal;
+        await released;
       }
     },
   });
