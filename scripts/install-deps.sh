@@ -5,6 +5,7 @@ declare -A pkg_for=(
   [ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [etcd]=etcd-server [etcdctl]=etcd-client
   [nsenter]=util-linux [tcpdump]=tcpdump [openssl]=openssl [pgrep]=procps
   [podman]=podman [runc]=runc
+  [wireguard-go]=wireguard-go [wg]=wireguard-tools
 )
 missing=()
 for bin in "${!pkg_for[@]}"; do
