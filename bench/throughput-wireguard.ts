@@ -44,7 +44,12 @@ async function handSide(node: string, ws: string, dev: string, me: { addr: strin
     if (i > 500) throw new Error(`wireguard-go ${dev} did not start`);
     await sleep(10);
   }
-  await wg(node, ['set', dev, 'private-key', '/dev/stdin', 'listen-port', String(me.port), 'peer', peer.pub, 'endpoint', `${peer.underlay}:${peer.port}`, 'allowed-ips', '0.0.0.0/0,::/0'], me.key);
+  // `wg set` opens the key file by path: a pipe from bash (Node's stdin is a socket, which it cannot open).
+  const set = ['listen-port', String(me.port), 'peer', peer.pub, 'endpoint', `${peer.underlay}:${peer.port}`, 'allowed-ips', '0.0.0.0/0,::/0'];
+  await new Promise<void>((resolve, reject) => {
+    const p = execFile('ip', ['netns', 'exec', node, 'bash', '-c', 'dev=$1; shift; exec wg set "$dev" private-key <(cat) "$@"', 'wg-set', dev, ...set], (err) => (err ? reject(new Error(`wg set ${dev} failed`, { cause: err })) : resolve()));
+    p.stdin!.end(me.key);
+  });
   await execFileP('ip', ['-n', node, 'link', 'set', 'dev', dev, 'mtu', '1440', 'netns', ws, 'name', 'h0']);
   await execFileP('ip', ['-n', ws, 'addr', 'add', `${me.addr}/32`, 'dev', 'h0']);
   await execFileP('ip', ['-n', ws, 'link', 'set', 'dev', 'h0', 'up']);

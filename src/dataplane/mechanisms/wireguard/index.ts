@@ -113,7 +113,7 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
   if (!inPlace && !atHome) helper = await startHelper(name, p.connId, onExit);
   held.set(p.connId, helper!);
   try {
-    await configureDevice(name, config);
+    await configureWhenListening(name, config, helper!);
     if (!inPlace) {
       await p.dp.ipLines!('host', [`link set dev ${name} alias ${p.alias} mtu ${mtu}`, `link set dev ${name} netns ${target} name ${side.name}`]);
     }
@@ -129,6 +129,19 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
     throw err;
   });
   return links;
+}
+
+/** Configures the device, retrying while a just-started wireguard-go does not accept on its socket yet. */
+async function configureWhenListening(name: string, config: Parameters<typeof configureDevice>[1], h: Helper): Promise<void> {
+  for (let waited = 0; ; waited += 10) {
+    try {
+      return await configureDevice(name, config);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || waited >= 3000 || !isAlive(h)) throw err;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 }
 
 /** Close: stops the connection's helper (its device, addresses and routes go with it) and forgets its keys. */

@@ -4,7 +4,7 @@
 // environment (NSM_CONNECTION_ID). A restarted forwarder finds its helpers again by scanning
 // /proc for wireguard-go processes in its own network namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { socketOf } from './uapi.js';
 
@@ -24,6 +24,9 @@ export interface Helper {
 
 /** Starts wireguard-go for device `name`; resolves once its configuration socket answers to the file system. */
 export async function startHelper(name: string, connId: string, onExit: (h: Helper, code: number | null, signal: string | null) => void): Promise<Helper> {
+  // A socket file without a process (one killed with SIGKILL leaves it): wireguard-go would take it over, but
+  // until it does, the file would pass for its socket.
+  rmSync(socketOf(name), { force: true });
   const child = spawn(WIREGUARD_GO, ['-f', name], {
     detached: true,
     stdio: 'ignore',
