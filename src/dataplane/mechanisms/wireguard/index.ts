@@ -48,17 +48,21 @@ const family = (env: MechanismEnv) => isIP(env.underlayIp);
 
 /** A helper that exited while its connection is still held: started again by programming the connection anew. */
 const lastProgram = new Map<string, [ProgramContext, Side, Mechanism, 'client' | 'endpoint']>();
-function onExit(h: Helper, code: number | null, signal: string | null): void {
+/** Restarts per connection (at most MAX_RESTARTS; then the connection's liveness check heals it). */
+const restarts = new Map<string, number>();
+const MAX_RESTARTS = 5;
+function onExit(h: Helper, code: number | null): void {
   if (held.get(h.connId) !== h) return;
   held.delete(h.connId);
   const last = lastProgram.get(h.connId);
   // Exit code 0: its device was deleted (Close, or the namespace went away): nothing to restart.
-  if (!last || code === 0) return;
+  const n = restarts.get(h.connId) ?? 0;
+  if (!last || code === 0 || n >= MAX_RESTARTS) return;
+  restarts.set(h.connId, n + 1);
   setTimeout(() => {
     if (held.has(h.connId) || !lastProgram.has(h.connId)) return;
     void program(...last).catch(() => undefined);
-  }, 200).unref();
-  void signal;
+  }, 200 * (n + 1)).unref();
 }
 
 async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint') {
@@ -150,6 +154,7 @@ async function release(connId: string): Promise<void> {
   held.delete(connId);
   orphans.delete(connId);
   lastProgram.delete(connId);
+  restarts.delete(connId);
   own.delete(connId);
   if (h) await stopHelper(h);
 }
