@@ -6,7 +6,7 @@
 // starts and stops a wireguard-go per node; compare with request.remote.p50). Prints JSON.
 // Run: node --import tsx bench/throughput-wireguard.ts [--reps N] [--seconds S] [--requests N]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import type { TestContext } from 'node:test';
@@ -38,8 +38,9 @@ const wg = (ns: string, argv: string[], input = '') =>
   });
 
 /** The hand-made baseline side: wireguard-go `dev` in node `node`, its device moved into `ws` as h0. */
-async function handSide(node: string, ws: string, dev: string, me: { addr: string; port: number; key: string }, peer: { addr: string; underlay: string; port: number; pub: string }): Promise<ChildProcess> {
+async function handSide(hand: ChildProcess[], node: string, ws: string, dev: string, me: { addr: string; port: number; key: string }, peer: { addr: string; underlay: string; port: number; pub: string }): Promise<void> {
   const child = spawn('ip', ['netns', 'exec', node, 'wireguard-go', '-f', dev], { stdio: 'ignore', env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' } });
+  hand.push(child); // stopped (and its socket removed) by the caller whatever happens next
   for (let i = 0; !existsSync(`/var/run/wireguard/${dev}.sock`); i++) {
     if (i > 500) throw new Error(`wireguard-go ${dev} did not start`);
     await sleep(10);
@@ -54,7 +55,6 @@ async function handSide(node: string, ws: string, dev: string, me: { addr: strin
   await execFileP('ip', ['-n', ws, 'addr', 'add', `${me.addr}/32`, 'dev', 'h0']);
   await execFileP('ip', ['-n', ws, 'link', 'set', 'dev', 'h0', 'up']);
   await execFileP('ip', ['-n', ws, 'route', 'add', `${peer.addr}/32`, 'dev', 'h0']);
-  return child;
 }
 
 async function main(): Promise<void> {
@@ -88,8 +88,8 @@ async function main(): Promise<void> {
     const [pa, pb] = [await wg(n1, ['pubkey'], ka), await wg(n1, ['pubkey'], kb)];
     const devA = `wgh${process.pid}a`;
     const devB = `wgh${process.pid}b`;
-    hand.push(await handSide(n1, ha, devA, { addr: '169.254.100.1', port: 50001, key: ka }, { addr: '169.254.100.2', underlay: '198.18.0.2', port: 50002, pub: pb }));
-    hand.push(await handSide(n2, hb, devB, { addr: '169.254.100.2', port: 50002, key: kb }, { addr: '169.254.100.1', underlay: '198.18.0.1', port: 50001, pub: pa }));
+    await handSide(hand, n1, ha, devA, { addr: '169.254.100.1', port: 50001, key: ka }, { addr: '169.254.100.2', underlay: '198.18.0.2', port: 50002, pub: pb });
+    await handSide(hand, n2, hb, devB, { addr: '169.254.100.2', port: 50002, key: kb }, { addr: '169.254.100.1', underlay: '198.18.0.1', port: 50001, pub: pa });
     const ours: number[] = [];
     const raw: number[] = [];
     for (let i = 0; i < REPS; i++) {
@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ reps: REPS, seconds: SECONDS, samples: { ours: ours.map(r3), raw: raw.map(r3), requestMs: ms.map(r3) }, results }, null, 2)}\n`);
   } finally {
     for (const c of hand) c.kill();
+    for (const d of [`wgh${process.pid}a`, `wgh${process.pid}b`]) rmSync(`/var/run/wireguard/${d}.sock`, { force: true });
     closeAllChannels();
     driver.close();
     for (const fn of after) await Promise.resolve(fn()).catch(() => undefined);

@@ -90,15 +90,18 @@ export function findHelpers(): Helper[] {
 
 /** Stops a helper (its TUN device, addresses and routes go with it) and waits until it is gone. */
 export async function stopHelper(h: Helper, waitMs = 3000): Promise<void> {
-  if (!isAlive(h)) return;
-  try {
-    process.kill(h.pid, 'SIGTERM');
-  } catch {
-    return;
+  if (isAlive(h)) {
+    try {
+      process.kill(h.pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+    for (let waited = 0; isAlive(h); waited += 10) {
+      if (waited === waitMs) process.kill(h.pid, 'SIGKILL');
+      if (waited > waitMs * 2) throw new Error(`${WIREGUARD_GO} ${h.name} (pid ${h.pid}) does not stop`);
+      await sleep(10);
+    }
   }
-  for (let waited = 0; isAlive(h); waited += 10) {
-    if (waited === waitMs) process.kill(h.pid, 'SIGKILL');
-    if (waited > waitMs * 2) throw new Error(`${WIREGUARD_GO} ${h.name} (pid ${h.pid}) does not stop`);
-    await sleep(10);
-  }
+  // wireguard-go stopped by a signal leaves its socket file behind: the name is this connection's, so remove it.
+  rmSync(socketOf(h.name), { force: true });
 }
