@@ -38,8 +38,6 @@ export async function startHelper(name: string, connId: string, onExit: (h: Help
   child.on('error', (err) => (spawnError = err));
   child.on('exit', (code, signal) => {
     exited = signal ?? `code ${code}`;
-    // wireguard-go does not remove its socket file when it exits (e.g. its device was deleted).
-    if (!isAlive(helper)) rmSync(socketOf(name), { force: true });
     onExit(helper, code, signal);
   });
   child.unref();
