@@ -6,6 +6,7 @@ declare -A pkg_for=(
   [nsenter]=util-linux [tcpdump]=tcpdump [openssl]=openssl [pgrep]=procps
   [podman]=podman [runc]=runc
   [chromium]=chromium
+  [wireguard-go]=wireguard-go [wg]=wireguard-tools
 )
 missing=()
 for bin in "${!pkg_for[@]}"; do

@@ -19,6 +19,7 @@ export const PHASES: Phase[] = [
   remote,
   childPhase('ipv6', 'throughput-ipv6.ts', ['throughput.kernel.ipv6'], { argv: iperfArgs }),
   childPhase('srv6', 'throughput-srv6.ts', ['throughput.srv6', 'request.remote.p50.srv6'], { argv: iperfArgs }),
+  childPhase('wireguard', 'throughput-wireguard.ts', ['throughput.wireguard', 'request.remote.p50.wireguard'], { argv: iperfArgs }),
   heal,
   childPhase('memory', 'heap-per-connection.ts', ['memory.per-connection.heap'], { argv: [QUICK ? '200' : '500'], timeoutMs: 300_000 }),
   registry,

@@ -49,6 +49,8 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   const domainArgs = (node: string) => (domains.length > 1 ? ['--domain', domainOf(node).name, '--domains', domains.map((d) => `${d.name}=${d.registry}`).join(',')] : []);
   // SRv6 waypoints per service, as the forwarders' --srv6-via (IPv6 underlay addresses).
   const via = (s.services ?? []).filter((svc) => svc.via && v6).map((svc) => `${svc.name}=${svc.via!.map((w) => nodeOf.get(w)?.ip6 ?? w).join('+')}`);
+  // Services whose connections between nodes must be encrypted, as the forwarders' --encrypted-services.
+  const encrypted = (s.services ?? []).filter((svc) => svc.encrypted).map((svc) => svc.name);
   for (const n of nodes) {
     const nsmgr = `nsmgr-${n.name}`;
     const tcp = `tcp://${n.ip}:5002`;
@@ -59,7 +61,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     const fwd = `forwarder-${n.name}`;
     components.push({
       name: fwd, kind: 'forwarder', node: n.name, netns: n.netns, url: sock(fwd),
-      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip, ...(n.remoteMechanisms ? ['--remote-mechanisms', n.remoteMechanisms.join(',')] : []), ...(via.length > 0 ? ['--srv6-via', via.join(',')] : [])],
+      args: ['forwarder', '--name', fwd, '--listen', sock(fwd), '--nsmgr', sock(nsmgr), '--underlay-ip', n.ip6 ?? n.ip, ...(n.remoteMechanisms ? ['--remote-mechanisms', n.remoteMechanisms.join(',')] : []), ...(via.length > 0 ? ['--srv6-via', via.join(',')] : []), ...(encrypted.length > 0 ? ['--encrypted-services', encrypted.join(',')] : [])],
     });
   }
   const workloads: WorkloadPlan[] = [];

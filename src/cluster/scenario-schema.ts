@@ -25,6 +25,8 @@ export const serviceSchema = z.strictObject({
   matches: z.array(match).optional(),
   /** SRv6 traffic engineering: nodes its connections' packets pass, in order (needs `underlay: ipv6` and SRV6 negotiated). */
   via: z.array(name).min(1).optional(),
+  /** Connections between nodes must use an encrypting mechanism (WIREGUARD, IPSEC): forwarders get --encrypted-services. */
+  encrypted: z.boolean().optional(),
 });
 
 const endpointSchema = z.strictObject({

@@ -60,12 +60,13 @@ export function registerForwarderCommand(program: Command): void {
         .argParser(remoteMechanismsArg),
     )
     .addOption(new Option('--srv6-via <service=ip6+ip6,...>', 'SRv6 traffic engineering: the waypoint nodes (IPv6 underlay addresses, in order) of each service').env('NSM_SRV6_VIA').argParser(srv6ViaArg))
+    .addOption(new Option('--encrypted-services <service,...>', 'network services whose connections between nodes must be encrypted (only WIREGUARD and IPSEC qualify)').env('NSM_ENCRYPTED_SERVICES').argParser((v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)))
     .addOption(tokenLifetimeOption())
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
     .addOption(backgroundRemovalOption())
     .addOption(new Option('--sweep-after <duration>', 'remove links of an earlier life not asked for again within this time (default: half the token lifetime, at most 1m)').env('NSM_SWEEP_AFTER').argParser(durationArg))
-    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; srv6Via?: Record<string, string[]>; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string; otlpEndpoint?: string; backgroundRemoval?: boolean }) => {
+    .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; srv6Via?: Record<string, string[]>; encryptedServices?: string[]; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string; otlpEndpoint?: string; backgroundRemoval?: boolean }) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'forwarder' }, log);
       const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
@@ -80,6 +81,7 @@ export function registerForwarderCommand(program: Command): void {
         ...(flags.labels ? { labels: flags.labels } : {}),
         ...(flags.remoteMechanisms ? { remoteMechanisms: flags.remoteMechanisms } : {}),
         ...(flags.srv6Via ? { srv6Via: flags.srv6Via } : {}),
+        ...(flags.encryptedServices ? { encryptedServices: flags.encryptedServices } : {}),
         linkCounters: readLinkCounters,
         ...(flags.backgroundRemoval ? { backgroundRemoval: true } : {}),
         ...(served ? { metrics: served.metrics } : {}),

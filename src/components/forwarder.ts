@@ -43,6 +43,8 @@ export interface ForwarderOptions {
   remoteMechanisms?: string[];
   /** SRv6 traffic engineering: per network service, the IPv6 underlay addresses of its waypoint nodes, in order. */
   srv6Via?: Record<string, string[]>;
+  /** Network services whose remote connections must use an encrypting mechanism (WIREGUARD, IPSEC). */
+  encryptedServices?: string[];
   /** How long links of an earlier life wait to be adopted before removal (default: half the token lifetime, at most one minute). */
   adoptGraceMs?: number;
   /** How long stop() lets open calls finish (default 2 s; the sandbox tier uses 0). */
@@ -76,7 +78,10 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
   for (const m of mechanisms.remote) {
     await m.start?.(dataplane, { underlayIp: opts.underlayIp }).catch((err: unknown) => opts.log.warn({ mechanism: m.type, err: String(err) }, 'mechanism setup failed'));
   }
-  const sweep = (opts.clock ?? realClock).setTimeout(() => void dataplane.sweepOrphans?.(), opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
+  const sweep = (opts.clock ?? realClock).setTimeout(() => {
+    void dataplane.sweepOrphans?.();
+    for (const m of mechanisms.remote) void m.sweep?.().catch(() => 0);
+  }, opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
   const chain = newForwarderChain({
     name: opts.name,
     underlayIp: opts.underlayIp,
@@ -86,6 +91,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     dataplane,
     mechanisms,
     ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}),
+    ...(opts.encryptedServices ? { encryptedServices: opts.encryptedServices } : {}),
   });
   const counters = opts.linkCounters
     ? new ConnectionCounters({

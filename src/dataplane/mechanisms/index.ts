@@ -5,9 +5,10 @@ import type { LocalMechanism, MechanismRegistry, RemoteMechanism } from '../../s
 import { kernel } from './kernel/index.js';
 import { makeSrv6, srv6, type Srv6Options } from './srv6/index.js';
 import { vxlan } from './vxlan/index.js';
+import { wireguard } from './wireguard/index.js';
 
 export const LOCAL_MECHANISMS: LocalMechanism[] = [kernel];
-export const REMOTE_MECHANISMS: RemoteMechanism[] = [vxlan, srv6];
+export const REMOTE_MECHANISMS: RemoteMechanism[] = [vxlan, srv6, wireguard];
 
 /** The remote mechanisms' names, in default priority order. */
 export const remoteMechanismNames = (): string[] => REMOTE_MECHANISMS.map((m) => m.name);
@@ -35,4 +36,4 @@ export function mechanismRegistry(names?: string[], opts: { srv6?: Srv6Options }
   return { local: LOCAL_MECHANISMS, remote, skipped };
 }
 
-export { kernel, srv6, vxlan };
+export { kernel, srv6, vxlan, wireguard };

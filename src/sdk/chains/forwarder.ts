@@ -29,6 +29,8 @@ export interface ForwarderChainOptions {
   mechanisms: MechanismRegistry;
   /** Close returns before the kernel has removed the connection's links (see programDataplane). */
   backgroundRemoval?: boolean;
+  /** Network services whose remote connections must use an encrypting mechanism (WIREGUARD, IPSEC). */
+  encryptedServices?: string[];
 }
 
 export function newForwarderChain(opts: ForwarderChainOptions): { networkService: NetworkServiceHandler; monitor: ConnectionMonitor } {
@@ -38,7 +40,7 @@ export function newForwarderChain(opts: ForwarderChainOptions): { networkService
     networkService: chain(
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       resolveEndpoint(opts.directory),
-      forwarderMechanisms({ underlayIp: opts.underlayIp, mechanisms: opts.mechanisms }),
+      forwarderMechanisms({ underlayIp: opts.underlayIp, mechanisms: opts.mechanisms, ...(opts.encryptedServices ? { encryptedServices: opts.encryptedServices } : {}) }),
       programDataplane(opts.dataplane, { underlayIp: opts.underlayIp, mechanisms: opts.mechanisms, ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}) }),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),

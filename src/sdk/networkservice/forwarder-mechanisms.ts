@@ -33,13 +33,20 @@ export function mechanismsOf(ctx: Ctx): ForwarderMechanisms | undefined {
   return ctx.values.get(CALL_MECHS);
 }
 
+/** The connection label that asks for an encrypting remote mechanism (`kernel://svc/nsm-1?encrypted=true`). */
+export const ENCRYPTED_LABEL = 'encrypted';
+
+/** Why a remote mechanism does not qualify when encryption is required (undefined: it does). */
+const unencrypted = (mod: { cls: string; type: string; encrypts?: true }, required: string | undefined) =>
+  required && mod.cls === 'REMOTE' && !mod.encrypts ? `${required}, and REMOTE/${mod.type} does not encrypt` : undefined;
+
 /** The first usable preference (unknown and malformed ones are skipped); the error says what was offered and what is supported. */
-function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mechanism | undefined, env: MechanismEnv, connId: string): Mechanism {
+function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mechanism | undefined, env: MechanismEnv, connId: string, required?: string): Mechanism {
   let problem: string | undefined;
   for (const m of current ? [current, ...prefs] : prefs) {
     const mod = findMechanism(reg, m);
     if (!mod) continue;
-    const wrong = mod.cls === 'LOCAL' ? mod.check(m) : mod.check(m, env);
+    const wrong = unencrypted(mod, required) ?? (mod.cls === 'LOCAL' ? mod.check(m) : mod.check(m, env));
     if (wrong) {
       problem ??= wrong;
       continue;
@@ -50,8 +57,16 @@ function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mec
   throw new InvalidArgumentError(problem ? `${problem} (${what})` : `no supported mechanism (${what})`);
 }
 
-export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: MechanismRegistry }): NetworkServiceElement {
+export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: MechanismRegistry; encryptedServices?: string[] }): NetworkServiceElement {
   const reg = opts.mechanisms;
+  const encrypted = new Set(opts.encryptedServices ?? []);
+  /** Why this connection needs an encrypting remote mechanism, if it does. */
+  const requirement = (conn: { networkService: string; labels?: Record<string, string> }) =>
+    encrypted.has(conn.networkService)
+      ? `service "${conn.networkService}" requires encryption`
+      : conn.labels?.[ENCRYPTED_LABEL] === 'true'
+        ? `the client requires encryption (label ${ENCRYPTED_LABEL}=true)`
+        : undefined;
   const env: MechanismEnv = { underlayIp: opts.underlayIp };
   const local = reg.local[0];
   if (!local) throw new Error('forwarderMechanisms: no local mechanism registered');
@@ -59,14 +74,22 @@ export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: Mech
     async request(req, ctx, next) {
       const conn = req.connection!;
       const previous = mechanismsOf(ctx) ?? ctx.metadata.get(KEPT_MECHS);
-      const incoming = chooseIncoming(reg, req.mechanismPreferences, previous?.incoming ?? conn.mechanism, env, conn.id);
+      const required = requirement(conn);
+      const incoming = chooseIncoming(reg, req.mechanismPreferences, previous?.incoming ?? conn.mechanism, env, conn.id, required);
       const url = nextUrlOf(ctx);
       const toLocal = !!url && parseMeshUrl(url).kind === 'unix';
       const prevOut = previous?.outgoing;
       const inRemote = reg.remote.some((r) => r.type === incoming.type) ? incoming : undefined;
       const offers = toLocal
         ? [(reg.local.find((l) => l.type === prevOut?.type) ?? local).offer(conn.id, prevOut)]
-        : reg.remote.flatMap((r) => r.offer(env, prevOut?.type === r.type ? prevOut : undefined, inRemote?.type === r.type ? inRemote : undefined, conn.id) ?? []);
+        : reg.remote
+            .filter((r) => !required || r.encrypts)
+            .flatMap((r) => r.offer(env, prevOut?.type === r.type ? prevOut : undefined, inRemote?.type === r.type ? inRemote : undefined, conn.id) ?? []);
+      if (offers.length === 0 && required) {
+        throw new InvalidArgumentError(
+          `${required}, but no remote mechanism this forwarder can offer encrypts (its list: ${reg.remote.map((r) => `REMOTE/${r.type}`).join(', ')}; only WIREGUARD and IPSEC encrypt)`,
+        );
+      }
       if (offers.length === 0) {
         throw new InvalidArgumentError(`no remote mechanism can be offered from this forwarder (underlay ${env.underlayIp}; supported: ${describeSupported(reg)})`);
       }

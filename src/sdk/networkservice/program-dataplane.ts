@@ -97,10 +97,15 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
           })
         : Promise.resolve();
       if (done) removals.track(done.links, removal);
+      // Helper processes and keys of mechanism modules (e.g. wireguard-go) go too.
+      const released = Promise.all(
+        opts.mechanisms.remote.flatMap((m) => (m.release ? [m.release(conn.id).catch((err: unknown) => ctx.log.warn({ connId: conn.id, mechanism: m.type, err }, 'mechanism release failed'))] : [])),
+      );
       try {
         await next.close(conn, ctx);
       } finally {
         if (!opts.backgroundRemoval) await removal;
+        await released;
       }
     },
   });

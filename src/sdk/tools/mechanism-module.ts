@@ -61,6 +61,8 @@ export interface RemoteMechanism {
   readonly type: string;
   /** The lower-case name used in lists (CLI, scenarios), e.g. "vxlan". */
   readonly name: string;
+  /** The mechanism encrypts what it carries (qualifies for services that require encryption). */
+  readonly encrypts?: true;
   /** What is wrong with an offer from a peer forwarder (undefined: usable). */
   check(m: Mechanism, env: MechanismEnv): string | undefined;
   /** Client side: the offer to the next forwarder (`previous`: this connection's, kept on refresh; `incoming`: a remote one passing through); undefined when it cannot be offered here (e.g. SRV6 without an IPv6 underlay). */
@@ -74,6 +76,10 @@ export interface RemoteMechanism {
   program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint'): Promise<ProgrammedLink[]>;
   /** Node-wide setup when the forwarder starts (e.g. SRv6: sysctls and the node's End SID), if any. */
   start?(dp: ForwarderDataplane, env: MechanismEnv): Promise<void>;
+  /** On Close (and whatever the connection's mechanism was): removes what the module holds for the connection beyond its links (helper processes, keys); idempotent. */
+  release?(connId: string): Promise<void>;
+  /** After the forwarder's adopt grace: removes what an earlier life left that no connection asked for again; resolves how many. */
+  sweep?(): Promise<number>;
 }
 
 /** The mechanisms a forwarder supports; `remote` in its priority order (what it offers, first first). */

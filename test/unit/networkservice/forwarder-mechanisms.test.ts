@@ -158,3 +158,38 @@ describe('forwarder-mechanisms', () => {
     assert.equal(rec.closes[0]!.conn.mechanism!.parameters[P.dstIp], '198.18.0.2');
   });
 });
+
+describe('forwarder-mechanisms: services that require encryption', () => {
+  const encSetup = (url: string, names?: string[]) => {
+    const { rec, seenMechs } = nextHop();
+    const handler = chain(begin(), nextUrlIs(url), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: mechanismRegistry(names), encryptedServices: ['secure'] }), rec);
+    return { rec, seenMechs, handler };
+  };
+  const secureReq = (prefs: Mechanism[], labels: Record<string, string> = {}, service = 'secure') =>
+    NetworkServiceRequest.fromPartial({ connection: { id: '0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9', networkService: service, labels }, mechanismPreferences: prefs });
+
+  it('the client side offers only encrypting mechanisms for such a service (and for a client labelled encrypted=true)', async () => {
+    const { seenMechs, handler } = encSetup(REMOTE_URL, ['vxlan', 'wireguard']);
+    await handler.request(secureReq([CLIENT_KERNEL]), newCtx()).catch(() => undefined);
+    assert.deepEqual(seenMechs[0]!.prefs.map((m) => m.type), ['WIREGUARD']);
+    await handler.request(secureReq([CLIENT_KERNEL], { encrypted: 'true' }, 'other'), newCtx()).catch(() => undefined);
+    assert.deepEqual(seenMechs[1]!.prefs.map((m) => m.type), ['WIREGUARD']);
+    await handler.request(secureReq([CLIENT_KERNEL], {}, 'other'), newCtx()).catch(() => undefined);
+    assert.deepEqual(seenMechs[2]!.prefs.map((m) => m.type), ['VXLAN', 'WIREGUARD'], 'other services: the whole list');
+  });
+
+  it('no encrypting mechanism to offer is INVALID_ARGUMENT naming the list', async () => {
+    const { rec, handler } = encSetup(REMOTE_URL, ['vxlan', 'srv6']);
+    await assert.rejects(handler.request(secureReq([CLIENT_KERNEL]), newCtx()), hasCode(Status.INVALID_ARGUMENT, /service "secure" requires encryption.*REMOTE\/VXLAN, REMOTE\/SRV6.*WIREGUARD and IPSEC/));
+    assert.equal(rec.requests.length, 0);
+  });
+
+  it('the endpoint side refuses a non-encrypting offer, naming offered and supported mechanisms', async () => {
+    const { rec, handler } = encSetup(LOCAL_URL, ['vxlan', 'wireguard']);
+    await assert.rejects(
+      handler.request(secureReq([vxlanMechanism({ [P.srcIp]: '198.18.0.2', [P.vni]: '5' })]), newCtx()),
+      hasCode(Status.INVALID_ARGUMENT, /requires encryption, and REMOTE\/VXLAN does not encrypt \(offered: REMOTE\/VXLAN; this forwarder supports: LOCAL\/KERNEL, REMOTE\/VXLAN, REMOTE\/WIREGUARD\)/),
+    );
+    assert.equal(rec.requests.length, 0);
+  });
+});
