@@ -14,6 +14,7 @@ import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.j
 import { writeState, type MeshState } from './state.js';
 import { teardown } from './teardown.js';
 import { NSM_CMD } from './paths.js';
+import { issueMeshSvids } from './mesh-security.js';
 
 export interface UpOptions {
   log: Logger;
@@ -35,6 +36,7 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
   await writeState(state);
   try {
     const t0 = Date.now();
+    await issueMeshSvids(plan);
     await createNetworks(plan, opts.log, opts.progress);
     await startContainers(plan, opts.progress);
     for (const kind of ORDER) {

@@ -5,6 +5,7 @@ import { containerName } from '../platforms/podman/workloads.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
 import type { ClientRequestPlan, ComponentPlan, MeshPlan, NodePlan, WorkloadPlan } from './mesh-plan.js';
 import { meshPaths } from './paths.js';
+import { planSecurity } from './mesh-security.js';
 import { endpointCidrs, nodeName, nodeRemoteMechanisms, type Scenario } from './scenario-schema.js';
 
 const UNDERLAY_PREFIX = 15;
@@ -75,7 +76,9 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     });
   }
   assignMetricsPorts(components, nodes);
-  return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [] };
+  const plan: MeshPlan = { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [] };
+  if (s.security?.mtls) planSecurity(plan, { trustDomain: s.security.trust_domain, svidLifetimeMs: s.security.svid_lifetime });
+  return plan;
 }
 
 /** A podman workload's container joins the workload's namespace (nsm up creates and owns it). */

@@ -66,6 +66,16 @@ export const scenarioSchema = z.strictObject({
   services: z.array(serviceSchema).optional(),
   endpoints: z.array(endpointSchema).optional(),
   clients: z.array(clientSchema).optional(),
+  /** Identity and transport security (DESIGN section 14): mTLS with SPIFFE SVIDs on every hop. */
+  security: z
+    .strictObject({
+      mtls: z.boolean(),
+      /** SPIFFE trust domain (default `<mesh name>.nsm`). */
+      trust_domain: z.string().regex(/^[a-z0-9._-]{1,255}$/, 'lower-case letters, digits, . _ -').optional(),
+      /** SVID lifetime in seconds (default 3600); SVIDs are re-issued at half of it. */
+      svid_lifetime: z.number().int().min(10).max(30 * 24 * 3600).transform((s) => s * 1000).optional(),
+    })
+    .optional(),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

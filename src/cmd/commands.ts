@@ -13,6 +13,7 @@ import { registerCniCommands } from './cni.js';
 import { registerGetCommand } from './get.js';
 import { registerDescribeCommand } from './describe.js';
 import { registerLogsCommand } from './logs.js';
+import { addIdentityOptions } from './identity-options.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerGetCommand(program);
   registerDescribeCommand(program);
   registerLogsCommand(program);
+  addIdentityOptions(program);
 }

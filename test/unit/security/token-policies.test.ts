@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Connection, NetworkServiceRequest } from '../../../src/api/index.js';
+import { Connection, NetworkServiceRequest, PathSegment } from '../../../src/api/index.js';
 import { Status } from '../../../src/api/errors.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
@@ -142,7 +142,7 @@ describe('token policies (security on)', () => {
     const forger = await trustFor(await loadCa(await createCa(TD)), 'forwarder', 'fwd');
     const forged = await forger.sign({ sub: forger.selfId, iat: now(), exp: now() + 60 });
     const { rec, handler } = await server((conn) => {
-      conn.path!.pathSegments.push({ name: 'fwd', id: 'f', token: forged, metrics: {} });
+      conn.path!.pathSegments.push(PathSegment.fromPartial({ name: 'fwd', id: 'f', token: forged }));
     });
     await assert.rejects(send(handler, fromClient(token), token, client.selfId), hasCode(Status.PERMISSION_DENIED, /policy next_token_signed/));
     assert.equal(rec.closes.length, 1);
