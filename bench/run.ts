@@ -763,6 +763,12 @@ async function livenessPhase(): Promise<void> {
   }
 }
 
+// mTLS + SVID tokens on vs off, and TLS handshakes per second (bench/security.ts).
+async function securityPhase(): Promise<void> {
+  if (!wanted('request.local.p50.mtls', 'request.remote.p50.mtls', 'tls.handshakes.per-second')) return;
+  for (const r of (await childJson('security.ts', QUICK ? ['--quick'] : [], {}, 600_000)).results) add(r);
+}
+
 // ---------- the cost of metrics and of tracing: three identical local meshes (off, metrics on, tracing on), requests interleaved ----------
 async function metricsPhase(): Promise<void> {
   const wantMetrics = wanted('request.local.p50.metrics');
@@ -872,6 +878,7 @@ async function main(): Promise<void> {
     ['cni', cniPhase],
     ['dataplane', dataplanePhase],
     ['liveness', livenessPhase],
+    ['security', securityPhase],
   ] as const) {
     try {
       await fn();
