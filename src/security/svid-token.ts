@@ -27,12 +27,14 @@ export function svidTokenTrust(identity: IdentityProvider, now: () => number = D
     let s = cache.get(leaf);
     if (!s) {
       const chain = chainB64.map((c) => new X509Certificate(Buffer.from(c, 'base64')));
-      const spiffeId = identity.current.bundle.verify(chain, now());
-      s = { spiffeId, key: createPublicKey(chain[0]!.publicKey.export({ type: 'spki', format: 'pem' })), notAfter: Date.parse(chain[0]!.validTo) };
+      const notAfter = Date.parse(chain[0]!.validTo);
+      // Checked as of now, or as of its last second once it has expired: a token it signed can never
+      // outlive it (see `exp` below), so its expiry is reported by tokens_not_expired, not as a bad signature.
+      const spiffeId = identity.current.bundle.verify(chain, Math.min(now(), notAfter - 1000));
+      s = { spiffeId, key: createPublicKey(chain[0]!.publicKey.export({ type: 'spki', format: 'pem' })), notAfter };
       if (cache.size >= MAX_CACHED) cache.clear();
       cache.set(leaf, s);
     }
-    if (now() > s.notAfter) throw new Error(`signer certificate of ${s.spiffeId} expired`);
     return s;
   }
 
@@ -53,6 +55,7 @@ export function svidTokenTrust(identity: IdentityProvider, now: () => number = D
       const { payload } = await jwtVerify(token, signer.key, { algorithms: ['ES256'], currentDate: new Date(0) });
       if (!payload.sub || !payload.exp) throw new Error('token lacks sub or exp');
       if (payload.sub !== signer.spiffeId) throw new Error(`token subject ${payload.sub} is not its signer ${signer.spiffeId}`);
+      if (payload.exp * 1000 > signer.notAfter + 1000) throw new Error(`token outlives the certificate that signed it (${new Date(signer.notAfter).toISOString()})`);
       const aud = typeof payload.aud === 'string' ? payload.aud : undefined;
       return { subject: payload.sub, ...(aud ? { audience: aud } : {}), expires: new Date(payload.exp * 1000) };
     },
