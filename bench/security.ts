@@ -24,10 +24,13 @@ process.env.NSM_LOG_LEVEL ??= 'warn';
 const log = (m: string) => process.stderr.write(`[bench/security] ${m}\n`);
 const TD = 'bench.nsm';
 
-interface Result { name: string; value: number; unit: string; baseline?: number; ratio?: number; note?: string }
+interface Result { name: string; value?: number; unit?: string; baseline?: number; ratio?: number; note?: string; missing?: string }
 const results: Result[] = [];
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
-const add = (r: Result) => results.push({ ...r, value: r3(r.value), ...(r.baseline !== undefined ? { baseline: r3(r.baseline), ratio: r3(r.value / r.baseline) } : {}) });
+const add = (r: Result & { value: number }) => {
+  results.push({ ...r, value: r3(r.value), ...(r.baseline !== undefined ? { baseline: r3(r.baseline), ratio: r3(r.value / r.baseline) } : {}) });
+  log(JSON.stringify(results.at(-1)));
+};
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const PREFIX = `s${process.pid}-`;
@@ -177,8 +180,14 @@ try {
   await handshakes();
   for (const [name, fn] of [['request.local', local], ['request.remote', remote]] as const) {
     log(`${name}: security off, then on (${RUNS} sequential requests each)`);
-    const off = await fn(false);
-    const on = await fn(true);
+    let off: number[], on: number[];
+    try {
+      off = await fn(false);
+      on = await fn(true);
+    } catch (err) {
+      results.push({ name: `${name}.p50.mtls`, missing: String(err).split('\n')[0]!.slice(0, 300) });
+      continue;
+    }
     add({ name: `${name}.p50.mtls`, value: p50(on), unit: 'ms', baseline: p50(off), note: 'mTLS on every hop + SVID-signed tokens checked by the default policies, vs the same mesh with security off (goal: ratio < 1.25)' });
   }
 } finally {
