@@ -73,16 +73,21 @@ export async function issueMeshSvids(plan: MeshPlan): Promise<void> {
   }
 }
 
-/** Re-issues every SVID at half its lifetime until stopped. */
-export function startSvidRotation(plan: MeshPlan, log: Logger): () => void {
+/**
+ * Re-issues every SVID at half its lifetime until stopped; `now` also once at the start (a supervisor
+ * taking over from `nsm up` does not know how old the files are).
+ */
+export function startSvidRotation(plan: MeshPlan, log: Logger, now = false): () => void {
   const sec = plan.security;
   if (!sec) return () => {};
-  const timer = setInterval(() => {
+  const rotate = () => {
     issueMeshSvids(plan).then(
       () => log.info({ mesh: plan.name, lifetimeMs: sec.svidLifetimeMs }, 'SVIDs rotated'),
       (err: unknown) => log.error({ err }, 'SVID rotation failed'),
     );
-  }, Math.max(1000, sec.svidLifetimeMs / 2));
+  };
+  if (now) rotate();
+  const timer = setInterval(rotate, Math.max(1000, sec.svidLifetimeMs / 2));
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -23,7 +23,7 @@ export class Supervisor {
   ) {}
 
   start(): void {
-    this.stopRotation = startSvidRotation(this.state.plan, this.log);
+    this.stopRotation = startSvidRotation(this.state.plan, this.log, true);
     this.timer = setInterval(() => void this.tick().catch((err) => this.log.error({ err }, 'supervisor tick failed')), POLL_MS);
   }
 
