@@ -34,7 +34,7 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
   await mkdir(plan.sockDir, { recursive: true });
   const state: MeshState = { version: 1, phase: 'starting', createdAt: new Date().toISOString(), plan, procs: {} };
   await writeState(state);
-  // SVIDs are also rotated while the mesh comes up (the supervisor takes over afterwards).
+  // SVIDs are also rotated while the mesh comes up and until this process exits (the supervisor takes over).
   let stopRotation = () => {};
   try {
     const t0 = Date.now();
@@ -58,9 +58,8 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
   } catch (err) {
     opts.progress('startup failed; tearing down what was created (logs kept)');
     await teardown(state, opts.log, { keepLogs: true }).catch((e) => opts.log.error({ err: e }, 'teardown failed'));
-    throw err;
-  } finally {
     stopRotation();
+    throw err;
   }
 }
 
