@@ -2,7 +2,60 @@
 import { mkdirSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createChannel, createServer, type Channel, type Server, ChannelCredentials } from 'nice-grpc';
+import { Metadata as GrpcMetadata, ServerInterceptingCall, status, type ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
+
+/**
+ * Mutual TLS for every server and channel of this process (set once at start by a component that has an
+ * identity; absent: plain text, as upstream's insecure mode). src/security implements it.
+ */
+export interface TransportSecurity {
+  serverCredentials(): ServerCredentials;
+  channelCredentials(): ChannelCredentials;
+  /** The caller's SPIFFE ID from its verified certificate; throws saying why it is not acceptable. */
+  peerId(cert: PeerCertificate | undefined): string;
+}
+
+let security: TransportSecurity | undefined;
+
+/** Turns mTLS on (or off with undefined) for servers bound and channels made from now on. */
+export function setTransportSecurity(s: TransportSecurity | undefined): void {
+  security = s;
+  closeAllChannels();
+}
+
+export function transportSecurity(): TransportSecurity | undefined {
+  return security;
+}
+
+/**
+ * Incoming metadata key carrying the caller's SPIFFE ID as the TLS layer proved it. Servers delete any
+ * value the caller sent and set it only from the verified peer certificate.
+ */
+export const PEER_ID_HEADER = 'nsm-peer-spiffe-id';
+
+const peerIdentity: ServerInterceptor = (_method, call) =>
+  new ServerInterceptingCall(call, {
+    start(next) {
+      next({
+        onReceiveMetadata(md, mdNext) {
+          md.remove(PEER_ID_HEADER);
+          const sec = security;
+          const cert = call.getAuthContext()?.sslPeerCertificate;
+          if (sec && cert) {
+            try {
+              md.set(PEER_ID_HEADER, sec.peerId(cert));
+            } catch (err) {
+              call.sendStatus({ code: status.UNAUTHENTICATED, details: `peer certificate refused: ${err instanceof Error ? err.message : String(err)}`, metadata: new GrpcMetadata() });
+              return;
+            }
+          }
+          mdNext(md);
+        },
+      });
+    },
+  });
 
 /** A parsed mesh URL. */
 export type MeshUrl = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -35,7 +88,7 @@ export function formatMeshUrl(u: MeshUrl): string {
 
 /** Creates a gRPC server. Register services on it, then call `listenOn`. */
 export function newGrpcServer(): Server {
-  return createServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  return createServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, interceptors: [peerIdentity] });
 }
 
 /**
@@ -48,18 +101,20 @@ export async function listenOn(server: Server, url: string): Promise<string> {
     mkdirSync(dirname(u.path), { recursive: true });
     if (existsSync(u.path)) rmSync(u.path, { force: true });
   }
-  const port = await server.listen(grpcAddress(url));
+  const port = await server.listen(grpcAddress(url), security?.serverCredentials());
   return u.kind === 'unix' ? url : formatMeshUrl({ ...u, port });
 }
 
 const channels = new Map<string, Channel>();
 
-/** A shared insecure channel to a mesh URL (one per address per process). */
+/** A shared channel to a mesh URL (one per address per process): mTLS when security is on, else plain text. */
 export function channelTo(url: string): Channel {
   const address = grpcAddress(url);
   let ch = channels.get(address);
   if (!ch) {
-    ch = createChannel(address, ChannelCredentials.createInsecure(), {
+    ch = createChannel(address, security?.channelCredentials() ?? ChannelCredentials.createInsecure(), {
+      // The server is checked by its SPIFFE ID, not a host name; a fixed name keeps unix targets valid for TLS.
+      ...(security ? { 'grpc.ssl_target_name_override': 'nsm.spiffe', 'grpc.default_authority': 'nsm.spiffe' } : {}),
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
     });

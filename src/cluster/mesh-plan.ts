@@ -19,6 +19,16 @@ export interface ComponentPlan {
   args: string[];
   /** Where it serves Prometheus metrics (http://IP:PORT/metrics on its namespace's underlay address). */
   metricsUrl?: string;
+  /** Its SPIFFE ID when the mesh runs mTLS (scenario `security: { mtls: true }`). */
+  spiffeId?: string;
+}
+
+/** mTLS of a mesh (scenario `security: { mtls: true }`). */
+export interface MeshSecurityPlan {
+  trustDomain: string;
+  /** <runDir>/security: CA, bundle and every SVID (keys 0600). */
+  dir: string;
+  svidLifetimeMs: number;
 }
 
 export interface NodePlan {
@@ -66,6 +76,8 @@ export interface MeshPlan extends MeshPaths {
   requests: ClientRequestPlan[];
   /** NetworkServices `nsm up` registers once the registry is up (name, payload, matches). */
   services?: ServiceSpec[];
+  /** mTLS: trust domain, SVID files and lifetime (absent: plain text). */
+  security?: MeshSecurityPlan;
   /** Interdomain scenarios: the main domain first, then the others, each with its registry. */
   domains?: DomainPlan[];
 }

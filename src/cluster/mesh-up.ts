@@ -14,6 +14,7 @@ import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.j
 import { writeState, type MeshState } from './state.js';
 import { teardown } from './teardown.js';
 import { NSM_CMD } from './paths.js';
+import { issueMeshSvids, startSvidRotation } from './mesh-security.js';
 
 export interface UpOptions {
   log: Logger;
@@ -33,8 +34,12 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
   await mkdir(plan.sockDir, { recursive: true });
   const state: MeshState = { version: 1, phase: 'starting', createdAt: new Date().toISOString(), plan, procs: {} };
   await writeState(state);
+  // SVIDs are also rotated while the mesh comes up and until this process exits (the supervisor takes over).
+  let stopRotation = () => {};
   try {
     const t0 = Date.now();
+    await issueMeshSvids(plan);
+    stopRotation = startSvidRotation(plan, opts.log);
     await createNetworks(plan, opts.log, opts.progress);
     await startContainers(plan, opts.progress);
     for (const kind of ORDER) {
@@ -53,6 +58,7 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
   } catch (err) {
     opts.progress('startup failed; tearing down what was created (logs kept)');
     await teardown(state, opts.log, { keepLogs: true }).catch((e) => opts.log.error({ err: e }, 'teardown failed'));
+    stopRotation();
     throw err;
   }
 }

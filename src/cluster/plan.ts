@@ -7,6 +7,7 @@ import { containerName } from '../platforms/podman/workloads.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
 import type { ClientRequestPlan, ComponentPlan, DomainPlan, MeshPlan, NodePlan, WorkloadPlan } from './mesh-plan.js';
 import { meshPaths } from './paths.js';
+import { planSecurity } from './mesh-security.js';
 import { endpointCidrs, nodeName, nodeRemoteMechanisms, type Scenario } from './scenario-schema.js';
 
 const UNDERLAY_PREFIX = 15;
@@ -89,7 +90,9 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     });
   }
   assignMetricsPorts(components, nodes);
-  return { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [], ...(domains.length > 1 ? { domains } : {}) };
+  const plan: MeshPlan = { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [], ...(domains.length > 1 ? { domains } : {}) };
+  if (s.security?.mtls) planSecurity(plan, { trustDomain: s.security.trust_domain, svidLifetimeMs: s.security.svid_lifetime });
+  return plan;
 }
 
 /** First port of the registries of further domains (the main one keeps 5001): 5011, 5012, ... on the registry address. */

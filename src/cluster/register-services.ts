@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { NSM_BIN } from './paths.js';
 import type { MeshPlan } from './mesh-plan.js';
+import { ADMIN_NAME, identityArgs } from './mesh-security.js';
 
 const execFileP = promisify(execFile);
 
@@ -15,6 +16,7 @@ export function registerServiceArgs(plan: MeshPlan, svc: NonNullable<MeshPlan['s
     '--registry', `tcp://${plan.registryIp}:5001`, '--name', svc.name,
     ...(svc.payload ? ['--payload', svc.payload] : []),
     '--matches', JSON.stringify(svc.matches ?? []),
+    ...(plan.security ? identityArgs(plan.security, ADMIN_NAME) : []),
   ];
 }
 

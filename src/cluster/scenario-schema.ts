@@ -88,6 +88,16 @@ export const scenarioSchema = z.strictObject({
   clients: z.array(clientSchema).optional(),
   /** A Cedar policy file (relative to the scenario file) given to the registry and every nsmgr as --policy. */
   policy: z.string().min(1).optional(),
+  /** Identity and transport security (DESIGN section 14): mTLS with SPIFFE SVIDs on every hop. */
+  security: z
+    .strictObject({
+      mtls: z.boolean(),
+      /** SPIFFE trust domain (default `<mesh name>.nsm`). */
+      trust_domain: z.string().regex(/^[a-z0-9._-]{1,255}$/, 'lower-case letters, digits, . _ -').optional(),
+      /** SVID lifetime in seconds (default 3600); SVIDs are re-issued at half of it. */
+      svid_lifetime: z.number().int().min(10).max(30 * 24 * 3600).transform((s) => s * 1000).optional(),
+    })
+    .optional(),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -16,6 +16,8 @@ export interface ComponentStatus {
   url: string;
   /** Prometheus metrics (reachable from the mesh's namespaces, e.g. `ip netns exec NAME-ul curl URL`). */
   metricsUrl?: string;
+  /** Its SPIFFE ID when the mesh runs mTLS. */
+  spiffeId?: string;
   state: 'running' | 'stopped';
   restarts: number;
   log: string;
@@ -56,6 +58,7 @@ export async function meshStatus(s: MeshState): Promise<MeshStatus> {
         netns: c.workloadNetns ?? c.netns,
         url: c.url,
         ...(c.metricsUrl ? { metricsUrl: c.metricsUrl } : {}),
+        ...(c.spiffeId ? { spiffeId: c.spiffeId } : {}),
         state: isAlive(proc) ? 'running' : 'stopped',
         restarts: proc?.restarts ?? 0,
         log: `${p.logDir}/${c.name}.log`,

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { isAlive, spawnComponent } from './proc.js';
 import { writeState, type MeshState } from './state.js';
+import { startSvidRotation } from './mesh-security.js';
 
 const POLL_MS = 500;
 const BACKOFF_MIN_MS = 500;
@@ -11,6 +12,7 @@ const STABLE_MS = 30_000;
 
 export class Supervisor {
   private timer: NodeJS.Timeout | undefined;
+  private stopRotation: () => void = () => {};
   private readonly failures = new Map<string, number>();
   private readonly due = new Map<string, number>();
 
@@ -21,10 +23,12 @@ export class Supervisor {
   ) {}
 
   start(): void {
+    this.stopRotation = startSvidRotation(this.state.plan, this.log, true);
     this.timer = setInterval(() => void this.tick().catch((err) => this.log.error({ err }, 'supervisor tick failed')), POLL_MS);
   }
 
   stop(): void {
+    this.stopRotation();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }

@@ -15,6 +15,7 @@ import { registerDescribeCommand } from './describe.js';
 import { registerLogsCommand } from './logs.js';
 import { registerDashboardCommand } from './dashboard.js';
 import { registerWebhookCommand } from './webhook.js';
+import { addIdentityOptions } from './identity-options.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -32,4 +33,5 @@ export function registerCommands(program: Command): void {
   registerLogsCommand(program);
   registerDashboardCommand(program);
   registerWebhookCommand(program);
+  addIdentityOptions(program);
 }

@@ -3,6 +3,7 @@
 import { Option, type Command } from 'commander';
 import { readState } from '../cluster/index.js';
 import { sourcesOfMesh, type InspectSources } from '../cluster/inspect/sources.js';
+import { useMeshIdentity } from '../cluster/mesh-security.js';
 import { listArg, meshUrlArg } from './cli-options.js';
 import { usageError } from './cli-error.js';
 import { pickMesh } from './status.js';
@@ -28,6 +29,7 @@ export async function inspectSources(cmd: string, flags: InspectFlags): Promise<
   const name = await pickMesh(cmd, flags.mesh);
   const state = name ? await readState(name) : undefined;
   if (!state) usageError(`${cmd}: ${name ? `mesh "${name}" is not up` : 'no mesh is up'}; name one with --mesh NAME, or give --registry URL / --nsmgr URL,...`);
+  await useMeshIdentity(state.plan);
   const s = sourcesOfMesh(state);
   return { ...s, ...(flags.registry ? { registryUrl: flags.registry } : {}), ...(flags.nsmgr ? { nsmgrUrls: flags.nsmgr } : {}) };
 }

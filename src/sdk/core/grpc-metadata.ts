@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Metadata } from 'nice-grpc-common';
 import type { Incoming } from './ctx.js';
+import { PEER_ID_HEADER } from '../../api/transport.js';
 
 export const TOKEN_HEADER = 'nsm-client-token';
 export const TOKEN_EXPIRES_HEADER = 'nsm-client-token-expires';
@@ -39,6 +40,9 @@ export function incomingFrom(md: Metadata): Incoming {
   const tracestate = md.get('tracestate');
   if (typeof tracestate === 'string' && tracestate.length <= 512) out.tracestate = tracestate;
   if (instance) out.instance = instance;
+  // Set by the transport from the verified peer certificate (a caller's own value is removed before).
+  const peerId = md.get(PEER_ID_HEADER);
+  if (typeof peerId === 'string' && peerId) out.peer = { spiffeId: peerId };
   if (typeof expires === 'string' && expires) {
     const d = new Date(expires);
     if (!Number.isNaN(d.getTime())) out.tokenExpires = d;

@@ -3,17 +3,24 @@
 // equal to the token that segment carries. Callers without a token are served
 // (insecure mode) unless `requireToken` is set. Events this hop starts itself
 // (timeout's Close of an expired connection, refresh) have no caller and are not
-// checked (as upstream, which authorizes only calls with a gRPC peer).
+// checked (as upstream, which authorizes only calls with a gRPC peer). With an identity installed
+// (security on) a token is required and upstream's default policies run as named checks (token-policies).
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { isBackgroundEvent } from '../core/begin.js';
 import { realClock, type Clock } from '../core/clock.js';
 import type { Ctx } from '../core/ctx.js';
 import { PermissionDeniedError } from '../../api/errors.js';
-import { verifyTokenCached as verifyToken } from '../core/token-cache.js';
+import { tokenTrust, verifyToken } from '../core/token.js';
+import { checkCallerTokens, checkNextToken } from './token-policies.js';
 import type { Connection } from '../../api/index.js';
 
 async function check(conn: Connection, ctx: Ctx, requireToken: boolean, clock: Clock): Promise<void> {
   if (isBackgroundEvent(ctx)) return;
+  const trust = tokenTrust();
+  if (trust) {
+    await checkCallerTokens({ conn, token: ctx.incoming.token, peerId: ctx.incoming.peer?.spiffeId, selfId: trust.selfId, now: clock.now() });
+    return;
+  }
   const token = ctx.incoming.token;
   const path = conn.path;
   // Runs after updatepath: the caller is the segment before ours.
@@ -44,7 +51,15 @@ export function authorize(opts: { requireToken?: boolean; clock?: Clock } = {}):
   return element({
     async request(req, ctx, next) {
       await check(req.connection!, ctx, requireToken, clock);
-      return next.request(req, ctx);
+      const conn = await next.request(req, ctx);
+      if (tokenTrust() && !isBackgroundEvent(ctx)) {
+        await checkNextToken(conn, clock.now()).catch(async (err: unknown) => {
+          // Nothing half-made: what the next hop set up for an untrusted answer is closed again.
+          await next.close(conn, ctx).catch(() => undefined);
+          throw err;
+        });
+      }
+      return conn;
     },
     async close(conn, ctx, next) {
       await check(conn, ctx, requireToken, clock);
