@@ -55,6 +55,13 @@ function recorded(dp: ForwarderDataplane, connId: string): Programmed | undefine
 }
 
 export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry }): NetworkServiceElement {
+  /** What a connection holds besides links (helper processes such as charon): every remote module releases its own. */
+  const release = (connId: string, log: { warn(o: object, msg: string): void }) =>
+    Promise.all(
+      opts.mechanisms.remote.flatMap((m) =>
+        m.release ? [m.release(dp, connId).catch((err: unknown) => log.warn({ connId, mechanism: m.type, err: String(err) }, 'mechanism release failed'))] : [],
+      ),
+    );
   return element({
     async request(req, ctx, next) {
       const out = await next.request(req, ctx);
@@ -68,7 +75,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       const done = ctx.metadata.get(PROGRAMMED);
       if (done?.key === key) return out;
       try {
-        if (done) await remove(dp, done.links);
+        if (done) await Promise.all([remove(dp, done.links), release(out.id, ctx.log)]);
         const started = performance.now();
         const links = await build(opts.mechanisms, dp, out, mechs.incoming, out.mechanism, opts.underlayIp);
         ctx.metadata.set(PROGRAMMED, { key, links });
@@ -91,10 +98,11 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
             for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
           })
         : Promise.resolve();
+      const released = release(conn.id, ctx.log);
       try {
         await next.close(conn, ctx);
       } finally {
-        await removal;
+        await Promise.all([removal, released]);
       }
     },
   });

@@ -61,6 +61,8 @@ export interface RemoteMechanism {
   readonly type: string;
   /** The lower-case name used in lists (CLI, scenarios), e.g. "vxlan". */
   readonly name: string;
+  /** Whether the mechanism encrypts what it carries between nodes (WIREGUARD, IPSEC). */
+  readonly encrypts?: true;
   /** What is wrong with an offer from a peer forwarder (undefined: usable). */
   check(m: Mechanism, env: MechanismEnv): string | undefined;
   /** Client side: the offer to the next forwarder (`previous`: this connection's, kept on refresh; `incoming`: a remote one passing through); undefined when it cannot be offered here (e.g. SRV6 without an IPv6 underlay). */
@@ -72,6 +74,11 @@ export interface RemoteMechanism {
    * node, "endpoint": the endpoint's), addresses and routes included; resolves the links made.
    */
   program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint'): Promise<ProgrammedLink[]>;
+  /**
+   * Removes what a connection holds besides its links (helper processes, their state), if anything;
+   * called on Close and before a connection is programmed anew, whichever mechanism it had. Idempotent.
+   */
+  release?(dp: ForwarderDataplane, connId: string): Promise<void>;
   /** Node-wide setup when the forwarder starts (e.g. SRv6: sysctls and the node's End SID), if any. */
   start?(dp: ForwarderDataplane, env: MechanismEnv): Promise<void>;
 }
