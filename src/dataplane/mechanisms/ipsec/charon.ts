@@ -72,21 +72,38 @@ export function reservePort(connId: string, wanted?: number): number {
 
 export const unreservePort = (connId: string) => reserved.delete(connId);
 
-/** charon's settings: only the plugins needed, its own ports, no routes (the TUN device is moved into the workload's namespace). */
-export function strongswanConf(port: number): string {
+/**
+ * Per connection: kernel-libipsec insists on a route via its TUN device for every outbound policy,
+ * by the TUN's first name, in charon's namespace. The TUN device is moved into the workload's
+ * namespace, so a placeholder veth takes its old name (`tunName`, its peer `placeholderPeer`) and
+ * charon's routes go to a table of the connection's own, behind a rule that no packet matches (fwmark).
+ */
+export function routingOf(connId: string): { table: number; pref: number; mark: string; placeholderPeer: string } {
+  const h = createHash('sha256').update(connId).digest();
+  const n = h.readUInt32BE(0);
+  return { table: 300_000 + (n % 100_000), pref: 31_000 + (n % 700), mark: '0x4e53' + h.subarray(4, 6).toString('hex'), placeholderPeer: `ipx${h.subarray(6, 9).toString('hex')}` };
+}
+
+/** charon's settings: only the plugins needed, its own ports, its routes in a table no packet looks up. */
+export function strongswanConf(port: number, connId: string): string {
+  const r = routingOf(connId);
   return `# written by the nsm forwarder (IPSEC mechanism)
 charon {
   port = 0
   port_nat_t = ${port}
   install_routes = no
   install_virtual_ip = no
-  routing_table = 0
+  routing_table = ${r.table}
+  routing_table_prio = ${r.pref}
   retransmit_timeout = 1.0
   retransmit_base = 1.4
   load = random nonce openssl kdf pem pkcs1 pkcs8 pubkey kernel-libipsec kernel-netlink socket-default vici
   plugins {
     vici {
       socket = unix:///run/charon.vici
+    }
+    kernel-netlink {
+      fwmark = ${r.mark}
     }
   }
   filelog {
@@ -135,10 +152,10 @@ function pidIn(dir: string): number | undefined {
 }
 
 /** Starts charon for a connection in a fresh state directory; resolves once its vici socket answers. */
-export async function startCharon(dir: string, port: number, onExit: (code: number | null, signal: string | null) => void): Promise<Charon> {
+export async function startCharon(dir: string, port: number, connId: string, onExit: (code: number | null, signal: string | null) => void): Promise<Charon> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, 'strongswan.conf'), strongswanConf(port), { mode: 0o600 });
+  writeFileSync(join(dir, 'strongswan.conf'), strongswanConf(port, connId), { mode: 0o600 });
   writeFileSync(join(dir, 'port'), String(port), { mode: 0o600 });
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /run && exec "$1"', dir, CHARON()], {
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', STRONGSWAN_CONF: '/run/strongswan.conf', NSM_IPSEC_STATE: dir },

@@ -6,7 +6,9 @@
 // IKE authenticates with each forwarder's Ed25519 key (only public keys travel, as upstream's
 // src_public_key/dst_public_key). Close, a re-programming and the orphan sweep stop charon,
 // which takes its TUN device and SAs with it, and remove its state directory.
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../../../api/errors.js';
 import type { Mechanism } from '../../../api/index.js';
 import { createLogger } from '../../../sdk/core/log.js';
@@ -14,7 +16,7 @@ import type { ForwarderDataplane } from '../../../sdk/tools/forwarder-dataplane.
 import type { MechanismEnv, ProgramContext, RemoteMechanism, Side } from '../../../sdk/tools/mechanism-module.js';
 import { netnsPath, resolveNetns } from '../../netns.js';
 import { configure } from '../common/links.js';
-import { connDir, dirNameOf, listConnDirs, reservePort, startCharon, stopCharon, tunOf, unreservePort } from './charon.js';
+import { connDir, dirNameOf, forwarderDir, listConnDirs, reservePort, routingOf, startCharon, stopCharon, tunOf, unreservePort } from './charon.js';
 import { forwarderKeys, pemOfRaw } from './keys.js';
 import { IPSEC, K, ipsecMechanism, overhead, peerOf, problemOf, validPort, type Peer } from './params.js';
 import { ViciClient } from './vici-client.js';
@@ -38,18 +40,25 @@ const running = new Map<string, Programmed>();
 /** State directories an earlier life left, removed after the adopt grace unless programmed again. */
 const orphans = new Set<string>();
 let sweepTimer: NodeJS.Timeout | undefined;
+/** The forwarder's data plane (set at start), for the orphan sweep. */
+let dataplane: ForwarderDataplane | undefined;
 
 const tunnelMtu = (p: ProgramContext, m: Mechanism) =>
   Math.min(p.mtu ?? 1500, 1500 - overhead(p.underlayIp), Number(m.parameters[K.mtu] ?? 65535));
 
-/** Stops a connection's charon (its TUN device, SAs and state directory go with it). */
-async function release(connId: string): Promise<void> {
+const NOT_THERE = /No such file|No such process|Cannot find|does not exist/i;
+
+/** Stops a connection's charon (its TUN device, SAs and state directory go with it), its placeholder and rule. */
+async function release(connId: string, dp: ForwarderDataplane | undefined = dataplane): Promise<void> {
   const r = running.get(connId);
   if (r) r.stopping = true;
   running.delete(connId);
   orphans.delete(dirNameOf(connId));
   unreservePort(connId);
   const had = await stopCharon(connDir(connId));
+  const rt = routingOf(connId);
+  await dp?.deleteLink('host', rt.placeholderPeer).catch(() => false);
+  await dp?.ipLines?.('host', [`rule del pref ${rt.pref} lookup ${rt.table}`], NOT_THERE).catch(() => undefined);
   if (had) log.info({ connId }, 'IPSEC charon stopped');
 }
 
@@ -106,14 +115,15 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
   const target = netnsPath(await resolveNetns(side.netns));
   const restarts = running.get(p.connId)?.restarts ?? 0;
   // A charon of an earlier life (or of this connection's previous programming) goes first, with its TUN device.
-  await release(p.connId);
+  await release(p.connId, p.dp);
   reservePort(p.connId, me.port);
   const dir = connDir(p.connId);
   const entry: Programmed = { dir, stopping: false, restarts, again: () => program(p, side, m, role) };
   running.set(p.connId, entry);
   const started = performance.now();
+  let placeholder: { netns: string; name: string } | undefined;
   try {
-    const charon = await startCharon(dir, me.port, (code, signal) => onExit(p.connId, entry, code, signal));
+    const charon = await startCharon(dir, me.port, p.connId, (code, signal) => onExit(p.connId, entry, code, signal));
     const vici = await ViciClient.open(charon.vici);
     try {
       const keys = forwarderKeys();
@@ -121,6 +131,10 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
       await vici.request('load-conn', connConfig(role, me, peer, keys.publicPem));
       const tun = await tunOf(charon.pid);
       await p.dp.ipLines('host', [`link set dev ${tun} down`, `link set dev ${tun} name ${side.name} netns ${target}`]);
+      const r = routingOf(p.connId);
+      await p.dp.createVeth({ name: tun, netns: 'host', peerName: r.placeholderPeer, peerNetns: 'host', alias: p.alias });
+      placeholder = { netns: 'host', name: r.placeholderPeer };
+      await p.dp.ipLines('host', [`link set dev ${tun} up`, `link set dev ${r.placeholderPeer} up`]);
       await p.dp.ipLines(side.netns, [`link set dev ${side.name} alias ${p.alias} mtu ${tunnelMtu(p, m)} up`]);
       await configure(p.dp, side);
       if (role === 'client') await vici.request('initiate', { child: 'nsm', ike: 'nsm', timeout: '8000', 'init-limits': 'no' }, 10_000);
@@ -128,11 +142,21 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
       vici.close();
     }
   } catch (err) {
-    await release(p.connId);
+    log.warn({ connId: p.connId, role, err: String(err), charonLog: logTail(dir) }, 'IPSEC setup failed');
+    await release(p.connId, p.dp);
     throw err;
   }
   log.info({ connId: p.connId, role, port: me.port, peer: `${peer.ip}:${peer.port}`, ms: +(performance.now() - started).toFixed(1) }, 'IPSEC charon up');
-  return [{ netns: side.netns, name: side.name }];
+  return [{ netns: side.netns, name: side.name }, ...(placeholder ? [placeholder] : [])];
+}
+
+/** The last lines charon logged (IKE level), for a failure's log line. */
+function logTail(dir: string): string[] {
+  try {
+    return readFileSync(join(dir, 'charon.log'), 'utf8').trim().split('\n').slice(-12);
+  } catch {
+    return [];
+  }
 }
 
 /** Supervision: a charon that dies on its own is started again (up to 5 times), with the same parameters. */
@@ -159,7 +183,7 @@ function adoptOrSweep(graceMs: number): void {
   sweepTimer = setTimeout(() => {
     for (const d of [...orphans]) {
       orphans.delete(d);
-      void stopCharon(`${connDir(d)}`).then((had) => log.info({ dir: d, had }, 'IPSEC state of an earlier life removed'));
+      void stopCharon(join(forwarderDir(), d)).then((had) => log.info({ dir: d, had }, 'IPSEC state of an earlier life removed'));
     }
   }, graceMs);
   sweepTimer.unref();
@@ -183,8 +207,9 @@ export const ipsec: RemoteMechanism = {
     return ipsecMechanism({ ...m.parameters, [K.dstIp]: env.underlayIp, [K.dstPort]: String(port), [K.dstKey]: forwarderKeys().publicKey, [K.mtu]: String(mtu) });
   },
   program,
-  release: (_dp: ForwarderDataplane, connId: string) => release(connId),
-  start(_dp, _env) {
+  release: (dp: ForwarderDataplane, connId: string) => release(connId, dp),
+  start(dp, _env) {
+    dataplane = dp;
     adoptOrSweep(Number(process.env.NSM_IPSEC_ADOPT_GRACE_MS ?? 60_000));
     return Promise.resolve();
   },
