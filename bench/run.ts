@@ -740,6 +740,16 @@ async function srv6Phase(): Promise<void> {
   }
 }
 
+async function ipsecPhase(): Promise<void> {
+  if (!wanted('throughput.ipsec', 'request.remote.p50.ipsec')) return;
+  log('throughput.ipsec: iperf3 through a mesh IPSEC connection and through two charons set up by hand with swanctl (bench/throughput-ipsec.ts)');
+  try {
+    for (const r of (await childJson('throughput-ipsec.ts', ['--reps', String(IPERF_REPS), '--seconds', String(IPERF_SECONDS)])).results) add(r);
+  } catch (err) {
+    missing('throughput.ipsec', `bench/throughput-ipsec.ts failed: ${String(err).slice(0, 300)}`);
+  }
+}
+
 async function heapPhase(): Promise<void> {
   if (!wanted('memory.per-connection.heap')) return;
   const n = QUICK ? '200' : '500';
@@ -835,6 +845,7 @@ const GOALS: Record<string, { text: string; ok: (r: Result) => boolean }> = {
   'throughput.vxlan': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'throughput.kernel.ipv6': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'throughput.srv6': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
+  'throughput.ipsec': { text: 'ratio >= 0.95', ok: (r) => (r.ratio ?? 0) >= 0.95 },
   'connections.1000.seconds': { text: '< 30 s', ok: (r) => (r.value ?? Infinity) < 30 },
   'memory.per-connection': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
   'memory.per-connection.heap': { text: '< 64 KiB', ok: (r) => (r.value ?? Infinity) < 64 },
@@ -866,6 +877,7 @@ async function main(): Promise<void> {
     ['remote', remotePhase],
     ['ipv6', ipv6Phase],
     ['srv6', srv6Phase],
+    ['ipsec', ipsecPhase],
     ['heal', healPhase],
     ['memory', heapPhase],
     ['registry', registryPhase],
