@@ -24,8 +24,11 @@ export interface Peer {
 
 export const ipsecMechanism = (params: Record<string, string>): Mechanism => ({ cls: 'REMOTE', type: IPSEC, parameters: params });
 
-/** ESP in UDP: outer IP (20/40) + UDP 8 + ESP 8 + IV 8 + ICV 16 + trailer and padding up to 5; rounded up. */
-export const overhead = (underlayIp: string) => (isIP(underlayIp) === 6 ? 100 : 80);
+/**
+ * 1500 minus this is the tunnel MTU: kernel-libipsec reads at most 1400 bytes from its TUN device
+ * (larger packets are lost), which also leaves room for ESP in UDP (outer IP 20/40 + UDP 8 + ESP 8 + IV 8 + ICV 16 + trailer).
+ */
+export const overhead = (underlayIp: string) => (isIP(underlayIp) === 6 ? 120 : 100);
 
 export const validPort = (v: string | undefined): number | undefined => {
   if (!v || !/^\d{1,5}$/.test(v)) return undefined;
