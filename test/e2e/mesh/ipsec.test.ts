@@ -18,7 +18,12 @@ const STATE_ROOT = '/run/nsm-ipsec';
 
 /** The charon processes running in a namespace. */
 function charons(ns: string): number[] {
-  const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  let pids: number[] = [];
+  try {
+    pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // the namespace is gone
+  }
   return pids.filter((pid) => {
     try {
       return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'charon';
@@ -54,7 +59,11 @@ async function twoNodes(t: TestContext, mesh: Mesh, lists: [string[], string[]])
   t.after(() => {
     for (const n of [n1, n2]) {
       for (const pid of charons(n)) process.kill(pid, 'SIGKILL');
-      rmSync(stateDir(n), { recursive: true, force: true });
+      try {
+        rmSync(stateDir(n), { recursive: true, force: true });
+      } catch {
+        // the namespace is gone (and its directory was never made, or is removed already)
+      }
     }
   });
   await driver.createBridge(ul, 'br0', { alias: 'underlay' });

@@ -6,10 +6,10 @@
 // whose; stopping one removes its TUN device with it and then its directory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const CHARON = () => process.env.NSM_CHARON ?? '/usr/lib/ipsec/charon';
 /** Where ports are picked for connections (kept below Linux's ephemeral range). */
@@ -229,5 +229,10 @@ export async function stopCharon(dir: string): Promise<boolean> {
     }
   }
   rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(dir)); // the forwarder's directory, once its last connection is gone
+  } catch {
+    // not empty
+  }
   return had;
 }
