@@ -18,7 +18,7 @@ const STATE_ROOT = '/run/nsm-ipsec';
 
 /** The charon processes running in a namespace. */
 function charons(ns: string): number[] {
-  let pids: number[] = [];
+  let pids: number[];
   try {
     pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean).map(Number);
   } catch {
