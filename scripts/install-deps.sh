@@ -14,6 +14,11 @@ for bin in "${!pkg_for[@]}"; do
 done
 # podman workloads and nsm-cni tests: a static busybox for the project's root filesystem.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+# IPSEC mechanism: strongSwan charon with kernel-libipsec (ESP in userspace), openssl crypto and vici (with swanctl).
+[ -x /usr/lib/ipsec/charon ] || missing+=(strongswan-charon)
+[ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || missing+=(libcharon-extra-plugins)
+[ -f /usr/lib/ipsec/plugins/libstrongswan-openssl.so ] || missing+=(libstrongswan-standard-plugins)
+[ -f /usr/lib/ipsec/plugins/libstrongswan-vici.so ] || missing+=(strongswan-swanctl)
 if [ ! -x /usr/lib/cni/ptp ] && [ ! -x /opt/cni/bin/ptp ]; then missing+=(containernetworking-plugins); fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi
@@ -23,3 +28,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # etcd-server's package starts a system etcd on 2379: tests start their own members.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop etcd >/dev/null 2>&1 || true; fi
+# strongswan-starter's system charon is not used (each IPSEC connection runs its own).
+if command -v systemctl >/dev/null 2>&1; then systemctl stop strongswan-starter >/dev/null 2>&1 || true; fi

@@ -29,6 +29,7 @@ export const GOALS: Record<string, Goal> = {
   'throughput.kernel.ipv6': ratio('>=', 0.95),
   'throughput.srv6': ratio('>=', 0.95),
   'throughput.wireguard': ratio('>=', 0.95),
+  'throughput.ipsec': ratio('>=', 0.95),
   'connections.1000.seconds': value('<', 30, 's'),
   'connections.10000.seconds': value('<', 60, 's'),
   'memory.per-connection': value('<=', 64, 'KiB'),

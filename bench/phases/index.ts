@@ -21,6 +21,7 @@ export const PHASES: Phase[] = [
   childPhase('srv6', 'throughput-srv6.ts', ['throughput.srv6', 'request.remote.p50.srv6'], { argv: iperfArgs }),
   childPhase('wireguard', 'throughput-wireguard.ts', ['throughput.wireguard', 'request.remote.p50.wireguard'], { argv: iperfArgs }),
   childPhase('security', 'security.ts', ['request.local.p50.mtls', 'request.remote.p50.mtls', 'tls.handshakes.per-second'], { argv: QUICK ? ['--quick'] : [], timeoutMs: 600_000 }),
+  childPhase('ipsec', 'throughput-ipsec.ts', ['throughput.ipsec', 'request.remote.p50.ipsec'], { argv: iperfArgs }),
   heal,
   childPhase('memory', 'heap-per-connection.ts', ['memory.per-connection.heap'], { argv: [QUICK ? '200' : '500'], timeoutMs: 300_000 }),
   registry,

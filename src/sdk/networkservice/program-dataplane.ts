@@ -59,6 +59,13 @@ function recorded(dp: ForwarderDataplane, connId: string): Programmed | undefine
 export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry; backgroundRemoval?: boolean }): NetworkServiceElement {
   const removals = new PendingRemovals();
   const guarded = removals.guard(dp);
+  /** What a connection holds besides links (helper processes such as wireguard-go, charon): every remote module releases its own. */
+  const release = (connId: string, log: { warn(o: object, msg: string): void }) =>
+    Promise.all(
+      opts.mechanisms.remote.flatMap((m) =>
+        m.release ? [m.release(connId, dp).catch((err: unknown) => log.warn({ connId, mechanism: m.type, err: String(err) }, 'mechanism release failed'))] : [],
+      ),
+    );
   return element({
     async request(req, ctx, next) {
       const out = await next.request(req, ctx);
@@ -72,7 +79,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       const done = ctx.metadata.get(PROGRAMMED);
       if (done?.key === key) return out;
       try {
-        if (done) await remove(dp, done.links);
+        if (done) await Promise.all([remove(dp, done.links), release(out.id, ctx.log)]);
         const started = performance.now();
         const links = await build(opts.mechanisms, guarded, out, mechs.incoming, out.mechanism, opts.underlayIp);
         ctx.metadata.set(PROGRAMMED, { key, links });
@@ -97,10 +104,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
           })
         : Promise.resolve();
       if (done) removals.track(done.links, removal);
-      // Helper processes and keys of mechanism modules (e.g. wireguard-go) go too.
-      const released = Promise.all(
-        opts.mechanisms.remote.flatMap((m) => (m.release ? [m.release(conn.id).catch((err: unknown) => ctx.log.warn({ connId: conn.id, mechanism: m.type, err }, 'mechanism release failed'))] : [])),
-      );
+      const released = release(conn.id, ctx.log);
       try {
         await next.close(conn, ctx);
       } finally {

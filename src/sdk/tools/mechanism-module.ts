@@ -61,7 +61,7 @@ export interface RemoteMechanism {
   readonly type: string;
   /** The lower-case name used in lists (CLI, scenarios), e.g. "vxlan". */
   readonly name: string;
-  /** The mechanism encrypts what it carries (qualifies for services that require encryption). */
+  /** Whether the mechanism encrypts what it carries between nodes (WIREGUARD, IPSEC): it qualifies for services that require encryption. */
   readonly encrypts?: true;
   /** What is wrong with an offer from a peer forwarder (undefined: usable). */
   check(m: Mechanism, env: MechanismEnv): string | undefined;
@@ -74,10 +74,14 @@ export interface RemoteMechanism {
    * node, "endpoint": the endpoint's), addresses and routes included; resolves the links made.
    */
   program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint'): Promise<ProgrammedLink[]>;
+  /**
+   * Removes what a connection holds besides its links (helper processes such as wireguard-go or charon,
+   * their state and keys), if anything; called on Close and before a connection is programmed anew,
+   * whichever mechanism it had. Idempotent.
+   */
+  release?(connId: string, dp: ForwarderDataplane): Promise<void>;
   /** Node-wide setup when the forwarder starts (e.g. SRv6: sysctls and the node's End SID), if any. */
   start?(dp: ForwarderDataplane, env: MechanismEnv): Promise<void>;
-  /** On Close (and whatever the connection's mechanism was): removes what the module holds for the connection beyond its links (helper processes, keys); idempotent. */
-  release?(connId: string): Promise<void>;
   /** After the forwarder's adopt grace: removes what an earlier life left that no connection asked for again; resolves how many. */
   sweep?(): Promise<number>;
 }

