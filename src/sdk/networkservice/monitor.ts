@@ -12,12 +12,12 @@ import {
   type MonitorScopeSelector,
 } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { instanceOf } from '../core/grpc-metadata.js';
+import { incomingFrom, instanceOf } from '../core/grpc-metadata.js';
 import type { PeerIdentity } from '../core/ctx.js';
 import { defaultMonitorAdmin, monitorView } from './monitor-authorize.js';
 
 export interface MonitorServeOptions {
-  /** The subscriber's identity as the transport proved it (set by the mTLS wiring; none: insecure mode). */
+  /** The subscriber's identity as the transport proved it (default: the verified mTLS peer the server put in the call's metadata; none in insecure mode). */
   peerOf?: (call: CallContext) => PeerIdentity | undefined;
   /** Identities that see every connection (default: SPIFFE IDs under `/admin/`). */
   isAdmin?: (spiffeId: string) => boolean;
@@ -98,7 +98,7 @@ export class ConnectionMonitor {
     const self = this;
     return {
       async *monitorConnections(scope: MonitorScopeSelector, call: CallContext) {
-        const peer = opts.peerOf?.(call);
+        const peer = (opts.peerOf ?? ((c: CallContext) => incomingFrom(c.metadata).peer))(call);
         const caller = { ...(peer ? { peer } : {}), isAdmin: opts.isAdmin ?? defaultMonitorAdmin };
         const view = (c: Connection) => (inScope(c, scope) ? monitorView(c, scope, caller) : undefined);
         const initial: Record<string, Connection> = {};

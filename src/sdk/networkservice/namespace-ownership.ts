@@ -1,8 +1,8 @@
 // namespace-ownership (nsmgr): a client may only have its interface put in a network
 // namespace it is entitled to. A namespace proven by the transport (the caller's process,
-// from unix socket credentials, lives in it) is always fine. Without proof, the node's own
-// namespaces (the nsmgr's and pid 1's) are refused; with security on, every unproven
-// namespace is refused (a path string alone proves nothing).
+// from unix socket credentials, lives in it) is always fine. When the transport tells the
+// caller's process, only its own namespace is accepted; otherwise the node's own namespaces
+// (the nsmgr's and pid 1's) are refused (`requireProof` refuses every unproven namespace).
 import type { NetworkServiceRequest } from '../../api/index.js';
 import { PermissionDeniedError } from '../../api/errors.js';
 import { isBackgroundEvent } from '../core/begin.js';
@@ -21,7 +21,7 @@ export interface NamespaceFacts {
 }
 
 export interface NamespaceOwnershipOptions {
-  /** Refuse every namespace the caller has not proven its own (default: when the caller has a SPIFFE ID). */
+  /** Refuse every namespace the caller has not proven its own (default: when the transport gave the caller's pid). */
   requireProof?: boolean;
 }
 
@@ -36,7 +36,7 @@ async function check(req: NetworkServiceRequest, ctx: Ctx, facts: NamespaceFacts
   const urls = inodeUrls(req);
   if (urls.length === 0) return;
   const peer = ctx.incoming.peer;
-  const requireProof = opts.requireProof ?? !!peer?.spiffeId;
+  const requireProof = opts.requireProof ?? peer?.pid !== undefined;
   const callerNs = peer?.pid !== undefined ? await facts.idOfPid(peer.pid) : undefined;
   const protectedIds = requireProof ? [] : await facts.protectedIds();
   for (const url of urls) {

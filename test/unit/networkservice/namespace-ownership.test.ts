@@ -47,9 +47,11 @@ describe('namespace-ownership', () => {
     await run('file:///nowhere').p;
   });
 
-  it('secure: only a namespace the caller proved its own (its pid lives there)', async () => {
+  it('with the caller\'s pid from the transport: only a namespace the caller proved its own (its pid lives there)', async () => {
     const spiffeId = 'spiffe://td/nsc/a';
-    await assert.rejects(run('file:///proc/77/ns/net', { peer: { spiffeId } }).p, denied(/did not prove/));
+    // A SPIFFE ID alone proves no namespace: the node's own are still refused, others pass.
+    await assert.rejects(run('host', { peer: { spiffeId } }).p, denied(/node's own network namespace/));
+    await run('file:///proc/77/ns/net', { peer: { spiffeId } }).p;
     await assert.rejects(run('file:///proc/77/ns/net', { peer: { spiffeId, pid: 42 } }).p, denied(/namespace-ownership/));
     await run('file:///proc/42/ns/net', { peer: { spiffeId, pid: 42 } }).p;
   });
