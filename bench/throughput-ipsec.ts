@@ -7,27 +7,19 @@
 // Run: node --import tsx bench/throughput-ipsec.ts [--reps N] [--seconds S] [--requests N]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { closeAllChannels } from '../src/api/index.js';
 import { MeshClient } from '../src/components/client.js';
 import { KernelDriver } from '../src/dataplane/index.js';
 import { createTestNetns, deleteTestNetns } from '../test/e2e/helpers/netns.js';
-import { freePort, iperf, Mesh, sleep, waitFor } from '../test/e2e/helpers/mesh.js';
+import { measureTunnel, tunnelArgs } from './lib/tunnel-figures.js';
+import { freePort, Mesh, sleep, waitFor } from '../test/e2e/helpers/mesh.js';
 
 process.env.NSM_LOG_LEVEL ??= 'warn';
 const execFileP = promisify(execFile);
-const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '3' }, seconds: { type: 'string', default: '4' }, requests: { type: 'string', default: '10' } } });
-const REPS = Number(args.reps);
-const SECONDS = Number(args.seconds);
-const REQUESTS = Number(args.requests);
+const ARGS = tunnelArgs();
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The hand-made baseline side: charon in `ns` (private /run), a host-to-host tunnel loaded with swanctl. */
 function handCharon(ns: string, dir: string, me: number): ChildProcess {
@@ -100,25 +92,7 @@ async function main(): Promise<void> {
     for (const d of dirs) await execFileP('swanctl', ['--load-all', '--file', `${d}/swanctl.conf`, '--uri', `unix://${d}/charon.vici`]);
     await execFileP('swanctl', ['--initiate', '--child', 'hand', '--uri', `unix://${dirs[0]}/charon.vici`]);
     await sleep(200);
-    const ours: number[] = [];
-    const raw: number[] = [];
-    for (let i = 0; i < REPS; i++) {
-      ours.push((await iperf(nse, dst, c0, SECONDS)) / 1e9);
-      raw.push((await iperf(hb, '169.254.100.2', ha, SECONDS)) / 1e9);
-    }
-    await client.close(conn);
-    const ipsecMs: number[] = [];
-    for (let i = 0; i < REQUESTS; i++) {
-      const t0 = performance.now();
-      const x = await client.request({ service: 'icmp-responder', ifname: 'nsm-rq', netnsUrl: `file:///var/run/netns/${c0}` });
-      ipsecMs.push(performance.now() - t0);
-      await client.close(x);
-    }
-    const results = [
-      { name: 'throughput.ipsec', value: r3(median(ours)), unit: 'Gbit/s', baseline: r3(median(raw)), ratio: r3(median(ours) / median(raw)) },
-      { name: 'request.remote.p50.ipsec', value: r3(median(ipsecMs)), unit: 'ms' },
-    ];
-    process.stdout.write(`${JSON.stringify({ reps: REPS, seconds: SECONDS, samples: { ours: ours.map(r3), raw: raw.map(r3), requestMs: ipsecMs.map(r3) }, results }, null, 2)}\n`);
+    await measureTunnel({ mechanism: 'ipsec', args: ARGS, ours: { serverNs: nse, serverIp: dst, clientNs: c0 }, raw: { serverNs: hb, serverIp: '169.254.100.2', clientNs: ha }, client, conn, clientNs: c0 });
   } finally {
     for (const c of hand) c.kill('SIGKILL');
     closeAllChannels();

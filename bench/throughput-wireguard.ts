@@ -8,27 +8,19 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { closeAllChannels } from '../src/api/index.js';
 import { MeshClient } from '../src/components/client.js';
 import { KernelDriver } from '../src/dataplane/index.js';
 import { createTestNetns, deleteTestNetns } from '../test/e2e/helpers/netns.js';
-import { freePort, iperf, Mesh } from '../test/e2e/helpers/mesh.js';
+import { measureTunnel, tunnelArgs } from './lib/tunnel-figures.js';
+import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
 
 process.env.NSM_LOG_LEVEL ??= 'warn';
 const execFileP = promisify(execFile);
-const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '3' }, seconds: { type: 'string', default: '4' }, requests: { type: 'string', default: '20' } } });
-const REPS = Number(args.reps);
-const SECONDS = Number(args.seconds);
-const REQUESTS = Number(args.requests);
+const ARGS = tunnelArgs();
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** `wg` with `input` on its stdin (the private key, never in a file or argv). */
 const wg = (ns: string, argv: string[], input = '') =>
@@ -90,26 +82,7 @@ async function main(): Promise<void> {
     const devB = `wgh${process.pid}b`;
     await handSide(hand, n1, ha, devA, { addr: '169.254.100.1', port: 50001, key: ka }, { addr: '169.254.100.2', underlay: '198.18.0.2', port: 50002, pub: pb });
     await handSide(hand, n2, hb, devB, { addr: '169.254.100.2', port: 50002, key: kb }, { addr: '169.254.100.1', underlay: '198.18.0.1', port: 50001, pub: pa });
-    const ours: number[] = [];
-    const raw: number[] = [];
-    for (let i = 0; i < REPS; i++) {
-      ours.push((await iperf(nse, dst, c0, SECONDS)) / 1e9);
-      raw.push((await iperf(hb, '169.254.100.2', ha, SECONDS)) / 1e9);
-    }
-    await client.close(conn);
-    // Request + Close cycles of WIREGUARD connections.
-    const ms: number[] = [];
-    for (let i = 0; i < REQUESTS; i++) {
-      const t0 = performance.now();
-      const x = await client.request({ service: 'icmp-responder', ifname: 'nsm-rq', netnsUrl: `file:///var/run/netns/${c0}` });
-      ms.push(performance.now() - t0);
-      await client.close(x);
-    }
-    const results = [
-      { name: 'throughput.wireguard', value: r3(median(ours)), unit: 'Gbit/s', baseline: r3(median(raw)), ratio: r3(median(ours) / median(raw)) },
-      { name: 'request.remote.p50.wireguard', value: r3(median(ms)), unit: 'ms' },
-    ];
-    process.stdout.write(`${JSON.stringify({ reps: REPS, seconds: SECONDS, samples: { ours: ours.map(r3), raw: raw.map(r3), requestMs: ms.map(r3) }, results }, null, 2)}\n`);
+    await measureTunnel({ mechanism: 'wireguard', args: ARGS, ours: { serverNs: nse, serverIp: dst, clientNs: c0 }, raw: { serverNs: hb, serverIp: '169.254.100.2', clientNs: ha }, client, conn, clientNs: c0 });
   } finally {
     for (const c of hand) c.kill();
     for (const d of [`wgh${process.pid}a`, `wgh${process.pid}b`]) rmSync(`/var/run/wireguard/${d}.sock`, { force: true });
