@@ -88,7 +88,7 @@ export const scenarioSchema = z.strictObject({
   clients: z.array(clientSchema).optional(),
   /** A Cedar policy file (relative to the scenario file) given to the registry and every nsmgr as --policy. */
   policy: z.string().min(1).optional(),
-  /** Identity and transport security (DESIGN section 14): mTLS with SPIFFE SVIDs on every hop. */
+  /** Identity and transport security: mTLS with SPIFFE SVIDs on every hop. */
   security: z
     .strictObject({
       mtls: z.boolean(),

@@ -98,7 +98,7 @@ export class ConnectionMonitor {
     const self = this;
     return {
       async *monitorConnections(scope: MonitorScopeSelector, call: CallContext) {
-        const peer = (opts.peerOf ?? ((c: CallContext) => incomingFrom(c.metadata).peer))(call);
+        const peer = (opts.peerOf ?? ((c: CallContext) => (c.metadata ? incomingFrom(c.metadata).peer : undefined)))(call);
         const caller = { ...(peer ? { peer } : {}), isAdmin: opts.isAdmin ?? defaultMonitorAdmin };
         const view = (c: Connection) => (inScope(c, scope) ? monitorView(c, scope, caller) : undefined);
         const initial: Record<string, Connection> = {};

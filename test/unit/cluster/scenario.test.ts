@@ -37,7 +37,7 @@ function errorsOf(text: string): string[] {
 const cases: [string, string, string][] = [
   ['via an unknown node', GOOD.replace(/services:\n.*\n/, 'services:\n  - { name: icmp-responder, via: [node-9] }\n').replace('registry:', 'underlay: ipv6\nregistry:'), 's.yaml:6: services[0].via[0]: unknown node "node-9" (nodes: node-1, node-2)'],
   ['via without an IPv6 underlay', GOOD.replace(/services:\n.*\n/, 'services:\n  - { name: icmp-responder, via: [node-1] }\n'), 's.yaml:5: services[0].via: traffic engineering (via) runs over SRv6 and needs `underlay: ipv6`'],
-  ['no supported remote mechanism', GOOD.replace(/nodes: .*\n/, 'nodes: [node-1, { name: node-2, remote_mechanisms: [gre, ipx] }]\n'), 's.yaml:2: nodes[1].remote_mechanisms: no supported remote mechanism in [gre, ipx] (supported: vxlan, srv6, wireguard)'],
+  ['no supported remote mechanism', GOOD.replace(/nodes: .*\n/, 'nodes: [node-1, { name: node-2, remote_mechanisms: [gre, ipx] }]\n'), 's.yaml:2: nodes[1].remote_mechanisms: no supported remote mechanism in [gre, ipx] (supported: vxlan, srv6, wireguard, ipsec)'],
   ['unknown top-level key', GOOD.replace('registry:', 'registy:'), 's.yaml:3: registy: unknown key "registy"'],
   ['unknown endpoint key', GOOD.replace('    labels:', '    label:'), 's.yaml:12: endpoints[0].label: unknown key "label"'],
   ['duplicate name', GOOD.replace('  - name: nsc-1', '  - name: nse-1'), 's.yaml:14: clients[0].name: duplicate name "nse-1" (already used by endpoint 1)'],

@@ -81,6 +81,6 @@ describe('remote mechanism negotiation', () => {
     const reg = mechanismRegistry(['gre', 'VXLAN', 'vxlan']);
     assert.deepEqual(reg.remote.map((m) => m.name), ['vxlan']);
     assert.deepEqual(reg.skipped, ['gre']);
-    assert.throws(() => mechanismRegistry(['gre', 'ipx']), /no supported remote mechanism in "gre,ipx" \(supported: vxlan, srv6, wireguard\)/);
+    assert.throws(() => mechanismRegistry(['gre', 'ipx']), /no supported remote mechanism in "gre,ipx" \(supported: vxlan, srv6, wireguard, ipsec\)/);
   });
 });

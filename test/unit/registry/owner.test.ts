@@ -21,13 +21,13 @@ describe('registry-owner', () => {
   it('insecure: another process can neither point a name elsewhere nor unregister it; nothing changes', async () => {
     const { nse: reg, stores } = server();
     const victim = as({ instance: 'victim' });
-    await reg.register(nse('e1', 'tcp://10.0.0.1:1'), victim);
+    await reg.register(nse('e1', 'tcp://198.18.0.1:1'), victim);
     await assert.rejects(reg.register(nse('e1', 'tcp://attacker:1'), as({ instance: 'attacker' })), denied(/^registry-owner: Register of e1 refused/));
-    await assert.rejects(reg.unregister(nse('e1', 'tcp://10.0.0.1:1'), as({})), denied(/^registry-owner: Unregister of e1 refused/));
-    assert.equal((await stores.nse.get('e1'))?.url, 'tcp://10.0.0.1:1');
+    await assert.rejects(reg.unregister(nse('e1', 'tcp://198.18.0.1:1'), as({})), denied(/^registry-owner: Unregister of e1 refused/));
+    assert.equal((await stores.nse.get('e1'))?.url, 'tcp://198.18.0.1:1');
     // A restarted registrant (new process life, same URL) may re-register; then it owns the name.
-    await reg.register(nse('e1', 'tcp://10.0.0.1:1'), as({ instance: 'victim-2' }));
-    await reg.unregister(nse('e1', 'tcp://10.0.0.1:1'), as({ instance: 'victim-2' }));
+    await reg.register(nse('e1', 'tcp://198.18.0.1:1'), as({ instance: 'victim-2' }));
+    await reg.unregister(nse('e1', 'tcp://198.18.0.1:1'), as({ instance: 'victim-2' }));
     assert.equal(await stores.nse.get('e1'), undefined);
   });
 

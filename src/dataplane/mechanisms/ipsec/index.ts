@@ -6,7 +6,7 @@
 // IKE authenticates with each forwarder's Ed25519 key (only public keys travel, as upstream's
 // src_public_key/dst_public_key). Close, a re-programming and the orphan sweep stop charon,
 // which takes its TUN device and SAs with it, and remove its state directory.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../../../api/errors.js';
@@ -55,7 +55,10 @@ async function release(connId: string, dp: ForwarderDataplane | undefined = data
   running.delete(connId);
   orphans.delete(dirNameOf(connId));
   unreservePort(connId);
+  const hadDir = existsSync(connDir(connId));
   const had = await stopCharon(connDir(connId));
+  // Release runs on every Close whatever the mechanism: a connection that never had a charon has nothing here.
+  if (!r && !had && !hadDir) return;
   const rt = routingOf(connId);
   await dp?.deleteLink('host', rt.placeholderPeer).catch(() => false);
   await dp?.ipLines?.('host', [`rule del pref ${rt.pref} lookup ${rt.table}`], NOT_THERE).catch(() => undefined);
