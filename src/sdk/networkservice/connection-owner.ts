@@ -80,7 +80,10 @@ export function connectionOwner(): NetworkServiceElement {
       const owner = ctx.metadata.get(OWNER);
       // A Close for a connection this hop does not hold (e.g. after its own restart) only clears leftovers.
       if (owner) {
-        if (!ctx.incoming.token && !ctx.incoming.peer?.spiffeId) throw new PermissionDeniedError(`${CHECK}: Close of connection ${conn.id} refused: no nsm-client-token`);
+        // A connection established with nothing to bind to (a plain upstream client in insecure mode: no token,
+        // no identity, no process life) can be closed the same way; any other needs its caller's proof again.
+        const provable = !!(owner.spiffeId || owner.keys.at(-1) || owner.instance);
+        if (provable && !ctx.incoming.token && !ctx.incoming.peer?.spiffeId) throw new PermissionDeniedError(`${CHECK}: Close of connection ${conn.id} refused: no nsm-client-token`);
         const why = mismatch(owner, ownerOf(conn, ctx));
         if (why) throw new PermissionDeniedError(`${CHECK}: Close of connection ${conn.id} refused: ${why}`);
       }

@@ -54,6 +54,14 @@ describe('connection-owner', () => {
     assert.equal(rec.closes.length, 1);
   });
 
+  it('insecure: a connection established with no token and no process life (a plain upstream client) may be closed the same way', async () => {
+    const { h, rec } = hop();
+    const conn = Connection.fromPartial({ id: 'n1', path: { index: 0, pathSegments: [{ name: 'client', id: 'c1' }] } });
+    const held = await h.request(req(conn), ctxOf({}));
+    await h.close(held, ctxOf({}));
+    assert.equal(rec.closes.length, 1);
+  });
+
   it('insecure: a restarted hop in the middle (new key) is vouched for by the client segment still signed with the old key', async () => {
     const client = await newTokenSigner();
     const { h, rec } = hop();
