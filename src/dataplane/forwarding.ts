@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { FailedPreconditionError } from '../api/errors.js';
 import { describeNetns, netnsPath, resolveNetns, type NetnsLike } from './netns.js';
 import { writeSysctlIn } from './ns-exec.js';
+import { refuseNodeNetns } from './node-netns-guard.js';
 
 const execFileP = promisify(execFile);
 
@@ -44,6 +45,7 @@ export const FORWARDING_RULES_SCRIPT = [
 
 export async function enableForwarding(netns: NetnsLike): Promise<void> {
   const ref = await resolveNetns(netns);
+  refuseNodeNetns(netnsPath(ref), 'forwarding');
   for (const [path, value] of FORWARDING_SYSCTLS) await writeSysctlIn(ref, path, value);
   try {
     await execFileP('nsenter', [`--net=${netnsPath(ref)}`, 'sh', '-c', FORWARDING_RULES_SCRIPT]);
