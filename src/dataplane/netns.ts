@@ -113,22 +113,46 @@ export interface ResolvedNetns {
   id: string;
 }
 
+/**
+ * What earlier resolutions found, so the hot path costs one stat per call: for an inode URL the file that
+ * had that identity (checked again with one stat; a scan of every namespace file only on a miss), and for a
+ * path the identity it had when it was checked to be a namespace file (statfs only when the identity changed).
+ */
+const byInode = new Map<string, NetnsRef>();
+const nsfsChecked = new Map<string, string>();
+const CACHE_MAX = 4096;
+function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
+  if (m.size >= CACHE_MAX) m.clear();
+  m.set(k, v);
+}
+
 /** Parse, check existence and identify a namespace; throws FailedPreconditionError naming it if missing. */
 export async function resolveNetnsId(ref: NetnsLike): Promise<ResolvedNetns> {
   const parsed = parseNetns(ref);
   if (parsed.kind === 'inode') {
+    const id = `${parsed.dev}:${parsed.ino}`;
+    const cached = byInode.get(id);
+    if (cached) {
+      const st = await stat(netnsPath(cached)).catch(() => undefined);
+      if (st && st.dev === parsed.dev && st.ino === parsed.ino) return { ref: cached, id };
+      byInode.delete(id);
+    }
     const found = await findByInode(parsed.dev, parsed.ino);
     if (!found) throw new FailedPreconditionError(`netns inode://${parsed.dev}/${parsed.ino} does not exist`);
-    return { ref: found, id: `${parsed.dev}:${parsed.ino}` };
+    remember(byInode, id, found);
+    return { ref: found, id };
   }
   const path = netnsPath(parsed);
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new FailedPreconditionError(`${describeNetns(parsed)} does not exist`);
+  const id = `${st.dev}:${st.ino}`;
+  if (nsfsChecked.get(path) === id) return { ref: parsed, id };
   const fs = await statfs(path).catch(() => undefined);
   if (fs?.type !== NSFS_MAGIC) {
     throw new InvalidArgumentError(`${describeNetns(parsed)} is not a network namespace (${path} is not a namespace file)`);
   }
-  return { ref: parsed, id: `${st.dev}:${st.ino}` };
+  remember(nsfsChecked, path, id);
+  return { ref: parsed, id };
 }
 
 /** Parse and check that the namespace exists; throws FailedPreconditionError naming it if not. */
