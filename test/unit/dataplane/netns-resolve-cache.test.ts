@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FailedPreconditionError } from '../../../src/api/errors.js';
-import { createNamedNetns, deleteNamedNetns, inodeUrlOf, resolveNetnsId } from '../../../src/dataplane/netns.js';
+import { statSync } from 'node:fs';
+import { createNamedNetns, deleteNamedNetns, inodeUrlOf, ownNetns, resolveNetnsId } from '../../../src/dataplane/netns.js';
 
 const root = process.getuid?.() === 0;
 
@@ -41,5 +42,12 @@ describe('resolveNetnsId cache', { skip: !root && 'needs root' }, () => {
     } finally {
       await deleteNamedNetns(name);
     }
+  });
+  it('our own namespace is read on the main thread, the same for host, /proc/self and its inode URL', async () => {
+    const st = statSync('/proc/self/ns/net');
+    assert.equal(ownNetns().id, `${st.dev}:${st.ino}`);
+    assert.equal((await resolveNetnsId('host')).id, ownNetns().id);
+    assert.equal((await resolveNetnsId('file:///proc/self/ns/net')).id, ownNetns().id);
+    assert.deepEqual((await resolveNetnsId(`inode://${st.dev}/${st.ino}`)).ref, { kind: 'host' });
   });
 });
