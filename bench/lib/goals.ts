@@ -37,6 +37,7 @@ export const GOALS: Record<string, Goal> = {
   'connections.10000.seconds': value('<', 60, 's'),
   'memory.per-connection': value('<=', 64, 'KiB'),
   'memory.per-connection.heap': value('<', 64, 'KiB'),
+  'memory.per-connection.after-gc': value('<=', 64, 'KiB'),
   'heal.forwarder.ms': value('<=', 1000, 'ms'),
   'heal.endpoint.ms': value('<=', 2000, 'ms'),
   'heal.storm.seconds': value('<', 10, 's'),

@@ -28,6 +28,8 @@ export const wanted = (...names: string[]) => !ONLY || names.some((n) => ONLY.so
 
 // Components log at warn so that logging does not dominate the request path being measured.
 process.env.NSM_LOG_LEVEL ??= 'warn';
+// Mesh processes may take long to start on a machine shared with other jobs.
+process.env.NSM_MESH_WAIT_MS ??= '90000';
 
 export interface Result {
   name: string;

@@ -3,9 +3,11 @@
 // that prints `{ "results": [...] }` as JSON on stdout.
 import { add, childPhase, IPERF_REPS, IPERF_SECONDS, log, QUICK, wanted, type Phase } from '../lib/harness.js';
 import { vl3Phase } from '../vl3.js';
+import { chain } from './chain.js';
 import { cni } from './cni.js';
 import { heal } from './heal.js';
 import { local } from './local.js';
+import { memoryGc } from './memory-gc.js';
 import { metrics } from './metrics.js';
 import { notYet } from './not-yet.js';
 import { registry } from './registry.js';
@@ -17,12 +19,14 @@ export const PHASES: Phase[] = [
   local,
   metrics,
   remote,
+  chain,
   childPhase('ipv6', 'throughput-ipv6.ts', ['throughput.kernel.ipv6'], { argv: iperfArgs }),
   childPhase('srv6', 'throughput-srv6.ts', ['throughput.srv6', 'request.remote.p50.srv6'], { argv: iperfArgs }),
   childPhase('wireguard', 'throughput-wireguard.ts', ['throughput.wireguard', 'request.remote.p50.wireguard'], { argv: iperfArgs }),
   childPhase('security', 'security.ts', ['request.local.p50.mtls', 'request.remote.p50.mtls', 'tls.handshakes.per-second'], { argv: QUICK ? ['--quick'] : [], timeoutMs: 600_000 }),
   childPhase('ipsec', 'throughput-ipsec.ts', ['throughput.ipsec', 'request.remote.p50.ipsec'], { argv: iperfArgs }),
   heal,
+  memoryGc,
   childPhase('memory', 'heap-per-connection.ts', ['memory.per-connection.heap'], { argv: [QUICK ? '200' : '500'], timeoutMs: 300_000 }),
   registry,
   childPhase('registry-k8s', 'registry-k8s.ts', ['registry.find.p50.k8s'], { argv: ['--json', '--count', QUICK ? '1000' : '10000', '--finds', QUICK ? '100' : '500'], timeoutMs: 900_000 }),

@@ -14,7 +14,7 @@ import {
 async function localPhase(): Promise<void> {
   const wantReq = wanted('request.local.p50', 'request.local.p99', 'close.local.p50', 'close.local.p99', 'rtt.local');
   const wantTput = wanted('throughput.kernel', 'rtt.local');
-  const wantConns = wanted('connections.1000.seconds', 'memory.per-connection');
+  const wantConns = wanted('connections.1000.seconds', 'memory.per-connection.rss'); // not matched by --only memory.per-connection.after-gc
   if (!wantReq && !wantTput && !wantConns) return;
   log('local: registry, nsmgr with its forwarder in process (nsm nsmgr --with-forwarder), nse as separate processes');
   const mesh = newMesh();

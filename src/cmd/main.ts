@@ -1,9 +1,11 @@
 // The `nsm` command line: one subcommand per file in src/cmd; this file only wires them.
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
+import { installGcSignal } from './gc-signal.js';
 import { ignoreClosedPipes } from './stdio-pipe.js';
 
 ignoreClosedPipes();
+installGcSignal();
 
 const program = new Command('nsm')
   .description('Network Service Mesh in TypeScript: on-demand L2/L3 connections on real Linux networking')

@@ -2,7 +2,7 @@
 // inodeURL names, which namespaces belong to the node, and which one a process lives in.
 import { stat } from 'node:fs/promises';
 import type { NamespaceFacts } from '../sdk/networkservice/namespace-ownership.js';
-import { resolveNetnsId } from './netns.js';
+import { ownNetns, resolveNetnsId } from './netns.js';
 
 const idOfFile = async (path: string): Promise<string | undefined> => {
   const st = await stat(path).catch(() => undefined);
@@ -11,6 +11,8 @@ const idOfFile = async (path: string): Promise<string | undefined> => {
 
 export const kernelNamespaceFacts: NamespaceFacts = {
   idOf: async (url) => (await resolveNetnsId(url)).id,
-  protectedIds: async () => (await Promise.all(['/proc/self/ns/net', '/proc/1/ns/net'].map(idOfFile))).filter((x): x is string => !!x),
+  // Our own namespace is read on the main thread (see ownNetns): an asynchronous stat of /proc/self/ns/net
+  // could see a client's namespace that the main thread is in for a moment and refuse that client.
+  protectedIds: async () => [ownNetns().id, ...[await idOfFile('/proc/1/ns/net')].filter((x): x is string => !!x)],
   idOfPid: (pid) => idOfFile(`/proc/${pid}/ns/net`),
 };

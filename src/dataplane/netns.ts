@@ -1,6 +1,7 @@
 // Network namespace references: parse names, file:// URLs, paths and upstream's inode://DEV/INO
 // form into a NetnsRef the ip channels can use, and create/delete named namespaces.
 import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../api/errors.js';
@@ -90,10 +91,26 @@ export function describeNetns(ref: NetnsRef): string {
   return ref.kind === 'host' ? 'host namespace' : ref.kind === 'named' ? `netns "${ref.name}"` : `netns ${ref.path}`;
 }
 
+let own: { dev: number; ino: number; id: string } | undefined;
+/**
+ * This process's own namespace. Read synchronously on the main thread and remembered: a stat of
+ * /proc/self/ns/net done by libuv's thread pool (fs/promises) sees whatever namespace the main thread is
+ * in at that moment, and the main thread briefly enters workloads' namespaces (setns in link-stats and the
+ * ICMP prober), so an asynchronous stat could take a workload's namespace for our own.
+ */
+export function ownNetns(): { dev: number; ino: number; id: string } {
+  if (!own) {
+    const st = statSync('/proc/thread-self/ns/net');
+    own = { dev: st.dev, ino: st.ino, id: `${st.dev}:${st.ino}` };
+  }
+  return own;
+}
+const OWN_PATHS = new Set(['/proc/self/ns/net', '/proc/thread-self/ns/net', `/proc/${process.pid}/ns/net`]);
+
 /** Find the namespace file with this device/inode among /var/run/netns/* and /proc/*\/ns/net. */
 export async function findByInode(dev: number, ino: number): Promise<NetnsRef | undefined> {
-  const self = await stat('/proc/self/ns/net').catch(() => undefined);
-  if (self && self.dev === dev && self.ino === ino) return HOST_NETNS;
+  const self = ownNetns();
+  if (self.dev === dev && self.ino === ino) return HOST_NETNS;
   for (const name of await readdir(NETNS_RUN_DIR).catch(() => [] as string[])) {
     const st = await stat(`${NETNS_RUN_DIR}/${name}`).catch(() => undefined);
     if (st && st.dev === dev && st.ino === ino && NAME_RE.test(name)) return { kind: 'named', name };
@@ -113,22 +130,48 @@ export interface ResolvedNetns {
   id: string;
 }
 
+/**
+ * What earlier resolutions found, so the hot path costs one stat per call: for an inode URL the file that
+ * had that identity (checked again with one stat; a scan of every namespace file only on a miss), and for a
+ * path the identity it had when it was checked to be a namespace file (statfs only when the identity changed).
+ */
+const byInode = new Map<string, NetnsRef>();
+const nsfsChecked = new Map<string, string>();
+const CACHE_MAX = 4096;
+function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
+  if (m.size >= CACHE_MAX) m.clear();
+  m.set(k, v);
+}
+
 /** Parse, check existence and identify a namespace; throws FailedPreconditionError naming it if missing. */
 export async function resolveNetnsId(ref: NetnsLike): Promise<ResolvedNetns> {
   const parsed = parseNetns(ref);
   if (parsed.kind === 'inode') {
+    const id = `${parsed.dev}:${parsed.ino}`;
+    const cached = byInode.get(id);
+    if (cached) {
+      const path = netnsPath(cached);
+      const st = OWN_PATHS.has(path) ? ownNetns() : await stat(path).catch(() => undefined);
+      if (st && st.dev === parsed.dev && st.ino === parsed.ino) return { ref: cached, id };
+      byInode.delete(id);
+    }
     const found = await findByInode(parsed.dev, parsed.ino);
     if (!found) throw new FailedPreconditionError(`netns inode://${parsed.dev}/${parsed.ino} does not exist`);
-    return { ref: found, id: `${parsed.dev}:${parsed.ino}` };
+    remember(byInode, id, found);
+    return { ref: found, id };
   }
   const path = netnsPath(parsed);
+  if (OWN_PATHS.has(path)) return { ref: parsed, id: ownNetns().id };
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new FailedPreconditionError(`${describeNetns(parsed)} does not exist`);
+  const id = `${st.dev}:${st.ino}`;
+  if (nsfsChecked.get(path) === id) return { ref: parsed, id };
   const fs = await statfs(path).catch(() => undefined);
   if (fs?.type !== NSFS_MAGIC) {
     throw new InvalidArgumentError(`${describeNetns(parsed)} is not a network namespace (${path} is not a namespace file)`);
   }
-  return { ref: parsed, id: `${st.dev}:${st.ino}` };
+  remember(nsfsChecked, path, id);
+  return { ref: parsed, id };
 }
 
 /** Parse and check that the namespace exists; throws FailedPreconditionError naming it if not. */

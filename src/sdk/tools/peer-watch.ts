@@ -1,7 +1,9 @@
 // peer-watch: one MonitorConnections stream per peer URL, shared by every
 // connection that went to that peer. Tells a connection's watcher when the peer's
 // stream breaks (the peer died or restarted) or when the peer reports the
-// connection DELETEd or DOWN; tells reconnect listeners when the stream is back.
+// connection DELETEd or DOWN; tells reconnect listeners when the stream is back. A stream nobody
+// watches any more may stay open a little (`lingerMs`), so back-to-back connections to one peer do not
+// each open and tear down a stream (and receive the peer's whole initial state).
 import { createClient } from 'nice-grpc';
 import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
@@ -23,7 +25,12 @@ export interface PeerWatcherOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   log?: Logger;
+  /** Keep a peer's stream this long after its last watcher left (default 0: close at once). */
+  lingerMs?: number;
 }
+
+/** How long the shared watcher keeps an unwatched peer's stream open. */
+export const SHARED_LINGER_MS = 10_000;
 
 type Down = (reason: string) => void;
 
@@ -32,6 +39,8 @@ interface Peer {
   subs: Map<string, Set<Down>>;
   reconnect: Set<() => void>;
   abort: AbortController;
+  /** Pending close of an unwatched stream (lingerMs). */
+  linger?: NodeJS.Timeout;
 }
 
 export class PeerWatcher {
@@ -40,12 +49,14 @@ export class PeerWatcher {
   private readonly min: number;
   private readonly max: number;
   private readonly log: Logger;
+  private readonly lingerMs: number;
 
   constructor(opts: PeerWatcherOptions = {}) {
     this.open = opts.open ?? grpcMonitor;
     this.min = opts.minBackoffMs ?? 100;
     this.max = opts.maxBackoffMs ?? 2000;
     this.log = opts.log ?? silentLogger;
+    this.lingerMs = opts.lingerMs ?? 0;
   }
 
   /** Calls `onDown` once when the peer's connection `id` goes away; returns an unwatch function. */
@@ -78,12 +89,19 @@ export class PeerWatcher {
   }
 
   close(): void {
-    for (const p of this.peers.values()) p.abort.abort();
+    for (const p of this.peers.values()) {
+      if (p.linger) clearTimeout(p.linger);
+      p.abort.abort();
+    }
     this.peers.clear();
   }
 
   private peer(url: string): Peer {
     let p = this.peers.get(url);
+    if (p?.linger) {
+      clearTimeout(p.linger);
+      p.linger = undefined;
+    }
     if (!p) {
       p = { subs: new Map(), reconnect: new Set(), abort: new AbortController() };
       this.peers.set(url, p);
@@ -94,6 +112,19 @@ export class PeerWatcher {
 
   private maybeStop(url: string, peer: Peer): void {
     if (peer.subs.size > 0 || peer.reconnect.size > 0) return;
+    if (this.lingerMs > 0 && !peer.abort.signal.aborted) {
+      peer.linger ??= setTimeout(() => {
+        peer.linger = undefined;
+        if (peer.subs.size === 0 && peer.reconnect.size === 0) this.stop(url, peer);
+      }, this.lingerMs).unref();
+      return;
+    }
+    this.stop(url, peer);
+  }
+
+  private stop(url: string, peer: Peer): void {
+    if (peer.linger) clearTimeout(peer.linger);
+    peer.linger = undefined;
     peer.abort.abort();
     if (this.peers.get(url) === peer) this.peers.delete(url);
   }
@@ -144,5 +175,5 @@ export class PeerWatcher {
 /** The watcher shared by this process's chains. */
 let shared: PeerWatcher | undefined;
 export function sharedPeerWatcher(log?: Logger): PeerWatcher {
-  return (shared ??= new PeerWatcher(log ? { log } : {}));
+  return (shared ??= new PeerWatcher({ lingerMs: SHARED_LINGER_MS, ...(log ? { log } : {}) }));
 }

@@ -136,8 +136,8 @@ export class MeshProcess {
     return this.stderr.split('\n').slice(-n).join('\n');
   }
 
-  /** Waits for a stdout line matching `re`; rejects when the process exits first or on timeout. */
-  async waitLine(re: RegExp, timeoutMs = 15_000): Promise<string> {
+  /** Waits for a stdout line matching `re`; rejects when the process exits first or on timeout (default 15 s, or NSM_MESH_WAIT_MS). */
+  async waitLine(re: RegExp, timeoutMs = Number(process.env.NSM_MESH_WAIT_MS ?? 15_000)): Promise<string> {
     const start = Date.now();
     for (;;) {
       const hit = this.lines().find((l) => re.test(l));

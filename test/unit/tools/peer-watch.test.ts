@@ -127,4 +127,21 @@ describe('peer-watch', () => {
     assert.equal(peer.last().signal.aborted, true);
     assert.equal(watcher.size, 0);
   });
+  it('with lingerMs, an unwatched stream stays open that long and is reused by the next watch', async () => {
+    const peer = new FakeMonitor();
+    const watcher = new PeerWatcher({ open: peer.open, minBackoffMs: 10, maxBackoffMs: 40, lingerMs: 60 });
+    watcher.watch(A, 'c1', () => undefined)();
+    assert.equal(peer.streams[0]!.signal.aborted, false, 'lingers');
+    await new Promise((r) => setTimeout(r, 20));
+    const un2 = watcher.watch(A, 'c2', () => undefined);
+    assert.equal(peer.streams.length, 1, 'the lingering stream is reused');
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(peer.streams[0]!.signal.aborted, false, 'a watch cancels the pending close');
+    un2();
+    await until(() => peer.streams[0]!.signal.aborted, 500, 'closed after lingerMs');
+    assert.equal(watcher.size, 0);
+    watcher.watch(B, 'c3', () => undefined)();
+    watcher.close();
+    assert.equal(peer.last().signal.aborted, true, 'close() ends lingering streams too');
+  });
 });
