@@ -25,6 +25,7 @@ test('interdomain: svc@domain-b and svc@floating from domain-a', { skip: uid !==
   assert.equal(up.code, 0, `nsm up failed:\n${up.stdout}\n${up.stderr}`);
   const st = JSON.parse(nsm('status', name, '--json').stdout) as Status;
   assert.deepEqual(st.domains?.map((d) => [d.name, d.nodes, !!d.floating, !!d.proxy]), [['domain-a', ['node-1'], false, true], ['domain-b', ['node-2'], false, true], ['floating', [], true, false]]);
+  assert.match(nsm('status', name).stdout, /domain domain-b: registry tcp:\/\/\S+, nsmgr-proxy tcp:\/\/\S+, nodes node-2/);
   const byService = new Map(st.connections.map((c) => [c.service, c]));
   const direct = byService.get('icmp-b@domain-b')!;
   const floating = byService.get('icmp-f@floating')!;
