@@ -56,8 +56,14 @@ export async function vl3Phase(ctx: Vl3BenchContext): Promise<void> {
   const namespaces: string[] = [];
   try {
     ctx.log(`vl3: nsm up with 3 instances`);
-    const up = nsm('up', file, '--detach', '--timeout', '300s');
-    if (up.status !== 0) throw new Error(`nsm up failed: ${up.stderr.slice(-500)}`);
+    // A loaded machine can miss nsm up's 20 s readiness window for a component: try again (up to 3 times).
+    for (let attempt = 1; ; attempt++) {
+      const up = nsm('up', file, '--detach', '--timeout', '300s');
+      if (up.status === 0) break;
+      if (attempt === 3) throw new Error(`nsm up failed: ${up.stderr.slice(-500)}`);
+      ctx.log(`vl3: nsm up failed (${up.stderr.trim().split('\n')[0]}); again`);
+      nsm('down', name);
+    }
     const st = JSON.parse(nsm('status', name, '--json').stdout) as { runDir: string };
     /** A client in its own namespace on node `k % 3`: MeshClient with the data-path check `nsm nsc` uses. */
     const join = async (label: string, k: number, service = 'vl3-net'): Promise<{ member: Member; requestMs: number; start: number }> => {
