@@ -3,7 +3,7 @@
 import type { MeshPaths } from './paths.js';
 import type { ServiceSpec } from './service-spec.js';
 
-export type ComponentKind = 'etcd' | 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
+export type ComponentKind = 'etcd' | 'registry' | 'nsmgr-proxy' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
 
 export interface ComponentPlan {
   name: string;
@@ -89,4 +89,6 @@ export interface DomainPlan {
   nodes: string[];
   /** A registry shared by domains (endpoints register `svc@<this>` through their own nsmgr). */
   floating?: boolean;
+  /** tcp:// URL of its nsmgr-proxy (domains with nodes). */
+  proxy?: string;
 }

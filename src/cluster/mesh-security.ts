@@ -9,7 +9,7 @@ import { createCa, installIdentity, IdentityProvider, issueSvid, loadCa, spiffeI
 import type { ComponentKind, ComponentPlan, MeshPlan, MeshSecurityPlan } from './mesh-plan.js';
 
 /** The SPIFFE kind of each component kind (etcd gets none: it is reached over loopback by the registry only). */
-const KIND: Partial<Record<ComponentKind, SpiffeKind>> = { registry: 'registry', nsmgr: 'nsmgr', forwarder: 'forwarder', endpoint: 'nse', client: 'nsc' };
+const KIND: Partial<Record<ComponentKind, SpiffeKind>> = { registry: 'registry', nsmgr: 'nsmgr', 'nsmgr-proxy': 'nsmgr', forwarder: 'forwarder', endpoint: 'nse', client: 'nsc' };
 /** The identity `nsm` itself uses towards a secure mesh (service registration, get, describe). */
 export const ADMIN_NAME = 'nsm-admin';
 export const DEFAULT_SVID_LIFETIME_MS = 3600_000;

@@ -27,7 +27,7 @@ export interface UpOptions {
   signal?: AbortSignal;
 }
 
-const ORDER: ComponentKind[] = ['etcd', 'registry', 'nsmgr', 'forwarder', 'endpoint'];
+const ORDER: ComponentKind[] = ['etcd', 'registry', 'nsmgr-proxy', 'nsmgr', 'forwarder', 'endpoint'];
 
 export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: MeshState; connections: ConnectionStatus[] }> {
   await mkdir(plan.logDir, { recursive: true, mode: 0o750 });

@@ -47,7 +47,17 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   const domains = planDomains(s, registryUrl);
   for (const d of domains.slice(1)) components.push({ name: `registry-${d.name}`, kind: 'registry', netns: ns('ul'), url: d.registry, args: ['registry', '--listen', d.registry] });
   const domainOf = (node: string) => domains.find((d) => d.nodes.includes(node)) ?? domains[0]!;
-  const domainArgs = (node: string) => (domains.length > 1 ? ['--domain', domainOf(node).name, '--domains', domains.map((d) => `${d.name}=${d.registry}`).join(',')] : []);
+  // One nsmgr-proxy per domain with nodes (upstream's domain edge): interdomain Requests pass both domains' proxies.
+  const edged = domains.length > 1 ? domains.filter((d) => !d.floating) : [];
+  edged.forEach((d, i) => (d.proxy = `tcp://${REGISTRY_IP}:${DOMAIN_PROXY_PORT + i}`));
+  for (const d of edged) {
+    const others = edged.filter((o) => o !== d).map((o) => `${o.name}=${o.proxy}`);
+    components.push({
+      name: `nsmgr-proxy-${d.name}`, kind: 'nsmgr-proxy', netns: ns('ul'), url: d.proxy!,
+      args: ['nsmgr-proxy', '--name', `nsmgr-proxy-${d.name}`, '--listen', d.proxy!, '--registry', d.registry, '--domain', d.name, ...(others.length > 0 ? ['--proxies', others.join(',')] : [])],
+    });
+  }
+  const domainArgs = (node: string) => (domains.length > 1 ? ['--domain', domainOf(node).name, '--domains', domains.map((d) => `${d.name}=${d.registry}`).join(','), '--proxy', domainOf(node).proxy!] : []);
   // SRv6 waypoints per service, as the forwarders' --srv6-via (IPv6 underlay addresses).
   const via = (s.services ?? []).filter((svc) => svc.via && v6).map((svc) => `${svc.name}=${svc.via!.map((w) => nodeOf.get(w)?.ip6 ?? w).join('+')}`);
   // Services whose connections between nodes must be encrypted, as the forwarders' --encrypted-services.
@@ -97,6 +107,8 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
 
 /** First port of the registries of further domains (the main one keeps 5001): 5011, 5012, ... on the registry address. */
 export const DOMAIN_REGISTRY_PORT = 5011;
+/** First port of the domains' nsmgr-proxies: 5021, 5022, ... on the registry address. */
+export const DOMAIN_PROXY_PORT = 5021;
 
 /** The main domain (nodes no `domains` entry lists) and the scenario's other domains, each with its registry URL. */
 function planDomains(s: Scenario, mainRegistry: string): DomainPlan[] {

@@ -35,7 +35,7 @@ export interface MeshStatus {
   /** vL3 instances (slice, DNS server, peers, clients with DNS names); absent without vL3 endpoints. */
   vl3?: Vl3InstanceStatus[];
   /** Interdomain scenarios: each domain with its registry URL and nodes (the main domain first). */
-  domains?: { name: string; registry: string; nodes: string[]; floating?: boolean }[];
+  domains?: { name: string; registry: string; nodes: string[]; floating?: boolean; proxy?: string }[];
 }
 
 export async function meshStatus(s: MeshState): Promise<MeshStatus> {

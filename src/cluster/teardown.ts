@@ -81,7 +81,7 @@ export async function teardown(state: MeshState, log: Logger, opts: TeardownOpti
   const kinds = (...k: string[]) => p.components.filter((c) => k.includes(c.kind)).map((c) => c.name);
   await stopAll(kinds('client'));
   await stopAll(kinds('endpoint'));
-  await stopAll(kinds('forwarder', 'nsmgr'));
+  await stopAll(kinds('forwarder', 'nsmgr', 'nsmgr-proxy'));
   await stopAll(kinds('registry'));
   await stopAll(kinds('etcd'));
   report.containers = await stopContainers(p, log);

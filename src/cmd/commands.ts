@@ -4,6 +4,7 @@ import { registerForwarderCommand } from './forwarder.js';
 import { registerNscCommand } from './nsc.js';
 import { registerNseCommand } from './nse.js';
 import { registerNsmgrCommand } from './nsmgr.js';
+import { registerNsmgrProxyCommand } from './nsmgr-proxy.js';
 import { registerNsCommand } from './ns.js';
 import { registerRegistryCommand } from './registry.js';
 import { registerUpCommand } from './up.js';
@@ -20,6 +21,7 @@ import { addIdentityOptions } from './identity-options.js';
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
   registerNsmgrCommand(program);
+  registerNsmgrProxyCommand(program);
   registerForwarderCommand(program);
   registerNseCommand(program);
   registerNscCommand(program);

@@ -13,7 +13,7 @@ interface IdentityFlags {
   svidKey?: string;
 }
 
-const COMPONENTS = ['registry', 'nsmgr', 'forwarder', 'nsc', 'get', 'describe'];
+const COMPONENTS = ['registry', 'nsmgr', 'nsmgr-proxy', 'forwarder', 'nsc', 'get', 'describe'];
 
 let watched: WatchedIdentity | undefined;
 

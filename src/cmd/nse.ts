@@ -5,8 +5,10 @@ import type { PolicyEngine } from '../sdk/tools/policy.js';
 import { startEndpoint } from '../components/endpoint.js';
 import { startPassthrough } from '../components/passthrough.js';
 import { startVl3Endpoint } from '../components/vl3-endpoint.js';
+import { parseUpstream, type DnsUpstream } from '../dataplane/dns/dns-upstreams.js';
 import { netnsUrlArg } from './netns-arg.js';
 import { usageError } from './cli-error.js';
+import { messageOf } from '../api/errors.js';
 import { createLogger } from '../sdk/core/log.js';
 import { serveMetrics } from '../observability/serve.js';
 import { otlpTracer } from '../observability/tracing.js';
@@ -126,18 +128,26 @@ export function registerNseCommand(program: Command): void {
     .addOption(new Option('--cidr <cidr>', 'the whole vL3 prefix, shared by all its instances').env('NSM_CIDR_PREFIX').makeOptionMandatory().argParser(cidrsArg))
     .addOption(new Option('--slice-bits <n>', 'prefix length of each instance\'s slice (default /24, IPv6 /112)').env('NSM_VL3_SLICE_BITS').argParser((v) => Number.parseInt(v, 10)))
     .addOption(new Option('--dns-port <n>', 'UDP port of its DNS responder').env('NSM_VL3_DNS_PORT').default(53).argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option('--dns-upstream <addrs>', 'resolvers for names outside the vL3 zone: IP, IP:PORT or [IPv6]:PORT, comma separated (default: nameservers of /etc/resolv.conf; "none" answers REFUSED)').env('NSM_VL3_DNS_UPSTREAM').argParser(listArg))
     .addOption(new Option('--labels <k=v,...>', 'endpoint labels').env('NSM_LABELS').argParser(labelsArg))
     .addOption(nsmgrOption())
     .addOption(new Option('--netns <name|path|url>', "the instance's network namespace (default: its own)").env('NSM_NETNS').argParser(netnsUrlArg))
     .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
     .addOption(metricsListenOption())
-    .action(async (flags: NseFlags & { sliceBits?: number; dnsPort: number }) => {
+    .action(async (flags: NseFlags & { sliceBits?: number; dnsPort: number; dnsUpstream?: string[] }) => {
       const log = createLogger(flags.name);
       if (flags.cidr.length !== 1) usageError('nse vl3: --cidr takes exactly one prefix (the whole vL3 network)');
       if (flags.sliceBits !== undefined && !Number.isInteger(flags.sliceBits)) usageError('nse vl3: --slice-bits must be a number');
+      let dnsUpstreams: DnsUpstream[] | undefined;
+      try {
+        dnsUpstreams = flags.dnsUpstream?.filter((u) => u !== 'none').map((u) => parseUpstream(u, '--dns-upstream'));
+      } catch (err) {
+        usageError(`nse vl3: ${messageOf(err)}`);
+      }
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
       const endpoint = await startVl3Endpoint({
+        ...(dnsUpstreams ? { dnsUpstreams } : {}),
         name: flags.name,
         services: flags.service,
         cidr: flags.cidr[0]!,

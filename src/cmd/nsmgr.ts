@@ -32,6 +32,7 @@ interface NsmgrFlags {
   policy?: PolicyEngine;
   domain?: string;
   domains?: Map<string, string>;
+  proxy?: string;
 }
 
 function ipArg(value: string): string {
@@ -84,6 +85,7 @@ export function registerNsmgrCommand(program: Command): void {
         throw new InvalidArgumentError((err as Error).message);
       }
     }))
+    .addOption(new Option('--proxy <url>', "its domain's nsmgr-proxy (tcp://HOST:PORT): Requests for other domains' endpoints go through it").env('NSM_PROXY_URL').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
@@ -107,6 +109,7 @@ export function registerNsmgrCommand(program: Command): void {
         tokenLifetimeMs: flags.maxTokenLifetime,
         ...(flags.domain ? { domain: flags.domain } : {}),
         ...(flags.domains ? { domains: flags.domains } : {}),
+        ...(flags.proxy ? { proxyUrl: flags.proxy } : {}),
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
         ...(flags.policy ? { policy: flags.policy } : {}),

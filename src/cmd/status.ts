@@ -47,8 +47,18 @@ function statusText(st: MeshStatus): string[] {
     ...connectionTable(st.connections),
     '',
     ...vl3Lines(st.vl3),
+    ...domainLines(st),
     ...containerLines(st),
     `logs: ${st.runDir}/logs/<component>.log   tear down: ${NSM_CMD} down ${st.name}`,
+  ];
+}
+
+/** One line per domain of an interdomain mesh: its registry, its nsmgr-proxy and its nodes. */
+function domainLines(st: MeshStatus): string[] {
+  if (!st.domains) return [];
+  return [
+    ...st.domains.map((d) => `domain ${d.name}${d.floating ? ' (floating)' : ''}: registry ${d.registry}${d.proxy ? `, nsmgr-proxy ${d.proxy}` : ''}, nodes ${d.nodes.join(',') || '-'}`),
+    '',
   ];
 }
 

@@ -43,6 +43,8 @@ export interface NsmgrOptions {
   /** Interdomain: this nsmgr's domain and the registry URL of each domain it can reach (README: Interdomain). */
   domain?: string;
   domains?: DomainMap;
+  /** Its domain's nsmgr-proxy: endpoints of other domains are reached through it (their URL is this one). */
+  proxyUrl?: string;
   log: Logger;
 }
 
@@ -56,7 +58,7 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const signer = cachingSigner(await newTokenSigner(opts.tokenLifetimeMs, opts.clock), opts.clock ? { clock: opts.clock } : {});
   const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
   const local = registryDirectory(opts.registryUrl);
-  const directory = opts.domains && opts.domains.size > 0 ? interdomainDirectory(local, opts.domains, (url) => registryDirectory(url), opts.domain) : local;
+  const directory = opts.domains && opts.domains.size > 0 ? interdomainDirectory(local, opts.domains, (url) => registryDirectory(url), opts.domain, opts.proxyUrl) : local;
   const chains = newNsmgrChains({
     name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory, log: opts.log, namespaces: kernelNamespaceFacts,
     ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.clock ? { clock: opts.clock } : {}),

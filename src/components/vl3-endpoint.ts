@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { parseMeshUrl } from '../api/transport.js';
 import { enableForwarding } from '../dataplane/forwarding.js';
 import { startVl3Dns } from '../dataplane/dns/vl3-dns.js';
+import { resolvConfUpstreams, type DnsUpstream } from '../dataplane/dns/dns-upstreams.js';
 import type { Logger } from '../sdk/core/log.js';
 import { dnsLabel, vl3Ipam } from '../sdk/networkservice/vl3-ipam.js';
 import { leaseFile } from '../sdk/tools/lease-file.js';
@@ -33,6 +34,8 @@ export interface Vl3EndpointOptions {
   tokenLifetimeMs?: number;
   /** UDP port of its DNS responder (default 53). */
   dnsPort?: number;
+  /** Resolvers for names outside the vL3 zone (default: the nameservers of this process's /etc/resolv.conf). */
+  dnsUpstreams?: DnsUpstream[];
   /** Where its slice and client leases are kept across restarts (default: beside its socket). */
   stateDir?: string;
   /** Told the slice once claimed and the peers whenever they change (for `nsm status`). */
@@ -43,6 +46,20 @@ export interface Vl3EndpointOptions {
 function stateDirOf(listenUrl: string): string {
   const u = parseMeshUrl(listenUrl);
   return u.kind === 'unix' ? dirname(u.path) : '/var/lib/networkservicemesh';
+}
+
+/** Upstreams that are not this responder itself (its own address, or loopback on its port). */
+function upstreamsOf(opts: Vl3EndpointOptions, own: string): DnsUpstream[] {
+  let list = opts.dnsUpstreams;
+  if (!list) {
+    try {
+      list = resolvConfUpstreams(readFileSync('/etc/resolv.conf', 'utf8'));
+    } catch {
+      list = [];
+    }
+  }
+  const port = opts.dnsPort ?? 53;
+  return list.filter((u) => !(u.port === port && (u.host === own || /^(127\.|::1$)/.test(u.host))));
 }
 
 function readPrevious(file: string): string | undefined {
@@ -134,6 +151,7 @@ export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<Runnin
       continue;
     }
     writeFileSync(sliceFile, JSON.stringify({ slice: slice.cidr }));
+    dns.update({ upstreams: upstreamsOf(opts, slice.ownIp) });
     let peers: Vl3Peer[] = [];
     const report = () => opts.onState?.({ service, slice: slice.cidr, addr: slice.own, peers: peers.map((p) => p.name) });
     const mesh = await startVl3Mesh({

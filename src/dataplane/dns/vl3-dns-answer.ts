@@ -1,8 +1,9 @@
 // The answers of a vL3 instance's DNS responder (pure: no sockets): `<client>.<zone>.`
 // A/AAAA from the records it holds; a name of its zone it does not hold is asked of the
 // other instances when the query came from a client (RD set), and NXDOMAIN otherwise;
-// names outside its zones are REFUSED. Forwarded queries go out with RD clear, so an
-// instance asked by another answers only from its own records (no loops).
+// names outside its zones go to the upstream resolvers when it has any (REFUSED otherwise).
+// Queries asked of peers go out with RD clear, so an instance asked by another answers only
+// from its own records (no loops).
 import dnsPacket, { type Answer, type DecodedPacket, type Packet } from 'dns-packet';
 
 export const RCODE = { NOERROR: 0, NXDOMAIN: 3, REFUSED: 5, SERVFAIL: 2 } as const;
@@ -11,7 +12,7 @@ export const ANSWER_TTL = 2;
 
 export type Records = ReadonlyMap<string, readonly string[]>;
 
-export type Decision = { kind: 'reply'; packet: Packet } | { kind: 'fanout'; name: string };
+export type Decision = { kind: 'reply'; packet: Packet } | { kind: 'fanout'; name: string } | { kind: 'forward' };
 
 /** The client label of `qname` when it is `<label>.<zone>` of one of `zones` (case-insensitive). */
 export function labelIn(qname: string, zones: readonly string[]): string | undefined {
@@ -40,11 +41,18 @@ function recordsFor(query: Packet, addrs: readonly string[]): Answer[] {
     .map((data) => ({ type: want, name: q.name, ttl: ANSWER_TTL, class: 'IN', data }));
 }
 
-export function decide(query: DecodedPacket | Packet, zones: readonly string[], records: Records, canFanout: boolean): Decision {
+/** Whether `qname` is one of `zones` or below one (case-insensitive). */
+export const inZones = (qname: string, zones: readonly string[]): boolean => {
+  const q = qname.toLowerCase().replace(/\.$/, '');
+  return zones.some((z) => q === z.toLowerCase() || q.endsWith(`.${z.toLowerCase()}`));
+};
+
+export function decide(query: DecodedPacket | Packet, zones: readonly string[], records: Records, canFanout: boolean, canForward = false): Decision {
   const q = query.questions?.[0];
   if (!q) return { kind: 'reply', packet: reply(query, RCODE.REFUSED) };
+  if (!inZones(q.name, zones)) return canForward ? { kind: 'forward' } : { kind: 'reply', packet: reply(query, RCODE.REFUSED) };
   const label = labelIn(q.name, zones);
-  if (label === undefined) return { kind: 'reply', packet: reply(query, RCODE.REFUSED) };
+  if (label === undefined) return { kind: 'reply', packet: reply(query, RCODE.NXDOMAIN) };
   const addrs = records.get(label);
   if (addrs && addrs.length > 0) return { kind: 'reply', packet: reply(query, RCODE.NOERROR, recordsFor(query, addrs)) };
   const fromClient = ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0;

@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError } from '../../api/errors.js';
 import { netnsPath, resolveNetns, type NetnsLike } from '../netns.js';
+import type { DnsUpstream } from './dns-upstreams.js';
 
 export interface Vl3Dns {
-  update(state: { zones?: string[]; records?: Map<string, string[]>; peers?: string[] }): void;
+  update(state: { zones?: string[]; records?: Map<string, string[]>; peers?: string[]; upstreams?: DnsUpstream[] }): void;
   stop(): void;
 }
 

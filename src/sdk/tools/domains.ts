@@ -47,3 +47,12 @@ export function localName(name: string, own: string): string {
   const i = name.indexOf(`@${own}`);
   return i >= 0 && (i + own.length + 1 === name.length || name[i + own.length + 1] === '@') ? name.slice(0, i) : name;
 }
+
+/**
+ * The domain an endpoint name lives in: the first domain after its own name ("nse-b@domain-b" and
+ * "nse-f@domain-b@floating" live in domain-b); undefined for a name without a domain.
+ */
+export function homeDomain(name: string): string | undefined {
+  const parts = name.split('@');
+  return parts.length > 1 ? parts[1] : undefined;
+}

@@ -28,11 +28,11 @@ function errorsOf(text: string): string[] {
   return [];
 }
 
-test('domains: plan has a registry per domain and nsmgrs that know them all', () => {
+test('domains: plan has a registry and an nsmgr-proxy per domain and nsmgrs that know them all', () => {
   const p = planMesh(parseScenario(TEXT), 'i.yaml');
   assert.deepEqual(p.domains, [
-    { name: 'domain-a', registry: 'tcp://198.18.0.254:5001', nodes: ['node-1'] },
-    { name: 'domain-b', registry: 'tcp://198.18.0.254:5011', nodes: ['node-2'] },
+    { name: 'domain-a', registry: 'tcp://198.18.0.254:5001', nodes: ['node-1'], proxy: 'tcp://198.18.0.254:5021' },
+    { name: 'domain-b', registry: 'tcp://198.18.0.254:5011', nodes: ['node-2'], proxy: 'tcp://198.18.0.254:5022' },
     { name: 'floating', registry: 'tcp://198.18.0.254:5012', nodes: [], floating: true },
   ]);
   assert.deepEqual(p.components.filter((c) => c.kind === 'registry').map((c) => c.name), ['registry', 'registry-domain-b', 'registry-floating']);
@@ -40,10 +40,17 @@ test('domains: plan has a registry per domain and nsmgrs that know them all', ()
   assert.equal(nsmgr2[nsmgr2.indexOf('--registry') + 1], 'tcp://198.18.0.254:5011');
   assert.equal(nsmgr2[nsmgr2.indexOf('--domain') + 1], 'domain-b');
   assert.equal(nsmgr2[nsmgr2.indexOf('--domains') + 1], 'domain-a=tcp://198.18.0.254:5001,domain-b=tcp://198.18.0.254:5011,floating=tcp://198.18.0.254:5012');
+  assert.equal(nsmgr2[nsmgr2.indexOf('--proxy') + 1], 'tcp://198.18.0.254:5022');
+  // A proxy per domain with nodes, knowing the other's proxy and its own registry.
+  const proxyA = p.components.find((c) => c.name === 'nsmgr-proxy-domain-a')!;
+  assert.equal(proxyA.kind, 'nsmgr-proxy');
+  assert.deepEqual(proxyA.args.slice(0, 11), ['nsmgr-proxy', '--name', 'nsmgr-proxy-domain-a', '--listen', 'tcp://198.18.0.254:5021', '--registry', 'tcp://198.18.0.254:5001', '--domain', 'domain-a', '--proxies', 'domain-b=tcp://198.18.0.254:5022']);
+  assert.ok(!p.components.some((c) => c.name === 'nsmgr-proxy-floating'));
   // Without domains nothing changes.
   const plain = planMesh(parseScenario(TEXT.replace(/domain: domain-a\n/, '').replace(/domains:\n( {2}- .*\n)+/, '').replace('@domain-b', '').replace('@floating', '').replace('"icmp-f@floating"', 'icmp-f')), 'p.yaml');
   assert.equal(plain.domains, undefined);
   assert.ok(!plain.components.find((c) => c.name === 'nsmgr-node-1')!.args.includes('--domain'));
+  assert.ok(!plain.components.some((c) => c.kind === 'nsmgr-proxy'));
 });
 
 test('domains: bad entries are one line each', () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { decide, labelIn, rcodeOf, RCODE } from '../../../src/dataplane/dns/vl3-dns-answer.js';
+import { parseUpstream, resolvConfUpstreams } from '../../../src/dataplane/dns/dns-upstreams.js';
 import { applyResolvConf, removeResolvConf, resolvConfPath, resolvConfText } from '../../../src/dataplane/resolv-conf.js';
 
 const records = new Map([['nsc-1', ['169.254.17.2']], ['nsc-6', ['169.254.18.3', '2001:db8:1::3']]]);
@@ -40,6 +41,20 @@ test('vl3 dns: unknown names fan out once, forwarded queries get NXDOMAIN, other
   assert.ok(alone.kind === 'reply' && rcodeOf(alone.packet) === RCODE.NXDOMAIN);
   const other = decide(query('example.org'), ['vl3-net'], records, true);
   assert.ok(other.kind === 'reply' && rcodeOf(other.packet) === RCODE.REFUSED);
+});
+
+test('vl3 dns: names outside the zone go upstream when there are upstreams; upstream entries', () => {
+  assert.deepEqual(decide(query('example.org'), ['vl3-net'], records, true, true), { kind: 'forward' });
+  const deep = decide(query('a.b.vl3-net'), ['vl3-net'], records, true, true);
+  assert.ok(deep.kind === 'reply' && rcodeOf(deep.packet) === RCODE.NXDOMAIN);
+  assert.deepEqual(parseUpstream('198.18.0.9'), { host: '198.18.0.9', port: 53 });
+  assert.deepEqual(parseUpstream('198.18.0.9:5353'), { host: '198.18.0.9', port: 5353 });
+  assert.deepEqual(parseUpstream('[2001:db8::1]:54'), { host: '2001:db8::1', port: 54 });
+  assert.throws(() => parseUpstream('dns.example:53'), /dns-upstream: "dns.example:53" is not IP/);
+  assert.deepEqual(resolvConfUpstreams('# x\nnameserver 198.18.0.9\nsearch a\nnameserver fe80::1%eth0\nnameserver bad\n'), [
+    { host: '198.18.0.9', port: 53 },
+    { host: 'fe80::1', port: 53 },
+  ]);
 });
 
 test('vl3 dns: resolv.conf of a named namespace, written and removed only when ours', () => {
