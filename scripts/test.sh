@@ -111,5 +111,5 @@ echo "slowest test files (s, summed test durations):"
 sort -rn "$durations" | head -15 | awk -v root="$(pwd)/" '{ sub(root, "", $4); printf "  %6.1f  %s\n", $1 / 1000, $4 }'
 rm -f "$tap" "$durations"
 echo "tests: ${pass} passed, ${fail} failed, ${skip} skipped"
-(IFS=';'; echo "wall time: ${times[*]}; total $SECONDS s" | sed 's/;/, /g')
+(IFS=';'; echo "wall time: ${times[*]};total $SECONDS s" | sed 's/;/, /g')
 exit "$status"
