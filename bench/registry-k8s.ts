@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeAllChannels } from '../src/api/index.js';
 import { startRegistry } from '../src/components/registry.js';
-import { parseK8sOptions } from '../src/registry/k8s-options.js';
+import { parseK8sOptions } from '../src/registry/k8s-config.js';
 import type { BackendOptions } from '../src/registry/backends.js';
 import { registryClients } from '../src/sdk/registry/client.js';
 import { startApiServer } from '../test/k8s-apiserver/server.js';

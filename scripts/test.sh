@@ -12,21 +12,38 @@ bash scripts/install-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-npm run --silent typecheck
-npm run --silent deps
-npm run --silent lint
-npm run --silent build
+# The four checks share nothing (build writes dist/, the others only read): they run side by side, and
+# a failing one stops everything after all four have finished.
+start=$SECONDS
+checks_dir=$(mktemp -d /tmp/nsm-checks-XXXXXX)
+checks=(typecheck deps lint build)
+pids=()
+for c in "${checks[@]}"; do
+  npm run --silent "$c" >"$checks_dir/$c.log" 2>&1 &
+  pids+=($!)
+done
+checks_ok=1
+for i in "${!checks[@]}"; do
+  if ! wait "${pids[$i]}"; then checks_ok=0; echo "npm run ${checks[$i]} failed:"; fi
+  cat "$checks_dir/${checks[$i]}.log"
+done
+rm -rf "$checks_dir"
+[ "$checks_ok" = 1 ] || exit 1
+times=("checks $((SECONDS - start)) s")
 
 cleanup() { bash scripts/sweep-test-netns.sh || true; }
 trap cleanup EXIT
 
 tap=$(mktemp /tmp/nsm-test-XXXXXX.tap)
+durations=$(mktemp /tmp/nsm-test-XXXXXX.txt)
 status=0
-# Runs test files with node:test (spec to stdout, tap appended to $tap for the summary); "$@" may start with a
-# command prefix (e.g. setpriv ...) before "--"; "--parallel" first runs two files at a time.
+# Runs test files with node:test (spec to stdout, tap appended to $tap for the summary, per-file durations
+# appended to $durations); "$@" may start with a command prefix (e.g. setpriv ...) before "--";
+# "--parallel" first runs two files at a time, "--jobs N" N at a time.
 run() {
   local prefix=() concurrency=1
   if [ "$1" = "--parallel" ]; then concurrency=2; shift; fi
+  if [ "$1" = "--jobs" ]; then concurrency=$2; shift 2; fi
   while [ "$1" != "--" ]; do prefix+=("$1"); shift; done
   shift
   [ "$#" -gt 0 ] || return 0
@@ -37,8 +54,10 @@ run() {
   part="$dir/report.tap"
   "${prefix[@]}" env NSM_LOG_LEVEL="${NSM_LOG_LEVEL:-silent}" node --import tsx --test --test-concurrency="$concurrency" \
     --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$part" "$@" || status=$?
+    --test-reporter=tap --test-reporter-destination="$part" \
+    --test-reporter=./scripts/file-durations.mjs --test-reporter-destination="$dir/durations.txt" "$@" || status=$?
   cat "$part" >>"$tap" 2>/dev/null || true
+  cat "$dir/durations.txt" >>"$durations" 2>/dev/null || true
   rm -rf "$dir"
 }
 
@@ -57,13 +76,40 @@ if [ "$#" -gt 0 ]; then
   run -- "$@"
 else
   # Order: unit, then the in-process sandbox (no root), then end-to-end tests on real namespaces.
-  run -- test/unit/**/*.test.ts
+  # NSM_TEST_TIERS (default "unit sandbox e2e") picks tiers, e.g. NSM_TEST_TIERS=e2e.
+  tiers=" ${NSM_TEST_TIERS:-unit sandbox e2e} "
+  start=$SECONDS
+  [[ "$tiers" != *" unit "* ]] || run -- test/unit/**/*.test.ts
+  times+=("unit $((SECONDS - start)) s")
   # Sandbox files share nothing (own temporary directory, ports and clock): two at a time.
-  run --parallel "${as_nobody[@]}" -- test/sandbox/**/*.test.ts
-  run -- test/e2e/**/*.test.ts
+  start=$SECONDS
+  [[ "$tiers" != *" sandbox "* ]] || run --parallel "${as_nobody[@]}" -- test/sandbox/**/*.test.ts
+  times+=("sandbox $((SECONDS - start)) s")
+  # End-to-end: the files listed in test/e2e/serial.txt (CPU-heavy, timing-sensitive or machine-wide; the
+  # reason is on each line) run one at a time after the others, which share nothing and run
+  # NSM_E2E_JOBS (default 2) at a time.
+  declare -A serial=()
+  while read -r f _; do
+    [ -n "$f" ] && [ "${f:0:1}" != "#" ] || continue
+    [ -f "$f" ] || echo "test/e2e/serial.txt: no such file: $f"
+    serial[$f]=1
+  done <test/e2e/serial.txt
+  together=() alone=()
+  for f in test/e2e/**/*.test.ts; do
+    [[ "$tiers" == *" e2e "* ]] || break
+    if [ -n "${serial[$f]:-}" ]; then alone+=("$f"); else together+=("$f"); fi
+  done
+  start=$SECONDS
+  run --jobs "${NSM_E2E_JOBS:-2}" -- "${together[@]}"
+  mid=$SECONDS
+  run -- "${alone[@]}"
+  times+=("e2e $((SECONDS - start)) s (${#together[@]} files ${NSM_E2E_JOBS:-2} at a time $((mid - start)) s, ${#alone[@]} one at a time $((SECONDS - mid)) s)")
 fi
 sum() { awk -v k="$1" '$1 == "#" && $2 == k { n += $3 } END { print n + 0 }' "$tap"; }
 pass=$(sum pass); fail=$(sum fail); skip=$(sum skipped)
-rm -f "$tap"
+echo "slowest test files (s, summed test durations):"
+sort -rn "$durations" | head -15 | awk -v root="$(pwd)/" '{ sub(root, "", $4); printf "  %6.1f  %s\n", $1 / 1000, $4 }'
+rm -f "$tap" "$durations"
 echo "tests: ${pass} passed, ${fail} failed, ${skip} skipped"
+(IFS=';'; echo "wall time: ${times[*]};total $SECONDS s" | sed 's/;/, /g')
 exit "$status"

@@ -5,7 +5,6 @@ import { startForwarder } from '../components/forwarder.js';
 import { kernelDataplane, readLinkCounters } from '../dataplane/index.js';
 import { mechanismRegistry, remoteMechanismNames } from '../dataplane/mechanisms/index.js';
 import { serveMetrics } from '../observability/serve.js';
-import { otlpTracer } from '../observability/tracing.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError } from './cli-error.js';
 import { durationArg, labelsArg, meshUrlArg, metricsListenOption, otlpEndpointOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
@@ -69,7 +68,7 @@ export function registerForwarderCommand(program: Command): void {
     .action(async (flags: { name: string; listen: string; nsmgr: string; underlayIp: string; labels?: Record<string, string>; remoteMechanisms?: string[]; srv6Via?: Record<string, string[]>; encryptedServices?: string[]; maxTokenLifetime: number; sweepAfter?: number; metricsListen?: string; otlpEndpoint?: string; backgroundRemoval?: boolean }) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'forwarder' }, log);
-      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
+      const tracer = flags.otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const fwd = await startForwarder({
         name: flags.name,
         listenUrl: flags.listen,

@@ -9,7 +9,6 @@ import { createLogger } from '../sdk/core/log.js';
 import { messageOf } from '../api/errors.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
 import { serveMetrics } from '../observability/serve.js';
-import { otlpTracer } from '../observability/tracing.js';
 import { durationArg, listArg, metricsListenOption, nsmgrOption, otlpEndpointOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { containerNetnsUrl, netnsUrlArg } from './netns-arg.js';
 import { applyResolvConf, removeResolvConf } from '../dataplane/resolv-conf.js';
@@ -57,7 +56,7 @@ export function registerNscCommand(program: Command): void {
       // Resolved before connecting: a missing container is a usage error, not a failed request.
       const netnsUrl = flags.container ? await containerNetnsUrl(flags.container) : (flags.netns ?? `file:///proc/${process.pid}/ns/net`);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'client' }, log);
-      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
+      const tracer = flags.otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const conns: Connection[] = [];
       // Connections that carry a DNS context (vL3) configure the namespace's resolver (README: vL3).
       const dnsConfigs = () => conns.flatMap((c) => c.context?.dnsContext?.configs ?? []);

@@ -11,7 +11,6 @@ import { usageError } from './cli-error.js';
 import { messageOf } from '../api/errors.js';
 import { createLogger } from '../sdk/core/log.js';
 import { serveMetrics } from '../observability/serve.js';
-import { otlpTracer } from '../observability/tracing.js';
 import { cidrsArg, durationArg, labelsArg, listArg, meshUrlArg, metricsListenOption, otlpEndpointOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 interface NseFlags {
@@ -54,7 +53,7 @@ export function registerNseCommand(program: Command): void {
     .action(async (flags: NseFlags) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
-      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
+      const tracer = flags.otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const endpoint = await startEndpoint({
         name: flags.name,
         services: flags.service,
@@ -96,7 +95,7 @@ export function registerNseCommand(program: Command): void {
     .action(async (flags: NseFlags & { requestTimeout: number }) => {
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
-      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
+      const tracer = flags.otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const endpoint = await startPassthrough({
         name: flags.name,
         services: flags.service,

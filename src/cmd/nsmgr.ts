@@ -7,7 +7,6 @@ import { createLogger } from '../sdk/core/log.js';
 import { parseDomains } from '../sdk/tools/domains.js';
 import { InvalidArgumentError } from './cli-error.js';
 import { serveMetrics } from '../observability/serve.js';
-import { otlpTracer } from '../observability/tracing.js';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { startForwarder, type RunningForwarder } from '../components/forwarder.js';
@@ -49,11 +48,11 @@ function forwarderListen(flags: NsmgrFlags): string {
 }
 
 /** The kernel forwarder of `nsm forwarder`, in this process, registered as an in-process hop. */
-function startEmbeddedForwarder(flags: NsmgrFlags, otlpEndpoint: string | undefined): Promise<RunningForwarder> {
+async function startEmbeddedForwarder(flags: NsmgrFlags, otlpEndpoint: string | undefined): Promise<RunningForwarder> {
   const name = flags.forwarderName ?? `${flags.name}-forwarder`;
   const listenUrl = forwarderListen(flags);
   const log = createLogger(name);
-  const tracer = otlpEndpoint ? otlpTracer(otlpEndpoint, name) : undefined;
+  const tracer = otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(otlpEndpoint, name) : undefined;
   return startForwarder({
     name,
     listenUrl,
@@ -100,7 +99,7 @@ export function registerNsmgrCommand(program: Command): void {
       if (flags.withForwarder) forwarderListen(flags); // a bad combination is refused before anything starts
       const log = createLogger(flags.name);
       const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'nsmgr' }, log);
-      const tracer = flags.otlpEndpoint ? otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
+      const tracer = flags.otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
       const nsmgr = await startNsmgr({
         name: flags.name,
         listenUrl: flags.listen,

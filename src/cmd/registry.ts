@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { parseMeshUrl } from '../api/index.js';
 import { BACKENDS } from '../registry/backends.js';
 import { addEtcdOptions, parseEtcdOptions, type EtcdCliValues } from '../registry/etcd-options.js';
-import { addK8sOptions, parseK8sOptions, type K8sCliValues } from '../registry/k8s-options.js';
+import { addK8sOptions, type K8sCliValues } from '../registry/k8s-options.js';
 import { MeshError } from '../api/errors.js';
 import { startRegistry } from '../components/registry.js';
 import { createLogger } from '../sdk/core/log.js';
@@ -64,7 +64,8 @@ export function registerRegistryCommand(program: Command): void {
       let backendOptions = {};
       try {
         if (flags.backend === 'etcd') backendOptions = { etcd: parseEtcdOptions(flags) };
-        if (flags.backend === 'k8s') backendOptions = { k8s: parseK8sOptions(flags) };
+        // Loaded on demand: the Kubernetes client costs most of a process's start.
+        if (flags.backend === 'k8s') backendOptions = { k8s: (await import('../registry/k8s-config.js')).parseK8sOptions(flags) };
       } catch (err) {
         if (err instanceof MeshError) usageError(err.message);
         throw err;

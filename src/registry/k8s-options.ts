@@ -1,10 +1,8 @@
-// Command-line options of the Kubernetes registry backend (`--kubeconfig`, `--k8s-namespace`) and how
-// they become a client configuration: an explicit kubeconfig file, else what any Kubernetes client uses
-// (KUBECONFIG, ~/.kube/config, or the in-cluster service account).
-import { existsSync, readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+// Command-line options of the Kubernetes registry backend (`--kubeconfig`, `--k8s-namespace`); k8s-config.ts
+// turns them into a client configuration. Only types of the Kubernetes client here: every `nsm` process
+// loads this file, and the client costs most of a process's start when loaded.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError, messageOf } from '../api/errors.js';
 
 export interface K8sConnectionOptions {
   kubeConfig: KubeConfig;
@@ -16,41 +14,9 @@ export interface K8sCliValues {
   k8sNamespace?: string;
 }
 
-const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
 /** Adds `--kubeconfig` and `--k8s-namespace` to a command. */
 export function addK8sOptions(command: Command): Command {
   return command
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster) (k8s backend)'))
     .addOption(new Option('--k8s-namespace <name>', 'namespace of the NSM custom resources (default: NSM_NAMESPACE, in-cluster namespace, kubeconfig context, default) (k8s backend)'));
-}
-
-/** Loads the configuration; throws InvalidArgumentError with one readable line. */
-export function parseK8sOptions(values: K8sCliValues, env: NodeJS.ProcessEnv = process.env): K8sConnectionOptions {
-  const kc = new KubeConfig();
-  try {
-    if (values.kubeconfig !== undefined) {
-      if (!existsSync(values.kubeconfig)) throw new Error(`no such file: ${values.kubeconfig}`);
-      kc.loadFromFile(values.kubeconfig);
-    } else {
-      kc.loadFromDefault();
-    }
-  } catch (err) {
-    throw new InvalidArgumentError(`--kubeconfig: ${messageOf(err)}`, { cause: err });
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new InvalidArgumentError('--kubeconfig: no current cluster (give --kubeconfig, set KUBECONFIG, or run in a pod)');
-  const namespace = values.k8sNamespace ?? env['NSM_NAMESPACE'] ?? inClusterNamespace() ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
-    throw new InvalidArgumentError(`--k8s-namespace: ${JSON.stringify(namespace)} is not a valid namespace name`);
-  }
-  return { kubeConfig: kc, namespace };
-}
-
-function inClusterNamespace(): string | undefined {
-  try {
-    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }

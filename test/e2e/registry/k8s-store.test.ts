@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'node:http';
 import { NetworkServiceEndpoint, type NetworkService } from '../../../src/api/index.js';
-import { parseK8sOptions } from '../../../src/registry/k8s-options.js';
+import { parseK8sOptions } from '../../../src/registry/k8s-config.js';
 import { nsCodec, nseCodec } from '../../../src/registry/k8s-codec.js';
 import { K8sStore } from '../../../src/registry/k8s-store.js';
 import type { StoreEvent } from '../../../src/sdk/registry/registry-store.js';
