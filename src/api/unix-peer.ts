@@ -25,7 +25,7 @@ function libc(): GetSockOpt | null {
     try {
       // koffi is CommonJS with a native addon; require keeps its loading lazy and synchronous.
       const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-      getsockopt = koffi.load('libc.so.6').func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)') as unknown as GetSockOpt;
+      getsockopt = koffi.load('libc.so.6').func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)');
     } catch {
       getsockopt = null;
     }
