@@ -3,7 +3,7 @@
 // security off (the baseline, same run); tls.handshakes.per-second of an SVID pair (ECDSA P-256,
 // TLS 1.3, client certificate) beside plain TCP connects per second. Prints {"results":[...]} on stdout.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as netServer, connect as netConnect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +18,11 @@ import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
 
 const execFileP = promisify(execFile);
 const ip = (...a: string[]) => execFileP('ip', a);
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, rounds: { type: 'string' } } });
 const RUNS = args.quick ? 15 : 40;
+/** Rounds of (off, on) meshes, alternating which goes first, so load changes hit both sides alike. */
+const ROUNDS = Number(args.rounds ?? (args.quick ? 1 : 2));
+const wanted = (part: string) => !args.only || args.only.split(',').includes(part);
 process.env.NSM_LOG_LEVEL ??= 'warn';
 const log = (m: string) => process.stderr.write(`[bench/security] ${m}\n`);
 const TD = 'bench.nsm';
@@ -35,8 +38,9 @@ const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 
 const PREFIX = `s${process.pid}-`;
 const spaces = new Set<string>();
+let nsCount = 0;
 async function netns(s: string): Promise<string> {
-  const n = PREFIX + s;
+  const n = `${PREFIX}${nsCount++}${s}`;
   spaces.add(n);
   await createNamedNetns(n);
   return n;
@@ -63,6 +67,34 @@ async function clientIdentity(on: boolean): Promise<void> {
   installIdentity(new IdentityProvider({ certPem: s.certPem, keyPem: s.keyPem, bundlePem: ca.certPem }));
 }
 
+/** BENCH_SECURITY_LOGS=DIR: keeps every mesh process's log lines there (per-hop timestamps for profiling). */
+function dumpLogs(mesh: Mesh, tag: string): void {
+  const out = process.env.BENCH_SECURITY_LOGS;
+  if (!out) return;
+  for (const p of mesh.procs) writeFileSync(join(out, `${tag}-${p.name}.log`), p.stdout + p.stderr);
+}
+
+/** CPU time (utime+stime, ms) of a process, from /proc. */
+function cpuMs(pid: number): number {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+/** CPU ms per Request+Close of each process (security on and off), for the notes: load-proof where wall time is not. */
+const cpuPerRequest: Record<string, Record<string, number[]>> = {};
+function cpuSnapshot(mesh: Mesh): () => void {
+  const procs = mesh.procs.filter((p) => p.alive);
+  const before = procs.map((p) => cpuMs(p.pid));
+  const self0 = process.cpuUsage();
+  return () => {
+    const tag = (cpuPerRequest[currentTag] ??= {});
+    procs.forEach((p, i) => (tag[p.kind] ??= []).push((cpuMs(p.pid) - before[i]!) / (RUNS + 3)));
+    const d = process.cpuUsage(self0);
+    (tag['client'] ??= []).push((d.user + d.system) / 1000 / (RUNS + 3));
+  };
+}
+let currentTag = '';
+
 async function requestTimes(client: MeshClient, clientNs: string): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < RUNS + 3; i++) {
@@ -87,12 +119,16 @@ async function local(on: boolean): Promise<number[]> {
     await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.0.0/16', env: await identityEnv(on, 'nse', 'nse-1') });
     await clientIdentity(on);
     const client = await MeshClient.create({ name: 'bench-nsc', nsmgrUrl });
+    currentTag = `local-${tag}`;
+    const cpu = cpuSnapshot(mesh);
     try {
       return await requestTimes(client, c0);
     } finally {
+      cpu();
       await client.shutdown();
     }
   } finally {
+    dumpLogs(mesh, `local-${tag}`);
     closeAllChannels();
     await mesh.cleanup();
   }
@@ -122,9 +158,12 @@ async function remote(on: boolean): Promise<number[]> {
     await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: '169.254.0.0/16', netns: n2, env: await identityEnv(on, 'nse', 'nse-1') });
     await clientIdentity(on);
     const client = await MeshClient.create({ name: 'bench-nsc', nsmgrUrl: mesh.sock('nsmgr-1') });
+    currentTag = `remote-${tag}`;
+    const cpu = cpuSnapshot(mesh);
     try {
       return await requestTimes(client, nsc);
     } finally {
+      cpu();
       await client.shutdown();
     }
   } finally {
@@ -176,14 +215,22 @@ async function handshakes(): Promise<void> {
 try {
   ca = await loadCa(await createCa(TD));
   writeFileSync(join(dir, 'bundle.pem'), ca.certPem);
-  log('tls handshakes');
-  await handshakes();
+  if (wanted('handshakes')) {
+    log('tls handshakes');
+    await handshakes();
+  }
   for (const [name, fn] of [['request.local', local], ['request.remote', remote]] as const) {
-    log(`${name}: security off, then on (${RUNS} sequential requests each)`);
-    let off: number[], on: number[];
+    if (!wanted(name.split('.')[1]!)) continue;
+    log(`${name}: ${ROUNDS} rounds of security off and on, interleaved (${RUNS} sequential requests each)`);
+    const off: number[] = [], on: number[] = [];
     try {
-      off = await fn(false);
-      on = await fn(true);
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const sec of r % 2 === 0 ? [false, true] : [true, false]) {
+          const times = await fn(sec);
+          log(`  round ${r + 1} security ${sec ? 'on' : 'off'}: p50 ${r3(p50(times))} ms (${times.map((t) => Math.round(t)).join(' ')})`);
+          (sec ? on : off).push(...times);
+        }
+      }
     } catch (err) {
       results.push({ name: `${name}.p50.mtls`, missing: String(err).split('\n')[0]!.slice(0, 300) });
       continue;
@@ -196,5 +243,6 @@ try {
   for (const n of spaces) await deleteNamedNetns(n).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 }
+for (const [tag, byKind] of Object.entries(cpuPerRequest)) log(`cpu ms per request ${tag}: ${Object.entries(byKind).map(([k, v]) => `${k} ${r3(v.reduce((a, b) => a + b, 0) / v.length)}`).join(', ')}`);
 process.stdout.write(`${JSON.stringify({ results })}\n`);
 process.exit(0);

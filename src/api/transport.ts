@@ -5,6 +5,7 @@ import { createChannel, createServer, type Channel, type Server, ChannelCredenti
 import { Metadata as GrpcMetadata, ServerInterceptingCall, status, type ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
+import { parseUnixPeer, recordUnixPeers } from './unix-peer.js';
 
 /**
  * Mutual TLS for every server and channel of this process (set once at start by a component that has an
@@ -34,6 +35,11 @@ export function transportSecurity(): TransportSecurity | undefined {
  * value the caller sent and set it only from the verified peer certificate.
  */
 export const PEER_ID_HEADER = 'nsm-peer-spiffe-id';
+/** Incoming metadata keys with the pid and uid of the caller's process (unix sockets, from SO_PEERCRED), set like PEER_ID_HEADER. */
+export const PEER_PID_HEADER = 'nsm-peer-pid';
+export const PEER_UID_HEADER = 'nsm-peer-uid';
+
+recordUnixPeers();
 
 const peerIdentity: ServerInterceptor = (_method, call) =>
   new ServerInterceptingCall(call, {
@@ -41,6 +47,13 @@ const peerIdentity: ServerInterceptor = (_method, call) =>
       next({
         onReceiveMetadata(md, mdNext) {
           md.remove(PEER_ID_HEADER);
+          md.remove(PEER_PID_HEADER);
+          md.remove(PEER_UID_HEADER);
+          const unix = parseUnixPeer(call.getConnectionInfo().remoteAddress);
+          if (unix) {
+            md.set(PEER_PID_HEADER, String(unix.pid));
+            md.set(PEER_UID_HEADER, String(unix.uid));
+          }
           const sec = security;
           const cert = call.getAuthContext()?.sslPeerCertificate;
           if (sec && cert) {

@@ -3,7 +3,8 @@
 // SVID; the files are polled and a rotated SVID is taken up without dropping connections.
 import { Option, type Command } from 'commander';
 import { createLogger } from '../sdk/core/log.js';
-import { installIdentity, watchIdentityFiles, type WatchedIdentity } from '../security/index.js';
+import { watchIdentityFiles, type WatchedIdentity } from '../security/identity-files.js';
+import { installIdentity } from '../security/install.js';
 import { usageError } from './cli-error.js';
 
 interface IdentityFlags {

@@ -1,6 +1,6 @@
 // The kernel's answers for the nsmgr's namespace-ownership check: which namespace an
 // inodeURL names, which namespaces belong to the node, and which one a process lives in.
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { NamespaceFacts } from '../sdk/networkservice/namespace-ownership.js';
 import { ownNetns, resolveNetnsId } from './netns.js';
 
@@ -15,4 +15,10 @@ export const kernelNamespaceFacts: NamespaceFacts = {
   // could see a client's namespace that the main thread is in for a moment and refuse that client.
   protectedIds: async () => [ownNetns().id, ...[await idOfFile('/proc/1/ns/net')].filter((x): x is string => !!x)],
   idOfPid: (pid) => idOfFile(`/proc/${pid}/ns/net`),
+  privileged: async (pid) => {
+    // CapEff of /proc/PID/status, bit 21 = CAP_SYS_ADMIN (what setns into another namespace needs).
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const cap = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    return cap !== undefined && (BigInt(`0x${cap}`) & (1n << 21n)) !== 0n;
+  },
 };

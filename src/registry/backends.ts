@@ -6,6 +6,7 @@ import { parseEtcdOptions, type EtcdConnectionOptions } from './etcd-options.js'
 import type { K8sConnectionOptions } from './k8s-options.js';
 import { MemoryStore } from './memory-store.js';
 import type { RegistryStore } from '../sdk/registry/registry-store.js';
+import type { OwnerStore } from '../sdk/registry/owner.js';
 
 /** Backend names the CLI accepts. */
 export const BACKENDS = ['memory', 'etcd', 'k8s'] as const;
@@ -26,6 +27,8 @@ export interface BackendOptions {
 export interface BackendStores {
   ns: RegistryStore<NetworkService>;
   nse: RegistryStore<NetworkServiceEndpoint>;
+  /** Who registered each endpoint, where the backend keeps it (absent: in the registry's memory). */
+  owners?: OwnerStore;
   close(): Promise<void>;
 }
 

@@ -6,10 +6,14 @@ import { createEtcdClient } from './etcd-client.js';
 import { messageCodec } from './etcd-codec.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
 import { EtcdStore } from './etcd-store.js';
+import { etcdOwnerStore } from './etcd-owners.js';
+import type { OwnerStore } from '../sdk/registry/owner.js';
 
 export interface EtcdBackend {
   ns: EtcdStore<NetworkService>;
   nse: EtcdStore<NetworkServiceEndpoint>;
+  /** Who registered each endpoint (kept in etcd, so it survives a registry restart). */
+  owners: OwnerStore;
   /** Closes both stores and the shared client. */
   close(): Promise<void>;
 }
@@ -30,6 +34,7 @@ export function openEtcdBackend(connection: EtcdConnectionOptions, logger?: Logg
   return {
     ns,
     nse,
+    owners: etcdOwnerStore(client, connection.prefix),
     async close() {
       await Promise.all([ns.close(), nse.close()]);
       client.close();

@@ -1,12 +1,21 @@
 // A mesh's own certificate authority: an ECDSA P-256 root whose URI SAN is the trust domain, and the
 // short-lived X.509 SVIDs it issues (one URI SAN = the SPIFFE ID, EKU serverAuth + clientAuth).
 // Certificates are built with @peculiar/x509 over Node's WebCrypto; nothing here encodes ASN.1 by hand.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+// The library is loaded on first use only: it costs hundreds of ms of CPU, and most processes never issue.
+import type * as X509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { parseSpiffeId } from './spiffe-id.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+let lib: Promise<typeof X509> | undefined;
+function x509lib(): Promise<typeof X509> {
+  lib ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  })();
+  return lib;
+}
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 /** Certificates start a little in the past so that small clock differences between processes do not matter. */
@@ -41,12 +50,14 @@ async function newKeys(): Promise<webcrypto.CryptoKeyPair> {
 }
 
 async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
+  const x509 = await x509lib();
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
 /** A new self-signed CA for `trustDomain`, valid for `lifetimeMs` (default one year). */
 export async function createCa(trustDomain: string, lifetimeMs = 365 * 24 * 3600_000): Promise<CaFiles> {
+  const x509 = await x509lib();
   if (!parseSpiffeId(`spiffe://${trustDomain}`)) throw new Error(`bad SPIFFE trust domain "${trustDomain}"`);
   const keys = await newKeys();
   const now = Date.now();
@@ -70,12 +81,13 @@ export async function createCa(trustDomain: string, lifetimeMs = 365 * 24 * 3600
 /** Imported CA material, so that issuing many SVIDs parses the CA once. */
 export interface LoadedCa {
   trustDomain: string;
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   key: webcrypto.CryptoKey;
   certPem: string;
 }
 
 export async function loadCa(ca: CaFiles): Promise<LoadedCa> {
+  const x509 = await x509lib();
   const cert = new x509.X509Certificate(ca.certPem);
   const der = x509.PemConverter.decodeFirst(ca.keyPem);
   const key = (await webcrypto.subtle.importKey('pkcs8', der, ALG, false, ['sign'])) ;
@@ -84,6 +96,7 @@ export async function loadCa(ca: CaFiles): Promise<LoadedCa> {
 
 /** Issues an SVID for `spiffeId` (which must be in the CA's trust domain) valid for `lifetimeMs`. */
 export async function issueSvid(ca: LoadedCa, spiffeId: string, lifetimeMs: number, usage: SvidUsage = 'mtls'): Promise<Svid> {
+  const x509 = await x509lib();
   const id = parseSpiffeId(spiffeId);
   if (!id || id.path.length === 0) throw new Error(`not a workload SPIFFE ID: ${spiffeId}`);
   if (id.trustDomain !== ca.trustDomain) throw new Error(`${spiffeId} is outside the CA's trust domain ${ca.trustDomain}`);

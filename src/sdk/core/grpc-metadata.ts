@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Metadata } from 'nice-grpc-common';
 import type { Incoming } from './ctx.js';
-import { PEER_ID_HEADER } from '../../api/transport.js';
+import { PEER_ID_HEADER, PEER_PID_HEADER, PEER_UID_HEADER } from '../../api/transport.js';
 
 export const TOKEN_HEADER = 'nsm-client-token';
 export const TOKEN_EXPIRES_HEADER = 'nsm-client-token-expires';
@@ -43,6 +43,10 @@ export function incomingFrom(md: Metadata): Incoming {
   // Set by the transport from the verified peer certificate (a caller's own value is removed before).
   const peerId = md.get(PEER_ID_HEADER);
   if (typeof peerId === 'string' && peerId) out.peer = { spiffeId: peerId };
+  // Set by the transport from SO_PEERCRED of a unix socket (a caller's own values are removed before).
+  const pid = Number(md.get(PEER_PID_HEADER));
+  const uid = Number(md.get(PEER_UID_HEADER));
+  if (Number.isInteger(pid) && pid > 0 && Number.isInteger(uid) && uid >= 0) out.peer = { ...out.peer, pid, uid };
   if (typeof expires === 'string' && expires) {
     const d = new Date(expires);
     if (!Number.isNaN(d.getTime())) out.tokenExpires = d;

@@ -1,8 +1,9 @@
 // namespace-ownership (nsmgr): a client may only have its interface put in a network
 // namespace it is entitled to. A namespace proven by the transport (the caller's process,
 // from unix socket credentials, lives in it) is always fine. When the transport tells the
-// caller's process, only its own namespace is accepted; otherwise the node's own namespaces
-// (the nsmgr's and pid 1's) are refused (`requireProof` refuses every unproven namespace).
+// caller's process and that process could not enter other namespaces itself (no CAP_SYS_ADMIN),
+// only its own namespace is accepted; otherwise the node's own namespaces (the nsmgr's and
+// pid 1's) are refused (`requireProof` refuses every unproven namespace).
 import type { NetworkServiceRequest } from '../../api/index.js';
 import { PermissionDeniedError } from '../../api/errors.js';
 import { isBackgroundEvent } from '../core/begin.js';
@@ -18,6 +19,8 @@ export interface NamespaceFacts {
   protectedIds(): Promise<string[]>;
   /** The namespace of a process, if it can be read. */
   idOfPid(pid: number): Promise<string | undefined>;
+  /** Whether a process may enter any namespace itself (CAP_SYS_ADMIN): refusing it another protects nothing. */
+  privileged(pid: number): Promise<boolean>;
 }
 
 export interface NamespaceOwnershipOptions {
@@ -36,14 +39,14 @@ async function check(req: NetworkServiceRequest, ctx: Ctx, facts: NamespaceFacts
   const urls = inodeUrls(req);
   if (urls.length === 0) return;
   const peer = ctx.incoming.peer;
-  const requireProof = opts.requireProof ?? peer?.pid !== undefined;
   const callerNs = peer?.pid !== undefined ? await facts.idOfPid(peer.pid) : undefined;
+  const requireProof = opts.requireProof ?? (peer?.pid !== undefined && !(await facts.privileged(peer.pid)));
   const protectedIds = requireProof ? [] : await facts.protectedIds();
   for (const url of urls) {
     // A URL that names no namespace here is left to the forwarder to refuse (unless proof is required).
     const id = await facts.idOf(url).catch(() => undefined);
     if (id !== undefined && callerNs === id) continue;
-    if (requireProof) throw new PermissionDeniedError(`${CHECK}: inodeURL "${url}": the caller did not prove the namespace is its own (its process must live in it)`);
+    if (requireProof) throw new PermissionDeniedError(`${CHECK}: mechanism parameter inodeURL "${url}" is not the caller's network namespace${peer?.pid !== undefined ? ` (pid ${peer.pid}, uid ${peer.uid ?? '?'}, without CAP_SYS_ADMIN, lives in another)` : ''}`);
     if (id !== undefined && protectedIds.includes(id)) throw new PermissionDeniedError(`${CHECK}: inodeURL "${url}" is the node's own network namespace`);
   }
 }

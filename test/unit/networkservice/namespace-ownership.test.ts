@@ -10,7 +10,7 @@ import { kernelMechanism, P } from '../../../src/sdk/tools/mechanisms.js';
 import { kernelNamespaceFacts } from '../../../src/dataplane/namespace-facts.js';
 import { recorder } from './helpers.js';
 
-/** Fake facts: 'host' and '/proc/1/ns/net' are the node's ('ns-node'); client 42 lives in 'ns-42'. */
+/** Fake facts: 'host' and '/proc/1/ns/net' are the node's ('ns-node'); client 42 lives in 'ns-42'; pid 9 has CAP_SYS_ADMIN. */
 const facts: NamespaceFacts = {
   idOf: async (url) => {
     if (url === 'host' || url === 'file:///proc/1/ns/net' || url === 'file:///var/run/netns/node-1') return 'ns-node';
@@ -20,6 +20,7 @@ const facts: NamespaceFacts = {
   },
   protectedIds: async () => ['ns-node'],
   idOfPid: async (pid) => `ns-${pid}`,
+  privileged: async (pid) => pid === 9,
 };
 
 const req = (inodeURL: string) =>
@@ -52,8 +53,13 @@ describe('namespace-ownership', () => {
     // A SPIFFE ID alone proves no namespace: the node's own are still refused, others pass.
     await assert.rejects(run('host', { peer: { spiffeId } }).p, denied(/node's own network namespace/));
     await run('file:///proc/77/ns/net', { peer: { spiffeId } }).p;
-    await assert.rejects(run('file:///proc/77/ns/net', { peer: { spiffeId, pid: 42 } }).p, denied(/namespace-ownership/));
+    await assert.rejects(run('file:///proc/77/ns/net', { peer: { spiffeId, pid: 42, uid: 1000 } }).p, denied(/namespace-ownership: mechanism parameter inodeURL "file:\/\/\/proc\/77\/ns\/net" is not the caller's network namespace \(pid 42, uid 1000/));
     await run('file:///proc/42/ns/net', { peer: { spiffeId, pid: 42 } }).p;
+  });
+
+  it('a caller that could enter any namespace itself (CAP_SYS_ADMIN) may name another, but not the node\'s', async () => {
+    await run('file:///proc/77/ns/net', { peer: { pid: 9, uid: 0 } }).p;
+    await assert.rejects(run('host', { peer: { pid: 9, uid: 0 } }).p, denied(/node's own network namespace/));
   });
 
   it('background events (refresh, heal) are not checked', async () => {
@@ -64,5 +70,6 @@ describe('namespace-ownership', () => {
     const self = await kernelNamespaceFacts.idOf('file:///proc/self/ns/net');
     assert.ok((await kernelNamespaceFacts.protectedIds()).includes(self));
     assert.equal(await kernelNamespaceFacts.idOfPid(process.pid), self);
+    assert.equal(await kernelNamespaceFacts.privileged(process.pid), process.getuid?.() === 0);
   });
 });

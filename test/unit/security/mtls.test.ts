@@ -15,7 +15,8 @@ import { createCa, IdentityProvider, installIdentity, issueSvid, loadCa, spiffeI
 /** Echoes the caller's SPIFFE ID (from ctx.incoming.peer) in the connection's labels. */
 const echo: NetworkServiceHandler = {
   async request(req, ctx) {
-    return Connection.fromPartial({ ...req.connection, labels: { peer: ctx.incoming.peer?.spiffeId ?? '' } });
+    const p = ctx.incoming.peer;
+    return Connection.fromPartial({ ...req.connection, labels: { peer: p?.spiffeId ?? '', pid: String(p?.pid ?? ''), uid: String(p?.uid ?? '') } });
   },
   async close() {},
 };
@@ -63,12 +64,16 @@ describe('mTLS transport', () => {
     const c = createClient(NetworkServiceDefinition, channelTo(url));
     const conn = await c.request(request('a'));
     assert.equal(conn.labels['peer'], 'spiffe://test.mesh/nsmgr/nsmgr-1');
+    // SO_PEERCRED of the unix socket: the caller is this very process.
+    assert.equal(conn.labels['pid'], String(process.pid));
+    assert.equal(conn.labels['uid'], String(process.getuid?.()));
   });
 
   it('ignores a peer id the caller writes into its metadata', async () => {
     const other = createClient(NetworkServiceDefinition, createChannel(grpcAddress(url), credsFor(await material(ca, spiffeId('test.mesh', 'nsc', 'c1'))), { 'grpc.ssl_target_name_override': 'nsm.spiffe' }));
-    const conn = await other.request(request('b'), { metadata: new (await import('nice-grpc')).Metadata({ 'nsm-peer-spiffe-id': 'spiffe://test.mesh/nsmgr/boss' }) });
+    const conn = await other.request(request('b'), { metadata: new (await import('nice-grpc')).Metadata({ 'nsm-peer-spiffe-id': 'spiffe://test.mesh/nsmgr/boss', 'nsm-peer-pid': '1', 'nsm-peer-uid': '0' }) });
     assert.equal(conn.labels['peer'], 'spiffe://test.mesh/nsc/c1');
+    assert.equal(conn.labels['pid'], String(process.pid));
   });
 
   it('refuses a plain-text client', async () => {
@@ -122,5 +127,23 @@ describe('mTLS transport', () => {
     assert.equal((await c.request(request('h'))).labels['peer'], 'spiffe://test.mesh/nsmgr/nsmgr-1');
     const fresh = createClient(NetworkServiceDefinition, createChannel(grpcAddress(url), credsFor(identity.current.material), { 'grpc.ssl_target_name_override': 'nsm.spiffe' }));
     assert.equal((await fresh.request(request('i'))).labels['peer'], 'spiffe://test.mesh/nsmgr/nsmgr-1');
+  });
+});
+
+describe('unix peer credentials without TLS', () => {
+  it('hands the chain the caller\'s pid and uid from SO_PEERCRED, never the caller\'s own claim', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsm-peercred-'));
+    const server = newGrpcServer();
+    server.add(NetworkServiceDefinition, networkServiceImplementation(echo, silentLogger));
+    const url = await listenOn(server, `unix://${dir}/s.sock`);
+    try {
+      const c = createClient(NetworkServiceDefinition, createChannel(grpcAddress(url), ChannelCredentials.createInsecure()));
+      const conn = await c.request(request('p'), { metadata: new (await import('nice-grpc')).Metadata({ 'nsm-peer-pid': '1' }) });
+      assert.equal(conn.labels['pid'], String(process.pid));
+      assert.equal(conn.labels['uid'], String(process.getuid?.()));
+    } finally {
+      server.forceShutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

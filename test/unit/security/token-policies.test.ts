@@ -147,4 +147,18 @@ describe('token policies (security on)', () => {
     await assert.rejects(send(handler, fromClient(token), token, client.selfId), hasCode(Status.PERMISSION_DENIED, /policy next_token_signed/));
     assert.equal(rec.closes.length, 1);
   });
+
+  it('remembers a checked signature by token text, and forgets everything when the trust bundle changes', async () => {
+    const s = await issueSvid(ca, spiffeId(TD, 'nsmgr', 'cache'), 60_000);
+    const id = new IdentityProvider({ certPem: s.certPem, keyPem: s.keyPem, bundlePem: ca.certPem });
+    const trust = svidTokenTrust(id);
+    const token = await client.sign({ sub: client.selfId, iat: now(), exp: now() + 60 });
+    const first = await trust.verifySignature(token);
+    assert.equal(await trust.verifySignature(token), first, 'second check answered from the cache');
+    // A bundle that no longer holds our CA: the same token is refused, not answered from the cache.
+    const other = await loadCa(await createCa('other.mesh'));
+    const o = await issueSvid(other, spiffeId('other.mesh', 'nsmgr', 'cache'), 60_000);
+    id.update({ certPem: o.certPem, keyPem: o.keyPem, bundlePem: other.certPem });
+    await assert.rejects(trust.verifySignature(token), /not signed by the trust bundle/);
+  });
 });
