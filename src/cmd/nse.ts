@@ -127,6 +127,7 @@ export function registerNseCommand(program: Command): void {
     .addOption(new Option('--labels <k=v,...>', 'endpoint labels').env('NSM_LABELS').argParser(labelsArg))
     .addOption(nsmgrOption())
     .addOption(new Option('--runtime-dir <dir>', 'where its per-connection memif sockets go (default /run/nsm/NAME)').env('NSM_RUNTIME_DIR'))
+    .addOption(new Option('--netns <name|path|url>', 'the namespace it runs in (memif sockets are files: nothing is put in it)').env('NSM_NETNS').argParser(netnsUrlArg))
     .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
     .addOption(tokenLifetimeOption())
     .addOption(orphanGraceOption())
@@ -140,7 +141,7 @@ export function registerNseCommand(program: Command): void {
         labels: flags.labels ?? {},
         nsmgrUrl: flags.nsmgr,
         listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
-        netnsUrl: `file:///proc/${process.pid}/ns/net`,
+        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
         runtimeDir: flags.runtimeDir ?? `/run/nsm/${flags.name}`,
         tokenLifetimeMs: flags.maxTokenLifetime,
         orphanGraceMs: flags.orphanGrace,

@@ -120,3 +120,20 @@ export function findTestpmd(prefix: string, logDir: string): DpdkInstance[] {
 }
 
 export const logExists = (inst: DpdkInstance): boolean => existsSync(inst.log);
+
+/** Every NSM-tagged testpmd (any namespace) whose command line names a path under `dir` (a mesh's run directory): stopped. */
+export async function stopTestpmdUnder(dir: string): Promise<number> {
+  const found: DpdkInstance[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      const tag = argv[argv.indexOf('--file-prefix') + 1];
+      if (argv[0]?.endsWith('testpmd') && tag?.startsWith('nsm-') && argv.some((a) => a.includes(`${dir}/`))) found.push({ pid: Number(d), tag, log: '' });
+    } catch {
+      /* gone */
+    }
+  }
+  await Promise.all(found.map((i) => stopTestpmd(i, 2000, false)));
+  return found.length;
+}
