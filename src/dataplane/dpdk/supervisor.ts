@@ -75,7 +75,7 @@ export const statsOf = (inst: DpdkInstance): PortStats[] => parseStats(readLog(i
 
 /**
  * SIGINT (testpmd prints its totals and exits), SIGKILL after `graceMs`; removes its runtime
- * directory and, unless `keepLog`, its log. Resolves with its last port statistics. Idempotent.
+ * directory and, when `removeLog`, its log. Resolves with its last port statistics. Idempotent.
  */
 export async function stopTestpmd(inst: DpdkInstance, graceMs = 3000, removeLog = true): Promise<PortStats[]> {
   if (inst.pid > 0 && alive(inst.pid)) {
