@@ -19,6 +19,11 @@ dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 [ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || missing+=(libcharon-extra-plugins)
 [ -f /usr/lib/ipsec/plugins/libstrongswan-openssl.so ] || missing+=(libstrongswan-standard-plugins)
 [ -f /usr/lib/ipsec/plugins/libstrongswan-vici.so ] || missing+=(strongswan-swanctl)
+# MEMIF / vhost-user data plane: DPDK 22.11 testpmd and the PMDs it loads (no hugepages needed).
+command -v dpdk-testpmd >/dev/null 2>&1 || missing+=(dpdk-dev)
+for p in librte-net-memif23 librte-net-vhost23 librte-net-virtio23 librte-net-af-packet23 librte-net-tap23 librte-mempool-ring23; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
 if [ ! -x /usr/lib/cni/ptp ] && [ ! -x /opt/cni/bin/ptp ]; then missing+=(containernetworking-plugins); fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi

@@ -29,6 +29,7 @@ export const GOALS: Record<string, Goal> = {
   'throughput.kernel.ipv6': ratio('>=', 0.95),
   'throughput.srv6': ratio('>=', 0.95),
   'throughput.wireguard': ratio('>=', 0.95),
+  'throughput.memif.mpps': ratio('>=', 0.5),
   'throughput.ipsec': ratio('>=', 0.95),
   'request.local.p50.mtls': ratio('<', 1.25),
   'request.remote.p50.mtls': ratio('<', 1.25),

@@ -25,6 +25,7 @@ export const PHASES: Phase[] = [
   childPhase('wireguard', 'throughput-wireguard.ts', ['throughput.wireguard', 'request.remote.p50.wireguard'], { argv: iperfArgs }),
   childPhase('security', 'security.ts', ['request.local.p50.mtls', 'request.remote.p50.mtls', 'tls.handshakes.per-second'], { argv: QUICK ? ['--quick'] : [], timeoutMs: 600_000 }),
   childPhase('ipsec', 'throughput-ipsec.ts', ['throughput.ipsec', 'request.remote.p50.ipsec'], { argv: iperfArgs }),
+  childPhase('memif', 'throughput-memif.ts', ['throughput.memif.mpps'], { argv: ['--reps', QUICK ? '2' : '3', '--seconds', '3'], timeoutMs: 300_000 }),
   heal,
   memoryGc,
   childPhase('memory', 'heap-per-connection.ts', ['memory.per-connection.heap'], { argv: [QUICK ? '200' : '500'], timeoutMs: 300_000 }),

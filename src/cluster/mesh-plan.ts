@@ -52,7 +52,7 @@ export interface WorkloadPlan {
   node: string;
   netns: string;
   /** netns (absent: the default) or podman. */
-  runtime?: 'netns' | 'podman';
+  runtime?: 'netns' | 'podman' | 'dpdk';
   /** The podman container holding the workload's namespace. */
   container?: string;
 }

@@ -83,7 +83,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     components.push({
       name: e.name, kind: 'endpoint', node: e.node, netns: node.netns, workloadNetns: ns(e.name), url: sock(e.name),
       args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), ...(endpointCidrs(e).length > 0 ? ['--cidr', endpointCidrs(e).join(',')] : []), ...(labels ? ['--labels', labels] : []),
-        '--nsmgr', sock(`nsmgr-${e.node}`), '--netns', ns(e.name), '--listen', sock(e.name)],
+        '--nsmgr', sock(`nsmgr-${e.node}`), '--netns', ns(e.name), '--listen', sock(e.name), ...dpdkArgs(paths.runDir, e)],
     });
   }
   const requests: ClientRequestPlan[] = [];
@@ -96,7 +96,7 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
     });
     components.push({
       name: c.name, kind: 'client', node: c.node, netns: node.netns, workloadNetns: ns(c.name), url: '',
-      args: ['nsc', '--name', c.name, '--netns', ns(c.name), '--nsmgr', sock(`nsmgr-${c.node}`), ...c.requests],
+      args: ['nsc', '--name', c.name, '--netns', ns(c.name), '--nsmgr', sock(`nsmgr-${c.node}`), ...dpdkArgs(paths.runDir, c), ...c.requests],
     });
   }
   assignMetricsPorts(components, nodes);
@@ -117,8 +117,14 @@ function planDomains(s: Scenario, mainRegistry: string): DomainPlan[] {
   return [main, ...(s.domains ?? []).map((d, i) => ({ name: d.name, registry: `tcp://${REGISTRY_IP}:${DOMAIN_REGISTRY_PORT + i}`, nodes: d.nodes ?? [], ...(d.floating ? { floating: true } : {}) }))];
 }
 
+/** A DPDK workload (runtime dpdk) keeps its per-connection memif sockets under the mesh's run directory. */
+function dpdkArgs(runDir: string, w: { name: string; runtime?: string | undefined }): string[] {
+  return w.runtime === 'dpdk' ? ['--runtime-dir', `${runDir}/workloads/${w.name}`] : [];
+}
+
 /** A podman workload's container joins the workload's namespace (nsm up creates and owns it). */
-function runtimeOf(mesh: string, w: { name: string; runtime?: 'netns' | 'podman' | undefined }): Pick<WorkloadPlan, 'runtime' | 'container'> {
+function runtimeOf(mesh: string, w: { name: string; runtime?: 'netns' | 'podman' | 'dpdk' | undefined }): Pick<WorkloadPlan, 'runtime' | 'container'> {
+  if (w.runtime === 'dpdk') return { runtime: 'dpdk' };
   return w.runtime === 'podman' ? { runtime: 'podman', container: containerName(mesh, w.name) } : {};
 }
 

@@ -76,8 +76,10 @@ export function checkScenario(s: Scenario): CheckProblem[] {
       return;
     }
     const list = endpointCidrs(e);
+    // A macswap endpoint (runtime dpdk) bounces frames on memif: no addresses to hand out.
+    if (e.kind === 'macswap' && e.runtime !== 'dpdk') bad(['endpoints', i, 'runtime'], `endpoint "${e.name}" is a macswap (DPDK on memif): give it runtime: dpdk`);
     if (list.length === 0) {
-      if (e.kind !== 'passthrough') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24 or 169.254.1.0/24,2001:db8:1::/64)`);
+      if (e.kind !== 'passthrough' && e.kind !== 'macswap') bad(['endpoints', i, 'name'], `endpoint "${e.name}" needs a cidr (e.g. 169.254.1.0/24 or 169.254.1.0/24,2001:db8:1::/64)`);
       return;
     }
     if (e.kind === 'vl3' && list.length !== 1) bad(['endpoints', i, e.cidrs !== undefined ? 'cidrs' : 'cidr'], `vl3 endpoint "${e.name}" takes one CIDR: the whole vL3 prefix (e.g. 169.254.16.0/20)`);

@@ -4,8 +4,8 @@ import { z } from 'zod';
 
 const name = z.string().min(1);
 const labels = z.record(z.string(), z.string());
-/** Where a workload runs: a bare namespace (default) or a podman container in that namespace. */
-const runtime = z.enum(['netns', 'podman']).optional();
+/** Where a workload runs: a bare namespace (default), a podman container in that namespace, or a DPDK application on memif (dpdk). */
+const runtime = z.enum(['netns', 'podman', 'dpdk']).optional();
 
 const route = z.strictObject({
   destination_selector: labels.optional(),
@@ -32,7 +32,7 @@ export const serviceSchema = z.strictObject({
 const endpointSchema = z.strictObject({
   name,
   node: name,
-  kind: z.enum(['icmp-responder', 'passthrough', 'vl3']),
+  kind: z.enum(['icmp-responder', 'passthrough', 'vl3', 'macswap']),
   services: z.array(name),
   /**
    * Required for icmp-responder (a comma-separated list of prefixes of either family, or `cidrs`);

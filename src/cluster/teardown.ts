@@ -1,6 +1,7 @@
 // Stops a mesh: the supervisor first (it must not restart anything), then clients (so connections
 // close), then everything else (the local etcd last); SIGKILL after a grace period; then
 // namespaces, sockets and run dir (with the etcd data), or all of it but logs/ after a failed start.
+import { stopTestpmdUnder } from '../dataplane/dpdk/supervisor.js';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -84,6 +85,9 @@ export async function teardown(state: MeshState, log: Logger, opts: TeardownOpti
   await stopAll(kinds('forwarder', 'nsmgr', 'nsmgr-proxy'));
   await stopAll(kinds('registry'));
   await stopAll(kinds('etcd'));
+  // DPDK applications and cross-connects (runtime dpdk) whose memif sockets live under the mesh's run directory.
+  const dpdk = await stopTestpmdUnder(p.runDir).catch(() => 0);
+  if (dpdk > 0) log.info({ processes: dpdk }, 'stopped DPDK processes left by the mesh');
   report.containers = await stopContainers(p, log);
   report.namespaces = await deleteNetworks(planNamespaces(p));
   if (opts.keepLogs) await removeAllBut(p.runDir, p.logDir);

@@ -12,6 +12,8 @@ import { serveMetrics } from '../observability/serve.js';
 import { durationArg, listArg, metricsListenOption, nsmgrOption, otlpEndpointOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 import { containerNetnsUrl, netnsUrlArg } from './netns-arg.js';
 import { applyResolvConf, removeResolvConf } from '../dataplane/resolv-conf.js';
+import { startMemifApp, stopMemifApp, stopMemifAppAfter, type MemifApp } from '../dataplane/dpdk/memif-app.js';
+import { randomUUID } from 'node:crypto';
 
 interface NscFlags {
   name: string;
@@ -25,6 +27,8 @@ interface NscFlags {
   livenessInterval: number;
   metricsListen?: string;
   otlpEndpoint?: string;
+  runtimeDir?: string;
+  memifSeconds: number;
 }
 
 export function registerNscCommand(program: Command): void {
@@ -43,6 +47,8 @@ export function registerNscCommand(program: Command): void {
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
+    .addOption(new Option('--runtime-dir <dir>', 'memif:// requests: where the per-connection memif sockets go (default /run/nsm/NAME)').env('NSM_RUNTIME_DIR'))
+    .addOption(new Option('--memif-seconds <duration>', 'memif:// requests: the sending application (dpdk-testpmd flowgen) stops after this long and prints its counts (0: runs until Close)').env('NSM_MEMIF_SECONDS').default(0, '0').argParser(durationArg))
     .action(async (urls: string[], flags: NscFlags) => {
       const texts = urls.length > 0 ? urls : listArg(process.env.NSM_NETWORK_SERVICES ?? '');
       if (texts.length === 0) usageError('nsc: no service URL given (argument or NSM_NETWORK_SERVICES)');
@@ -77,14 +83,26 @@ export function registerNscCommand(program: Command): void {
         if (conn) applyDns();
         process.stdout.write(`${JSON.stringify(line)}\n`);
       };
+      // A memif connection has no kernel interface to ping through: no ICMP data-path check for them.
+      const memifApps = new Map<string, MemifApp>();
+      const anyMemif = specs.some((s) => s.mechanism === 'memif');
+      /** A memif:// request's application: dpdk-testpmd (flowgen) serving its socket before the Request. */
+      const startMemif = async (ifname: string): Promise<MemifApp> => {
+        const connId = randomUUID();
+        const app = await startMemifApp({ runtimeDir: flags.runtimeDir ?? `/run/nsm/${flags.name}`, connId, name: ifname, mode: 'flowgen' });
+        memifApps.set(connId, app);
+        return app;
+      };
       const client = await MeshClient.create({
-        name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
+        name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: anyMemif ? 0 : flags.livenessInterval, onState,
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
       });
       try {
         for (const spec of specs) {
+          const memif = spec.mechanism === 'memif' ? await startMemif(spec.ifname) : undefined;
           const conn = await client.request({
+            ...(memif ? { id: memif.connId, memifSocket: memif.socketfile } : {}),
             service: spec.domain ? `${spec.service}@${spec.domain}` : spec.service,
             ifname: spec.ifname,
             netnsUrl,
@@ -94,17 +112,23 @@ export function registerNscCommand(program: Command): void {
             timeoutMs: flags.requestTimeout,
           });
           conns.push(conn);
+          // A short-lived sender (--memif-seconds): its life starts once the connection is up; then one line of counts.
+          if (memif && flags.memifSeconds) {
+            void stopMemifAppAfter(memif, flags.memifSeconds).then((st) => process.stdout.write(`${JSON.stringify({ id: conn.id, memif: { rx: st.rxPackets, tx: st.txPackets } })}\n`));
+          }
           applyDns();
           process.stdout.write(`${JSON.stringify(connectionLine(conn, spec.ifname))}\n`);
         }
       } catch (err) {
         process.stderr.write(`nsm: nsc: request failed: ${messageOf(err)}\n`);
         await Promise.all(conns.map((c) => client.close(c).catch(() => undefined)));
+        await Promise.all([...memifApps.values()].map((a) => stopMemifApp(a).catch(() => undefined)));
         process.exit(1);
       }
       if (!flags.once) await waitForSignal();
       if (dnsConfigs().length > 0) removeResolvConf(netnsUrl);
       await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err }, 'close failed'))));
+      await Promise.all([...memifApps.values()].map((a) => stopMemifApp(a).then((st) => log.info({ connId: a.connId, ...st }, 'memif application stopped'), () => undefined)));
       await tracer?.shutdown();
       await served?.server.stop();
       process.exit(0);

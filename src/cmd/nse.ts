@@ -6,6 +6,7 @@ import { startEndpoint } from '../components/endpoint.js';
 import { startPassthrough } from '../components/passthrough.js';
 import { startVl3Endpoint } from '../components/vl3-endpoint.js';
 import { parseUpstream, type DnsUpstream } from '../dataplane/dns/dns-upstreams.js';
+import { startMacswapEndpoint } from '../components/macswap-endpoint.js';
 import { netnsUrlArg } from './netns-arg.js';
 import { usageError } from './cli-error.js';
 import { messageOf } from '../api/errors.js';
@@ -116,6 +117,43 @@ export function registerNseCommand(program: Command): void {
       await endpoint.stop();
       await served?.server.stop();
       await tracer?.shutdown();
+      process.exit(0);
+    });
+
+  nse
+    .command('macswap')
+    .description('a DPDK endpoint (MEMIF): per connection, dpdk-testpmd serves a memif socket and sends every packet back with MACs swapped')
+    .addOption(new Option('--name <name>', 'endpoint name').env('NSM_NAME').default('macswap'))
+    .addOption(new Option('--service <names>', 'network services offered (comma separated)').env('NSM_SERVICE_NAMES').makeOptionMandatory().argParser(listArg))
+    .addOption(new Option('--labels <k=v,...>', 'endpoint labels').env('NSM_LABELS').argParser(labelsArg))
+    .addOption(nsmgrOption())
+    .addOption(new Option('--runtime-dir <dir>', 'where its per-connection memif sockets go (default /run/nsm/NAME)').env('NSM_RUNTIME_DIR'))
+    .addOption(new Option('--netns <name|path|url>', 'the namespace it runs in (memif sockets are files: nothing is put in it)').env('NSM_NETNS').argParser(netnsUrlArg))
+    .addOption(new Option('--listen <url>', 'its own socket (default: unix:///var/lib/networkservicemesh/nse-NAME.sock)').env('NSM_LISTEN_ON').argParser(meshUrlArg))
+    .addOption(tokenLifetimeOption())
+    .addOption(orphanGraceOption())
+    .addOption(metricsListenOption())
+    .action(async (flags: NseFlags & { runtimeDir?: string }) => {
+      const log = createLogger(flags.name);
+      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
+      const endpoint = await startMacswapEndpoint({
+        name: flags.name,
+        services: flags.service,
+        labels: flags.labels ?? {},
+        nsmgrUrl: flags.nsmgr,
+        listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
+        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+        runtimeDir: flags.runtimeDir ?? `/run/nsm/${flags.name}`,
+        tokenLifetimeMs: flags.maxTokenLifetime,
+        orphanGraceMs: flags.orphanGrace,
+        onStats: (id, stats) => process.stdout.write(`${JSON.stringify({ id, memif: { rx: stats.rxPackets, tx: stats.txPackets } })}\n`),
+        ...(served ? { metrics: served.metrics } : {}),
+        log,
+      });
+      process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (macswap over memif)\n`);
+      await waitForSignal();
+      await endpoint.stop();
+      await served?.server.stop();
       process.exit(0);
     });
 

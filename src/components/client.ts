@@ -15,7 +15,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import { cachingSigner } from '../sdk/core/token-cache.js';
-import { kernelMechanism, P } from '../sdk/tools/mechanisms.js';
+import { kernelMechanism, memifMechanism, P } from '../sdk/tools/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
 import type { LivenessCheck } from '../sdk/tools/liveness.js';
 import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
@@ -57,6 +57,10 @@ export interface KernelRequest {
   timeoutMs?: number;
   /** W3C trace context this Request continues (e.g. a passthrough's incoming Request). */
   trace?: TraceHeaders;
+  /** The connection id (default: one made by the chain); a DPDK workload names its memif directory after it. */
+  id?: string;
+  /** A MEMIF workload: its memif socket file (it serves it) instead of a kernel interface. */
+  memifSocket?: string;
 }
 
 export class MeshClient {
@@ -109,12 +113,15 @@ export class MeshClient {
     if (this.stopped) throw new FailedPreconditionError('this MeshClient is shut down');
     const req = NetworkServiceRequest.fromPartial({
       connection: {
+        id: r.id ?? '',
         networkService: r.service,
         labels: r.labels ?? {},
         networkServiceEndpointName: r.endpoint ?? '',
         context: { ipContext: { excludedPrefixes: r.excludedPrefixes ?? [] } },
       },
-      mechanismPreferences: [kernelMechanism({ [P.name]: r.ifname, [P.inodeURL]: r.netnsUrl })],
+      mechanismPreferences: [
+        r.memifSocket ? memifMechanism({ [P.socketfile]: r.memifSocket, [P.inodeURL]: `file://${r.memifSocket}` }) : kernelMechanism({ [P.name]: r.ifname, [P.inodeURL]: r.netnsUrl }),
+      ],
     });
     const conn = await this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000, ...(r.trace ? { incoming: { ...r.trace } } : {}) }));
     this.open.set(conn.id, conn);

@@ -33,6 +33,8 @@ export interface EndpointOptions {
   /** This endpoint's namespace as an inodeURL (file:///var/run/netns/X, inode://...). */
   netnsUrl: string;
   extra?: NetworkServiceElement[];
+  /** How workloads attach (default: a kernel interface; a MEMIF endpoint passes memifEndpoint). */
+  mechanism?: NetworkServiceElement;
   tokenLifetimeMs?: number;
   /** Time for tokens, expiry and refresh (default real time; the sandbox tier passes a clock it advances). */
   clock?: Clock;
@@ -81,6 +83,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
     netnsUrl: opts.netnsUrl,
     ...(leases ? { leases } : {}),
     ...(opts.extra ? { extra: opts.extra } : {}),
+    ...(opts.mechanism ? { mechanism: opts.mechanism } : {}),
     ...(opts.orphanGraceMs !== undefined ? { orphanGraceMs: opts.orphanGraceMs } : {}),
     ...(opts.policy ? { policy: opts.policy } : {}),
   });

@@ -80,7 +80,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
   }
   const sweep = (opts.clock ?? realClock).setTimeout(() => {
     void dataplane.sweepOrphans?.();
-    for (const m of mechanisms.remote) void m.sweep?.().catch(() => 0);
+    for (const m of [...mechanisms.local, ...mechanisms.remote]) void m.sweep?.().catch(() => 0);
   }, opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
   const chain = newForwarderChain({
     name: opts.name,

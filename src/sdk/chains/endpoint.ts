@@ -25,6 +25,8 @@ export interface EndpointChainOptions {
   leases?: LeaseStore;
   /** This endpoint's network namespace, as a mechanism inodeURL (file:// or inode://). */
   netnsUrl: string;
+  /** How workloads attach (default: a kernel interface in netnsUrl; MEMIF endpoints pass memifEndpoint). */
+  mechanism?: NetworkServiceElement;
   /** The endpoint's own behaviour (e.g. passthrough's onward connection). */
   extra?: NetworkServiceElement[];
   /** How long a connection waits for its forwarder's monitor stream before it is released (default 15 s). */
@@ -44,7 +46,7 @@ export function newEndpointChain(opts: EndpointChainOptions): { networkService: 
       ...(opts.policy ? [userPolicy(opts.policy, opts.name)] : []),
       releaseOrphans(monitor, opts.orphanGraceMs !== undefined ? { graceMs: opts.orphanGraceMs } : {}),
       ...(ipam ? [ipam] : []),
-      kernelEndpoint({ netnsUrl: opts.netnsUrl }),
+      opts.mechanism ?? kernelEndpoint({ netnsUrl: opts.netnsUrl }),
       ...(opts.extra ?? []),
     ),
   };

@@ -57,6 +57,15 @@ function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mec
   throw new InvalidArgumentError(problem ? `${problem} (${what})` : `no supported mechanism (${what})`);
 }
 
+/**
+ * What to offer a local endpoint: the local mechanism of the connection's kind (its outgoing one on a refresh,
+ * else the client's on this node: KERNEL to KERNEL, MEMIF to MEMIF); from another node, every local one (KERNEL first).
+ */
+function localOffers(reg: MechanismRegistry, connId: string, kind: Mechanism, prevOut: Mechanism | undefined): Mechanism[] {
+  const same = reg.local.find((l) => l.type === kind.type);
+  return same ? [same.offer(connId, prevOut)] : reg.local.map((l) => l.offer(connId, undefined));
+}
+
 export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: MechanismRegistry; encryptedServices?: string[] }): NetworkServiceElement {
   const reg = opts.mechanisms;
   const encrypted = new Set(opts.encryptedServices ?? []);
@@ -81,7 +90,7 @@ export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: Mech
       const prevOut = previous?.outgoing;
       const inRemote = reg.remote.some((r) => r.type === incoming.type) ? incoming : undefined;
       const offers = toLocal
-        ? [(reg.local.find((l) => l.type === prevOut?.type) ?? local).offer(conn.id, prevOut)]
+        ? localOffers(reg, conn.id, prevOut ?? incoming, prevOut)
         : reg.remote
             .filter((r) => !required || r.encrypts)
             .flatMap((r) => r.offer(env, prevOut?.type === r.type ? prevOut : undefined, inRemote?.type === r.type ? inRemote : undefined, conn.id) ?? []);

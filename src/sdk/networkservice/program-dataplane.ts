@@ -11,7 +11,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '../../api/errors.
 import { createContextKey } from '../core/ctx.js';
 import { mechanismsOf } from './forwarder-mechanisms.js';
 import type { ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
-import { findMechanism, type MechanismRegistry, type ProgramContext } from '../tools/mechanism-module.js';
+import { findMechanism, type LocalMechanism, type MechanismRegistry, type ProgramContext, type Side } from '../tools/mechanism-module.js';
 import { PendingRemovals } from '../tools/pending-removals.js';
 
 export type { ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
@@ -38,10 +38,22 @@ async function build(reg: MechanismRegistry, dp: ForwarderDataplane, conn: Conne
   const ip = conn.context?.ipContext;
   const from = findMechanism(reg, incoming);
   const to = findMechanism(reg, outgoing);
-  if (from?.cls === 'LOCAL' && to?.cls === 'LOCAL') return from.crossConnect(p, from.clientSide(incoming, ip), to.endpointSide(outgoing, ip));
-  if (from?.cls === 'LOCAL' && to?.cls === 'REMOTE') return to.program(p, from.clientSide(incoming, ip), outgoing, 'client');
-  if (from?.cls === 'REMOTE' && to?.cls === 'LOCAL') return from.program(p, to.endpointSide(outgoing, ip), incoming, 'endpoint');
+  if (from?.cls === 'LOCAL' && to?.cls === 'LOCAL' && from.type === to.type) return from.crossConnect(p, from.clientSide(incoming, ip), to.endpointSide(outgoing, ip));
+  if (from?.cls === 'LOCAL' && to?.cls === 'REMOTE') return joined(dp, from, from.clientSide(incoming, ip), (side) => to.program(p, side, outgoing, 'client'), p);
+  if (from?.cls === 'REMOTE' && to?.cls === 'LOCAL') return joined(dp, to, to.endpointSide(outgoing, ip), (side) => from.program(p, side, incoming, 'endpoint'), p);
   throw new InvalidArgumentError(`cannot join ${incoming.cls}/${incoming.type} to ${outgoing.cls}/${outgoing.type}`);
+}
+
+/** The remote module's tunnel at `side`, then (for a local mechanism that is no kernel interface, MEMIF) joined to the workload. */
+async function joined(dp: ForwarderDataplane, local: LocalMechanism, side: Side, program: (side: Side) => Promise<ProgrammedLink[]>, p: ProgramContext): Promise<ProgrammedLink[]> {
+  const links = await program(side);
+  if (!local.joinRemote || !links[0]) return links;
+  try {
+    return [...links, ...(await local.joinRemote(p, side, links[0]))];
+  } catch (err) {
+    await remove(dp, links);
+    throw err;
+  }
 }
 
 /** What the data plane of a connection depends on: re-programmed only when it changes. */
@@ -62,7 +74,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
   /** What a connection holds besides links (helper processes such as wireguard-go, charon): every remote module releases its own. */
   const release = (connId: string, log: { warn(o: object, msg: string): void }) =>
     Promise.all(
-      opts.mechanisms.remote.flatMap((m) =>
+      [...opts.mechanisms.local, ...opts.mechanisms.remote].flatMap((m) =>
         m.release ? [m.release(connId, dp).catch((err: unknown) => log.warn({ connId, mechanism: m.type, err: String(err) }, 'mechanism release failed'))] : [],
       ),
     );

@@ -21,6 +21,8 @@ export interface Side {
   name: string;
   addrs: string[];
   routes: { prefix: string; nextHop: string }[];
+  /** MEMIF: the workload's memif socket file (the workload is the memif server). */
+  socketfile?: string;
 }
 
 /** What a module needs to program its part of one connection. */
@@ -52,6 +54,15 @@ export interface LocalMechanism {
   endpointSide(m: Mechanism, ip: IPContext | undefined): Side;
   /** Client and endpoint on this node: joins their ends directly; resolves the links made. */
   crossConnect(p: ProgramContext, client: Side, endpoint: Side): Promise<ProgrammedLink[]>;
+  /**
+   * A local mechanism that is not a kernel interface (MEMIF): after the remote module has put its tunnel
+   * interface at `side` (in the forwarder's namespace), joins it to the workload; resolves the links made.
+   */
+  joinRemote?(p: ProgramContext, workload: Side, tunnel: ProgrammedLink): Promise<ProgrammedLink[]>;
+  /** Removes what a connection holds besides links (a DPDK process); called on Close and before re-programming. Idempotent. */
+  release?(connId: string, dp: ForwarderDataplane): Promise<void>;
+  /** After the forwarder's adopt grace: removes what an earlier life left that no connection asked for again. */
+  sweep?(): Promise<number>;
 }
 
 /** A remote mechanism: how two forwarders carry a connection between nodes. */

@@ -6,6 +6,7 @@ export const CLS_LOCAL = 'LOCAL';
 export const CLS_REMOTE = 'REMOTE';
 export const KERNEL = 'KERNEL';
 export const VXLAN = 'VXLAN';
+export const MEMIF = 'MEMIF';
 
 /** Parameter keys. */
 export const P = {
@@ -16,6 +17,8 @@ export const P = {
   dstIp: 'dst_ip',
   vni: 'vni',
   mtu: 'MTU',
+  /** MEMIF: the socket file (we use file-system sockets: its absolute path; inodeURL repeats it as file://PATH, as upstream's FS-socket case). */
+  socketfile: 'socketfile',
 } as const;
 
 export function kernelMechanism(params: Record<string, string>): Mechanism {
@@ -36,4 +39,20 @@ export function isVxlan(m: Mechanism | undefined): boolean {
 
 export function describeMechanisms(ms: Mechanism[]): string {
   return ms.length === 0 ? '(none)' : ms.map((m) => `${m.cls}/${m.type}`).join(', ');
+}
+
+export function memifMechanism(params: Record<string, string>): Mechanism {
+  return Mechanism.fromPartial({ cls: CLS_LOCAL, type: MEMIF, parameters: params });
+}
+
+export function isMemif(m: Mechanism | undefined): boolean {
+  return !!m && m.type === MEMIF;
+}
+
+/** A MEMIF mechanism's socket file path (parameter socketfile, else inodeURL's file:// path). */
+export function memifSocketOf(m: Mechanism): string | undefined {
+  const file = m.parameters[P.socketfile];
+  if (file) return file;
+  const url = m.parameters[P.inodeURL];
+  return url?.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : undefined;
 }

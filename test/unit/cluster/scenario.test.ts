@@ -72,7 +72,7 @@ const cases: [string, string, string][] = [
     GOOD.replace('clients:', '  - { name: fw-1, node: node-1, kind: passthrough, services: [icmp-responder], cidr: 169.254.2.0/24 }\nclients:'),
     's.yaml:13: endpoints[1].cidr: endpoint "fw-1" is a passthrough: it hands out its onward connection\'s addresses and takes no cidr (remove it)',
   ],
-  ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough, vl3'],
+  ['unknown kind', GOOD.replace('kind: icmp-responder', 'kind: firewall'), 's.yaml:9: endpoints[0].kind: must be one of icmp-responder, passthrough, vl3, macswap'],
   ['unknown backend', GOOD.replace('backend: memory', 'backend: redis'), 's.yaml:3: registry.backend: must be one of memory, etcd, k8s'],
   ['k8s without kubeconfig', GOOD.replace('backend: memory }', 'backend: k8s }'), 's.yaml:3: registry.backend: backend k8s needs registry.kubeconfig (a kubeconfig file whose server the underlay namespace reaches)'],
   ['kubeconfig without k8s', GOOD.replace('backend: memory }', 'backend: etcd, kubeconfig: k }'), 's.yaml:3: registry.kubeconfig: only for backend k8s'],

@@ -188,7 +188,7 @@ describe('forwarder-mechanisms: services that require encryption', () => {
     const { rec, handler } = encSetup(LOCAL_URL, ['vxlan', 'wireguard']);
     await assert.rejects(
       handler.request(secureReq([vxlanMechanism({ [P.srcIp]: '198.18.0.2', [P.vni]: '5' })]), newCtx()),
-      hasCode(Status.INVALID_ARGUMENT, /requires encryption, and REMOTE\/VXLAN does not encrypt \(offered: REMOTE\/VXLAN; this forwarder supports: LOCAL\/KERNEL, REMOTE\/VXLAN, REMOTE\/WIREGUARD\)/),
+      hasCode(Status.INVALID_ARGUMENT, /requires encryption, and REMOTE\/VXLAN does not encrypt \(offered: REMOTE\/VXLAN; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, REMOTE\/VXLAN, REMOTE\/WIREGUARD\)/),
     );
     assert.equal(rec.requests.length, 0);
   });

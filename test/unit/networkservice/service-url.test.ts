@@ -19,6 +19,10 @@ describe('service-url', () => {
     it(`parses ${text}`, () => assert.deepEqual(parseServiceUrl(text), want));
   }
 
+  it('reads memif://svc/m0 as a MEMIF request whose path names the socket', () => {
+    assert.deepEqual(parseServiceUrl('memif://fast/m0'), { mechanism: 'memif', service: 'fast', ifname: 'm0', labels: {} });
+  });
+
   it('takes the default interface name when none is given', () => {
     assert.equal(parseServiceUrl('kernel://svc', 'eth0').ifname, 'eth0');
   });
@@ -26,7 +30,6 @@ describe('service-url', () => {
   const bad: [string, RegExp][] = [
     ['not a url', /is not a service URL/],
     ['vfio://svc/if', /unsupported mechanism "vfio"/],
-    ['memif://svc/if', /unsupported mechanism "memif"/],
     ['kernel:///if', /network service name is missing/],
     ['kernel://svc/abcdefghijklmnop', /interface name "abcdefghijklmnop" must be 1-15/],
     ['kernel://svc/a/b', /interface name "a\/b"/],

@@ -1,0 +1,44 @@
+// A DPDK endpoint that bounces packets back: for each connection, dpdk-testpmd in macswap mode
+// serves a memif socket under the endpoint's runtime directory; Close stops it and reports the
+// packets it received and sent back (onStats).
+import { startMemifApp, stopMemifApp, type MemifApp } from '../dataplane/dpdk/memif-app.js';
+import type { PortStats } from '../dataplane/dpdk/testpmd.js';
+import { memifEndpoint, type MemifApps } from '../sdk/networkservice/memif-endpoint.js';
+import { startEndpoint, type EndpointOptions, type RunningEndpoint } from './endpoint.js';
+
+export interface MacswapOptions extends Omit<EndpointOptions, 'mechanism' | 'cidrs'> {
+  runtimeDir: string;
+  onStats?: (connId: string, stats: PortStats) => void;
+}
+
+export async function startMacswapEndpoint(opts: MacswapOptions): Promise<RunningEndpoint> {
+  const running = new Map<string, Promise<MemifApp>>();
+  const apps: MemifApps = {
+    start(connId) {
+      let app = running.get(connId);
+      if (!app) {
+        app = startMemifApp({ runtimeDir: opts.runtimeDir, connId, name: 'm0', mode: 'macswap' });
+        running.set(connId, app);
+        app.catch(() => running.delete(connId));
+        void app.then((a) => opts.log.info({ connId, pid: a.inst.pid, socket: a.socketfile }, 'macswap application started'), () => undefined);
+      }
+      return app.then((a) => a.socketfile);
+    },
+    async stop(connId) {
+      const app = running.get(connId);
+      running.delete(connId);
+      if (!app) return;
+      const stats = await stopMemifApp(await app);
+      opts.log.info({ connId, ...stats }, 'macswap application stopped');
+      opts.onStats?.(connId, stats);
+    },
+  };
+  const endpoint = await startEndpoint({ ...opts, cidrs: [], mechanism: memifEndpoint(apps) });
+  return {
+    ...endpoint,
+    async stop() {
+      await endpoint.stop();
+      await Promise.all([...running.keys()].map((id) => apps.stop(id).catch(() => undefined)));
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// E2E, two nodes: a DPDK client on node 1 (testpmd flowgen on memif) and a DPDK endpoint on node 2
+// (testpmd macswap on memif) through the mesh: memif -> forwarder-1's testpmd -> af_packet on a VXLAN
+// interface -> underlay -> VXLAN -> af_packet -> forwarder-2's testpmd -> memif. Counts both ways.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { KernelDriver } from '../../../src/dataplane/index.js';
+import { createTestNetns, sweepStaleTestNetns } from '../helpers/netns.js';
+import { freePort, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { dpdkProcesses, hasTestpmd } from './helpers.js';
+
+before(async () => {
+  await sweepStaleTestNetns();
+});
+
+test('MEMIF across two nodes over VXLAN: packets both ways, nothing left after Close', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed' }, async (t) => {
+  const mesh = new Mesh(t);
+  const driver = new KernelDriver();
+  t.after(() => driver.close());
+  const [n1, n2, ul] = await createTestNetns(t, 'n1', 'n2', 'ul');
+  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
+  for (const [i, n] of [n1, n2].entries()) {
+    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul, alias: `underlay:${i + 1}` });
+    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
+    await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
+  }
+  const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
+  await mesh.registry({ listen: registryUrl, netns: n1 });
+  for (const [i, n] of [n1, n2].entries()) {
+    const k = i + 1;
+    await mesh.nsmgr({ name: `nsmgr-${k}`, listen: mesh.sock(`nsmgr-${k}`), tcpListen: `tcp://198.18.0.${k}:${await freePort()}`, registry: registryUrl, netns: n });
+    await mesh.forwarder({ name: `forwarder-${k}`, listen: mesh.sock(`forwarder-${k}`), nsmgr: mesh.sock(`nsmgr-${k}`), underlayIp: `198.18.0.${k}`, netns: n, remoteMechanisms: ['vxlan'] });
+  }
+  const nseDir = join(mesh.dir, 'run-nse');
+  const appDir = join(mesh.dir, 'run-app');
+  const nse = mesh.spawn('nse-m', ['nse', 'macswap', '--name', 'nse-m', '--service', 'fast', '--nsmgr', mesh.sock('nsmgr-2'), '--runtime-dir', nseDir, '--listen', mesh.sock('nse-m')], { netns: n2 });
+  await nse.waitLine(/^nse .* serving /, 30_000);
+  const app = mesh.spawnNsc({ name: 'app', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: n1, urls: ['memif://fast/m0'], netns: n1, extra: ['--runtime-dir', appDir, '--memif-seconds', '3s'] });
+  const conn = JSON.parse(await app.waitLine(/^\{"id"/, 60_000)) as { mechanism: string; remoteMechanism?: string; path: string[] };
+
+  await t.test('MEMIF on both ends, VXLAN between the nodes, a tagged testpmd per forwarder', () => {
+    assert.equal(conn.mechanism, 'MEMIF', mesh.logs());
+    assert.equal(conn.remoteMechanism, 'VXLAN');
+    assert.deepEqual(conn.path, ['app', 'nsmgr-1', 'forwarder-1', 'nsmgr-2', 'forwarder-2', 'nse-m']);
+    assert.equal(dpdkProcesses().filter((p) => p.tag.startsWith('nsm-fwd-') && /net_af_packet1,iface=nsm-m/.test(p.argv)).length, 2, JSON.stringify(dpdkProcesses()));
+    assert.equal(links(n1).filter((l) => l.startsWith('nsm-m')).length, 1, `node 1 links: ${links(n1)}`);
+  });
+
+  const sent = (JSON.parse(await app.waitLine(/"memif"/, 20_000)) as { memif: { rx: number; tx: number } }).memif;
+  t.diagnostic(`client: sent ${sent.tx}, received back ${sent.rx}`);
+  await t.test('the client sent packets across and got them back', () => {
+    assert.ok(sent.tx > 1000, `sent ${sent.tx}`);
+    assert.ok(sent.rx > 1000, `received ${sent.rx}`);
+  });
+
+  await t.test('Close: the endpoint counted them; no testpmd, tunnel or socket directory is left', async () => {
+    assert.deepEqual(await app.stop(), { code: 0, signal: null }, mesh.logs());
+    const bounced = (JSON.parse(await nse.waitLine(/"memif"/, 10_000)) as { memif: { rx: number; tx: number } }).memif;
+    t.diagnostic(`endpoint: received ${bounced.rx}, sent back ${bounced.tx}`);
+    assert.ok(bounced.rx >= sent.rx && bounced.tx >= sent.rx, JSON.stringify({ bounced, sent }));
+    await waitFor('no DPDK process', () => dpdkProcesses().length === 0, 5000);
+    await waitFor('no tunnel interface', () => [...links(n1), ...links(n2)].every((l) => !l.startsWith('nsm-m')), 5000);
+    assert.deepEqual(readdirSync(appDir), []);
+  });
+});
