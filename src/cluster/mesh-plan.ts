@@ -3,7 +3,7 @@
 import type { MeshPaths } from './paths.js';
 import type { ServiceSpec } from './service-spec.js';
 
-export type ComponentKind = 'etcd' | 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
+export type ComponentKind = 'etcd' | 'registry' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client' | 'vm';
 
 export interface ComponentPlan {
   name: string;
@@ -51,10 +51,12 @@ export interface WorkloadPlan {
   endpointKind?: string;
   node: string;
   netns: string;
-  /** netns (absent: the default) or podman. */
-  runtime?: 'netns' | 'podman';
+  /** netns (absent: the default), podman or vm. */
+  runtime?: 'netns' | 'podman' | 'vm';
   /** The podman container holding the workload's namespace. */
   container?: string;
+  /** runtime vm: the VM's tag (qemu -name), its component (`nsm vm`) and serial console log. */
+  vm?: { tag: string; component: string; console: string };
 }
 
 export interface ClientRequestPlan {

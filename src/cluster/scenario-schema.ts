@@ -4,8 +4,8 @@ import { z } from 'zod';
 
 const name = z.string().min(1);
 const labels = z.record(z.string(), z.string());
-/** Where a workload runs: a bare namespace (default) or a podman container in that namespace. */
-const runtime = z.enum(['netns', 'podman']).optional();
+/** Where a workload runs: a bare namespace (default), a podman container in that namespace, or a qemu VM whose NIC is the connection (clients). */
+const runtime = z.enum(['netns', 'podman', 'vm']).optional();
 
 const route = z.strictObject({
   destination_selector: labels.optional(),

@@ -16,6 +16,7 @@ import { registerLogsCommand } from './logs.js';
 import { registerDashboardCommand } from './dashboard.js';
 import { registerWebhookCommand } from './webhook.js';
 import { addIdentityOptions } from './identity-options.js';
+import { registerVmCommand } from './vm.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -33,5 +34,6 @@ export function registerCommands(program: Command): void {
   registerLogsCommand(program);
   registerDashboardCommand(program);
   registerWebhookCommand(program);
+  registerVmCommand(program);
   addIdentityOptions(program);
 }
