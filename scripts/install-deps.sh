@@ -19,6 +19,8 @@ dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 [ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || missing+=(libcharon-extra-plugins)
 [ -f /usr/lib/ipsec/plugins/libstrongswan-openssl.so ] || missing+=(libstrongswan-standard-plugins)
 [ -f /usr/lib/ipsec/plugins/libstrongswan-vici.so ] || missing+=(strongswan-swanctl)
+# VM workloads (runtime: vm): qemu (TCG); the guest kernel is fetched with apt-get download on first use.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 if [ ! -x /usr/lib/cni/ptp ] && [ ! -x /opt/cni/bin/ptp ]; then missing+=(containernetworking-plugins); fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi
