@@ -15,7 +15,11 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '2' }
 const RUNS = Number(values.runs);
 const ROOT = new URL('..', import.meta.url).pathname;
 const log = (m: string) => process.stderr.write(`[vm-boot] ${m}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 /** The same guest on a tap whose host end holds 169.254.201.1; seconds from qemu's spawn to the first reply. */
 async function plainTap(i: number): Promise<number> {
