@@ -59,7 +59,7 @@ function mesh(i: number): number {
   const t0 = Date.now();
   try {
     const up = spawnSync(process.execPath, ['bin/nsm.js', 'up', 'examples/vm.yaml', '--detach', '--name', name], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
-    if (up.status !== 0) throw new Error(`nsm up failed: ${up.stderr.trim().split('\n').at(-1)}`);
+    if (up.status !== 0) throw new Error(`nsm up failed: ${up.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const consoleText = readFileSync(`/run/nsm/${name}/logs/vm-1-vm.console`, 'utf8');
     const first = consoleText.split('\n').find((l) => PING_REPLY.test(l));
     if (!first) throw new Error('no echo reply in the guest console');
