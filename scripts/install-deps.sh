@@ -24,6 +24,8 @@ command -v dpdk-testpmd >/dev/null 2>&1 || missing+=(dpdk-dev)
 for p in librte-net-memif23 librte-net-vhost23 librte-net-virtio23 librte-net-af-packet23 librte-net-tap23 librte-mempool-ring23; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# VM workloads (runtime: vm): qemu (TCG); the guest kernel is fetched with apt-get download on first use.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 if [ ! -x /usr/lib/cni/ptp ] && [ ! -x /opt/cni/bin/ptp ]; then missing+=(containernetworking-plugins); fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi

@@ -35,5 +35,6 @@ export const PHASES: Phase[] = [
   childPhase('dataplane', 'dataplane.ts', ['dataplane.'], { argv: [], env: { BENCH_RUNS: QUICK ? '10' : '20' } }),
   childPhase('liveness', 'liveness.ts', ['liveness.cpu.percent.1000'], { argv: ['--conns', '1000', '--ns', '100', '--seconds', QUICK ? '5' : '10'], timeoutMs: 300_000 }),
   { name: 'vl3', run: async () => (wanted('vl3.join.p50') ? vl3Phase({ quick: QUICK, add, log }) : undefined) },
+  childPhase('vm', 'vm-boot.ts', ['vm.boot-to-ping.seconds'], { argv: ['--runs', QUICK ? '1' : '2'], timeoutMs: 2_400_000 }),
   notYet,
 ];

@@ -7,6 +7,7 @@ import { NETNS_RUN_DIR } from '../dataplane/netns.js';
 import { outFile } from './proc.js';
 import type { ConnectionLine } from '../components/connection-line.js';
 import type { MeshPlan } from './mesh-plan.js';
+import { vmGetsReplies } from './vms.js';
 
 /** What clients and passthroughs print per connection (src/components/connection-line.ts). */
 export type NscLine = ConnectionLine;
@@ -101,12 +102,15 @@ async function collect(p: MeshPlan, ping: Ping | undefined): Promise<ConnectionS
   const requested = await Promise.all(
     p.requests.map(async (r) => {
       const lines = byClient.get(r.client)?.filter((l) => l.interface === r.ifname) ?? [];
-      const netns = p.workloads.find((w) => w.name === r.client)!.netns;
+      const w = p.workloads.find((x) => x.name === r.client)!;
+      const netns = w.netns;
       // The latest full line: the connection as first made or as last healed.
       if (!lines.some((l) => l.state !== 'HEALING')) {
         return { id: '', client: r.client, service: r.service, endpoint: '', mechanism: '', interface: r.ifname, srcIp: '', dstIp: '', srcIps: [], dstIps: [], path: [], state: 'DOWN' as const };
       }
-      return toStatus(r.client, netns, lines, ping);
+      // A VM's guest holds the connection's address: its own pings (serial console) tell whether the path works.
+      const vmPing: Ping | undefined = w.vm && ping ? (_ns, dst) => vmGetsReplies(w.vm!.console, dst) : undefined;
+      return toStatus(r.client, netns, lines, vmPing ?? ping);
     }),
   );
   return [...requested, ...(await onward)];

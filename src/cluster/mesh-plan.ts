@@ -3,7 +3,7 @@
 import type { MeshPaths } from './paths.js';
 import type { ServiceSpec } from './service-spec.js';
 
-export type ComponentKind = 'etcd' | 'registry' | 'nsmgr-proxy' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client';
+export type ComponentKind = 'etcd' | 'registry' | 'nsmgr-proxy' | 'nsmgr' | 'forwarder' | 'endpoint' | 'client' | 'vm';
 
 export interface ComponentPlan {
   name: string;
@@ -51,10 +51,12 @@ export interface WorkloadPlan {
   endpointKind?: string;
   node: string;
   netns: string;
-  /** netns (absent: the default) or podman. */
-  runtime?: 'netns' | 'podman' | 'dpdk';
+  /** netns (absent: the default), podman, dpdk or vm. */
+  runtime?: 'netns' | 'podman' | 'dpdk' | 'vm';
   /** The podman container holding the workload's namespace. */
   container?: string;
+  /** runtime vm: the VM's tag (qemu -name), its component (`nsm vm`) and serial console log. */
+  vm?: { tag: string; component: string; console: string };
 }
 
 export interface ClientRequestPlan {

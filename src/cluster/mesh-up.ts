@@ -8,6 +8,7 @@ import { collectConnections, type ConnectionStatus } from './connections.js';
 import { waitEtcdHealthy } from './etcd.js';
 import { createNetworks } from './networks.js';
 import { startContainers } from './containers.js';
+import { prepareVmImage, vmBootAllowanceMs } from './vms.js';
 import { registerServices } from './register-services.js';
 import type { ComponentKind, MeshPlan } from './mesh-plan.js';
 import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
@@ -47,7 +48,9 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
       if (kind === 'registry') await registerServices(plan, opts.progress);
     }
     opts.signal?.throwIfAborted();
-    const clients = plan.components.filter((c) => c.kind === 'client');
+    await prepareVmImage(plan, opts.progress);
+    // VMs start with their clients: each `nsm vm` waits for its connection's interface.
+    const clients = plan.components.filter((c) => c.kind === 'client' || c.kind === 'vm');
     for (const c of clients) state.procs[c.name] = spawnComponent(plan, c, 0);
     await writeState(state);
     opts.progress(`started ${clients.length} client(s): ${clients.map((c) => c.name).join(', ')}`);
@@ -82,7 +85,7 @@ async function startKind(state: MeshState, kind: ComponentKind, opts: UpOptions)
 }
 
 async function waitConnections(state: MeshState, opts: UpOptions, t0: number): Promise<ConnectionStatus[]> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const deadline = Date.now() + opts.timeoutMs + vmBootAllowanceMs(state.plan);
   const reported = new Set<string>();
   for (;;) {
     opts.signal?.throwIfAborted();
@@ -99,7 +102,7 @@ async function waitConnections(state: MeshState, opts: UpOptions, t0: number): P
     if (dead) throw new Error(`${dead.name} exited: ${await lastLogLine(state.plan, dead.name)} (log: ${state.plan.logDir}/${dead.name}.log)`);
     if (Date.now() > deadline) {
       const down = conns.filter((c) => c.state !== 'UP').map((c) => `${c.client}/${c.interface} -> ${c.service}${c.id ? ' (reported, no echo reply)' : ' (not established)'}`);
-      throw new Error(`connections not UP after ${opts.timeoutMs / 1000}s: ${down.join('; ')}; see logs in ${state.plan.logDir}`);
+      throw new Error(`connections not UP after ${(opts.timeoutMs + vmBootAllowanceMs(state.plan)) / 1000}s: ${down.join('; ')}; see logs in ${state.plan.logDir}`);
     }
     await sleep(300);
   }

@@ -4,6 +4,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 
 import { parseServiceUrl } from '../components/service-url.js';
 import { containerName } from '../platforms/podman/workloads.js';
+import { vmTag } from '../platforms/vm/qemu.js';
 import { ETCD_CLIENT_PORT, etcdComponent } from './etcd.js';
 import type { ClientRequestPlan, ComponentPlan, DomainPlan, MeshPlan, NodePlan, WorkloadPlan } from './mesh-plan.js';
 import { meshPaths } from './paths.js';
@@ -89,15 +90,21 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   const requests: ClientRequestPlan[] = [];
   for (const c of s.clients ?? []) {
     const node = nodeOf.get(c.node)!;
-    workloads.push({ name: c.name, kind: 'client', node: c.node, netns: ns(c.name), ...runtimeOf(name, c) });
+    const vm = c.runtime === 'vm' ? planVm(name, c.name, paths) : undefined;
+    workloads.push({ name: c.name, kind: 'client', node: c.node, netns: ns(c.name), ...runtimeOf(name, c), ...(vm ? { runtime: 'vm' as const, vm: vm.workload } : {}) });
     c.requests.forEach((r, i) => {
       const spec = parseServiceUrl(r, `nsm-${i + 1}`);
       requests.push({ client: c.name, service: spec.service, ifname: spec.ifname });
     });
     components.push({
       name: c.name, kind: 'client', node: c.node, netns: node.netns, workloadNetns: ns(c.name), url: '',
-      args: ['nsc', '--name', c.name, '--netns', ns(c.name), '--nsmgr', sock(`nsmgr-${c.node}`), ...dpdkArgs(paths.runDir, c), ...c.requests],
+      // A VM's data path is checked from inside the guest (its pings), not from the namespace (which holds no address).
+      args: ['nsc', '--name', c.name, '--netns', ns(c.name), '--nsmgr', sock(`nsmgr-${c.node}`), ...dpdkArgs(paths.runDir, c), ...(vm ? ['--liveness-interval', '0'] : []), ...c.requests],
     });
+    if (vm) {
+      const ifname = parseServiceUrl(c.requests[0]!, 'nsm-1').ifname;
+      components.push({ name: vm.workload.component, kind: 'vm', node: c.node, netns: ns(c.name), workloadNetns: ns(c.name), url: '', args: [...vm.args, '--interface', ifname] });
+    }
   }
   assignMetricsPorts(components, nodes);
   const plan: MeshPlan = { ...paths, name, file, underlayNetns: ns('ul'), bridge: 'br-ul', registryIp: REGISTRY_IP, underlayPrefix: UNDERLAY_PREFIX, nodes, workloads, components, requests, services: s.services ?? [], ...(domains.length > 1 ? { domains } : {}) };
@@ -123,9 +130,20 @@ function dpdkArgs(runDir: string, w: { name: string; runtime?: string | undefine
 }
 
 /** A podman workload's container joins the workload's namespace (nsm up creates and owns it). */
-function runtimeOf(mesh: string, w: { name: string; runtime?: 'netns' | 'podman' | 'dpdk' | undefined }): Pick<WorkloadPlan, 'runtime' | 'container'> {
+function runtimeOf(mesh: string, w: { name: string; runtime?: string | undefined }): Pick<WorkloadPlan, 'runtime' | 'container'> {
   if (w.runtime === 'dpdk') return { runtime: 'dpdk' };
   return w.runtime === 'podman' ? { runtime: 'podman', container: containerName(mesh, w.name) } : {};
+}
+
+/** runtime vm: `nsm vm` runs in the workload's namespace next to the client; the guest's console goes to logs/<client>-vm.console. */
+function planVm(mesh: string, client: string, paths: { runDir: string; logDir: string }) {
+  const component = `${client}-vm`;
+  const tag = vmTag(mesh, client);
+  const consoleFile = `${paths.logDir}/${component}.console`;
+  return {
+    workload: { tag, component, console: consoleFile },
+    args: ['vm', '--tag', tag, '--tap', 'vm0', '--connection-file', `${paths.logDir}/${client}.out`, '--state-dir', `${paths.runDir}/vm/${client}`, '--console', consoleFile],
+  };
 }
 
 /** First port of the metrics listeners: each namespace's components take METRICS_PORT, +1, ... in plan order. */
@@ -139,7 +157,7 @@ export const METRICS_PORT = 9100;
 function assignMetricsPorts(components: ComponentPlan[], nodes: NodePlan[]): void {
   const next = new Map<string, number>();
   for (const c of components) {
-    if (c.kind === 'etcd') continue;
+    if (c.kind === 'etcd' || c.kind === 'vm') continue;
     const ip = c.node ? nodes.find((n) => n.name === c.node)!.ip : REGISTRY_IP;
     const port = next.get(ip) ?? METRICS_PORT;
     next.set(ip, port + 1);

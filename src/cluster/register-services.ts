@@ -23,7 +23,7 @@ export function registerServiceArgs(plan: MeshPlan, svc: NonNullable<MeshPlan['s
 export async function registerServices(plan: MeshPlan, progress: (line: string) => void): Promise<void> {
   for (const svc of plan.services ?? []) {
     try {
-      await execFileP('ip', registerServiceArgs(plan, svc), { timeout: 20_000 });
+      await execFileP('ip', registerServiceArgs(plan, svc), { timeout: 60_000 });
     } catch (err) {
       const text = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
       throw new Error(`cannot register network service "${svc.name}": ${text}`, { cause: err });

@@ -64,6 +64,7 @@ export function checkScenario(s: Scenario): CheckProblem[] {
   const cidrs: { cidr: Prefix; owner: string; vl3?: string }[] = [];
   (s.endpoints ?? []).forEach((e, i) => {
     member(['endpoints', i, 'name'], e.name, `endpoint ${i + 1}`);
+    if (e.runtime === 'vm') bad(['endpoints', i, 'runtime'], `endpoint "${e.name}": runtime vm is for clients only (use netns or podman)`);
     if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${nodeNames.join(', ')})`);
     if (e.services.length === 0) bad(['endpoints', i, 'services'], `endpoint "${e.name}" offers no service`);
     e.services.forEach((svc) => offered.add(svc));
@@ -109,6 +110,7 @@ export function checkScenario(s: Scenario): CheckProblem[] {
 
   (s.clients ?? []).forEach((c, i) => {
     member(['clients', i, 'name'], c.name, `client ${i + 1}`);
+    if (c.runtime === 'vm' && c.requests.length !== 1) bad(['clients', i, 'requests'], `client "${c.name}" runs in a VM with one NIC: give exactly one request`);
     if (!nodes.has(c.node)) bad(['clients', i, 'node'], `unknown node "${c.node}" (nodes: ${nodeNames.join(', ')})`);
     const ifnames = new Set<string>();
     c.requests.forEach((r, j) => {

@@ -4,8 +4,8 @@ import { z } from 'zod';
 
 const name = z.string().min(1);
 const labels = z.record(z.string(), z.string());
-/** Where a workload runs: a bare namespace (default), a podman container in that namespace, or a DPDK application on memif (dpdk). */
-const runtime = z.enum(['netns', 'podman', 'dpdk']).optional();
+/** Where a workload runs: a bare namespace (default), a podman container in that namespace, a DPDK application on memif (dpdk), or a qemu VM whose NIC is the connection (vm, clients). */
+const runtime = z.enum(['netns', 'podman', 'dpdk', 'vm']).optional();
 
 const route = z.strictObject({
   destination_selector: labels.optional(),

@@ -30,7 +30,7 @@ export interface MeshStatus {
   phase: string;
   supervisor: { pid: number; state: 'running' | 'stopped' } | null;
   components: ComponentStatus[];
-  workloads: { name: string; kind: string; node: string; netns: string; runtime: string; container?: string }[];
+  workloads: { name: string; kind: string; node: string; netns: string; runtime: string; container?: string; vm?: string; console?: string }[];
   connections: ConnectionStatus[];
   /** vL3 instances (slice, DNS server, peers, clients with DNS names); absent without vL3 endpoints. */
   vl3?: Vl3InstanceStatus[];
@@ -64,7 +64,7 @@ export async function meshStatus(s: MeshState): Promise<MeshStatus> {
         log: `${p.logDir}/${c.name}.log`,
       };
     }),
-    workloads: p.workloads.map((w) => ({ name: w.name, kind: w.kind, node: w.node, netns: w.netns, runtime: w.runtime ?? 'netns', ...(w.container ? { container: w.container } : {}) })),
+    workloads: p.workloads.map((w) => ({ name: w.name, kind: w.kind, node: w.node, netns: w.netns, runtime: w.runtime ?? 'netns', ...(w.container ? { container: w.container } : {}), ...(w.vm ? { vm: w.vm.tag, console: w.vm.console } : {}) })),
     connections,
     ...(vl3 ? { vl3 } : {}),
     ...(p.domains ? { domains: p.domains } : {}),

@@ -6,6 +6,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { stopContainers } from './containers.js';
+import { sweepVms } from './vms.js';
 import { deleteNetworks } from './networks.js';
 import { planNamespaces } from './plan.js';
 import { isAlive, sleep } from './proc.js';
@@ -80,6 +81,7 @@ export async function teardown(state: MeshState, log: Logger, opts: TeardownOpti
     );
   };
   const kinds = (...k: string[]) => p.components.filter((c) => k.includes(c.kind)).map((c) => c.name);
+  await stopAll(kinds('vm'));
   await stopAll(kinds('client'));
   await stopAll(kinds('endpoint'));
   await stopAll(kinds('forwarder', 'nsmgr', 'nsmgr-proxy'));
@@ -89,6 +91,8 @@ export async function teardown(state: MeshState, log: Logger, opts: TeardownOpti
   const dpdk = await stopTestpmdUnder(p.runDir).catch(() => 0);
   if (dpdk > 0) log.info({ processes: dpdk }, 'stopped DPDK processes left by the mesh');
   report.containers = await stopContainers(p, log);
+  const vms = await sweepVms(p).catch(() => [] as string[]);
+  if (vms.length > 0) log.warn({ vms }, 'killed qemu processes left by their nsm vm');
   report.namespaces = await deleteNetworks(planNamespaces(p));
   if (opts.keepLogs) await removeAllBut(p.runDir, p.logDir);
   else await rm(p.runDir, { recursive: true, force: true });

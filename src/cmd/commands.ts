@@ -17,6 +17,7 @@ import { registerLogsCommand } from './logs.js';
 import { registerDashboardCommand } from './dashboard.js';
 import { registerWebhookCommand } from './webhook.js';
 import { addIdentityOptions } from './identity-options.js';
+import { registerVmCommand } from './vm.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -35,5 +36,6 @@ export function registerCommands(program: Command): void {
   registerLogsCommand(program);
   registerDashboardCommand(program);
   registerWebhookCommand(program);
+  registerVmCommand(program);
   addIdentityOptions(program);
 }

@@ -49,6 +49,7 @@ function statusText(st: MeshStatus): string[] {
     ...vl3Lines(st.vl3),
     ...domainLines(st),
     ...containerLines(st),
+    ...vmLines(st),
     `logs: ${st.runDir}/logs/<component>.log   tear down: ${NSM_CMD} down ${st.name}`,
   ];
 }
@@ -65,6 +66,11 @@ function domainLines(st: MeshStatus): string[] {
 function containerLines(st: MeshStatus): string[] {
   const ctrs = st.workloads.filter((w) => w.container);
   return ctrs.length > 0 ? [`podman containers: ${ctrs.map((w) => `${w.name}=${w.container}`).join(', ')}   (podman --runtime runc exec NAME ...)`] : [];
+}
+
+function vmLines(st: MeshStatus): string[] {
+  const vms = st.workloads.filter((w) => w.vm);
+  return vms.length > 0 ? [`VMs (qemu): ${vms.map((w) => `${w.name}=${w.vm}`).join(', ')}   (serial console: ${vms.map((w) => w.console).join(', ')})`] : [];
 }
 
 /** Redraws the status whenever it changes (checked every 500 ms) until SIGINT/SIGTERM or the mesh is gone. */
