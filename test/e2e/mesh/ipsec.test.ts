@@ -1,7 +1,8 @@
 // E2E, the IPSEC remote mechanism with real `nsm` processes on two nodes over an IPv4 underlay:
 // negotiated IPSEC (one strongSwan charon per connection and node, kernel-libipsec ESP in UDP),
 // dual-stack ping and ping6 both ways, iperf3, a forwarder SIGKILL + restart (the connection is rebuilt and works), and
-// Close leaving no charon, TUN interface or state directory; malformed parameters from a peer.
+// Close leaving no charon, TUN interface or state directory (also for a connection left behind by a killed
+// forwarder, after its restart's grace); malformed parameters from a peer.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -113,5 +114,15 @@ test('IPSEC between two nodes: dual-stack ping and ping6 both ways, iperf3, forw
     assert.deepEqual(await proc.stop(), { code: 0, signal: null }, mesh.logs());
     await waitFor('workload namespaces empty', () => links(nsc).length === 0 && links(nse).length === 0, 5000);
     for (const n of [n1, n2]) await waitFor(`no IPSEC state in ${n}`, () => ipsecState(n).length === 0, 5000).catch(() => assert.deepEqual(ipsecState(n), [], n));
+  });
+
+  await t.test('a connection nobody asks for again after a forwarder SIGKILL + restart is swept: no charon, TUN, rule or directory', async () => {
+    const other = await mesh.nsc({ name: 'nsc-2', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-2'], netns: n1 });
+    assert.equal(other.conn.remoteMechanism, 'IPSEC');
+    await mesh.procs.filter((p) => p.name === 'forwarder-1' && p.alive)[0]!.kill();
+    await other.proc.kill();
+    await mesh.forwarder({ ...fwdOpts[0]!, env: { NSM_SWEEP_AFTER: '3s', NSM_IPSEC_ADOPT_GRACE_MS: '3000' } });
+    await waitFor('node 1 swept', () => ipsecState(n1).length === 0, 15_000).catch(() => assert.deepEqual(ipsecState(n1), [], mesh.logs(20)));
+    assert.deepEqual(links(nsc), []);
   });
 });

@@ -1,7 +1,7 @@
 // E2E, remote mechanisms with real `nsm` processes on two nodes over an IPv6 underlay:
 // SRV6 (seg6 encap + seg6local End.DX4 and End.DX6) chosen by negotiation for a dual-stack
 // connection, ping and ping6 both ways, iperf3, a forwarder SIGKILL + restart that keeps the connection,
-// and Close leaving no interface, SID route or rule; negotiation between different lists
+// Close leaving no interface, SID route or rule, and a connection left behind by a killed forwarder swept after its restart; negotiation between different lists
 // (first common mechanism) and without a common one (a clear error).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -70,6 +70,16 @@ test('SRV6 between two nodes: dual-stack ping and ping6 both ways, iperf3, forwa
     assert.deepEqual(await proc.stop(), { code: 0, signal: null }, mesh.logs());
     await waitFor('workload namespaces empty', () => links(nsc).length === 0 && links(nse).length === 0, 5000);
     for (const n of [n1, n2]) await waitFor(`no SRv6 state in ${n}`, () => srv6State(n).length === 0, 5000).catch(() => assert.deepEqual(srv6State(n), [], n));
+  });
+
+  await t.test('a connection nobody asks for again after a forwarder SIGKILL + restart is swept: no link, SID, route or rule', async () => {
+    const other = await mesh.nsc({ name: 'nsc-2', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-2'], netns: n1 });
+    assert.equal(other.conn.remoteMechanism, 'SRV6');
+    await mesh.procs.filter((p) => p.name === 'forwarder-1' && p.alive)[0]!.kill();
+    await other.proc.kill();
+    await mesh.forwarder({ ...fwdOpts[0]!, env: { NSM_SWEEP_AFTER: '3s' } });
+    await waitFor('node 1 swept', () => srv6State(n1).length === 0, 15_000).catch(() => assert.deepEqual(srv6State(n1), [], mesh.logs(20)));
+    assert.deepEqual(links(nsc), []);
   });
 });
 
