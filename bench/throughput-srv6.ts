@@ -6,13 +6,14 @@
 // Prints JSON.
 // Run: node --import tsx bench/throughput-srv6.ts [--reps N] [--seconds S] [--requests N]
 import { execFile } from 'node:child_process';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { closeAllChannels } from '../src/api/index.js';
 import { MeshClient } from '../src/components/client.js';
 import { KernelDriver } from '../src/dataplane/index.js';
 import { createTestNetns, deleteTestNetns } from '../test/e2e/helpers/netns.js';
-import { freePort, iperf, Mesh } from '../test/e2e/helpers/mesh.js';
+import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
+import { measureTunnel, tunnelArgs } from './lib/tunnel-figures.js';
 
 process.env.NSM_LOG_LEVEL ??= 'warn';
 const execFileP = promisify(execFile);
@@ -21,17 +22,7 @@ const ipb = (ns: string, lines: string[]) =>
     const p = execFile('ip', ['-n', ns, '-batch', '-'], (err) => (err ? reject(new Error(`ip -n ${ns} -batch failed`, { cause: err })) : resolve()));
     p.stdin!.end(`${lines.join('\n')}\n`);
   });
-const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '3' }, seconds: { type: 'string', default: '4' }, requests: { type: 'string', default: '30' } } });
-const REPS = Number(args.reps);
-const SECONDS = Number(args.seconds);
-const REQUESTS = Number(args.requests);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const ARGS = tunnelArgs();
 
 /** The hand-made baseline: workload `ws` on node `node` joined by a veth, encap to `peerSid`, End.DX4 for `sid`. */
 async function handSide(node: string, ws: string, addr: string, peerAddr: string, sid: string, peerSid: string, mac: string): Promise<void> {
@@ -75,29 +66,7 @@ async function main(): Promise<void> {
     // The baseline: the same kind of seg6 tunnel between the same nodes, by hand.
     await handSide(n1, ha, '169.254.100.1', '169.254.100.2', '2001:db8:5:1:ffff:ffff:0:4', '2001:db8:5:2:ffff:ffff:0:4', '02:5e:00:00:00:01');
     await handSide(n2, hb, '169.254.100.2', '169.254.100.1', '2001:db8:5:2:ffff:ffff:0:4', '2001:db8:5:1:ffff:ffff:0:4', '02:5e:00:00:00:02');
-    const ours: number[] = [];
-    const raw: number[] = [];
-    for (let i = 0; i < REPS; i++) {
-      ours.push((await iperf(nse, dst, c0, SECONDS)) / 1e9);
-      raw.push((await iperf(hb, '169.254.100.2', ha, SECONDS)) / 1e9);
-    }
-    await client.close(conn);
-    // Request + Close cycles of SRV6 connections.
-    const cycle = async (c: MeshClient, svc: string): Promise<number> => {
-      const t0 = performance.now();
-      const x = await c.request({ service: svc, ifname: 'nsm-rq', netnsUrl: `file:///var/run/netns/${c0}` });
-      const ms = performance.now() - t0;
-      await c.close(x);
-      return ms;
-    };
-    const srv6Ms: number[] = [];
-    for (let i = 0; i < REQUESTS; i++) srv6Ms.push(await cycle(client, 'icmp-responder'));
-    const results = [
-      { name: 'throughput.srv6', value: r3(median(ours)), unit: 'Gbit/s', baseline: r3(median(raw)), ratio: r3(median(ours) / median(raw)) },
-      { name: 'request.remote.p50.srv6', value: r3(median(srv6Ms)), unit: 'ms' },
-    ];
-    process.stdout.write(`${JSON.stringify({ reps: REPS, seconds: SECONDS, samples: { ours: ours.map(r3), raw: raw.map(r3), requestMs: srv6Ms.map(r3) }, results }, null, 2)}\n`);
-    await client.close(conn).catch(() => undefined);
+    await measureTunnel({ mechanism: 'srv6', args: ARGS, ours: { serverNs: nse, serverIp: dst, clientNs: c0 }, raw: { serverNs: hb, serverIp: '169.254.100.2', clientNs: ha }, client, conn, clientNs: c0 });
   } finally {
     closeAllChannels();
     driver.close();

@@ -26,6 +26,7 @@ const ARGS = tunnelArgs();
 const wg = (ns: string, argv: string[], input = '') =>
   new Promise<string>((resolve, reject) => {
     const p = execFile('ip', ['netns', 'exec', ns, 'wg', ...argv], (err, out) => (err ? reject(new Error(`wg ${argv[0]} failed`, { cause: err })) : resolve(out.trim())));
+    p.stdin!.on('error', () => undefined); // `wg genkey` exits without reading: EPIPE is no error
     p.stdin!.end(input);
   });
 
@@ -41,6 +42,7 @@ async function handSide(hand: ChildProcess[], node: string, ws: string, dev: str
   const set = ['listen-port', String(me.port), 'peer', peer.pub, 'endpoint', `${peer.underlay}:${peer.port}`, 'allowed-ips', '0.0.0.0/0,::/0'];
   await new Promise<void>((resolve, reject) => {
     const p = execFile('ip', ['netns', 'exec', node, 'bash', '-c', 'dev=$1; shift; exec wg set "$dev" private-key <(cat) "$@"', 'wg-set', dev, ...set], (err) => (err ? reject(new Error(`wg set ${dev} failed`, { cause: err })) : resolve()));
+    p.stdin!.on('error', () => undefined);
     p.stdin!.end(me.key);
   });
   await execFileP('ip', ['-n', node, 'link', 'set', 'dev', dev, 'mtu', '1440', 'netns', ws, 'name', 'h0']);

@@ -1,6 +1,9 @@
 // The figures of a remote-mechanism bench script (bench/throughput-<mechanism>.ts): iperf3 through a
-// mesh connection and through the same kind of tunnel set up by hand, alternating, then timed
-// Request + Close cycles; printed as the `{ results }` JSON that bench phases read.
+// mesh connection and through the same kind of tunnel set up by hand, alternating (ABBA, so neither
+// always runs first), then timed Request + Close cycles; printed as the `{ results }` JSON that bench
+// phases read, with the load average around the measurement in each throughput row's note.
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Connection } from '../../src/api/index.js';
 import type { MeshClient } from '../../src/components/client.js';
@@ -39,15 +42,40 @@ export interface TunnelRun {
   clientNs: string;
 }
 
+/** Each workload interface's kernel settings (ip -d link, offloads): NSM_BENCH_DUMP=1 prints them to stderr, to compare ours with the baseline. */
+function dumpConfig(r: TunnelRun): void {
+  for (const [label, ns] of [['ours client', r.ours.clientNs], ['ours server', r.ours.serverNs], ['raw client', r.raw.clientNs], ['raw server', r.raw.serverNs]] as const) {
+    const links = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link'], { encoding: 'utf8' })) as { ifname: string }[];
+    for (const { ifname } of links.filter((l) => l.ifname !== 'lo')) {
+      let offloads = ['(no ethtool)'];
+      try {
+        offloads = execFileSync('ip', ['netns', 'exec', ns, 'ethtool', '-k', ifname], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((l) => /: on/.test(l) && !/fixed/.test(l)).map((l) => l.split(':')[0]!.trim());
+      } catch {
+        // ethtool is not installed
+      }
+      process.stderr.write(`== ${label} ${ns} ${ifname}\n${execFileSync('ip', ['-n', ns, '-d', 'link', 'show', ifname], { encoding: 'utf8' })}${execFileSync('ip', ['-n', ns, 'addr', 'show', ifname], { encoding: 'utf8' })}${execFileSync('ip', ['-n', ns, 'route'], { encoding: 'utf8' })}offloads on: ${offloads.join(' ')}\n`);
+    }
+  }
+}
+
 /** Measures and prints the script's JSON on stdout. */
 export async function measureTunnel(r: TunnelRun): Promise<void> {
   const { reps, seconds, requests } = r.args;
+  if (process.env.NSM_BENCH_DUMP) dumpConfig(r);
   const ours: number[] = [];
   const raw: number[] = [];
+  const load = [loadavg()[0]!];
+  const one = async (p: IperfPair, into: number[]) => into.push((await iperf(p.serverNs, p.serverIp, p.clientNs, seconds)) / 1e9);
   for (let i = 0; i < reps; i++) {
-    ours.push((await iperf(r.ours.serverNs, r.ours.serverIp, r.ours.clientNs, seconds)) / 1e9);
-    raw.push((await iperf(r.raw.serverNs, r.raw.serverIp, r.raw.clientNs, seconds)) / 1e9);
+    if (i % 2 === 0) {
+      await one(r.ours, ours);
+      await one(r.raw, raw);
+    } else {
+      await one(r.raw, raw);
+      await one(r.ours, ours);
+    }
   }
+  load.push(loadavg()[0]!);
   await r.client.close(r.conn);
   const ms: number[] = [];
   for (let i = 0; i < requests; i++) {
@@ -57,7 +85,14 @@ export async function measureTunnel(r: TunnelRun): Promise<void> {
     await r.client.close(x);
   }
   const results = [
-    { name: `throughput.${r.mechanism}`, value: r3(median(ours)), unit: 'Gbit/s', baseline: r3(median(raw)), ratio: r3(median(ours) / median(raw)) },
+    {
+      name: `throughput.${r.mechanism}`,
+      value: r3(median(ours)),
+      unit: 'Gbit/s',
+      baseline: r3(median(raw)),
+      ratio: r3(median(ours) / median(raw)),
+      note: `median of ${reps} x ${seconds} s, alternating; load average ${load.map((x) => x.toFixed(1)).join(' -> ')}`,
+    },
     { name: `request.remote.p50.${r.mechanism}`, value: r3(median(ms)), unit: 'ms' },
   ];
   process.stdout.write(`${JSON.stringify({ reps, seconds, samples: { ours: ours.map(r3), raw: raw.map(r3), requestMs: ms.map(r3) }, results }, null, 2)}\n`);

@@ -1,6 +1,8 @@
 // A long-lived `ip -force -batch -` process per network namespace that runs iproute2 commands
 // without a spawn per operation; each command is followed by a sentinel that always fails, so
 // its "Command failed -:LINE" on stderr marks the end of the command and attributes errors to lines.
+// A channel may be bound to IPv6 (`ip -6 -batch -`): batch lines take no options, and commands whose
+// family is not given by an address (`rule add ... iif X table T`) are IPv4 otherwise.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -44,6 +46,8 @@ export interface IpBatchOptions {
   timeoutMs?: number;
   /** Close the process after this long without work (0 = never). */
   idleMs?: number;
+  /** 6: the process runs `ip -6`, so family-less commands (rules, `route flush table T`) are IPv6. */
+  family?: 6;
 }
 
 interface Pending {
@@ -98,7 +102,7 @@ export class IpBatchChannel {
     readonly netns: NetnsRef,
     private readonly opts: IpBatchOptions = {},
   ) {
-    this.key = netnsKey(netns);
+    this.key = netnsKey(netns) + (opts.family === 6 ? ' -6' : '');
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.idleMs = opts.idleMs ?? 0;
   }
@@ -218,7 +222,7 @@ export class IpBatchChannel {
   }
 
   private command(): [string, string[]] {
-    const base = ['-force', '-batch', '-'];
+    const base = [...(this.opts.family === 6 ? ['-6'] : []), '-force', '-batch', '-'];
     switch (this.netns.kind) {
       case 'host':
         return ['ip', base];
@@ -360,8 +364,8 @@ export class IpBatchPool {
    * (the namespace's DEV:INO) differs from the cached channel's, the namespace was recreated under
    * the same name: the old channel (pinning the old namespace) is closed and a new one made.
    */
-  get(ref: NetnsRef, id?: string): IpBatchChannel {
-    const key = netnsKey(ref);
+  get(ref: NetnsRef, id?: string, family?: 6): IpBatchChannel {
+    const key = netnsKey(ref) + (family === 6 ? ' -6' : '');
     let ch = this.channels.get(key);
     if (ch && id !== undefined && ch.id !== undefined && ch.id !== id) {
       ch.close();
@@ -369,7 +373,7 @@ export class IpBatchPool {
     }
     if (!ch) {
       const idleMs = this.opts.idleMs ?? (ref.kind === 'host' ? 0 : 5_000);
-      ch = new IpBatchChannel(ref, { ...this.opts, idleMs });
+      ch = new IpBatchChannel(ref, { ...this.opts, idleMs, ...(family ? { family } : {}) });
       ch.id = id;
       this.channels.set(key, ch);
     }
@@ -378,9 +382,10 @@ export class IpBatchPool {
 
   /** Close one namespace's channel (do this before deleting the namespace: the process pins it). */
   closeFor(ref: NetnsRef): void {
-    const key = netnsKey(ref);
-    this.channels.get(key)?.close();
-    this.channels.delete(key);
+    for (const key of [netnsKey(ref), `${netnsKey(ref)} -6`]) {
+      this.channels.get(key)?.close();
+      this.channels.delete(key);
+    }
   }
 
   closeAll(): void {

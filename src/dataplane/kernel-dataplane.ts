@@ -51,7 +51,7 @@ export function kernelDataplane(opts: KernelDataplaneOptions): ManagedDataplane 
     addAddress: (netns, ifname, cidr) => driver.addAddress(netns, ifname, cidr),
     addRoute: (netns, route) => driver.addRoute(netns, route),
     linkInfo: (netns, name) => driver.linkInfo(netns, name),
-    ipLines: (netns, lines, ignore) => driver.runLines(netns, lines, ignore),
+    ipLines: (netns, lines, ignore, family) => driver.runLines(netns, lines, ignore, family),
     setSysctl: (netns, key, value) => driver.setSysctl(netns, key, value),
     deviceOf: async (ip) => {
       const { stdout } = await run('ip', ['-j', 'addr', 'show', 'to', ip]);
@@ -61,7 +61,10 @@ export function kernelDataplane(opts: KernelDataplaneOptions): ManagedDataplane 
     deleteLink: async (netns, name) => {
       const existed = await driver.deleteLink(netns, name);
       const extra = cleanupLines(name);
-      if (extra.length > 0) await driver.runLines(netns, extra).catch((err: unknown) => opts.log?.warn({ link: name, err: String(err) }, "SRv6 rule cleanup"));
+      const warn = (err: unknown) => opts.log?.warn({ link: name, err: String(err) }, 'SRv6 rule cleanup');
+      if (extra.v4.length > 0) await driver.runLines(netns, extra.v4).catch(warn);
+      // IPv6: a rule only where the connection carried IPv6 (nothing there is no error).
+      if (extra.v6.length > 0) await driver.runLines(netns, extra.v6, /No such file|Cannot find|does not exist|FIB table does not exist/i, 6).catch(warn);
       return existed;
     },
     close: () => driver.close(),

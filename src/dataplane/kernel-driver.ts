@@ -237,11 +237,12 @@ export class KernelDriver {
 
   /**
    * Raw iproute2 lines (rules, lwtunnel routes) over the namespace's channel, in order; a line
-   * failing with an error not matching `ignore` fails the call after the rest ran.
+   * failing with an error not matching `ignore` fails the call after the rest ran. `family` 6: over
+   * the namespace's `ip -6` channel (IPv6 rules, `route flush table T` of IPv6 routes).
    */
-  async runLines(netns: NetnsLike, lines: string[], ignore?: RegExp): Promise<void> {
+  async runLines(netns: NetnsLike, lines: string[], ignore?: RegExp, family?: 6): Promise<void> {
     const ns = await this.resolve(netns, 'netns');
-    const results = await this.chan(ns).runAll(lines);
+    const results = await this.chan(ns, family).runAll(lines);
     const bad = results.find((r) => !r.ok && !(ignore && ignore.test(r.error ?? '')));
     if (bad) throw this.mapError(new IpCommandError(bad.line, bad.error ?? '', describeNetns(ns)), ns, bad.line.split(' ').find((w) => /^s6x|^nsm/.test(w)) ?? '?');
   }
@@ -296,8 +297,8 @@ export class KernelDriver {
     }
   }
 
-  private chan(ns: NetnsRef): IpBatchChannel {
-    return this.pool.get(ns, this.ids.get(netnsKey(ns)));
+  private chan(ns: NetnsRef, family?: 6): IpBatchChannel {
+    return this.pool.get(ns, this.ids.get(netnsKey(ns)), family);
   }
 
   private async exec(netns: NetnsLike, ifname: string, line: string | string[]): Promise<void> {

@@ -13,8 +13,11 @@ export interface ForwarderDataplane {
   linksTagged?(alias: string): ProgrammedLink[];
   /** What exists under this name (undefined: nothing); lets a restarted forwarder adopt its links in place. */
   linkInfo?(netns: string, name: string): Promise<ExistingLink | undefined>;
-  /** Raw iproute2 lines in a namespace ("host": the forwarder's own), for mechanisms that need rules and lwtunnel routes; errors matching `ignore` are not errors. */
-  ipLines?(netns: string, lines: string[], ignore?: RegExp): Promise<void>;
+  /**
+   * Raw iproute2 lines in a namespace ("host": the forwarder's own), for mechanisms that need rules and lwtunnel routes; errors matching `ignore` are not errors.
+   * `family` 6 runs them as `ip -6` (batch lines take no options; a rule is IPv4 unless the whole channel is `-6`).
+   */
+  ipLines?(netns: string, lines: string[], ignore?: RegExp, family?: 6): Promise<void>;
   /** The interface holding `ip` in the forwarder's own namespace (e.g. the underlay's), if any. */
   deviceOf?(ip: string): Promise<string | undefined>;
   /** Sets a net.* sysctl in a namespace. */

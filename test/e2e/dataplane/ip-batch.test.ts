@@ -1,8 +1,11 @@
-// E2E: the ip -batch channel: per-line error attribution, pipelining, respawn after death, one process.
+// E2E: the ip -batch channel: per-line error attribution, pipelining, respawn after death, one process;
+// an `ip -6` channel for IPv6 rules (a batch line cannot say -6).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidArgumentError } from '../../../src/api/errors.js';
-import { IpBatchChannel, IpCommandError } from '../../../src/dataplane/index.js';
+import { execFileSync } from 'node:child_process';
+import { IpBatchChannel, IpBatchPool, IpCommandError } from '../../../src/dataplane/index.js';
+import { createTestNetns } from '../helpers/netns.js';
 
 test('errors are attributed to lines; many commands share one process', async (t) => {
   const ch = new IpBatchChannel({ kind: 'host' });
@@ -33,4 +36,21 @@ test('a namespace that does not exist fails the command with ip\'s error', async
   const ch = new IpBatchChannel({ kind: 'named', name: 'nsm-e2e-no-such-ns' });
   t.after(() => ch.close());
   await assert.rejects(ch.run('link show dev lo'), (e: Error) => e instanceof IpCommandError && /nsm-e2e-no-such-ns/.test(e.message));
+});
+
+test('a rule without an address is IPv4 on a plain channel and IPv6 only on an `ip -6` one', async (t) => {
+  const [ns] = await createTestNetns(t, 'rule6');
+  const pool = new IpBatchPool();
+  t.after(() => pool.closeAll());
+  const v4 = pool.get({ kind: 'named', name: ns });
+  const v6 = pool.get({ kind: 'named', name: ns }, undefined, 6);
+  assert.notEqual(v4, v6);
+  await v4.run('rule add pref 1000 iif lo table 100');
+  await assert.rejects(v4.run('rule add pref 1001 from 2001:db8::/32 table 100'), /Invalid source address/);
+  await v6.run(['rule add pref 1001 iif lo table 100', 'route add ::/0 dev lo table 100']);
+  const rules6 = execFileSync('ip', ['-n', ns, '-6', 'rule'], { encoding: 'utf8' });
+  assert.match(rules6, /1001:\s+from all iif lo lookup 100/);
+  assert.doesNotMatch(rules6, /^1000:/m);
+  await v6.run(['rule del pref 1001 iif lo table 100', 'route flush table 100']);
+  assert.doesNotMatch(execFileSync('ip', ['-n', ns, '-6', 'route', 'show', 'table', '100'], { encoding: 'utf8' }), /dev lo/);
 });

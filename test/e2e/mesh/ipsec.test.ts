@@ -1,14 +1,15 @@
 // E2E, the IPSEC remote mechanism with real `nsm` processes on two nodes over an IPv4 underlay:
 // negotiated IPSEC (one strongSwan charon per connection and node, kernel-libipsec ESP in UDP),
-// ping both ways, iperf3, a forwarder SIGKILL + restart (the connection is rebuilt and works), and
-// Close leaving no charon, TUN interface or state directory; malformed parameters from a peer.
+// dual-stack ping and ping6 both ways, iperf3, a forwarder SIGKILL + restart (the connection is rebuilt and works), and
+// Close leaving no charon, TUN interface or state directory (also for a connection left behind by a killed
+// forwarder, after its restart's grace); malformed parameters from a peer.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { before, test, type TestContext } from 'node:test';
-import { KernelDriver } from '../../../src/dataplane/index.js';
-import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { freePort, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { ping, sweepStaleTestNetns } from '../helpers/netns.js';
+import { iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { twoNodes } from '../helpers/two-nodes.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -51,13 +52,11 @@ function ipsecState(ns: string): string[] {
   return [...charons(ns).map((p) => `charon ${p}`), ...links(ns).filter((l) => /^(ipsec|ipx)/.test(l)), ...rules, ...routes, ...dirs.map((d) => `dir ${d}`)];
 }
 
-async function twoNodes(t: TestContext, mesh: Mesh, lists: [string[], string[]]) {
-  const driver = new KernelDriver();
-  t.after(() => driver.close());
-  const [n1, n2, ul, nsc, nse] = await createTestNetns(t, 'n1', 'n2', 'ul', 'nsc', 'nse');
-  // Never leave a charon behind, even when a step fails (they keep their namespace alive).
+/** Two nodes tunnelling over IPv4 with these remote lists, a dual-stack endpoint; no charon is left behind, even when a step fails. */
+async function twoNodes4(t: TestContext, mesh: Mesh, lists: [string[], string[]]) {
+  const r = await twoNodes(t, mesh, { family: 4, cidr: '169.254.1.0/24,2001:db8:1::/64', lists });
   t.after(() => {
-    for (const n of [n1, n2]) {
+    for (const n of [r.n1, r.n2]) {
       for (const pid of charons(n)) process.kill(pid, 'SIGKILL');
       try {
         rmSync(stateDir(n), { recursive: true, force: true });
@@ -66,28 +65,12 @@ async function twoNodes(t: TestContext, mesh: Mesh, lists: [string[], string[]])
       }
     }
   });
-  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
-  for (const [i, n] of [n1, n2].entries()) {
-    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
-    await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
-  }
-  await waitFor('underlay', () => ping(n1, '198.18.0.2'), 5000);
-  const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
-  await mesh.registry({ listen: registryUrl, netns: n1 });
-  const fwdOpts = [n1, n2].map((n, i) => ({ name: `forwarder-${i + 1}`, listen: mesh.sock(`forwarder-${i + 1}`), nsmgr: mesh.sock(`nsmgr-${i + 1}`), underlayIp: `198.18.0.${i + 1}`, netns: n, remoteMechanisms: lists[i]! }));
-  const fwds = [];
-  for (const [i, n] of [n1, n2].entries()) {
-    await mesh.nsmgr({ name: `nsmgr-${i + 1}`, listen: mesh.sock(`nsmgr-${i + 1}`), tcpListen: `tcp://198.18.0.${i + 1}:${await freePort()}`, registry: registryUrl, netns: n });
-    fwds.push(await mesh.forwarder(fwdOpts[i]!));
-  }
-  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: '169.254.1.0/24', netns: n2 });
-  return { n1, n2, nsc, nse, fwdOpts, fwds };
+  return r;
 }
 
-test('IPSEC between two nodes: ping both ways, iperf3, forwarder SIGKILL + restart, Close leaves nothing', async (t) => {
+test('IPSEC between two nodes: dual-stack ping and ping6 both ways, iperf3, forwarder SIGKILL + restart, Close leaves nothing', async (t) => {
   const mesh = new Mesh(t, { lifetime: '6s' });
-  const { n1, n2, nsc, nse, fwdOpts, fwds } = await twoNodes(t, mesh, [['ipsec', 'vxlan'], ['ipsec', 'vxlan']]);
+  const { n1, n2, nsc, nse, fwdOpts, fwds } = await twoNodes4(t, mesh, [['ipsec', 'vxlan'], ['ipsec', 'vxlan']]);
   const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 }).catch((err: unknown) => {
     throw new Error(`${String(err)}\n${mesh.logs()}`);
   });
@@ -105,7 +88,8 @@ test('IPSEC between two nodes: ping both ways, iperf3, forwarder SIGKILL + resta
     assert.match(execFileSync('ip', ['-n', nsc, '-d', 'link', 'show', 'nsm-1'], { encoding: 'utf8' }), /tun/);
   });
 
-  await t.test('ping both ways', () => {
+  await t.test('ping and ping6 both ways', () => {
+    assert.equal(conn.dstIps!.length, 2, 'dual-stack');
     for (const dst of conn.dstIps!) assert.ok(ping(nsc, ipOf(dst)), `client -> ${dst}`);
     for (const src of conn.srcIps!) assert.ok(ping(nse, ipOf(src)), `endpoint -> ${src}`);
   });
@@ -130,5 +114,15 @@ test('IPSEC between two nodes: ping both ways, iperf3, forwarder SIGKILL + resta
     assert.deepEqual(await proc.stop(), { code: 0, signal: null }, mesh.logs());
     await waitFor('workload namespaces empty', () => links(nsc).length === 0 && links(nse).length === 0, 5000);
     for (const n of [n1, n2]) await waitFor(`no IPSEC state in ${n}`, () => ipsecState(n).length === 0, 5000).catch(() => assert.deepEqual(ipsecState(n), [], n));
+  });
+
+  await t.test('a connection nobody asks for again after a forwarder SIGKILL + restart is swept: no charon, TUN, rule or directory', async () => {
+    const other = await mesh.nsc({ name: 'nsc-2', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-2'], netns: n1 });
+    assert.equal(other.conn.remoteMechanism, 'IPSEC');
+    await mesh.procs.filter((p) => p.name === 'forwarder-1' && p.alive)[0]!.kill();
+    await other.proc.kill();
+    await mesh.forwarder({ ...fwdOpts[0]!, env: { NSM_SWEEP_AFTER: '3s', NSM_IPSEC_ADOPT_GRACE_MS: '3000' } });
+    await waitFor('node 1 swept', () => ipsecState(n1).length === 0, 15_000).catch(() => assert.deepEqual(ipsecState(n1), [], mesh.logs(20)));
+    assert.deepEqual(links(nsc), []);
   });
 });

@@ -1,14 +1,14 @@
 // E2E, remote mechanisms with real `nsm` processes on two nodes over an IPv6 underlay:
-// SRV6 (seg6 encap + seg6local End.DX4) chosen by negotiation, ping both ways
-// (IPv4 payload), iperf3, a forwarder SIGKILL + restart that keeps the connection,
-// and Close leaving no interface, SID route or rule; negotiation between different lists
+// SRV6 (seg6 encap + seg6local End.DX4 and End.DX6) chosen by negotiation for a dual-stack
+// connection, ping and ping6 both ways, iperf3, a forwarder SIGKILL + restart that keeps the connection,
+// Close leaving no interface, SID route or rule, and a connection left behind by a killed forwarder swept after its restart; negotiation between different lists
 // (first common mechanism) and without a common one (a clear error).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, test, type TestContext } from 'node:test';
-import { KernelDriver } from '../../../src/dataplane/index.js';
-import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { freePort, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { ping, sweepStaleTestNetns } from '../helpers/netns.js';
+import { iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { twoNodes } from '../helpers/two-nodes.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -25,46 +25,28 @@ function srv6State(ns: string): string[] {
   return [...links(ns).filter((l) => l.startsWith('s6x')), ...routes, ...rules];
 }
 
-/** Two nodes on an underlay bridge with 198.18.0.N/24 (control plane) and 2001:db8:ff::N/64 (tunnels). */
-async function twoNodes(t: TestContext, mesh: Mesh, lists: [string[], string[]], tag = '') {
-  const driver = new KernelDriver();
-  t.after(() => driver.close());
-  const [n1, n2, ul, nsc, nse] = await createTestNetns(t, ...['n1', 'n2', 'ul', 'nsc', 'nse'].map((n) => `${tag}${n}`));
-  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
-  for (const [i, n] of [n1!, n2!].entries()) {
-    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul!, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
-    await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
-    await driver.addAddress(n, 'eth0', `2001:db8:ff::${i + 1}/64`);
-  }
-  await waitFor('IPv6 underlay', () => ping(n1!, '2001:db8:ff::2'), 5000);
-  const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
-  await mesh.registry({ listen: registryUrl, netns: n1! });
-  const fwdOpts = [n1!, n2!].map((n, i) => ({ name: `forwarder-${i + 1}`, listen: mesh.sock(`forwarder-${i + 1}`), nsmgr: mesh.sock(`nsmgr-${i + 1}`), underlayIp: `2001:db8:ff::${i + 1}`, netns: n, remoteMechanisms: lists[i]! }));
-  const fwds = [];
-  for (const [i, n] of [n1!, n2!].entries()) {
-    await mesh.nsmgr({ name: `nsmgr-${i + 1}`, listen: mesh.sock(`nsmgr-${i + 1}`), tcpListen: `tcp://198.18.0.${i + 1}:${await freePort()}`, registry: registryUrl, netns: n });
-    fwds.push(await mesh.forwarder(fwdOpts[i]!));
-  }
-  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse!, cidr: '169.254.1.0/24', netns: n2! });
-  return { n1: n1!, n2: n2!, nsc: nsc!, nse: nse!, fwdOpts, fwds };
-}
+const DUAL = '169.254.1.0/24,2001:db8:1::/64';
+const twoNodes6 = (t: TestContext, mesh: Mesh, lists: [string[], string[]], tag?: string) =>
+  twoNodes(t, mesh, { family: 6, cidr: DUAL, lists, ...(tag ? { tag } : {}) });
 
-test('SRV6 between two nodes: ping both ways (IPv4 payload), iperf3, forwarder SIGKILL + restart, Close leaves nothing', async (t) => {
+test('SRV6 between two nodes: dual-stack ping and ping6 both ways, iperf3, forwarder SIGKILL + restart, Close leaves nothing', async (t) => {
   const mesh = new Mesh(t, { lifetime: '6s' });
-  const { n1, n2, nsc, nse, fwdOpts, fwds } = await twoNodes(t, mesh, [['srv6', 'vxlan'], ['srv6', 'vxlan']]);
+  const { n1, n2, nsc, nse, fwdOpts, fwds } = await twoNodes6(t, mesh, [['srv6', 'vxlan'], ['srv6', 'vxlan']]);
   const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 });
 
-  await t.test('negotiated SRV6; seg6 encap and an End.DX4 SID on both nodes', () => {
+  await t.test('negotiated SRV6; seg6 encap and End.DX4/End.DX6 SIDs on both nodes, an IPv4 and an IPv6 rule', () => {
     assert.equal(conn.remoteMechanism, 'SRV6');
     for (const n of [n1, n2]) {
       const state = srv6State(n).join('\n');
       assert.match(state, /End\.DX4/);
-      assert.match(state, /encap seg6 mode encap segs 1 \[ 2001:db8:5:/);
+      assert.match(state, /End\.DX6/);
+      assert.equal(state.match(/encap seg6 mode encap segs 1 \[ 2001:db8:5:/g)?.length, 2, state);
+      assert.equal(state.match(/iif s6x/g)?.length, 2, state);
     }
   });
 
-  await t.test('ping both ways', () => {
+  await t.test('ping and ping6 both ways', () => {
+    assert.equal(conn.dstIps!.length, 2, 'dual-stack');
     for (const dst of conn.dstIps!) assert.ok(ping(nsc, ipOf(dst)), `client -> ${dst}`);
     for (const src of conn.srcIps!) assert.ok(ping(nse, ipOf(src)), `endpoint -> ${src}`);
   });
@@ -89,11 +71,21 @@ test('SRV6 between two nodes: ping both ways (IPv4 payload), iperf3, forwarder S
     await waitFor('workload namespaces empty', () => links(nsc).length === 0 && links(nse).length === 0, 5000);
     for (const n of [n1, n2]) await waitFor(`no SRv6 state in ${n}`, () => srv6State(n).length === 0, 5000).catch(() => assert.deepEqual(srv6State(n), [], n));
   });
+
+  await t.test('a connection nobody asks for again after a forwarder SIGKILL + restart is swept: no link, SID, route or rule', async () => {
+    const other = await mesh.nsc({ name: 'nsc-2', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-2'], netns: n1 });
+    assert.equal(other.conn.remoteMechanism, 'SRV6');
+    await mesh.procs.filter((p) => p.name === 'forwarder-1' && p.alive)[0]!.kill();
+    await other.proc.kill();
+    await mesh.forwarder({ ...fwdOpts[0]!, env: { NSM_SWEEP_AFTER: '3s' } });
+    await waitFor('node 1 swept', () => srv6State(n1).length === 0, 15_000).catch(() => assert.deepEqual(srv6State(n1), [], mesh.logs(20)));
+    assert.deepEqual(links(nsc), []);
+  });
 });
 
 test('negotiation: different lists agree on the first common mechanism; none in common is a clear error', async (t) => {
   const mesh = new Mesh(t);
-  const { n1, nsc } = await twoNodes(t, mesh, [['srv6', 'vxlan'], ['vxlan']]);
+  const { n1, nsc } = await twoNodes6(t, mesh, [['srv6', 'vxlan'], ['vxlan']]);
   const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 });
   assert.equal(conn.remoteMechanism, 'VXLAN', 'srv6 is offered first but only vxlan is common');
   assert.ok(ping(nsc, ipOf(conn.dstIp)));
@@ -101,7 +93,7 @@ test('negotiation: different lists agree on the first common mechanism; none in 
   assert.deepEqual(srv6State(n1), []);
 
   const mesh2 = new Mesh(t);
-  const other = await twoNodes(t, mesh2, [['srv6'], ['vxlan']], 'b');
+  const other = await twoNodes6(t, mesh2, [['srv6'], ['vxlan']], 'b');
   const failing = mesh2.spawnNsc({ name: 'nsc-2', nsmgr: mesh2.sock('nsmgr-1'), workloadNetns: other.nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: other.n1, extra: ['--once'] });
   await waitFor('nsc-2 to fail', () => !failing.alive, 30_000);
   assert.match(failing.stderr, /offered: REMOTE\/SRV6; this forwarder supports: LOCAL\/KERNEL, REMOTE\/VXLAN/, mesh2.logs());

@@ -1,5 +1,5 @@
 // E2E, the WIREGUARD remote mechanism with real `nsm` processes and wireguard-go on two nodes
-// (IPv4 underlay): chosen by negotiation, ping both ways, iperf3, private keys only in memory,
+// (IPv4 underlay): chosen by negotiation, dual-stack ping and ping6 both ways, iperf3, private keys only in memory,
 // a forwarder SIGKILL + restart that adopts its wireguard-go, Close and an unrequested
 // connection after a restart leaving no process, socket or interface; and services that
 // require encryption (an encrypting mechanism is chosen though VXLAN comes first; none in
@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test, type TestContext } from 'node:test';
-import { KernelDriver } from '../../../src/dataplane/index.js';
-import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { freePort, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { ping, sweepStaleTestNetns } from '../helpers/netns.js';
+import { iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { twoNodes } from '../helpers/two-nodes.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -52,37 +52,15 @@ function filesContaining(dir: string, needle: string): string[] {
   return hits;
 }
 
-/** Two nodes on an underlay bridge (198.18.0.N/24); forwarders tunnel over IPv4 with these remote lists. */
-async function twoNodes(t: TestContext, mesh: Mesh, lists: [string[], string[]], opts: { tag?: string; encrypted?: [string?, string?] } = {}) {
-  const tag = opts.tag ?? '';
-  const driver = new KernelDriver();
-  t.after(() => driver.close());
-  const [n1, n2, ul, nsc, nse] = await createTestNetns(t, ...['n1', 'n2', 'ul', 'nsc', 'nse'].map((n) => `${tag}${n}`));
-  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
-  for (const [i, n] of [n1!, n2!].entries()) {
-    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul!, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
-    await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
-  }
-  await waitFor('underlay', () => ping(n1!, '198.18.0.2'), 5000);
-  const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
-  await mesh.registry({ listen: registryUrl, netns: n1! });
-  const fwdOpts = [n1!, n2!].map((n, i) => {
-    const enc = opts.encrypted?.[i];
-    return { name: `forwarder-${i + 1}`, listen: mesh.sock(`forwarder-${i + 1}`), nsmgr: mesh.sock(`nsmgr-${i + 1}`), underlayIp: `198.18.0.${i + 1}`, netns: n, remoteMechanisms: lists[i]!, env: { NSM_SWEEP_AFTER: '3s', ...(enc ? { NSM_ENCRYPTED_SERVICES: enc } : {}) } };
-  });
-  const fwds = [];
-  for (const [i, n] of [n1!, n2!].entries()) {
-    await mesh.nsmgr({ name: `nsmgr-${i + 1}`, listen: mesh.sock(`nsmgr-${i + 1}`), tcpListen: `tcp://198.18.0.${i + 1}:${await freePort()}`, registry: registryUrl, netns: n });
-    fwds.push(await mesh.forwarder(fwdOpts[i]!));
-  }
-  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse!, cidr: '169.254.1.0/24', netns: n2! });
-  return { n1: n1!, n2: n2!, nsc: nsc!, nse: nse!, fwdOpts, fwds };
+/** Two nodes tunnelling over IPv4 with these remote lists, a dual-stack endpoint; a sweep 3 s after a forwarder starts. */
+function twoNodes4(t: TestContext, mesh: Mesh, lists: [string[], string[]], opts: { tag?: string; encrypted?: [string?, string?] } = {}) {
+  const env = (enc?: string) => ({ NSM_SWEEP_AFTER: '3s', ...(enc ? { NSM_ENCRYPTED_SERVICES: enc } : {}) });
+  return twoNodes(t, mesh, { family: 4, cidr: '169.254.1.0/24,2001:db8:1::/64', lists, env: [env(opts.encrypted?.[0]), env(opts.encrypted?.[1])], ...(opts.tag ? { tag: opts.tag } : {}) });
 }
 
-test('WIREGUARD between two nodes: ping both ways, iperf3, keys in memory only, forwarder SIGKILL + restart, Close leaves nothing', async (t) => {
+test('WIREGUARD between two nodes: dual-stack ping and ping6 both ways, iperf3, keys in memory only, forwarder SIGKILL + restart, Close leaves nothing', async (t) => {
   const mesh = new Mesh(t, { lifetime: '20s' });
-  const { n1, n2, nsc, nse, fwdOpts, fwds } = await twoNodes(t, mesh, [['wireguard', 'vxlan'], ['wireguard', 'vxlan']]);
+  const { n1, n2, nsc, nse, fwdOpts, fwds } = await twoNodes4(t, mesh, [['wireguard', 'vxlan'], ['wireguard', 'vxlan']]);
   const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 });
   let before: Helper[] = [];
 
@@ -100,7 +78,8 @@ test('WIREGUARD between two nodes: ping both ways, iperf3, keys in memory only, 
     before = [...helpersIn(n1), ...helpersIn(n2)];
   });
 
-  await t.test('ping both ways', () => {
+  await t.test('ping and ping6 both ways', () => {
+    assert.equal(conn.dstIps!.length, 2, 'dual-stack');
     for (const dst of conn.dstIps!) assert.ok(ping(nsc, ipOf(dst)), `client -> ${dst}`);
     for (const src of conn.srcIps!) assert.ok(ping(nse, ipOf(src)), `endpoint -> ${src}`);
   });
@@ -155,7 +134,7 @@ test('WIREGUARD between two nodes: ping both ways, iperf3, keys in memory only, 
 
 test('encryption required: an encrypting mechanism is chosen over VXLAN; none in common is a clear error', async (t) => {
   const mesh = new Mesh(t);
-  const { n1, nsc } = await twoNodes(t, mesh, [['vxlan', 'wireguard'], ['vxlan', 'wireguard']], { encrypted: ['icmp-responder', 'icmp-responder'] });
+  const { n1, nsc } = await twoNodes4(t, mesh, [['vxlan', 'wireguard'], ['vxlan', 'wireguard']], { encrypted: ['icmp-responder', 'icmp-responder'] });
   const { proc, conn } = await mesh.nsc({ name: 'nsc-1', nsmgr: mesh.sock('nsmgr-1'), workloadNetns: nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: n1 });
   assert.equal(conn.remoteMechanism, 'WIREGUARD', 'vxlan comes first but does not encrypt');
   assert.ok(ping(nsc, ipOf(conn.dstIp)));
@@ -163,7 +142,7 @@ test('encryption required: an encrypting mechanism is chosen over VXLAN; none in
 
   // The client's node cannot encrypt.
   const mesh2 = new Mesh(t);
-  const b = await twoNodes(t, mesh2, [['vxlan', 'srv6'], ['vxlan', 'wireguard']], { tag: 'b', encrypted: ['icmp-responder', 'icmp-responder'] });
+  const b = await twoNodes4(t, mesh2, [['vxlan', 'srv6'], ['vxlan', 'wireguard']], { tag: 'b', encrypted: ['icmp-responder', 'icmp-responder'] });
   const failing = mesh2.spawnNsc({ name: 'nsc-2', nsmgr: mesh2.sock('nsmgr-1'), workloadNetns: b.nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: b.n1, extra: ['--once'] });
   await waitFor('nsc-2 to fail', () => !failing.alive, 30_000);
   assert.match(failing.stderr, /service "icmp-responder" requires encryption, but no remote mechanism this forwarder can offer encrypts \(its list: REMOTE\/VXLAN, REMOTE\/SRV6; only WIREGUARD and IPSEC encrypt\)/, mesh2.logs());
@@ -171,7 +150,7 @@ test('encryption required: an encrypting mechanism is chosen over VXLAN; none in
 
   // Only the endpoint's node requires it (a client's label asks for it too): the offer has no encrypting mechanism in common.
   const mesh3 = new Mesh(t);
-  const c = await twoNodes(t, mesh3, [['vxlan'], ['vxlan', 'wireguard']], { tag: 'c', encrypted: [undefined, 'icmp-responder'] });
+  const c = await twoNodes4(t, mesh3, [['vxlan'], ['vxlan', 'wireguard']], { tag: 'c', encrypted: [undefined, 'icmp-responder'] });
   const failing3 = mesh3.spawnNsc({ name: 'nsc-3', nsmgr: mesh3.sock('nsmgr-1'), workloadNetns: c.nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: c.n1, extra: ['--once'] });
   await waitFor('nsc-3 to fail', () => !failing3.alive, 30_000);
   assert.match(failing3.stderr, /requires encryption, and REMOTE\/VXLAN does not encrypt \(offered: REMOTE\/VXLAN; this forwarder supports: LOCAL\/KERNEL, REMOTE\/VXLAN, REMOTE\/WIREGUARD\)/, mesh3.logs());

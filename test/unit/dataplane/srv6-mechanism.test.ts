@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { srv6, S } from '../../../src/dataplane/mechanisms/srv6/index.js';
-import { cleanupLines, locatorOf, nodeEndName, sidOf, tableOf } from '../../../src/dataplane/mechanisms/srv6/names.js';
+import { cleanupLines, dx6SidOf, locatorOf, nextHop6, nodeEndName, sidOf, tableOf } from '../../../src/dataplane/mechanisms/srv6/names.js';
 
 const V6 = { underlayIp: '2001:db8:ff::1' };
 const V4 = { underlayIp: '198.18.0.1' };
@@ -18,8 +18,12 @@ describe('srv6 mechanism', () => {
     assert.equal(tableOf('nsm-1'), undefined);
     assert.equal(locatorOf('2001:db8:ff::2'), '2001:db8:5:2');
     assert.match(sidOf('2001:db8:ff::2', 'a'), /^2001:db8:5:2:[0-9a-f]{1,4}:[0-9a-f]{1,4}:0:4$/);
-    assert.deepEqual(cleanupLines('nsm-1'), []);
-    assert.equal(cleanupLines(nodeEndName('a')).length, 2);
+    assert.deepEqual(cleanupLines('nsm-1'), { v4: [], v6: [] });
+    assert.equal(cleanupLines(nodeEndName('a')).v4.length, 2);
+    assert.equal(cleanupLines(nodeEndName('a')).v6.length, 2);
+    assert.equal(dx6SidOf('2001:db8:5:2:ab:cd:0:4'), '2001:db8:5:2:ab:cd:0:6');
+    assert.match(nextHop6('a'), /^2001:db8:6::[0-9a-f]{1,4}:[0-9a-f]{1,4}$/);
+    assert.notEqual(nextHop6('a', 0), nextHop6('a', 1));
   });
 
   it('offers only over an IPv6 underlay; keeps the previous SID on refresh', () => {

@@ -1,17 +1,19 @@
-// SRV6 (remote) over an IPv6 underlay, IPv4 payload: each forwarder joins its workload's
-// interface by a veth to its own namespace (both ends one MAC, ARP off); IPv4 packets from
-// the workload are encapsulated (seg6 encap, by a policy-routing table per connection)
-// towards the peer's End.DX4 SID, and packets for this side's SID are decapsulated
-// (seg6local End.DX4) to the veth. IPv6 payload is not carried yet: it needs an IPv6 rule
-// per connection, which iproute2's batch mode cannot add. Parameters are upstream's (src_host_ip,
-// dst_host_ip, src_localsid, dst_localsid). Everything but the rules and the table goes
-// with the node end of the veth; those are removed with it (kernel-dataplane.ts).
+// SRV6 (remote) over an IPv6 underlay, IPv4 and IPv6 payload: each forwarder joins its workload's
+// interface by a veth to its own namespace (both ends one MAC, ARP/ND off); packets from the
+// workload are encapsulated (seg6 encap, by a policy-routing table per connection, one rule per
+// family) towards the peer's End.DX4 or End.DX6 SID, and packets for this side's SIDs are
+// decapsulated (seg6local End.DX4/End.DX6) to the veth. The IPv6 part is made only for a side
+// with IPv6 addresses or routes; its rule goes over an `ip -6` channel (a batch line cannot say
+// -6, and a rule without an address is IPv4). Parameters are upstream's (src_host_ip, dst_host_ip,
+// src_localsid, dst_localsid: the End.DX4 SIDs; each End.DX6 SID is its twin ending in :6).
+// Everything but the rules and the table goes with the node end of the veth; those are removed
+// with it (kernel-dataplane.ts).
 import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
 import type { MechanismEnv, ProgramContext, RemoteMechanism, Side } from '../../../sdk/tools/mechanism-module.js';
 import type { ForwarderDataplane } from '../../../sdk/networkservice/program-dataplane.js';
 import { configureOrRemove, createOrAdopt, removeLinks } from '../common/links.js';
-import { endSidOf, locatorOfSid, macOf, nextHop4, nodeEndName, sidOf, tableOf } from './names.js';
+import { dx6SidOf, endSidOf, locatorOfSid, macOf, nextHop4, nextHop6, nodeEndName, sidOf, tableOf } from './names.js';
 
 export const SRV6 = 'SRV6';
 export const S = { srcHostIp: 'src_host_ip', dstHostIp: 'dst_host_ip', srcLocalSid: 'src_localsid', dstLocalSid: 'dst_localsid' } as const;
@@ -58,22 +60,26 @@ function prepare(p: { dp: ForwarderDataplane; underlayIp: string }): Promise<voi
 }
 
 /**
- * The first candidate next hop that is free or already this node end's: a /32 route to the node end
+ * The first candidate next hop that is free or already this node end's: a host route to the node end
  * (a candidate routed to another connection's node end answers "File exists" and the next is tried).
  */
-async function claimNextHop(p: ProgramContext, node: string): Promise<string> {
+async function claimNextHop(p: ProgramContext, node: string, candidate: (connId: string, i: number) => string): Promise<string> {
+  const bits = candidate(p.connId, 0).includes(':') ? 128 : 32;
   for (let i = 0; i < 64; i++) {
-    const nh = nextHop4(p.connId, i);
-    await p.dp.ipLines!('host', [`route del ${nh}/32 dev ${node}`], NOT_THERE);
+    const nh = candidate(p.connId, i);
+    await p.dp.ipLines!('host', [`route del ${nh}/${bits} dev ${node}`], NOT_THERE);
     try {
-      await p.dp.ipLines!('host', [`route add ${nh}/32 dev ${node}`]);
+      await p.dp.ipLines!('host', [`route add ${nh}/${bits} dev ${node}`]);
       return nh;
     } catch (err) {
       if (!/exists/i.test(String(err))) throw err;
     }
   }
-  throw new Error(`no free next hop for ${node} in 169.254.0.0/16`);
+  throw new Error(`no free next hop for ${node}`);
 }
+
+/** Whether a side has IPv6 addresses or routes (then its IPv6 path is programmed). */
+const carriesIpv6 = (side: Side) => side.addrs.some((a) => a.includes(':')) || side.routes.some((r) => r.prefix.includes(':'));
 
 async function program(via: Map<string, string[]>, p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint') {
   await prepare(p);
@@ -104,10 +110,23 @@ async function program(via: Map<string, string[]>, p: ProgramContext, side: Side
       ...waypoints.map((w) => `route replace ${locatorOfSid(endSidOf(w))} via ${w}`),
       `route replace default encap seg6 mode encap segs ${segs} dev ${node} table ${table}`,
     ]);
-    const nh4 = await claimNextHop(p, node);
+    const nh4 = await claimNextHop(p, node, nextHop4);
     await p.dp.ipLines('host', [
       `route replace ${mine}/128 encap seg6local action End.DX4 nh4 ${nh4} dev ${node}`,
     ]);
+    if (carriesIpv6(side)) {
+      const segs6 = [...ordered.map(endSidOf), dx6SidOf(peerSid)].join(',');
+      await p.dp.ipLines('host', [`rule del pref ${pref} iif ${node} table ${table}`, `rule add pref ${pref} iif ${node} table ${table}`], NOT_THERE, 6);
+      const nh6 = await claimNextHop(p, node, nextHop6);
+      // The encapsulated packet is routed again as if it came in on the node end, so the IPv6 rule
+      // sends it to this table too: the locators it heads for fall through to the main table.
+      const locators = [locatorOfSid(peerSid), ...waypoints.map((w) => locatorOfSid(endSidOf(w)))];
+      await p.dp.ipLines('host', [
+        ...locators.map((l) => `route replace throw ${l} table ${table}`),
+        `route replace ::/0 encap seg6 mode encap segs ${segs6} dev ${node} table ${table}`,
+        `route replace ${dx6SidOf(mine)}/128 encap seg6local action End.DX6 nh6 ${nh6} dev ${node}`,
+      ]);
+    }
   } catch (err) {
     await removeLinks(p.dp, [link]);
     throw err;

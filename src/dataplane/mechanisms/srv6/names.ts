@@ -1,7 +1,7 @@
 // SRv6 names and numbers derived from a connection id, so a restarted forwarder finds
 // the same ones again: the node end of the connection's veth ("s6x" + 6 hex digits),
-// its policy-routing table and rule preference, SIDs under the node's locator, and the
-// next hop End.DX4 hands decapsulated packets to.
+// its policy-routing table and rule preference, SIDs under the node's locator (End.DX4 ends
+// in :4, its End.DX6 twin in :6), and the next hops End.DX4/End.DX6 hand decapsulated packets to.
 import { createHash } from 'node:crypto';
 
 export const SRV6_LINK_RE = /^s6x([0-9a-f]{6})$/;
@@ -33,6 +33,9 @@ export function sidOf(underlayIp: string, connId: string): string {
   return `${locatorOf(underlayIp)}:${h.readUInt16BE(4).toString(16)}:${h.readUInt16BE(6).toString(16)}:0:4`;
 }
 
+/** The End.DX6 SID beside an End.DX4 SID (same connection and node; last group 6 instead of 4). */
+export const dx6SidOf = (dx4Sid: string) => `${dx4Sid.slice(0, dx4Sid.lastIndexOf(':'))}:6`;
+
 /** A node's End SID (the waypoint function of traffic engineering), from its IPv6 underlay address. */
 export const endSidOf = (underlayIp: string) => `${locatorOf(underlayIp)}::e`;
 
@@ -45,18 +48,25 @@ export function nextHop4(connId: string, i = 0): string {
   return `169.254.${n >> 8}.${n & 255}`;
 }
 
+/** The `i`-th candidate IPv6 next hop for the node end (End.DX6 routes to it), in 2001:db8:6::/64 (no locator lies there). */
+export function nextHop6(connId: string, i = 0): string {
+  const h = hashOf(connId);
+  const n = (h.readUInt32BE(8) + i) >>> 0;
+  return `2001:db8:6::${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+}
+
 /** A locally administered MAC both veth ends share (ARP is off: each end sends to its own address). */
 export function macOf(connId: string): string {
   const h = hashOf(connId);
   return `02:5e:${[...h.subarray(10, 14)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 }
 
-/** What removes a node end's rules and table (run after deleting the link). */
-export function cleanupLines(linkName: string): string[] {
+/** What removes a node end's rules and table (run after deleting the link): IPv4 lines, and the IPv6 ones for an `ip -6` channel. */
+export function cleanupLines(linkName: string): { v4: string[]; v6: string[] } {
   const t = tableOf(linkName);
-  if (!t) return [];
-  return [
-    `rule del pref ${t.pref} iif ${linkName} table ${t.table}`,
-    `route flush root 0.0.0.0/0 table ${t.table}`,
-  ];
+  if (!t) return { v4: [], v6: [] };
+  return {
+    v4: [`rule del pref ${t.pref} iif ${linkName} table ${t.table}`, `route flush root 0.0.0.0/0 table ${t.table}`],
+    v6: [`rule del pref ${t.pref} iif ${linkName} table ${t.table}`, `route flush table ${t.table}`],
+  };
 }
