@@ -42,6 +42,13 @@ export interface TunnelRun {
   clientNs: string;
 }
 
+/** What each mechanism's hand-made baseline is (README table). */
+const BASELINE_LABELS: Record<string, string> = {
+  srv6: 'the same seg6 tunnel by hand',
+  wireguard: 'the same wireguard-go tunnel by hand',
+  ipsec: 'two charons with kernel-libipsec set up by hand (swanctl)',
+};
+
 /** Each workload interface's kernel settings (ip -d link, offloads): NSM_BENCH_DUMP=1 prints them to stderr, to compare ours with the baseline. */
 function dumpConfig(r: TunnelRun): void {
   for (const [label, ns] of [['ours client', r.ours.clientNs], ['ours server', r.ours.serverNs], ['raw client', r.raw.clientNs], ['raw server', r.raw.serverNs]] as const) {
@@ -90,6 +97,7 @@ export async function measureTunnel(r: TunnelRun): Promise<void> {
       value: r3(median(ours)),
       unit: 'Gbit/s',
       baseline: r3(median(raw)),
+      baselineLabel: BASELINE_LABELS[r.mechanism] ?? 'the same tunnel by hand',
       ratio: r3(median(ours) / median(raw)),
       note: `median of ${reps} x ${seconds} s, alternating; load average ${load.map((x) => x.toFixed(1)).join(' -> ')}`,
     },
