@@ -13,6 +13,7 @@ import { createEtcdClient, waitForEtcd } from './etcd-client.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
 import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
 import { Backoff } from '../sdk/tools/backoff.js';
+import { IndexedMap, type IndexKeys } from '../sdk/registry/key-index.js';
 
 export interface EtcdStoreOptions<T> {
   /** Path segment of this store's kind, e.g. `nse` or `ns`. */
@@ -24,6 +25,8 @@ export interface EtcdStoreOptions<T> {
   logger?: Logger;
   /** Bound on waiting for etcd before the first operation (default 15 s). */
   startTimeoutMs?: number;
+  /** Index keys of an item (see KeyIndex): with them, select() answers Find from the cache without a scan. */
+  indexKeys?: IndexKeys<T>;
 }
 
 /** A cached key: its value (undefined for a foreign value, or when deleted) as of etcd revision `rev`. */
@@ -45,7 +48,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   private readonly endpoints: string;
   private readonly listeners = new Set<(ev: StoreEvent<T>) => void>();
   /** The local copy of the prefix by etcd key (tombstones included); valid once `cacheReady`. */
-  private readonly cache = new Map<string, CacheEntry<T>>();
+  private readonly cache: IndexedMap<CacheEntry<T>, T>;
   private readonly tombstones = new Set<string>();
   private cacheReady = false;
   /** The running informer start (load + watch); undefined when not started or after a failure. */
@@ -60,6 +63,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   private readonly closing = new AbortController();
 
   constructor(private readonly opts: EtcdStoreOptions<T>) {
+    this.cache = new IndexedMap<CacheEntry<T>, T>((e) => (e.deleted ? undefined : e.item), opts.indexKeys);
     this.client = opts.client ?? createEtcdClient(opts.connection);
     this.ownsClient = opts.client === undefined;
     this.dir = `${opts.connection.prefix}/${opts.kind}/`;
@@ -137,6 +141,15 @@ export class EtcdStore<T> implements RegistryStore<T> {
       }
       return out;
     });
+  }
+
+  select(keys: readonly string[]): T[] | undefined {
+    if (this.closed || !this.cacheReady) return undefined;
+    const out: T[] = [];
+    const found = this.cache.candidates(keys);
+    if (found === undefined) return undefined;
+    for (const e of found) if (!e.deleted && e.item !== undefined) out.push(e.item);
+    return out;
   }
 
   /**
