@@ -5,6 +5,7 @@ import { add, childPhase, IPERF_REPS, IPERF_SECONDS, log, QUICK, wanted, type Ph
 import { vl3Phase } from '../vl3.js';
 import { cni } from './cni.js';
 import { heal } from './heal.js';
+import { healStorm } from './heal-storm.js';
 import { local } from './local.js';
 import { metrics } from './metrics.js';
 import { notYet } from './not-yet.js';
@@ -23,6 +24,7 @@ export const PHASES: Phase[] = [
   childPhase('security', 'security.ts', ['request.local.p50.mtls', 'request.remote.p50.mtls', 'tls.handshakes.per-second'], { argv: QUICK ? ['--quick'] : [], timeoutMs: 600_000 }),
   childPhase('ipsec', 'throughput-ipsec.ts', ['throughput.ipsec', 'request.remote.p50.ipsec'], { argv: iperfArgs }),
   heal,
+  healStorm,
   childPhase('memory', 'heap-per-connection.ts', ['memory.per-connection.heap'], { argv: [QUICK ? '200' : '500'], timeoutMs: 300_000 }),
   registry,
   childPhase('registry-k8s', 'registry-k8s.ts', ['registry.find.p50.k8s'], { argv: ['--json', '--count', QUICK ? '1000' : '10000', '--finds', QUICK ? '100' : '500'], timeoutMs: 900_000 }),

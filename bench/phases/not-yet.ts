@@ -5,8 +5,6 @@ import { missing, wanted, type Phase } from '../lib/harness.js';
 const NOT_YET: Record<string, string> = {
   'request.chain3.p50': 'not measured yet: needs a passthrough endpoint pair across 2 nodes in the bench (nsm nse passthrough exists; phase not written)',
   'connections.10000.seconds': 'not measured yet: 10 nodes x 1,000 connections needs a 10-node mesh phase (not written)',
-  'registry.find.p50.100k': 'not measured yet: bench/registry.ts with --count 100000 (memory) not run in the suite (run time)',
-  'heal.storm.seconds': 'not measured yet: forwarder with 1,000 connections killed and restarted (phase not written)',
   'memory.per-connection.after-gc': 'not measured yet: RSS after a forced full GC in every process needs a GC trigger in the components',
 };
 

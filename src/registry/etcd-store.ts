@@ -40,6 +40,8 @@ interface CacheEntry<T> {
 /** Backoff bounds for restarting the informer after its watch was cancelled (e.g. compaction). */
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 5000;
+/** Keys per range request when the cache loads the prefix. */
+const PAGE_KEYS = 2000;
 
 export class EtcdStore<T> implements RegistryStore<T> {
   private readonly client: Etcd3;
@@ -254,9 +256,9 @@ export class EtcdStore<T> implements RegistryStore<T> {
    */
   private async load(): Promise<void> {
     await this.ensureReady();
-    const res = await this.client.getAll().prefix(this.dir).exec();
+    const res = await this.rangeAll();
     if (this.closed) return;
-    const rev = Number(res.header.revision);
+    const rev = res.revision;
     const present = new Set<string>();
     for (const kv of res.kvs) {
       const key = kv.key.toString();
@@ -294,6 +296,26 @@ export class EtcdStore<T> implements RegistryStore<T> {
     this.cacheReady = true;
     this.restartBackoff.reset();
     this.pruneTombstones();
+  }
+
+  /**
+   * The whole prefix at one revision, read in pages of PAGE_KEYS keys: one response for a large prefix
+   * (100,000 registrations are about 30 MB) would pass gRPC's 4 MiB message limit.
+   */
+  private async rangeAll(): Promise<{ revision: number; kvs: IKeyValue[] }> {
+    const end = Buffer.from(this.dir);
+    end[end.length - 1]!++;
+    const kvs: IKeyValue[] = [];
+    let key = Buffer.from(this.dir);
+    let revision: string | undefined;
+    for (;;) {
+      const res = await this.client.kv.range({ key, range_end: end, limit: PAGE_KEYS, ...(revision ? { revision } : {}) });
+      revision ??= res.header.revision;
+      kvs.push(...res.kvs);
+      const last = res.kvs.at(-1);
+      if (!res.more || last === undefined || this.closed) return { revision: Number(revision), kvs };
+      key = Buffer.concat([last.key, Buffer.from([0])]);
+    }
   }
 
   /** The watch was cancelled by etcd (e.g. its revision was compacted): reload the prefix and watch again. */
