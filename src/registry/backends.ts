@@ -5,7 +5,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { parseEtcdOptions, type EtcdConnectionOptions } from './etcd-options.js';
 import type { K8sConnectionOptions } from './k8s-options.js';
 import { MemoryStore } from './memory-store.js';
-import { nseIndexKeys, nsIndexKeys } from '../sdk/registry/index-keys.js';
+import { nseIndexKeys, nsIndexKeys } from '../sdk/tools/index-keys.js';
 import type { RegistryStore } from '../sdk/registry/registry-store.js';
 
 /** Backend names the CLI accepts. */

@@ -6,7 +6,7 @@ import { createEtcdClient } from './etcd-client.js';
 import { messageCodec } from './etcd-codec.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
 import { EtcdStore } from './etcd-store.js';
-import { nseIndexKeys, nsIndexKeys } from '../sdk/registry/index-keys.js';
+import { nseIndexKeys, nsIndexKeys } from '../sdk/tools/index-keys.js';
 
 export interface EtcdBackend {
   ns: EtcdStore<NetworkService>;

@@ -13,7 +13,7 @@ import { createEtcdClient, waitForEtcd } from './etcd-client.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
 import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
 import { Backoff } from '../sdk/tools/backoff.js';
-import { IndexedMap, type IndexKeys } from '../sdk/registry/key-index.js';
+import { IndexedMap, type IndexKeys } from '../sdk/tools/key-index.js';
 
 export interface EtcdStoreOptions<T> {
   /** Path segment of this store's kind, e.g. `nse` or `ns`. */

@@ -5,7 +5,7 @@ import type { NetworkService, NetworkServiceEndpoint } from '../api/index.js';
 import { nsCodec, nseCodec } from './k8s-codec.js';
 import type { K8sConnectionOptions } from './k8s-options.js';
 import { K8sStore } from './k8s-store.js';
-import { nseIndexKeys, nsIndexKeys } from '../sdk/registry/index-keys.js';
+import { nseIndexKeys, nsIndexKeys } from '../sdk/tools/index-keys.js';
 
 export interface K8sBackend {
   ns: K8sStore<NetworkService>;

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { UnavailableError, messageOf } from '../api/errors.js';
 import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
 import { Backoff } from '../sdk/tools/backoff.js';
-import { IndexedMap, type IndexKeys } from '../sdk/registry/key-index.js';
+import { IndexedMap, type IndexKeys } from '../sdk/tools/key-index.js';
 import { NSM_GROUP, NSM_VERSION } from './k8s-crd.js';
 import { objectNameOf, toObject, type K8sCodec, type NsmObject } from './k8s-codec.js';
 

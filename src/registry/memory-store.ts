@@ -1,7 +1,7 @@
 // RegistryStore kept in process memory: a Map by name, one min-heap of expiry times
 // served by a single timer (scales to many items), and synchronous watcher callbacks.
 import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
-import { IndexedMap, type IndexKeys } from '../sdk/registry/key-index.js';
+import { IndexedMap, type IndexKeys } from '../sdk/tools/key-index.js';
 import { ExpiryHeap } from './expiry-heap.js';
 
 interface Entry<T> {

@@ -15,7 +15,7 @@ import { ResourceExhaustedError } from '../../api/errors.js';
 import type { NSERegistryElement, NSRegistryElement, RegistryElement } from '../core/registry-chain.js';
 import { EventQueue, QueueOverflowError } from './event-queue.js';
 import { matchNS, matchNSE } from './match.js';
-import { nseQueryKeys, nsQueryKeys } from './index-keys.js';
+import { nseQueryKeys, nsQueryKeys } from '../tools/index-keys.js';
 
 /** What the generic store element needs to know about one kind of registration. */
 export interface StoreKind<T, Q, R> {

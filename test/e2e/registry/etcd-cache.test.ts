@@ -8,7 +8,7 @@ import { messageCodec } from '../../../src/registry/etcd-codec.js';
 import { createEtcdClient } from '../../../src/registry/etcd-client.js';
 import { EtcdStore } from '../../../src/registry/etcd-store.js';
 import type { StoreEvent } from '../../../src/sdk/registry/registry-store.js';
-import { nseIndexKeys, nseQueryKeys } from '../../../src/sdk/registry/index-keys.js';
+import { nseIndexKeys, nseQueryKeys } from '../../../src/sdk/tools/index-keys.js';
 import { startEtcdCluster } from '../helpers/etcd.js';
 
 type Nse = NetworkServiceEndpoint;

@@ -7,8 +7,8 @@ import { NetworkService, NetworkServiceEndpoint, type NetworkServiceEndpointResp
 import { MemoryStore } from '../../../src/registry/memory-store.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { registryChain } from '../../../src/sdk/core/registry-chain.js';
-import { nseIndexKeys, nseQueryKeys, nsIndexKeys, nsQueryKeys } from '../../../src/sdk/registry/index-keys.js';
-import { IndexedMap, KeyIndex } from '../../../src/sdk/registry/key-index.js';
+import { nseIndexKeys, nseQueryKeys, nsIndexKeys, nsQueryKeys } from '../../../src/sdk/tools/index-keys.js';
+import { IndexedMap, KeyIndex } from '../../../src/sdk/tools/key-index.js';
 import { matchNS, matchNSE, type NSEQueryFields, type NSQueryFields } from '../../../src/sdk/registry/match.js';
 import { nseStoreElement } from '../../../src/sdk/registry/store.js';
 

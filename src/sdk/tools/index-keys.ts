@@ -2,7 +2,10 @@
 // Find query implies: a stored item can match the query (match.ts) only if it has every key of the query.
 // Names and URLs match by substring (upstream), so they are indexed by trigrams of UTF-16 code units.
 import type { NetworkService, NetworkServiceEndpoint } from '../../api/index.js';
-import type { NSEQueryFields, NSQueryFields } from './match.js';
+
+/** The query fields the keys come from (as registry/match.ts's query types). */
+type NSEQueryFields = Partial<Pick<NetworkServiceEndpoint, 'name' | 'networkServiceNames' | 'networkServiceLabels'>>;
+type NSQueryFields = Partial<Pick<NetworkService, 'name' | 'payload'>>;
 
 /** Substrings shorter than this are not indexed (the query then falls back to other keys or a scan). */
 const GRAM = 3;
