@@ -1,12 +1,16 @@
 // Registry benchmark: NSE registrations per second over gRPC (unix socket) and the
 // latency of a non-watching Find by exact name with N endpoints registered.
-// Run: node --import tsx bench/registry.ts [--json] [--count 10000] [--finds 2000]
+// Run: node --import tsx bench/registry.ts [--json] [--count 10000] [--finds 2000] [--preload 90000]
 //      [--backend memory|etcd --etcd-endpoints URL,...]
+// --preload N stores N more endpoints without the gRPC chain (memory: into the store; etcd: batched
+// transactions of puts under one lease, read by the registry's cache), so Find can be timed at 100,000.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { closeAllChannels } from '../src/api/index.js';
+import { Etcd3 } from 'etcd3';
+import { closeAllChannels, NetworkServiceEndpoint } from '../src/api/index.js';
+import { messageCodec } from '../src/registry/etcd-codec.js';
 import { startRegistry } from '../src/components/registry.js';
 import { registryClients } from '../src/sdk/registry/client.js';
 
@@ -24,11 +28,13 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'memory' },
     'etcd-endpoints': { type: 'string' },
+    preload: { type: 'string', default: '0' },
   },
 });
 const count = Number(args.count);
 const finds = Number(args.finds);
 const concurrency = Number(args.concurrency);
+const preload = Number(args.preload);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -36,40 +42,83 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
+function endpoint(i: number, expirationTime: Date) {
+  return {
+    name: `nse-${i}`,
+    networkServiceNames: [`svc-${i % 100}`],
+    networkServiceLabels: { [`svc-${i % 100}`]: { labels: { app: 'bench', idx: String(i) } } },
+    url: `tcp://198.18.${(i >> 8) & 255}.${i & 255}:5002`,
+    expirationTime,
+  };
+}
+
+/** Writes endpoints count..count+preload-1 into etcd as the etcd store does (key, JSON value, a lease), 128 puts per transaction. */
+async function preloadEtcd(endpoints: string[], prefix: string): Promise<void> {
+  const client = new Etcd3({ hosts: endpoints });
+  try {
+    const lease = (await client.leaseClient.leaseGrant({ TTL: 900 })).ID;
+    const codec = messageCodec(NetworkServiceEndpoint);
+    const expirationTime = new Date(Date.now() + 10 * 60_000);
+    const batches: number[][] = [];
+    for (let i = count; i < count + preload; i += 128) batches.push(Array.from({ length: Math.min(128, count + preload - i) }, (_, j) => i + j));
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let b = next++; b < batches.length; b = next++) {
+        await client.kv.txn({
+          compare: [],
+          success: batches[b]!.map((i) => ({
+            request_put: { key: Buffer.from(`${prefix}/nse/nse-${i}`), value: Buffer.from(codec.encode(NetworkServiceEndpoint.fromPartial(endpoint(i, expirationTime)))), lease },
+          })),
+          failure: [],
+        });
+      }
+    }));
+  } finally {
+    client.close();
+  }
+}
+
 async function main(): Promise<Result[]> {
   const dir = mkdtempSync(join(tmpdir(), 'nsm-bench-registry-'));
   const etcdEndpoints = args['etcd-endpoints']?.split(',').filter(Boolean);
+  const etcdPrefix = `/nsm-bench-${process.pid}`;
+  if (preload > 0 && etcdEndpoints) await preloadEtcd(etcdEndpoints, etcdPrefix);
   const registry = await startRegistry({
     listen: `unix://${join(dir, 'registry.sock')}`,
     backend: args.backend,
-    backendOptions: etcdEndpoints ? { etcdEndpoints, etcdPrefix: `/nsm-bench-${process.pid}` } : {},
+    backendOptions: etcdEndpoints ? { etcdEndpoints, etcdPrefix } : {},
     maxLifetimeMs: 10 * 60_000,
   });
   try {
     const { nse } = registryClients(registry.url);
     const expirationTime = new Date(Date.now() + 5 * 60_000);
-    const endpoint = (i: number) => ({
-      name: `nse-${i}`,
-      networkServiceNames: [`svc-${i % 100}`],
-      networkServiceLabels: { [`svc-${i % 100}`]: { labels: { app: 'bench', idx: String(i) } } },
-      url: `tcp://198.18.${(i >> 8) & 255}.${i & 255}:5002`,
-      expirationTime,
-    });
     // Warm up the channel and code paths.
-    for (let i = 0; i < 100; i++) await nse.register(endpoint(count + i));
+    for (let i = 0; i < 100; i++) await nse.register({ ...endpoint(count + preload + i, expirationTime), name: `warm-${i}` });
+    if (preload > 0 && !etcdEndpoints) {
+      const longer = new Date(Date.now() + 10 * 60_000);
+      for (let i = count; i < count + preload; i++) await registry.stores.nse.put(`nse-${i}`, NetworkServiceEndpoint.fromPartial(endpoint(i, longer)), longer);
+    }
+    if (preload > 0 && etcdEndpoints) {
+      const t = performance.now();
+      while ((await registry.stores.nse.list()).length < preload) {
+        if (performance.now() - t > 120_000) throw new Error('the etcd cache did not load the preloaded endpoints within 120 s');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
 
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        for (let i = next++; i < count; i = next++) await nse.register(endpoint(i));
+        for (let i = next++; i < count; i = next++) await nse.register(endpoint(i, expirationTime));
       }),
     );
     const registerSeconds = (performance.now() - t0) / 1000;
 
     const latencies: number[] = [];
+    const cpu0 = process.cpuUsage();
     for (let k = 0; k < finds; k++) {
-      const name = `nse-${Math.floor(Math.random() * count)}`;
+      const name = `nse-${Math.floor(Math.random() * (count + preload))}`;
       const start = performance.now();
       let n = 0;
       for await (const r of nse.find({ networkServiceEndpoint: { name }, watch: false })) {
@@ -78,12 +127,15 @@ async function main(): Promise<Result[]> {
       latencies.push(performance.now() - start);
       if (n !== 1) throw new Error(`find ${name}: ${n} exact matches`);
     }
+    const cpu = process.cpuUsage(cpu0);
     latencies.sort((a, b) => a - b);
     return [
       { name: 'registry.register.per-second', value: round(count / registerSeconds, 0), unit: 'registrations/s' },
       { name: 'registry.find.p50', value: round(percentile(latencies, 50)), unit: 'ms' },
       { name: 'registry.find.p99', value: round(percentile(latencies, 99)), unit: 'ms' },
-      { name: 'registry.endpoints', value: count + 100, unit: 'count' },
+      // CPU of this process (registry and client) per Find: less sensitive to a loaded machine than wall time.
+      { name: 'registry.find.cpu', value: round((cpu.user + cpu.system) / 1000 / finds), unit: 'ms' },
+      { name: 'registry.endpoints', value: count + preload + 100, unit: 'count' },
     ];
   } finally {
     closeAllChannels();

@@ -6,6 +6,7 @@ import { vl3Phase } from '../vl3.js';
 import { chain } from './chain.js';
 import { cni } from './cni.js';
 import { heal } from './heal.js';
+import { healStorm } from './heal-storm.js';
 import { local } from './local.js';
 import { memoryGc } from './memory-gc.js';
 import { metrics } from './metrics.js';
@@ -30,6 +31,7 @@ export const PHASES: Phase[] = [
   childPhase('memif', 'throughput-memif.ts', ['throughput.memif.mpps'], { argv: ['--reps', QUICK ? '2' : '3', '--seconds', '3'], timeoutMs: 300_000 }),
   heal,
   memoryGc,
+  healStorm,
   childPhase('memory', 'heap-per-connection.ts', ['memory.per-connection.heap'], { argv: [QUICK ? '200' : '500'], timeoutMs: 300_000 }),
   registry,
   childPhase('registry-k8s', 'registry-k8s.ts', ['registry.find.p50.k8s'], { argv: ['--json', '--count', QUICK ? '1000' : '10000', '--finds', QUICK ? '100' : '500'], timeoutMs: 900_000 }),

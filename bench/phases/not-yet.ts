@@ -4,8 +4,6 @@ import { missing, wanted, type Phase } from '../lib/harness.js';
 
 const NOT_YET: Record<string, string> = {
   'connections.10000.seconds': 'not measured yet: 10 nodes x 1,000 connections needs a 10-node mesh phase (not written; it must also keep the kernel neighbour tables under gc_thresh3, about 1,024 entries shared by all namespaces: static neighbours or per-namespace sysctls)',
-  'registry.find.p50.100k': 'not measured yet: bench/registry.ts with --count 100000 (memory) not run in the suite (run time)',
-  'heal.storm.seconds': 'not measured yet: forwarder with 1,000 connections killed and restarted (phase not written)',
 };
 
 export const notYet: Phase = {

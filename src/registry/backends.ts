@@ -5,6 +5,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { parseEtcdOptions, type EtcdConnectionOptions } from './etcd-options.js';
 import type { K8sConnectionOptions } from './k8s-options.js';
 import { MemoryStore } from './memory-store.js';
+import { nseIndexKeys, nsIndexKeys } from '../sdk/tools/index-keys.js';
 import type { RegistryStore } from '../sdk/registry/registry-store.js';
 import type { OwnerStore } from '../sdk/registry/owner.js';
 
@@ -36,8 +37,8 @@ export async function createStores(backend: string, opts: BackendOptions = {}): 
   switch (backend) {
     case 'memory': {
       const onWatcherError = (err: unknown) => opts.log?.error({ err, backend }, 'watcher failed');
-      const ns = new MemoryStore<NetworkService>({ onWatcherError });
-      const nse = new MemoryStore<NetworkServiceEndpoint>({ onWatcherError });
+      const ns = new MemoryStore<NetworkService>({ onWatcherError, indexKeys: nsIndexKeys });
+      const nse = new MemoryStore<NetworkServiceEndpoint>({ onWatcherError, indexKeys: nseIndexKeys });
       return { ns, nse, close: async () => void (await Promise.all([ns.close(), nse.close()])) };
     }
     case 'etcd': {

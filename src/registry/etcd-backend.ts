@@ -8,6 +8,7 @@ import type { EtcdConnectionOptions } from './etcd-options.js';
 import { EtcdStore } from './etcd-store.js';
 import { etcdOwnerStore } from './etcd-owners.js';
 import type { OwnerStore } from '../sdk/registry/owner.js';
+import { nseIndexKeys, nsIndexKeys } from '../sdk/tools/index-keys.js';
 
 export interface EtcdBackend {
   ns: EtcdStore<NetworkService>;
@@ -25,8 +26,8 @@ export interface EtcdBackend {
 export function openEtcdBackend(connection: EtcdConnectionOptions, logger?: Logger, startTimeoutMs?: number): EtcdBackend {
   const client = createEtcdClient(connection);
   const common = { connection, client, logger, startTimeoutMs };
-  const ns = new EtcdStore<NetworkService>({ ...common, kind: 'ns', codec: messageCodec(NetworkService) });
-  const nse = new EtcdStore<NetworkServiceEndpoint>({ ...common, kind: 'nse', codec: messageCodec(NetworkServiceEndpoint) });
+  const ns = new EtcdStore<NetworkService>({ ...common, kind: 'ns', codec: messageCodec(NetworkService), indexKeys: nsIndexKeys });
+  const nse = new EtcdStore<NetworkServiceEndpoint>({ ...common, kind: 'nse', codec: messageCodec(NetworkServiceEndpoint), indexKeys: nseIndexKeys });
   nse.ready().then(
     () => logger?.info({ endpoints: connection.endpoints, prefix: connection.prefix }, 'etcd backend connected'),
     (err: unknown) => logger?.error({ err }, 'etcd backend unreachable; requests retry on use'),

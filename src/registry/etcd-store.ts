@@ -13,6 +13,7 @@ import { createEtcdClient, waitForEtcd } from './etcd-client.js';
 import type { EtcdConnectionOptions } from './etcd-options.js';
 import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
 import { Backoff } from '../sdk/tools/backoff.js';
+import { IndexedMap, type IndexKeys } from '../sdk/tools/key-index.js';
 
 export interface EtcdStoreOptions<T> {
   /** Path segment of this store's kind, e.g. `nse` or `ns`. */
@@ -24,6 +25,8 @@ export interface EtcdStoreOptions<T> {
   logger?: Logger;
   /** Bound on waiting for etcd before the first operation (default 15 s). */
   startTimeoutMs?: number;
+  /** Index keys of an item (see KeyIndex): with them, select() answers Find from the cache without a scan. */
+  indexKeys?: IndexKeys<T>;
 }
 
 /** A cached key: its value (undefined for a foreign value, or when deleted) as of etcd revision `rev`. */
@@ -37,6 +40,8 @@ interface CacheEntry<T> {
 /** Backoff bounds for restarting the informer after its watch was cancelled (e.g. compaction). */
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 5000;
+/** Keys per range request when the cache loads the prefix. */
+const PAGE_KEYS = 2000;
 
 export class EtcdStore<T> implements RegistryStore<T> {
   private readonly client: Etcd3;
@@ -45,7 +50,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   private readonly endpoints: string;
   private readonly listeners = new Set<(ev: StoreEvent<T>) => void>();
   /** The local copy of the prefix by etcd key (tombstones included); valid once `cacheReady`. */
-  private readonly cache = new Map<string, CacheEntry<T>>();
+  private readonly cache: IndexedMap<CacheEntry<T>, T>;
   private readonly tombstones = new Set<string>();
   private cacheReady = false;
   /** The running informer start (load + watch); undefined when not started or after a failure. */
@@ -60,6 +65,7 @@ export class EtcdStore<T> implements RegistryStore<T> {
   private readonly closing = new AbortController();
 
   constructor(private readonly opts: EtcdStoreOptions<T>) {
+    this.cache = new IndexedMap<CacheEntry<T>, T>((e) => (e.deleted ? undefined : e.item), opts.indexKeys);
     this.client = opts.client ?? createEtcdClient(opts.connection);
     this.ownsClient = opts.client === undefined;
     this.dir = `${opts.connection.prefix}/${opts.kind}/`;
@@ -137,6 +143,15 @@ export class EtcdStore<T> implements RegistryStore<T> {
       }
       return out;
     });
+  }
+
+  select(keys: readonly string[]): T[] | undefined {
+    if (this.closed || !this.cacheReady) return undefined;
+    const out: T[] = [];
+    const found = this.cache.candidates(keys);
+    if (found === undefined) return undefined;
+    for (const e of found) if (!e.deleted && e.item !== undefined) out.push(e.item);
+    return out;
   }
 
   /**
@@ -241,9 +256,9 @@ export class EtcdStore<T> implements RegistryStore<T> {
    */
   private async load(): Promise<void> {
     await this.ensureReady();
-    const res = await this.client.getAll().prefix(this.dir).exec();
+    const res = await this.rangeAll();
     if (this.closed) return;
-    const rev = Number(res.header.revision);
+    const rev = res.revision;
     const present = new Set<string>();
     for (const kv of res.kvs) {
       const key = kv.key.toString();
@@ -281,6 +296,26 @@ export class EtcdStore<T> implements RegistryStore<T> {
     this.cacheReady = true;
     this.restartBackoff.reset();
     this.pruneTombstones();
+  }
+
+  /**
+   * The whole prefix at one revision, read in pages of PAGE_KEYS keys: one response for a large prefix
+   * (100,000 registrations are about 30 MB) would pass gRPC's 4 MiB message limit.
+   */
+  private async rangeAll(): Promise<{ revision: number; kvs: IKeyValue[] }> {
+    const end = Buffer.from(this.dir);
+    end[end.length - 1]!++;
+    const kvs: IKeyValue[] = [];
+    let key = Buffer.from(this.dir);
+    let revision: string | undefined;
+    for (;;) {
+      const res = await this.client.kv.range({ key, range_end: end, limit: PAGE_KEYS, ...(revision ? { revision } : {}) });
+      revision ??= res.header.revision;
+      kvs.push(...res.kvs);
+      const last = res.kvs.at(-1);
+      if (!res.more || last === undefined || this.closed) return { revision: Number(revision), kvs };
+      key = Buffer.concat([last.key, Buffer.from([0])]);
+    }
   }
 
   /** The watch was cancelled by etcd (e.g. its revision was compacted): reload the prefix and watch again. */

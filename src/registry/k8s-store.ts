@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { UnavailableError, messageOf } from '../api/errors.js';
 import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
 import { Backoff } from '../sdk/tools/backoff.js';
+import { IndexedMap, type IndexKeys } from '../sdk/tools/key-index.js';
 import { NSM_GROUP, NSM_VERSION } from './k8s-crd.js';
 import { objectNameOf, toObject, type K8sCodec, type NsmObject } from './k8s-codec.js';
 
@@ -19,6 +20,8 @@ export interface K8sStoreOptions<T> {
   startTimeoutMs?: number | undefined;
   /** How often expired registrations are looked for (default 1 s). */
   sweepMs?: number | undefined;
+  /** Index keys of an item (see KeyIndex): with them, select() answers Find from the cache without a scan. */
+  indexKeys?: IndexKeys<T> | undefined;
 }
 
 interface Entry<T> {
@@ -47,7 +50,7 @@ export class K8sStore<T> implements RegistryStore<T> {
   private readonly informer: ListWatch<NsmObject>;
   private readonly plural: string;
   private readonly path: string;
-  private readonly entries = new Map<string, Entry<T>>();
+  private readonly entries: IndexedMap<Entry<T>, T>;
   /** resourceVersion of own deletions, so an older watch event cannot bring the object back. */
   private readonly tombstones = new Map<string, string>();
   private readonly listeners = new Set<(ev: StoreEvent<T>) => void>();
@@ -60,6 +63,7 @@ export class K8sStore<T> implements RegistryStore<T> {
   private lastError = 'not connected yet';
 
   constructor(private readonly opts: K8sStoreOptions<T>) {
+    this.entries = new IndexedMap<Entry<T>, T>((e) => e.item, opts.indexKeys);
     this.api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
     this.plural = opts.codec.names.plural;
     this.path = `/apis/${NSM_GROUP}/${NSM_VERSION}/namespaces/${opts.namespace}/${this.plural}`;
@@ -152,6 +156,16 @@ export class K8sStore<T> implements RegistryStore<T> {
     const now = Date.now();
     const out: T[] = [];
     for (const e of this.entries.values()) if (e.expiresAt === undefined || e.expiresAt > now) out.push(e.item);
+    return out;
+  }
+
+  select(keys: readonly string[]): T[] | undefined {
+    if (!this.synced || this.closed) return undefined;
+    const found = this.entries.candidates(keys);
+    if (found === undefined) return undefined;
+    const now = Date.now();
+    const out: T[] = [];
+    for (const e of found) if (e.expiresAt === undefined || e.expiresAt > now) out.push(e.item);
     return out;
   }
 

@@ -1,6 +1,7 @@
 // RegistryStore kept in process memory: a Map by name, one min-heap of expiry times
 // served by a single timer (scales to many items), and synchronous watcher callbacks.
 import type { RegistryStore, StoreEvent } from '../sdk/registry/registry-store.js';
+import { IndexedMap, type IndexKeys } from '../sdk/tools/key-index.js';
 import { ExpiryHeap } from './expiry-heap.js';
 
 interface Entry<T> {
@@ -10,18 +11,20 @@ interface Entry<T> {
   expiresAt?: number;
 }
 
-export interface MemoryStoreOptions {
+export interface MemoryStoreOptions<T = unknown> {
   /** Milliseconds since the epoch (tests may pass a fake clock). */
   now?: () => number;
   /** Called when a watcher callback throws (the store itself never logs). */
   onWatcherError?: (err: unknown) => void;
+  /** Index keys of an item (see KeyIndex): with them, select() answers Find without a scan. */
+  indexKeys?: IndexKeys<T>;
 }
 
 /** The longest delay setTimeout accepts. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export class MemoryStore<T> implements RegistryStore<T> {
-  private readonly items = new Map<string, Entry<T>>();
+  private readonly items: IndexedMap<Entry<T>, T>;
   private readonly watchers = new Set<(ev: StoreEvent<T>) => void>();
   private readonly heap = new ExpiryHeap();
   private readonly now: () => number;
@@ -30,8 +33,9 @@ export class MemoryStore<T> implements RegistryStore<T> {
   private seq = 0;
   private closed = false;
 
-  constructor(private readonly opts: MemoryStoreOptions = {}) {
+  constructor(private readonly opts: MemoryStoreOptions<T> = {}) {
     this.now = opts.now ?? Date.now;
+    this.items = new IndexedMap<Entry<T>, T>((e) => e.item, opts.indexKeys);
   }
 
   /** Number of stored items. */
@@ -76,6 +80,10 @@ export class MemoryStore<T> implements RegistryStore<T> {
     const out: T[] = [];
     for (const e of this.items.values()) out.push(e.item);
     return out;
+  }
+
+  select(keys: readonly string[]): T[] | undefined {
+    return this.items.candidates(keys)?.map((e) => e.item);
   }
 
   watch(onEvent: (ev: StoreEvent<T>) => void): () => void {

@@ -21,6 +21,12 @@ export interface RegistryStore<T> {
   /** Every stored item (callers filter). */
   list(): Promise<T[]>;
   /**
+   * Optional fast path for Find: the stored items that may have every index key of `keys` (a superset
+   * of those that do; callers still filter), from the store's KeyIndex. Undefined when the store keeps
+   * no index, is not ready to answer from memory, or `keys` is empty: callers then use list().
+   */
+  select?(keys: readonly string[]): T[] | undefined;
+  /**
    * Calls `onEvent` for every later put and delete until the returned function
    * is called. Must not leak when unsubscribed.
    */

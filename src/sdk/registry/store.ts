@@ -15,6 +15,7 @@ import { ResourceExhaustedError } from '../../api/errors.js';
 import type { NSERegistryElement, NSRegistryElement, RegistryElement } from '../core/registry-chain.js';
 import { EventQueue, QueueOverflowError } from './event-queue.js';
 import { matchNS, matchNSE } from './match.js';
+import { nseQueryKeys, nsQueryKeys } from '../tools/index-keys.js';
 
 /** What the generic store element needs to know about one kind of registration. */
 export interface StoreKind<T, Q, R> {
@@ -25,6 +26,8 @@ export interface StoreKind<T, Q, R> {
   expiresAt(item: T): Date | undefined;
   watchOf(query: Q): boolean;
   matches(query: Q, item: T): boolean;
+  /** Index keys every match of `query` has (see index-keys.ts); empty when the index cannot narrow it. */
+  queryKeys(query: Q): string[];
   response(item: T, deleted: boolean): R;
   /** A deep copy, so callers never share objects with the store. */
   clone(item: T): T;
@@ -71,7 +74,9 @@ function storeElement<T, Q, R>(
         });
       }
       try {
-        for (const item of await store.list()) {
+        const keys = kind.queryKeys(query);
+        const items = (keys.length > 0 ? store.select?.(keys) : undefined) ?? (await store.list());
+        for (const item of items) {
           if (kind.matches(query, item)) yield kind.response(kind.clone(item), false);
         }
         if (!queue) return;
@@ -111,6 +116,7 @@ const nseKind: StoreKind<NetworkServiceEndpoint, NetworkServiceEndpointQuery, Ne
   expiresAt: (nse) => nse.expirationTime,
   watchOf: (q) => q.watch,
   matches: (q, nse) => matchNSE(q.networkServiceEndpoint, nse),
+  queryKeys: (q) => nseQueryKeys(q.networkServiceEndpoint),
   response: (nse, deleted) => ({ networkServiceEndpoint: nse, deleted }),
   clone: (nse) => NetworkServiceEndpoint.fromPartial(nse),
 };
@@ -122,6 +128,7 @@ const nsKind: StoreKind<NetworkService, NetworkServiceQuery, NetworkServiceRespo
   expiresAt: () => undefined,
   watchOf: (q) => q.watch,
   matches: (q, ns) => matchNS(q.networkService, ns),
+  queryKeys: (q) => nsQueryKeys(q.networkService),
   response: (ns, deleted) => ({ networkService: ns, deleted }),
   clone: (ns) => NetworkService.fromPartial(ns),
 };

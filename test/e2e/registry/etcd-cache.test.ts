@@ -8,6 +8,7 @@ import { messageCodec } from '../../../src/registry/etcd-codec.js';
 import { createEtcdClient } from '../../../src/registry/etcd-client.js';
 import { EtcdStore } from '../../../src/registry/etcd-store.js';
 import type { StoreEvent } from '../../../src/sdk/registry/registry-store.js';
+import { nseIndexKeys, nseQueryKeys } from '../../../src/sdk/tools/index-keys.js';
 import { startEtcdCluster } from '../helpers/etcd.js';
 
 type Nse = NetworkServiceEndpoint;
@@ -101,5 +102,34 @@ test('EtcdStore read cache', async (t) => {
     await a.put('after', nse('after'));
     await within('B sees writes after the reload', 2000, async () => (await names(b)).includes('after'));
     for (const n of ['stays', 'new', 'after']) await a.delete(n);
+  });
+  await t.test('a prefix larger than one range page loads whole (at one revision), and the Find index follows the cache', async (t) => {
+    const prefix = '/nsm-test/paged';
+    const client = createEtcdClient({ endpoints: etcd.endpoints, prefix });
+    const codec = messageCodec(NetworkServiceEndpoint);
+    const N = 4500; // more than two pages of 2,000 keys
+    for (let i = 0; i < N; i += 128) {
+      await client.kv.txn({
+        compare: [],
+        success: Array.from({ length: Math.min(128, N - i) }, (_, j) => ({
+          request_put: { key: Buffer.from(`${prefix}/nse/e-${i + j}`), value: Buffer.from(codec.encode(NetworkServiceEndpoint.fromPartial({ name: `e-${i + j}`, networkServiceNames: [`s-${(i + j) % 3}`] }))) },
+        })),
+        failure: [],
+      });
+    }
+    const store = new EtcdStore<Nse>({ kind: 'nse', codec, connection: { endpoints: etcd.endpoints, prefix }, indexKeys: nseIndexKeys });
+    t.after(async () => {
+      await store.close();
+      client.close();
+    });
+    assert.equal(store.select(nseQueryKeys({ networkServiceNames: ['s-1'] })), undefined, 'no answer before the cache is loaded');
+    assert.equal((await store.list()).length, N);
+    assert.equal(store.select(nseQueryKeys({ networkServiceNames: ['s-1'] }))!.length, N / 3);
+    await store.delete('e-1');
+    await store.put('e-4', NetworkServiceEndpoint.fromPartial({ name: 'e-4', networkServiceNames: ['s-0'] }));
+    assert.equal(store.select(nseQueryKeys({ networkServiceNames: ['s-1'] }))!.length, N / 3 - 2, 'own delete and update leave the index at once');
+    await client.delete().key(`${prefix}/nse/e-7`).exec();
+    await within('a foreign delete leaves the index', 2000, async () => store.select(nseQueryKeys({ networkServiceNames: ['s-1'] }))!.length === N / 3 - 3);
+    assert.deepEqual(store.select(nseQueryKeys({ name: 'e-44' }))!.map((x) => x.name).filter((n) => n.includes('e-44')).length, 111, 'e-44 and e-440..e-449 and e-4400..e-4499');
   });
 });

@@ -1,0 +1,130 @@
+// Bench phase `heal-storm`: a forwarder (its own process) with 1,000 connections through it is SIGKILLed and
+// restarted at once; heal.storm.seconds is the time from the kill until every connection is UP again at its
+// client, with the CPU the mesh processes spent meanwhile and the restarted forwarder's RSS.
+import { readFileSync } from 'node:fs';
+import type { Connection } from '../../src/api/index.js';
+import { closeAllChannels } from '../../src/api/index.js';
+import { MeshClient } from '../../src/components/client.js';
+import { freePort } from '../../test/e2e/helpers/mesh.js';
+import { add, delNetns, log, missing, netns, newMesh, QUICK, rssKiB, stopMesh, wanted, type Phase } from '../lib/harness.js';
+
+/** CPU seconds (user + system) of a process and its waited-for children so far; 0 when gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14-17 of stat (utime, stime, cutime, cstime), in clock ticks of 10 ms.
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function healStormPhase(): Promise<void> {
+  if (!wanted('heal.storm.seconds')) return;
+  const N = QUICK ? 300 : 1000;
+  const NS = 10;
+  const CONC = 16;
+  log(`heal-storm: registry, nsmgr, forwarder (own process) and one nse; ${N} connections over ${NS} client namespaces; SIGKILL the forwarder and restart it`);
+  const mesh = newMesh();
+  const nseNs = await netns('sn');
+  const cns: string[] = [];
+  const clients: MeshClient[] = [];
+  try {
+    for (let k = 0; k < NS; k++) cns.push(await netns(`s${k}`));
+    const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+    const nsmgrUrl = mesh.sock('nsmgr');
+    const fwdOpts = { name: 'fwd-storm', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1' };
+    // Spawned as the mesh helper does, with longer waits: on a loaded machine a process may take 15 s to start.
+    const start = async (name: string, args: string[], ready: RegExp) => {
+      const p = mesh.spawn(name, args);
+      await p.waitLine(ready, 120_000);
+      return p;
+    };
+    const fwdArgs = ['forwarder', '--name', fwdOpts.name, '--listen', fwdOpts.listen, '--nsmgr', nsmgrUrl, '--underlay-ip', fwdOpts.underlayIp];
+    const reg = await start('registry', ['registry', '--listen', registryUrl], /^registry listening on /);
+    const nsmgr = await start('nsmgr-storm', ['nsmgr', '--name', 'nsmgr-storm', '--listen', nsmgrUrl, '--registry', registryUrl], /^nsmgr .* listening on /);
+    let fwd = await start(fwdOpts.name, fwdArgs, /^forwarder .* listening on /);
+    const nse = await start('nse-storm', ['nse', 'icmp-responder', '--name', 'nse-storm', '--nsmgr', nsmgrUrl, '--netns', nseNs, '--listen', mesh.sock('nse-storm'), '--cidr', '169.254.0.0/16'], /^nse .* serving /);
+    const upAt = new Map<string, number>();
+    for (let k = 0; k < NS; k++) {
+      clients.push(await MeshClient.create({ name: `bench-storm-${k}`, nsmgrUrl, onState: (id, state) => state === 'UP' && upAt.set(id, Date.now()) }));
+    }
+    const conns: Connection[] = [];
+    let next = 0;
+    let failed = 0;
+    let firstErr: unknown;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONC }, async () => {
+        for (let i = next++; i < N; i = next++) {
+          const k = i % NS;
+          try {
+            conns.push(await clients[k]!.request({ service: 'icmp-responder', ifname: `nsm-${Math.floor(i / NS)}`, netnsUrl: `file:///var/run/netns/${cns[k]}`, timeoutMs: 120_000 }));
+          } catch (err) {
+            failed++;
+            firstErr ??= err;
+          }
+        }
+      }),
+    );
+    log(`heal-storm: ${conns.length} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s (${failed} failed)`);
+    if (failed > 0) {
+      missing('heal.storm.seconds', `${failed} of ${N} requests failed before the kill (first: ${String(firstErr).slice(0, 200)})`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    const rssBefore = rssKiB(fwd.pid);
+    const others = [reg, nsmgr, nse];
+    const cpu0 = others.map((p) => cpuSeconds(p.pid));
+    const self0 = process.cpuUsage();
+    const kill = Date.now();
+    log('heal-storm: SIGKILL the forwarder, restart it at once');
+    await fwd.kill();
+    // The restart competes with 1,000 heals for the CPU.
+    fwd = await start(fwdOpts.name, fwdArgs, /^forwarder .* listening on /);
+    const listening = Date.now();
+    log(`heal-storm: forwarder listening again ${((listening - kill) / 1000).toFixed(1)} s after the kill`);
+    const ids = conns.map((c) => c.id);
+    const deadline = kill + 120_000;
+    let waiting = ids.length;
+    let lastReport = Date.now();
+    while (Date.now() < deadline) {
+      waiting = ids.filter((id) => (upAt.get(id) ?? 0) < kill).length;
+      if (waiting === 0) break;
+      if (Date.now() - lastReport > 5000) {
+        log(`heal-storm: ${waiting} of ${ids.length} not UP again after ${((Date.now() - kill) / 1000).toFixed(1)} s`);
+        lastReport = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const healed = Math.max(...ids.map((id) => upAt.get(id) ?? 0));
+    const seconds = (healed - kill) / 1000;
+    const cpu = others.map((p, j) => cpuSeconds(p.pid) - cpu0[j]!);
+    const fwdCpu = cpuSeconds(fwd.pid);
+    const selfCpu = process.cpuUsage(self0);
+    const clientCpu = (selfCpu.user + selfCpu.system) / 1e6;
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const rssAfter = rssKiB(fwd.pid);
+    const cpuNote = `restarted forwarder listening after ${((listening - kill) / 1000).toFixed(1)} s; CPU during the heal: forwarder ${fwdCpu.toFixed(1)} s (restarted process), nsmgr ${cpu[1]!.toFixed(1)} s, registry ${cpu[0]!.toFixed(1)} s, nse ${cpu[2]!.toFixed(1)} s, clients (bench process) ${clientCpu.toFixed(1)} s; forwarder RSS ${rssBefore} KiB before the kill, ${rssAfter} KiB after the heal; load average ${load}`;
+    if (waiting > 0) {
+      missing('heal.storm.seconds', `${waiting} of ${ids.length} connections not UP again within 120 s; ${cpuNote}`);
+    } else {
+      add({ name: 'heal.storm.seconds', value: seconds, unit: 's', note: `${ids.length} connections (${NS} client namespaces) through one forwarder process, SIGKILLed and restarted at once: kill to the last connection UP again at its client; ${cpuNote}` });
+    }
+    log(`heal-storm: closing ${conns.length}`);
+    next = 0;
+    await Promise.all(
+      Array.from({ length: CONC }, async () => {
+        for (let i = next++; i < conns.length; i = next++) await clients[i % NS]!.close(conns[i]!).catch(() => undefined);
+      }),
+    );
+  } finally {
+    for (const c of clients) await c.shutdown().catch(() => undefined);
+    closeAllChannels();
+    await stopMesh(mesh);
+    await delNetns(nseNs, ...cns);
+  }
+}
+
+export const healStorm: Phase = { name: 'heal-storm', run: healStormPhase };
