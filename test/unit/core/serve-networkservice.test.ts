@@ -177,11 +177,12 @@ describe('networkServiceImplementation over gRPC (unix socket)', () => {
     assert.equal(closeCtxs.at(-1)!.incoming.tokenExpires, undefined);
   });
 
-  it('no or malformed token metadata gives an empty incoming', async () => {
+  it('no or malformed token metadata gives no token (only the unix peer credentials)', async () => {
+    const peer = { peer: { pid: process.pid, uid: process.getuid!() } };
     await client.request({ connection: { id: 'tok-2' } });
-    assert.deepEqual(requestCtxs.at(-1)!.incoming, {});
+    assert.deepEqual(requestCtxs.at(-1)!.incoming, peer);
     await client.request({ connection: { id: 'tok-3' } }, { metadata: Metadata({ [TOKEN_EXPIRES_HEADER]: 'not a date' }) });
-    assert.deepEqual(requestCtxs.at(-1)!.incoming, {});
+    assert.deepEqual(requestCtxs.at(-1)!.incoming, peer);
   });
 
   it("cancelling the client's call aborts the server ctx.signal", async () => {

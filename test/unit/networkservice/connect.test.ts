@@ -91,11 +91,11 @@ describe('connect (over gRPC on a unix socket)', () => {
     assert.equal(s.incoming.tokenExpires?.toISOString(), '2031-01-02T03:04:05.000Z');
   });
 
-  it('no token: no token metadata, only this process life (nsm-instance)', async () => {
+  it('no token: no token metadata, only this process life (nsm-instance) and the unix peer credentials', async () => {
     const { target, handler } = client();
     target.url = urlA;
     await handler.request(NetworkServiceRequest.fromPartial({ connection: { id: 'c2' } }), newCtx());
-    assert.deepEqual(seen.find((x) => x.id === 'c2')!.incoming, { instance: PROCESS_INSTANCE });
+    assert.deepEqual(seen.find((x) => x.id === 'c2')!.incoming, { instance: PROCESS_INSTANCE, peer: { pid: process.pid, uid: process.getuid!() } });
   });
 
   it('remembers the URL: close and a refresh reach the same peer without a next URL', async () => {

@@ -25,6 +25,6 @@ describe('mechanisms', () => {
   });
 
   it('spells the parameter keys as upstream does', () => {
-    assert.deepEqual(P, { name: 'name', inodeURL: 'inodeURL', netnsInode: 'netnsInode', srcIp: 'src_ip', dstIp: 'dst_ip', vni: 'vni', mtu: 'MTU' });
+    assert.deepEqual(P, { name: 'name', inodeURL: 'inodeURL', netnsInode: 'netnsInode', srcIp: 'src_ip', dstIp: 'dst_ip', vni: 'vni', mtu: 'MTU', socketfile: 'socketfile' });
   });
 });
