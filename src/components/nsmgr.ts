@@ -2,6 +2,7 @@
 // other nsmgrs on TCP; proxies registrations to the registry.
 import { MonitorConnectionDefinition } from '../api/index.js';
 import { kernelNamespaceFacts } from '../dataplane/namespace-facts.js';
+import type { NamespaceFacts } from '../sdk/networkservice/namespace-ownership.js';
 import type { PolicyEngine } from '../sdk/tools/policy.js';
 import { guardedNSERegistryDefinition, guardedNSRegistryDefinition, guardNSEImplementation, guardNSImplementation } from '../registry/decode-guard.js';
 import { newNsmgrChains } from '../sdk/chains/nsmgr.js';
@@ -45,6 +46,8 @@ export interface NsmgrOptions {
   domains?: DomainMap;
   /** Its domain's nsmgr-proxy: endpoints of other domains are reached through it (their URL is this one). */
   proxyUrl?: string;
+  /** Which namespaces a client may ask for (default: the kernel's answers; the sandbox tier, whose namespaces are fake, passes its own). */
+  namespaces?: NamespaceFacts;
   log: Logger;
 }
 
@@ -60,7 +63,7 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const local = registryDirectory(opts.registryUrl);
   const directory = opts.domains && opts.domains.size > 0 ? interdomainDirectory(local, opts.domains, (url) => registryDirectory(url), opts.domain, opts.proxyUrl) : local;
   const chains = newNsmgrChains({
-    name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory, log: opts.log, namespaces: kernelNamespaceFacts,
+    name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory, log: opts.log, namespaces: opts.namespaces ?? kernelNamespaceFacts,
     ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.domain ? { domain: opts.domain } : {}), ...(opts.domains ? { domains: opts.domains } : {}),
   });

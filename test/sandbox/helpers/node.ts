@@ -11,6 +11,15 @@ import { ledgeredDataplane } from '../../../src/dataplane/kernel-dataplane.js';
 import type { Clock } from '../../../src/sdk/core/clock.js';
 import { SandboxClient } from './client.js';
 import { freePort, log } from './common.js';
+import type { NamespaceFacts } from '../../../src/sdk/networkservice/namespace-ownership.js';
+
+/** The sandbox's namespaces are names in a fake kernel: every caller (one test process) may use any of them. */
+const sandboxNamespaces: NamespaceFacts = {
+  idOf: async (url) => url,
+  protectedIds: async () => [],
+  idOfPid: async () => undefined,
+  privileged: async () => true,
+};
 import { FakeKernel } from './fake-kernel.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -61,7 +70,7 @@ export class SandboxNode {
 
   async startNsmgr(): Promise<void> {
     this.nsmgrTcpUrl ||= `tcp://127.0.0.1:${await freePort()}`;
-    this.nsmgr = await startNsmgr({ name: `nsmgr-${this.index}`, listenUrl: this.nsmgrUrl, tcpListenUrl: this.nsmgrTcpUrl, registryUrl: this.sb.registryUrl, log: log(`nsmgr-${this.index}`), ...this.common });
+    this.nsmgr = await startNsmgr({ name: `nsmgr-${this.index}`, listenUrl: this.nsmgrUrl, tcpListenUrl: this.nsmgrTcpUrl, registryUrl: this.sb.registryUrl, log: log(`nsmgr-${this.index}`), namespaces: sandboxNamespaces, ...this.common });
   }
 
   async stopNsmgr(): Promise<void> {
