@@ -64,7 +64,8 @@ test('nsm up: etcd backend with a local etcd member', { skip: uid !== 0 && 'need
     .split('\n')
     .filter(Boolean)
     .sort();
-  assert.deepEqual(keys, ['/nsm/registry/ns/local-ping', '/nsm/registry/ns/remote-ping', '/nsm/registry/nse/nse-a', '/nsm/registry/nse/nse-b']);
+  // Each endpoint's registrant (registry-owner) is kept beside it, so a restarted registry still knows it.
+  assert.deepEqual(keys, ['/nsm/registry/ns/local-ping', '/nsm/registry/ns/remote-ping', '/nsm/registry/nse/nse-a', '/nsm/registry/nse/nse-b', '/nsm/registry/owners/nse-a', '/nsm/registry/owners/nse-b']);
 
   const down = nsm('down', name);
   assert.equal(down.code, 0, `${down.stdout}\n${down.stderr}`);
