@@ -39,6 +39,8 @@ interface Status_ {
 const request = (token: string) =>
   NetworkServiceRequest.fromPartial({ connection: { id: `attack-${Date.now()}`, networkService: 'local-ping', path: { index: 0, pathSegments: [{ name: 'nsc-1', id: 'x', token }] } } });
 
+const PING_COUNT = 5 * Number(process.env.NSM_ROTATION_SECONDS ?? 22);
+
 test('mTLS mesh: demo up, pings survive SVID rotation, attackers refused at the first hop', { skip: uid !== 0 && 'needs root', timeout: 400_000 }, async (t) => {
   ensureBuilt();
   // The components' logs (files in the run dir) must say when they take up a new SVID, whatever the suite's level.
@@ -67,12 +69,13 @@ test('mTLS mesh: demo up, pings survive SVID rotation, attackers refused at the 
   assert.equal(status.connections.length, 2);
 
   // Pings for 22 s, five a second, without a loss (rotation every 6 s: at least three in any 19 s).
+  // NSM_ROTATION_SECONDS=120 runs the acceptance's literal 2-minute version (by hand; the suite keeps 22 s).
   const serialBefore = new X509Certificate(readFileSync(join(sec, 'nsmgr-node-1.pem'))).serialNumber;
   const reloads = () => new Map(status.components.map((c) => [c.name, (readFileSync(join(status.runDir, 'logs', `${c.name}.log`), 'utf8').match(/"msg":"SVID reloaded"/g) ?? []).length]));
   const reloadsBefore = reloads();
   const pings = status.connections.map((c) => {
     const ns = status.workloads.find((w) => w.name === c.client)!.netns;
-    return execFileP('ip', ['netns', 'exec', ns, 'ping', '-c', '110', '-i', '0.2', '-W', '2', c.dstIp.split('/')[0]!]).then((r) => r.stdout);
+    return execFileP('ip', ['netns', 'exec', ns, 'ping', '-c', String(PING_COUNT), '-i', '0.2', '-W', '2', c.dstIp.split('/')[0]!]).then((r) => r.stdout);
   });
 
   // Meanwhile, the attacks at nsmgr-node-1's socket.
