@@ -1,8 +1,8 @@
 // Bench phase `heal-storm`: a forwarder (its own process) with 1,000 connections through it is SIGKILLed and
 // restarted at once; heal.storm.seconds is the time from the kill until every connection is UP again at its
 // client, with the CPU the mesh processes spent meanwhile and the restarted forwarder's RSS.
+import { closeMany, connectMany } from '../lib/connect-many.js';
 import { readFileSync } from 'node:fs';
-import type { Connection } from '../../src/api/index.js';
 import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
 import { freePort } from '../../test/e2e/helpers/mesh.js';
@@ -50,25 +50,8 @@ async function healStormPhase(): Promise<void> {
     for (let k = 0; k < NS; k++) {
       clients.push(await MeshClient.create({ name: `bench-storm-${k}`, nsmgrUrl, onState: (id, state) => state === 'UP' && upAt.set(id, Date.now()) }));
     }
-    const conns: Connection[] = [];
-    let next = 0;
-    let failed = 0;
-    let firstErr: unknown;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: CONC }, async () => {
-        for (let i = next++; i < N; i = next++) {
-          const k = i % NS;
-          try {
-            conns.push(await clients[k]!.request({ service: 'icmp-responder', ifname: `nsm-${Math.floor(i / NS)}`, netnsUrl: `file:///var/run/netns/${cns[k]}`, timeoutMs: 120_000 }));
-          } catch (err) {
-            failed++;
-            firstErr ??= err;
-          }
-        }
-      }),
-    );
-    log(`heal-storm: ${conns.length} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s (${failed} failed)`);
+    const { conns, made, failed, firstErr, seconds: setupSeconds } = await connectMany(clients, cns, N, CONC, 120_000);
+    log(`heal-storm: ${conns.length} connections in ${setupSeconds.toFixed(1)} s (${failed} failed)`);
     if (failed > 0) {
       missing('heal.storm.seconds', `${failed} of ${N} requests failed before the kill (first: ${String(firstErr).slice(0, 200)})`);
       return;
@@ -113,12 +96,7 @@ async function healStormPhase(): Promise<void> {
       add({ name: 'heal.storm.seconds', value: seconds, unit: 's', note: `${ids.length} connections (${NS} client namespaces) through one forwarder process, SIGKILLed and restarted at once: kill to the last connection UP again at its client; ${cpuNote}` });
     }
     log(`heal-storm: closing ${conns.length}`);
-    next = 0;
-    await Promise.all(
-      Array.from({ length: CONC }, async () => {
-        for (let i = next++; i < conns.length; i = next++) await clients[i % NS]!.close(conns[i]!).catch(() => undefined);
-      }),
-    );
+    await closeMany(made, CONC);
   } finally {
     for (const c of clients) await c.shutdown().catch(() => undefined);
     closeAllChannels();

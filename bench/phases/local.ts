@@ -2,7 +2,7 @@
 // and close.local.* against the CNI ptp plugin's ADD and DEL (and the same with the forwarder as a separate process),
 // throughput.kernel and rtt.local.* against a raw veth, and 1,000 connections
 // (connections.1000.*, memory.per-connection as RSS growth across all mesh processes).
-import type { Connection } from '../../src/api/index.js';
+import { closeMany, connectMany } from '../lib/connect-many.js';
 import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
 import { freePort, type Mesh } from '../../test/e2e/helpers/mesh.js';
@@ -106,25 +106,7 @@ async function localPhase(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
       const rssBefore = treeRssKiB(pids);
       const perBefore = procs.map((p) => treeRssKiB([p.pid]));
-      const conns: Connection[] = [];
-      let next = 0;
-      let failed = 0;
-      let firstErr: unknown;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: CONC }, async () => {
-          for (let i = next++; i < N; i = next++) {
-            const k = i % NS;
-            try {
-              conns.push(await nscs[k]!.request({ service: 'icmp-responder', ifname: `nsm-${Math.floor(i / NS)}`, netnsUrl: `file:///var/run/netns/${cns[k]}`, timeoutMs: 60_000 }));
-            } catch (err) {
-              failed++;
-              firstErr ??= err;
-            }
-          }
-        }),
-      );
-      const seconds = (performance.now() - t0) / 1000;
+      const { conns, made, failed, firstErr, seconds } = await connectMany(nscs, cns, N, CONC, 60_000);
       const rssAfter = treeRssKiB(pids);
       const growth = procs.map((p, j) => `${p.kind} +${treeRssKiB([p.pid]) - perBefore[j]!}`).join(', ');
       if (failed > 0) {
@@ -137,12 +119,7 @@ async function localPhase(): Promise<void> {
       }
       log(`connections: closing ${conns.length}`);
       const t1 = performance.now();
-      next = 0;
-      await Promise.all(
-        Array.from({ length: CONC }, async () => {
-          for (let i = next++; i < conns.length; i = next++) await nscs[i % NS]!.close(conns[i]!).catch(() => undefined);
-        }),
-      );
+      await closeMany(made, CONC);
       if (failed === 0) add({ name: 'connections.1000.close.seconds', value: (performance.now() - t1) / 1000, unit: 's' });
     }
   } finally {

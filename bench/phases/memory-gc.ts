@@ -2,7 +2,7 @@
 // (registry, nsmgr with its forwarder in process, icmp-responder, and their children such as ip channels) after
 // 1,000 connections, each RSS read after a full GC in every process (components started with --expose-gc run
 // one on SIGUSR2: src/cmd/gc-signal.ts). Per-process growth goes into the note.
-import type { Connection } from '../../src/api/index.js';
+import { closeMany, connectMany } from '../lib/connect-many.js';
 import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
 import { freePort, type MeshProcess } from '../../test/e2e/helpers/mesh.js';
@@ -52,23 +52,7 @@ async function memoryPhase(): Promise<void> {
     await gcAll(procs);
     const pids = procs.map((p) => p.pid);
     const before = procs.map((p) => treeRssKiB([p.pid]));
-    const conns: Connection[] = [];
-    let next = 0;
-    let failed = 0;
-    let firstErr: unknown;
-    await Promise.all(
-      Array.from({ length: CONC }, async () => {
-        for (let i = next++; i < N; i = next++) {
-          const k = i % NS;
-          try {
-            conns.push(await clients[k]!.request({ service: 'icmp-responder', ifname: `nsm-${Math.floor(i / NS)}`, netnsUrl: `file:///var/run/netns/${cns[k]}`, timeoutMs: 60_000 }));
-          } catch (err) {
-            failed++;
-            firstErr ??= err;
-          }
-        }
-      }),
-    );
+    const { conns, made, failed, firstErr } = await connectMany(clients, cns, N, CONC, 60_000);
     if (failed > 0) {
       missing('memory.per-connection.after-gc', `${failed} of ${N} requests failed (first: ${String(firstErr).slice(0, 200)})`);
     } else {
@@ -85,12 +69,7 @@ async function memoryPhase(): Promise<void> {
       });
     }
     log(`memory-gc: closing ${conns.length}`);
-    next = 0;
-    await Promise.all(
-      Array.from({ length: CONC }, async () => {
-        for (let i = next++; i < conns.length; i = next++) await clients[i % NS]!.close(conns[i]!).catch(() => undefined);
-      }),
-    );
+    await closeMany(made, CONC);
     for (const c of clients) await c.shutdown().catch(() => undefined);
   } finally {
     if (saved === undefined) delete process.env.NSM_MESH_NODE_ARGS;
