@@ -2,22 +2,20 @@
 // request.local.p50 / request.remote.p50 with mTLS + SVID tokens on, beside the same meshes with
 // security off (the baseline, same run); tls.handshakes.per-second of an SVID pair (ECDSA P-256,
 // TLS 1.3, client certificate) beside plain TCP connects per second. Prints {"results":[...]} on stdout.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as netServer, connect as netConnect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { promisify, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import type { TestContext } from 'node:test';
 import { closeAllChannels } from '../src/api/index.js';
 import { MeshClient } from '../src/components/client.js';
 import { createNamedNetns, deleteNamedNetns } from '../src/dataplane/netns.js';
 import { createCa, IdentityProvider, installIdentity, issueSvid, loadCa, spiffeId, type LoadedCa, type SpiffeKind } from '../src/security/index.js';
 import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
+import { bridgeUnderlay } from './lib/underlay.js';
 
-const execFileP = promisify(execFile);
-const ip = (...a: string[]) => execFileP('ip', a);
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, rounds: { type: 'string' } } });
 const RUNS = args.quick ? 15 : 40;
 /** Rounds of (off, on) meshes, alternating which goes first, so load changes hit both sides alike. */
@@ -139,14 +137,7 @@ async function remote(on: boolean): Promise<number[]> {
   const mesh = newMesh();
   const [n1, n2, ul, nsc, nse] = [await netns(`r${tag}-n1`), await netns(`r${tag}-n2`), await netns(`r${tag}-ul`), await netns(`r${tag}-c`), await netns(`r${tag}-e`)];
   try {
-    await ip('-n', ul, 'link', 'add', 'br0', 'type', 'bridge');
-    await ip('-n', ul, 'link', 'set', 'br0', 'up');
-    for (const [i, n] of [n1, n2].entries()) {
-      await ip('link', 'add', 'eth0', 'netns', n, 'type', 'veth', 'peer', 'name', `u${i + 1}`, 'netns', ul);
-      await ip('-n', ul, 'link', 'set', `u${i + 1}`, 'master', 'br0', 'up');
-      await ip('-n', n, 'addr', 'add', `198.18.0.${i + 1}/15`, 'dev', 'eth0');
-      await ip('-n', n, 'link', 'set', 'eth0', 'up');
-    }
+    await bridgeUnderlay(ul, [n1, n2]);
     const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
     await mesh.registry({ listen: registryUrl, netns: n1, env: await identityEnv(on, 'registry', 'registry') });
     for (const [i, n] of [n1, n2].entries()) {

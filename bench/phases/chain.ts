@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
 import { freePort, ROOT } from '../../test/e2e/helpers/mesh.js';
-import { add, delNetns, ip, log, netns, newMesh, percentile, QUICK, stopMesh, wanted, type Phase } from '../lib/harness.js';
+import { add, delNetns, log, netns, newMesh, percentile, QUICK, stopMesh, wanted, type Phase } from '../lib/harness.js';
+import { bridgeUnderlay } from '../lib/underlay.js';
 
 const SERVICE = 'secure';
 const MATCHES = [
@@ -22,14 +23,7 @@ async function chainPhase(): Promise<void> {
   const mesh = newMesh();
   const [n1, n2, ul, nsc, fw1, fw2, nse] = [await netns('cn1'), await netns('cn2'), await netns('cul'), await netns('cc'), await netns('cf1'), await netns('cf2'), await netns('ce')];
   try {
-    await ip('-n', ul, 'link', 'add', 'br0', 'type', 'bridge');
-    await ip('-n', ul, 'link', 'set', 'br0', 'up');
-    for (const [i, n] of [n1, n2].entries()) {
-      await ip('link', 'add', 'eth0', 'netns', n, 'type', 'veth', 'peer', 'name', `u${i + 1}`, 'netns', ul);
-      await ip('-n', ul, 'link', 'set', `u${i + 1}`, 'master', 'br0', 'up');
-      await ip('-n', n, 'addr', 'add', `198.18.0.${i + 1}/15`, 'dev', 'eth0');
-      await ip('-n', n, 'link', 'set', 'eth0', 'up');
-    }
+    await bridgeUnderlay(ul, [n1, n2]);
     const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
     await mesh.registry({ listen: registryUrl, netns: n1 });
     execFileSync('ip', ['netns', 'exec', n1, process.execPath, 'bin/nsm.js', 'ns', 'register', '--registry', registryUrl, '--name', SERVICE, '--matches', JSON.stringify(MATCHES)], {

@@ -8,6 +8,7 @@ import {
   add, addRequest, addRtt, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, median, netns, newMesh, ptp, ptpDel, requestCloseTimes, RUNS, stopMesh, wanted,
   type Phase,
 } from '../lib/harness.js';
+import { bridgeUnderlay } from '../lib/underlay.js';
 
 async function remotePhase(): Promise<void> {
   const wantReq = wanted('request.remote.p50', 'request.remote.p99', 'close.remote', 'rtt.remote');
@@ -18,14 +19,7 @@ async function remotePhase(): Promise<void> {
   const [n1, n2, ul, nsc, nse] = [await netns('n1'), await netns('n2'), await netns('ul'), await netns('rc'), await netns('re')];
   const extraNs: string[] = [];
   try {
-    await ip('-n', ul, 'link', 'add', 'br0', 'type', 'bridge');
-    await ip('-n', ul, 'link', 'set', 'br0', 'up');
-    for (const [i, n] of [n1, n2].entries()) {
-      await ip('link', 'add', 'eth0', 'netns', n, 'type', 'veth', 'peer', 'name', `u${i + 1}`, 'netns', ul);
-      await ip('-n', ul, 'link', 'set', `u${i + 1}`, 'master', 'br0', 'up');
-      await ip('-n', n, 'addr', 'add', `198.18.0.${i + 1}/15`, 'dev', 'eth0');
-      await ip('-n', n, 'link', 'set', 'eth0', 'up');
-    }
+    await bridgeUnderlay(ul, [n1, n2]);
     const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
     await mesh.registry({ listen: registryUrl, netns: n1 });
     for (const [i, n] of [n1, n2].entries()) {

@@ -29,6 +29,16 @@ interface NseFlags {
   policy?: PolicyEngine;
 }
 
+/** Where every endpoint kind lives and registers: labels, its nsmgr, its socket and its namespace (defaults: its own). */
+function endpointPlace(flags: NseFlags) {
+  return {
+    labels: flags.labels ?? {},
+    nsmgrUrl: flags.nsmgr,
+    listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
+    netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+  };
+}
+
 /** How long a connection waits for its forwarder (its monitor stream) before it is released. */
 function orphanGraceOption(): Option {
   return new Option('--orphan-grace <duration>', 'release a connection whose forwarder has watched nothing here for this long').env('NSM_ORPHAN_GRACE').default(15_000, '15s').argParser(durationArg);
@@ -59,10 +69,7 @@ export function registerNseCommand(program: Command): void {
         name: flags.name,
         services: flags.service,
         cidrs: flags.cidr,
-        labels: flags.labels ?? {},
-        nsmgrUrl: flags.nsmgr,
-        listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
-        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+        ...endpointPlace(flags),
         tokenLifetimeMs: flags.maxTokenLifetime,
         orphanGraceMs: flags.orphanGrace,
         ...(served ? { metrics: served.metrics } : {}),
@@ -100,10 +107,7 @@ export function registerNseCommand(program: Command): void {
       const endpoint = await startPassthrough({
         name: flags.name,
         services: flags.service,
-        labels: flags.labels ?? {},
-        nsmgrUrl: flags.nsmgr,
-        listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
-        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+        ...endpointPlace(flags),
         tokenLifetimeMs: flags.maxTokenLifetime,
         requestTimeoutMs: flags.requestTimeout,
         orphanGraceMs: flags.orphanGrace,
@@ -139,10 +143,7 @@ export function registerNseCommand(program: Command): void {
       const endpoint = await startMacswapEndpoint({
         name: flags.name,
         services: flags.service,
-        labels: flags.labels ?? {},
-        nsmgrUrl: flags.nsmgr,
-        listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
-        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+        ...endpointPlace(flags),
         runtimeDir: flags.runtimeDir ?? `/run/nsm/${flags.name}`,
         tokenLifetimeMs: flags.maxTokenLifetime,
         orphanGraceMs: flags.orphanGrace,
@@ -190,10 +191,7 @@ export function registerNseCommand(program: Command): void {
         cidr: flags.cidr[0]!,
         ...(flags.sliceBits !== undefined ? { sliceBits: flags.sliceBits } : {}),
         dnsPort: flags.dnsPort,
-        labels: flags.labels ?? {},
-        nsmgrUrl: flags.nsmgr,
-        listenUrl: flags.listen ?? `unix:///var/lib/networkservicemesh/nse-${flags.name}.sock`,
-        netnsUrl: flags.netns ?? `file:///proc/${process.pid}/ns/net`,
+        ...endpointPlace(flags),
         tokenLifetimeMs: flags.maxTokenLifetime,
         onState: (state) => process.stdout.write(`${JSON.stringify({ vl3: state })}\n`),
         log,

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { KernelDriver } from '../../../src/dataplane/index.js';
-import { createTestNetns, sweepStaleTestNetns } from '../helpers/netns.js';
-import { freePort, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { sweepStaleTestNetns } from '../helpers/netns.js';
+import { links, Mesh, waitFor } from '../helpers/mesh.js';
+import { twoNodes } from '../helpers/two-nodes.js';
 import { dpdkProcesses, hasTestpmd } from './helpers.js';
 
 before(async () => {
@@ -16,22 +16,7 @@ before(async () => {
 
 test('MEMIF across two nodes over VXLAN: packets both ways, nothing left after Close', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed' }, async (t) => {
   const mesh = new Mesh(t);
-  const driver = new KernelDriver();
-  t.after(() => driver.close());
-  const [n1, n2, ul] = await createTestNetns(t, 'n1', 'n2', 'ul');
-  await driver.createBridge(ul, 'br0', { alias: 'underlay' });
-  for (const [i, n] of [n1, n2].entries()) {
-    await driver.createVeth({ name: 'eth0', netns: n, peerName: `u${i + 1}`, peerNetns: ul, alias: `underlay:${i + 1}` });
-    await driver.addToBridge(ul, `u${i + 1}`, 'br0');
-    await driver.addAddress(n, 'eth0', `198.18.0.${i + 1}/24`);
-  }
-  const registryUrl = `tcp://198.18.0.1:${await freePort()}`;
-  await mesh.registry({ listen: registryUrl, netns: n1 });
-  for (const [i, n] of [n1, n2].entries()) {
-    const k = i + 1;
-    await mesh.nsmgr({ name: `nsmgr-${k}`, listen: mesh.sock(`nsmgr-${k}`), tcpListen: `tcp://198.18.0.${k}:${await freePort()}`, registry: registryUrl, netns: n });
-    await mesh.forwarder({ name: `forwarder-${k}`, listen: mesh.sock(`forwarder-${k}`), nsmgr: mesh.sock(`nsmgr-${k}`), underlayIp: `198.18.0.${k}`, netns: n, remoteMechanisms: ['vxlan'] });
-  }
+  const { n1, n2 } = await twoNodes(t, mesh, { family: 4, cidr: '169.254.1.0/24', lists: [['vxlan'], ['vxlan']], endpoint: false });
   const nseDir = join(mesh.dir, 'run-nse');
   const appDir = join(mesh.dir, 'run-app');
   const nse = mesh.spawn('nse-m', ['nse', 'macswap', '--name', 'nse-m', '--service', 'fast', '--nsmgr', mesh.sock('nsmgr-2'), '--runtime-dir', nseDir, '--listen', mesh.sock('nse-m')], { netns: n2 });

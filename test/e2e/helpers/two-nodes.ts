@@ -17,9 +17,11 @@ export interface TwoNodeOptions {
   env?: [Record<string, string>?, Record<string, string>?];
   /** Prefix of the namespace names, for a second mesh in the same test. */
   tag?: string;
+  /** Start the icmp-responder on node 2 (default true). */
+  endpoint?: boolean;
 }
 
-/** Two nodes on an underlay bridge that carries both 198.18.0.N/24 and 2001:db8:ff::N/64, and an icmp-responder on node 2. */
+/** Two nodes on an underlay bridge that carries both 198.18.0.N/24 and 2001:db8:ff::N/64, and an icmp-responder on node 2 (unless `endpoint: false`). */
 export async function twoNodes(t: TestContext, mesh: Mesh, opts: TwoNodeOptions) {
   const driver = new KernelDriver();
   t.after(() => driver.close());
@@ -49,7 +51,7 @@ export async function twoNodes(t: TestContext, mesh: Mesh, opts: TwoNodeOptions)
     await mesh.nsmgr({ name: `nsmgr-${i + 1}`, listen: mesh.sock(`nsmgr-${i + 1}`), tcpListen: `tcp://198.18.0.${i + 1}:${await freePort()}`, registry: registryUrl, netns: n });
     fwds.push(await mesh.forwarder(fwdOpts[i]!));
   }
-  await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: opts.cidr, netns: n2 });
+  if (opts.endpoint !== false) await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: opts.cidr, netns: n2 });
   return { n1, n2, nsc, nse, fwdOpts, fwds };
 }
 
