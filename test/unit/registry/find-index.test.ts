@@ -51,23 +51,27 @@ function gen(r: () => number) {
 const names = (xs: Array<{ name: string }>) => xs.map((x) => x.name).sort();
 
 describe('KeyIndex', () => {
-  it('indexes, re-indexes and forgets ids; the rarest key wins; an unknown key gives nothing', () => {
+  it('indexes, re-indexes and forgets ids; intersects posting lists; an unknown key gives nothing', () => {
     const ix = new KeyIndex();
-    ix.set('1', ['s:a', 's:b', 's:a']);
-    ix.set('2', ['s:a']);
-    assert.deepEqual([...ix.smallest(['s:a', 's:b'])!], ['1']);
-    assert.deepEqual([...ix.smallest(['s:a'])!].sort(), ['1', '2']);
-    assert.equal(ix.smallest([]), undefined);
-    assert.equal(ix.smallest(['s:a', 's:zzz'])!.size, 0);
-    ix.set('1', ['s:c']);
-    assert.equal(ix.smallest(['s:b'])!.size, 0);
-    assert.deepEqual([...ix.smallest(['s:a'])!], ['2']);
-    ix.delete('2');
-    ix.delete('2');
-    assert.equal(ix.smallest(['s:a'])!.size, 0);
-    assert.equal(ix.size, 1);
+    ix.add(1, ['s:a', 's:b', 's:a']);
+    ix.add(2, ['s:a']);
+    ix.add(3, ['s:b', 's:c']);
+    assert.deepEqual(ix.having(['s:a', 's:b']), [1]);
+    assert.deepEqual(ix.having(['s:b', 's:a', 's:a']), [1]);
+    assert.deepEqual(ix.having(['s:a'])!.sort(), [1, 2]);
+    assert.equal(ix.having([]), undefined);
+    assert.deepEqual(ix.having(['s:a', 's:zzz']), []);
+    assert.deepEqual(ix.having(['s:a', 's:c']), []);
+    ix.replace(1, ['s:a', 's:b'], ['s:c', 's:b']);
+    assert.deepEqual(ix.having(['s:b'])!.sort(), [1, 3]);
+    assert.deepEqual(ix.having(['s:a']), [2]);
+    assert.deepEqual(ix.having(['s:c', 's:b'])!.sort(), [1, 3]);
+    ix.remove(2, ['s:a']);
+    ix.remove(2, ['s:a']);
+    assert.deepEqual(ix.having(['s:a']), []);
+    assert.equal(ix.keyCount, 2);
     ix.clear();
-    assert.equal(ix.size, 0);
+    assert.equal(ix.keyCount, 0);
   });
 
   it('IndexedMap keeps the index in step with set, delete, clear and tombstones', () => {
@@ -82,10 +86,35 @@ describe('KeyIndex', () => {
     m.delete('1');
     assert.equal(m.candidates(['k:y'])!.length, 0);
     m.set('3', { item: 'y' });
+    assert.equal(m.indexedCount, 1);
     m.clear();
     assert.equal(m.candidates(['k:y'])!.length, 0);
-    assert.equal(m.index.size, 0);
+    assert.equal(m.index.keyCount, 0);
+    assert.equal(m.indexedCount, 0);
     assert.equal(new IndexedMap<string, string>((v) => v, undefined).candidates(['k:x']), undefined);
+  });
+
+  it('IndexedMap under random churn: candidates = brute force, slots reused, nothing left after deleting all', () => {
+    const r = rng(11);
+    const KEYS = ['a', 'b', 'c', 'd', 'e'];
+    const m = new IndexedMap<{ keys?: string[] }, string[]>((v) => v.keys, (keys) => keys);
+    const ids = Array.from({ length: 30 }, (_, i) => `id-${i}`);
+    for (let step = 0; step < 3000; step++) {
+      const id = ids[Math.floor(r() * ids.length)]!;
+      const op = r();
+      if (op < 0.6) m.set(id, { keys: KEYS.filter(() => r() < 0.5) });
+      else if (op < 0.7) m.set(id, {});
+      else m.delete(id);
+      const q = KEYS.filter(() => r() < 0.3);
+      const brute = [...m].filter(([, v]) => v.keys !== undefined && q.every((k) => v.keys!.includes(k))).map(([k]) => k).sort();
+      const got = m.candidates(q);
+      if (q.length === 0) assert.equal(got, undefined);
+      else assert.deepEqual(got!.map((v) => [...m].find(([, x]) => x === v)![0]).sort(), brute, `step ${step}`);
+    }
+    assert.ok(m.indexedCount <= ids.length);
+    for (const id of ids) m.delete(id);
+    assert.equal(m.indexedCount, 0);
+    assert.equal(m.index.keyCount, 0);
   });
 });
 
