@@ -1,9 +1,11 @@
 // Registry benchmark: NSE registrations per second over gRPC (unix socket) and the
 // latency of a non-watching Find by exact name with N endpoints registered.
 // Run: node --import tsx bench/registry.ts [--json] [--count 10000] [--finds 2000] [--preload 90000]
-//      [--backend memory|etcd --etcd-endpoints URL,...]
+//      [--backend memory|etcd --etcd-endpoints URL,...] [--baseline 1000]
 // --preload N stores N more endpoints without the gRPC chain (memory: into the store; etcd: batched
 // transactions of puts under one lease, read by the registry's cache), so Find can be timed at 100,000.
+// --baseline M starts a second (memory) registry with M endpoints in this process and interleaves its Finds
+// with the measured ones: a same-run baseline for latency and for CPU per Find (each Find's own CPU time).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +15,14 @@ import { closeAllChannels, NetworkServiceEndpoint } from '../src/api/index.js';
 import { messageCodec } from '../src/registry/etcd-codec.js';
 import { startRegistry } from '../src/components/registry.js';
 import { registryClients } from '../src/sdk/registry/client.js';
+import { matchNSE } from '../src/sdk/registry/match.js';
+import { nseQueryKeys } from '../src/sdk/tools/index-keys.js';
 
 interface Result {
   name: string;
   value: number;
   unit: string;
+  baseline?: number;
 }
 
 const { values: args } = parseArgs({
@@ -29,12 +34,14 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'memory' },
     'etcd-endpoints': { type: 'string' },
     preload: { type: 'string', default: '0' },
+    baseline: { type: 'string', default: '0' },
   },
 });
 const count = Number(args.count);
 const finds = Number(args.finds);
 const concurrency = Number(args.concurrency);
 const preload = Number(args.preload);
+const baselineCount = Number(args.baseline);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -106,6 +113,14 @@ async function main(): Promise<Result[]> {
       }
     }
 
+    // The same-run baseline: a small memory registry in this process, its Finds interleaved with the measured ones.
+    const small = baselineCount > 0 ? await startRegistry({ listen: `unix://${join(dir, 'small.sock')}`, maxLifetimeMs: 10 * 60_000 }) : undefined;
+    const smallNse = small ? registryClients(small.url).nse : undefined;
+    if (small && smallNse) {
+      for (let i = 0; i < 100; i++) await smallNse.register({ ...endpoint(i, expirationTime), name: `warm-${i}` });
+      for (let i = 0; i < baselineCount; i++) await small.stores.nse.put(`nse-${i}`, NetworkServiceEndpoint.fromPartial(endpoint(i, expirationTime)), expirationTime);
+    }
+
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
@@ -115,26 +130,59 @@ async function main(): Promise<Result[]> {
     );
     const registerSeconds = (performance.now() - t0) / 1000;
 
-    const latencies: number[] = [];
-    const cpu0 = process.cpuUsage();
-    for (let k = 0; k < finds; k++) {
-      const name = `nse-${Math.floor(Math.random() * (count + preload))}`;
+    /** One Find by exact name (upstream matches names by substring: `nse-1` also finds `nse-10`...): wall ms and CPU ms. */
+    const findOnce = async (client: typeof nse, n: number): Promise<[number, number]> => {
+      const name = `nse-${Math.floor(Math.random() * n)}`;
+      const cpu0 = process.cpuUsage();
       const start = performance.now();
-      let n = 0;
-      for await (const r of nse.find({ networkServiceEndpoint: { name }, watch: false })) {
-        if (r.networkServiceEndpoint?.name === name) n++;
+      let hits = 0;
+      for await (const r of client.find({ networkServiceEndpoint: { name }, watch: false })) {
+        if (r.networkServiceEndpoint?.name === name) hits++;
       }
-      latencies.push(performance.now() - start);
-      if (n !== 1) throw new Error(`find ${name}: ${n} exact matches`);
+      const wall = performance.now() - start;
+      const cpu = process.cpuUsage(cpu0);
+      if (hits !== 1) throw new Error(`find ${name}: ${hits} exact matches`);
+      return [wall, (cpu.user + cpu.system) / 1000];
+    };
+    for (let k = 0; k < 50; k++) {
+      await findOnce(nse, count + preload);
+      if (smallNse) await findOnce(smallNse, baselineCount);
     }
-    const cpu = process.cpuUsage(cpu0);
-    latencies.sort((a, b) => a - b);
+    const latencies: number[] = [];
+    const cpus: number[] = [];
+    const smallLatencies: number[] = [];
+    const smallCpus: number[] = [];
+    for (let k = 0; k < finds; k++) {
+      const [wall, cpu] = await findOnce(nse, count + preload);
+      latencies.push(wall);
+      cpus.push(cpu);
+      if (smallNse) {
+        const [w, c] = await findOnce(smallNse, baselineCount);
+        smallLatencies.push(w);
+        smallCpus.push(c);
+      }
+    }
+    // The store's part of a Find (index lookup and matching, no gRPC): CPU per query, same query shape.
+    const store = registry.stores.nse;
+    const storeRounds = 2000;
+    const storeCpu0 = process.cpuUsage();
+    for (let k = 0; k < storeRounds; k++) {
+      const name = `nse-${Math.floor(Math.random() * (count + preload))}`;
+      const keys = nseQueryKeys({ name });
+      const items = store.select?.(keys) ?? (await store.list());
+      if (!items.some((x) => matchNSE({ name }, x))) throw new Error(`store select ${name}: no match`);
+    }
+    const storeCpu = process.cpuUsage(storeCpu0);
+    await small?.stop();
+    for (const xs of [latencies, cpus, smallLatencies, smallCpus]) xs.sort((a, b) => a - b);
+    const withBaseline = (base: number[], p: number) => (smallNse ? { baseline: round(percentile(base, p)) } : {});
     return [
       { name: 'registry.register.per-second', value: round(count / registerSeconds, 0), unit: 'registrations/s' },
-      { name: 'registry.find.p50', value: round(percentile(latencies, 50)), unit: 'ms' },
-      { name: 'registry.find.p99', value: round(percentile(latencies, 99)), unit: 'ms' },
-      // CPU of this process (registry and client) per Find: less sensitive to a loaded machine than wall time.
-      { name: 'registry.find.cpu', value: round((cpu.user + cpu.system) / 1000 / finds), unit: 'ms' },
+      { name: 'registry.find.p50', value: round(percentile(latencies, 50)), unit: 'ms', ...withBaseline(smallLatencies, 50) },
+      { name: 'registry.find.p99', value: round(percentile(latencies, 99)), unit: 'ms', ...withBaseline(smallLatencies, 99) },
+      // CPU of this process (registry and client) per Find, median of each Find's own: less sensitive to a loaded machine than wall time.
+      { name: 'registry.find.cpu', value: round(percentile(cpus, 50)), unit: 'ms', ...withBaseline(smallCpus, 50) },
+      { name: 'registry.find.store-cpu', value: round((storeCpu.user + storeCpu.system) / storeRounds, 1), unit: 'us' },
       { name: 'registry.endpoints', value: count + preload + 100, unit: 'count' },
     ];
   } finally {
@@ -148,5 +196,5 @@ const results = await main();
 if (args.json) {
   process.stdout.write(`${JSON.stringify({ results, backend: args.backend })}\n`);
 } else {
-  for (const r of results) process.stdout.write(`${r.name.padEnd(32)} ${r.value} ${r.unit}\n`);
+  for (const r of results) process.stdout.write(`${r.name.padEnd(32)} ${r.value} ${r.unit}${r.baseline !== undefined ? ` (baseline ${r.baseline})` : ''}\n`);
 }
