@@ -29,7 +29,7 @@ function addRun(out: Out, suffix: string, what: string, cpuRow = false): void {
 }
 
 /** The same-run baseline of the 100k rows (bench/registry.ts --baseline). */
-const BASELINE_LABEL = 'the same Find on a 1,000-endpoint registry, same process, interleaved';
+const BASELINE_LABEL = '1,000 endpoints, interleaved';
 /** True when --only asks for nothing but the 100k rows (their names start with the 10k rows' names). */
 const only100k = () => ONLY !== undefined && ONLY.every((o) => /^registry\.find\.(p50|p99|cpu)\.100k/.test(o));
 const KEEP_100K = (r: { name: string }) => r.name.startsWith('registry.find.') || r.name === 'registry.endpoints';
