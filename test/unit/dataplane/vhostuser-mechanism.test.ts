@@ -2,7 +2,10 @@
 // serving, and program-dataplane joining a client-only local kind to the endpoint kind it cross-connects.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -26,6 +29,7 @@ describe('vhostuser mechanism', () => {
     assert.match(vhostuser.check(mech({}))!, /^VHOSTUSER mechanism needs .*"socketfile"/);
     assert.match(vhostuser.check(mech({ socketfile: '/run/x.sock,client=1' }))!, /VHOSTUSER parameter "socketfile"/);
     assert.match(vhostuser.check(mech({ socketfile: '/run/a.sock', inodeURL: 'file:///run/b.sock' }))!, /disagree/);
+    assert.match(vhostuser.check(mech({ socketfile: '/run/nsm/vm/../../../var/run/x.sock' }))!, /normalized path/);
   });
 
   it('attaches clients only and cross-connects to MEMIF endpoints; a tunnel toward another node gets a short name', () => {
@@ -42,19 +46,27 @@ describe('clearSocketPath', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nsm-unit-vhost-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('refuses a missing directory and a file that is not a socket; removes a stale socket; a free path is fine', async () => {
-    assert.throws(() => clearSocketPath(join(dir, 'nope', 'v0.sock')), /directory of socket .* does not exist/);
+  it('refuses a missing directory, a file that is not a socket and a socket in use; removes a stale socket; a free path is fine', async () => {
+    await assert.rejects(clearSocketPath(join(dir, 'nope', 'v0.sock')), /directory of socket .* does not exist/);
     writeFileSync(join(dir, 'file'), 'x');
-    assert.throws(() => clearSocketPath(join(dir, 'file')), /is not a socket/);
+    await assert.rejects(clearSocketPath(join(dir, 'file')), /is not a socket/);
     assert.ok(existsSync(join(dir, 'file')));
     const sock = join(dir, 'v0.sock');
     const server = createServer();
     await new Promise<void>((r) => server.listen(sock, r));
-    server.unref();
-    clearSocketPath(sock);
-    assert.equal(existsSync(sock), false);
-    server.close();
-    clearSocketPath(join(dir, 'free.sock'));
+    await assert.rejects(clearSocketPath(sock), /in use by another process/);
+    assert.ok(existsSync(sock));
+    // A server that is gone without removing its socket (as after SIGKILL): the file stays, nobody listens.
+    const stale = join(dir, 'stale.sock');
+    const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(stale)})`], { stdio: 'ignore' });
+    while (!existsSync(stale)) await sleep(10);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    assert.ok(existsSync(stale));
+    await clearSocketPath(stale);
+    assert.equal(existsSync(stale), false);
+    await new Promise<void>((r) => server.close(() => r()));
+    await clearSocketPath(join(dir, 'free.sock'));
   });
 });
 

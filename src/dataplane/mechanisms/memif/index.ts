@@ -51,7 +51,7 @@ export async function run(connId: string, ports: Port[], log: (o: object, msg: s
     }
     await stopTestpmd(old);
   }
-  for (const p of ports) if (p.kind === 'vhost') clearSocketPath(p.socket);
+  for (const p of ports) if (p.kind === 'vhost') await clearSocketPath(p.socket);
   const inst = await startTestpmd({ tag, ports, mode: 'io', cpu: CPU, statsPeriod: 10 }, DPDK_LOG_DIR);
   mine.add(tag);
   return inst;
