@@ -72,8 +72,8 @@ async function onwardConnections(p: MeshPlan, ping: Ping | undefined): Promise<C
 async function toStatus(client: string, netns: string, lines: NscLine[], ping: Ping | undefined): Promise<ConnectionStatus> {
   const healing = lines.at(-1)?.state === 'HEALING';
   const line = lines.filter((l) => l.state !== 'HEALING' && l.state !== 'CLOSED').at(-1)!;
-  // A MEMIF connection (runtime dpdk) has no kernel interface to echo through: reported is UP.
-  const up = !healing && (line.mechanism === 'MEMIF' || (ping && line.dstIp ? await ping(netns, line.dstIp) : false));
+  // A MEMIF or VHOSTUSER connection (runtime dpdk) has no kernel interface to echo through: reported is UP.
+  const up = !healing && (line.mechanism === 'MEMIF' || line.mechanism === 'VHOSTUSER' || (ping && line.dstIp ? await ping(netns, line.dstIp) : false));
   return {
     id: line.id, client, service: line.service, endpoint: line.endpoint, mechanism: line.mechanism, ...(line.remoteMechanism ? { remoteMechanism: line.remoteMechanism } : {}), interface: line.interface,
     srcIp: line.srcIp ?? '', dstIp: line.dstIp ?? '',

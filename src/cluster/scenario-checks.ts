@@ -118,6 +118,7 @@ export function checkScenario(s: Scenario): CheckProblem[] {
         const spec = parseServiceUrl(r, `nsm-${j + 1}`);
         if (ifnames.has(spec.ifname)) bad(['clients', i, 'requests', j], `interface "${spec.ifname}" is requested twice`);
         ifnames.add(spec.ifname);
+        if (spec.mechanism === 'vhostuser' && c.runtime !== 'dpdk') bad(['clients', i, 'requests', j], `client "${c.name}" requests vhostuser:// (a DPDK virtio-user NIC): give it runtime: dpdk`);
         if (!offered.has(spec.service) && !(spec.domain && offered.has(`${spec.service}@${spec.domain}`))) bad(['clients', i, 'requests', j], `no endpoint offers service "${spec.service}"`);
       } catch (err) {
         bad(['clients', i, 'requests', j], err instanceof Error ? err.message : String(err));

@@ -13,6 +13,8 @@ import { durationArg, listArg, metricsListenOption, nsmgrOption, otlpEndpointOpt
 import { containerNetnsUrl, netnsUrlArg } from './netns-arg.js';
 import { applyResolvConf, removeResolvConf } from '../dataplane/resolv-conf.js';
 import { startMemifApp, stopMemifApp, stopMemifAppAfter, type MemifApp } from '../dataplane/dpdk/memif-app.js';
+import { startVirtioApp, virtioPlace, type VirtioPlace } from '../dataplane/dpdk/virtio-app.js';
+import { rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 
 interface NscFlags {
@@ -47,8 +49,8 @@ export function registerNscCommand(program: Command): void {
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
-    .addOption(new Option('--runtime-dir <dir>', 'memif:// requests: where the per-connection memif sockets go (default /run/nsm/NAME)').env('NSM_RUNTIME_DIR'))
-    .addOption(new Option('--memif-seconds <duration>', 'memif:// requests: the sending application (dpdk-testpmd flowgen) stops after this long and prints its counts (0: runs until Close)').env('NSM_MEMIF_SECONDS').default(0, '0').argParser(durationArg))
+    .addOption(new Option('--runtime-dir <dir>', 'memif:// and vhostuser:// requests: where the per-connection sockets go (default /run/nsm/NAME)').env('NSM_RUNTIME_DIR'))
+    .addOption(new Option('--memif-seconds <duration>', 'memif:// and vhostuser:// requests: the sending application (dpdk-testpmd flowgen) stops after this long and prints its counts (0: runs until Close)').env('NSM_MEMIF_SECONDS').default(0, '0').argParser(durationArg))
     .action(async (urls: string[], flags: NscFlags) => {
       const texts = urls.length > 0 ? urls : listArg(process.env.NSM_NETWORK_SERVICES ?? '');
       if (texts.length === 0) usageError('nsc: no service URL given (argument or NSM_NETWORK_SERVICES)');
@@ -83,13 +85,22 @@ export function registerNscCommand(program: Command): void {
         if (conn) applyDns();
         process.stdout.write(`${JSON.stringify(line)}\n`);
       };
-      // A memif connection has no kernel interface to ping through: no ICMP data-path check for them.
+      // A memif or vhost-user connection has no kernel interface to ping through: no ICMP data-path check for them.
       const memifApps = new Map<string, MemifApp>();
-      const anyMemif = specs.some((s) => s.mechanism === 'memif');
+      const anyMemif = specs.some((s) => s.mechanism !== 'kernel');
+      const runtimeDir = flags.runtimeDir ?? `/run/nsm/${flags.name}`;
+      /** vhostuser:// requests: the socket's directory is made before the Request; the virtio-user sender starts once it is up. */
+      const places: VirtioPlace[] = [];
+      const removePlaces = () => places.forEach((p) => rmSync(p.dir, { recursive: true, force: true }));
+      const startVhost = async (place: VirtioPlace): Promise<MemifApp> => {
+        const app = await startVirtioApp(place);
+        memifApps.set(place.connId, app);
+        return app;
+      };
       /** A memif:// request's application: dpdk-testpmd (flowgen) serving its socket before the Request. */
       const startMemif = async (ifname: string): Promise<MemifApp> => {
         const connId = randomUUID();
-        const app = await startMemifApp({ runtimeDir: flags.runtimeDir ?? `/run/nsm/${flags.name}`, connId, name: ifname, mode: 'flowgen' });
+        const app = await startMemifApp({ runtimeDir, connId, name: ifname, mode: 'flowgen' });
         memifApps.set(connId, app);
         return app;
       };
@@ -101,8 +112,11 @@ export function registerNscCommand(program: Command): void {
       try {
         for (const spec of specs) {
           const memif = spec.mechanism === 'memif' ? await startMemif(spec.ifname) : undefined;
+          const vhost = spec.mechanism === 'vhostuser' ? virtioPlace(runtimeDir, randomUUID(), spec.ifname) : undefined;
+          if (vhost) places.push(vhost);
           const conn = await client.request({
             ...(memif ? { id: memif.connId, memifSocket: memif.socketfile } : {}),
+            ...(vhost ? { id: vhost.connId, vhostSocket: vhost.socketfile } : {}),
             service: spec.domain ? `${spec.service}@${spec.domain}` : spec.service,
             ifname: spec.ifname,
             netnsUrl,
@@ -112,9 +126,11 @@ export function registerNscCommand(program: Command): void {
             timeoutMs: flags.requestTimeout,
           });
           conns.push(conn);
+          const app = memif ?? (vhost ? await startVhost(vhost) : undefined);
           // A short-lived sender (--memif-seconds): its life starts once the connection is up; then one line of counts.
-          if (memif && flags.memifSeconds) {
-            void stopMemifAppAfter(memif, flags.memifSeconds).then((st) => process.stdout.write(`${JSON.stringify({ id: conn.id, memif: { rx: st.rxPackets, tx: st.txPackets } })}\n`));
+          if (app && flags.memifSeconds) {
+            const key = memif ? 'memif' : 'vhostuser';
+            void stopMemifAppAfter(app, flags.memifSeconds).then((st) => process.stdout.write(`${JSON.stringify({ id: conn.id, [key]: { rx: st.rxPackets, tx: st.txPackets } })}\n`));
           }
           applyDns();
           process.stdout.write(`${JSON.stringify(connectionLine(conn, spec.ifname))}\n`);
@@ -123,12 +139,14 @@ export function registerNscCommand(program: Command): void {
         process.stderr.write(`nsm: nsc: request failed: ${messageOf(err)}\n`);
         await Promise.all(conns.map((c) => client.close(c).catch(() => undefined)));
         await Promise.all([...memifApps.values()].map((a) => stopMemifApp(a).catch(() => undefined)));
+        removePlaces();
         process.exit(1);
       }
       if (!flags.once) await waitForSignal();
       if (dnsConfigs().length > 0) removeResolvConf(netnsUrl);
       await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err }, 'close failed'))));
       await Promise.all([...memifApps.values()].map((a) => stopMemifApp(a).then((st) => log.info({ connId: a.connId, ...st }, 'memif application stopped'), () => undefined)));
+      removePlaces();
       await tracer?.shutdown();
       await served?.server.stop();
       process.exit(0);

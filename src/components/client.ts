@@ -15,7 +15,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
 import { newTokenSigner } from '../sdk/core/token.js';
 import { cachingSigner } from '../sdk/core/token-cache.js';
-import { kernelMechanism, memifMechanism, P } from '../sdk/tools/mechanisms.js';
+import { kernelMechanism, memifMechanism, P, vhostUserMechanism } from '../sdk/tools/mechanisms.js';
 import { heal, type HealState } from '../sdk/networkservice/heal.js';
 import type { LivenessCheck } from '../sdk/tools/liveness.js';
 import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
@@ -61,6 +61,8 @@ export interface KernelRequest {
   id?: string;
   /** A MEMIF workload: its memif socket file (it serves it) instead of a kernel interface. */
   memifSocket?: string;
+  /** A VHOSTUSER workload (virtio NIC): the socket file the forwarder serves for it (it joins once the Request returns). */
+  vhostSocket?: string;
 }
 
 export class MeshClient {
@@ -120,7 +122,11 @@ export class MeshClient {
         context: { ipContext: { excludedPrefixes: r.excludedPrefixes ?? [] } },
       },
       mechanismPreferences: [
-        r.memifSocket ? memifMechanism({ [P.socketfile]: r.memifSocket, [P.inodeURL]: `file://${r.memifSocket}` }) : kernelMechanism({ [P.name]: r.ifname, [P.inodeURL]: r.netnsUrl }),
+        r.memifSocket
+          ? memifMechanism({ [P.socketfile]: r.memifSocket, [P.inodeURL]: `file://${r.memifSocket}` })
+          : r.vhostSocket
+            ? vhostUserMechanism({ [P.socketfile]: r.vhostSocket, [P.inodeURL]: `file://${r.vhostSocket}` })
+            : kernelMechanism({ [P.name]: r.ifname, [P.inodeURL]: r.netnsUrl }),
       ],
     });
     const conn = await this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000, ...(r.trace ? { incoming: { ...r.trace } } : {}) }));

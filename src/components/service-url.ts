@@ -1,10 +1,11 @@
 // Client service URLs as upstream writes them: kernel://service[@domain]/ifname?k=v&k2=v2
-// (memif://service/m0 for a DPDK workload: the path names its memif socket)
+// (memif://service/m0 for a DPDK workload: the path names its memif socket; vhostuser://service/v0 for a
+// virtio NIC on a vhost-user socket the forwarder serves, a local extension)
 // (labels in the query; `endpoint=NAME` in the query asks for one endpoint by name).
 import { InvalidArgumentError } from '../api/errors.js';
 
 export interface ServiceRequestSpec {
-  mechanism: 'kernel' | 'memif';
+  mechanism: 'kernel' | 'memif' | 'vhostuser';
   service: string;
   domain?: string;
   ifname: string;
@@ -21,7 +22,8 @@ export function parseServiceUrl(text: string, defaultIfname = 'nsm-1'): ServiceR
   } catch {
     throw new InvalidArgumentError(`"${text}" is not a service URL (want kernel://service/ifname?key=value)`);
   }
-  if (url.protocol !== 'kernel:' && url.protocol !== 'memif:') throw new InvalidArgumentError(`"${text}": unsupported mechanism "${url.protocol.replace(/:$/, '')}" (want kernel:// or memif://)`);
+  const mechanism = url.protocol.replace(/:$/, '');
+  if (mechanism !== 'kernel' && mechanism !== 'memif' && mechanism !== 'vhostuser') throw new InvalidArgumentError(`"${text}": unsupported mechanism "${mechanism}" (want kernel://, memif:// or vhostuser://)`);
   const service = decodeURIComponent(url.hostname || url.username);
   if (!service) throw new InvalidArgumentError(`"${text}": the network service name is missing`);
   const domain = url.username ? url.hostname : undefined;
@@ -33,5 +35,5 @@ export function parseServiceUrl(text: string, defaultIfname = 'nsm-1'): ServiceR
     if (k === 'endpoint') endpoint = v;
     else labels[k] = v;
   }
-  return { mechanism: url.protocol === 'memif:' ? 'memif' : 'kernel', service: domain ? decodeURIComponent(url.username) : service, ...(domain ? { domain } : {}), ifname, labels, ...(endpoint ? { endpoint } : {}) };
+  return { mechanism, service: domain ? decodeURIComponent(url.username) : service, ...(domain ? { domain } : {}), ifname, labels, ...(endpoint ? { endpoint } : {}) };
 }

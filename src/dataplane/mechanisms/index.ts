@@ -6,10 +6,11 @@ import { ipsec } from './ipsec/index.js';
 import { kernel } from './kernel/index.js';
 import { memif } from './memif/index.js';
 import { makeSrv6, srv6, type Srv6Options } from './srv6/index.js';
+import { vhostuser } from './vhostuser/index.js';
 import { vxlan } from './vxlan/index.js';
 import { wireguard } from './wireguard/index.js';
 
-export const LOCAL_MECHANISMS: LocalMechanism[] = [kernel, memif];
+export const LOCAL_MECHANISMS: LocalMechanism[] = [kernel, memif, vhostuser];
 export const REMOTE_MECHANISMS: RemoteMechanism[] = [vxlan, srv6, wireguard, ipsec];
 
 /** The remote mechanisms' names, in default priority order. */
@@ -38,4 +39,4 @@ export function mechanismRegistry(names?: string[], opts: { srv6?: Srv6Options }
   return { local: LOCAL_MECHANISMS, remote, skipped };
 }
 
-export { ipsec, kernel, memif, srv6, vxlan, wireguard };
+export { ipsec, kernel, memif, srv6, vhostuser, vxlan, wireguard };

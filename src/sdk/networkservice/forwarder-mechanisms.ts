@@ -59,11 +59,15 @@ function chooseIncoming(reg: MechanismRegistry, prefs: Mechanism[], current: Mec
 
 /**
  * What to offer a local endpoint: the local mechanism of the connection's kind (its outgoing one on a refresh,
- * else the client's on this node: KERNEL to KERNEL, MEMIF to MEMIF); from another node, every local one (KERNEL first).
+ * else the client's on this node: KERNEL to KERNEL, MEMIF to MEMIF, VHOSTUSER to what it cross-connects: MEMIF); from another node,
+ * every local one that endpoints use (KERNEL first).
  */
 function localOffers(reg: MechanismRegistry, connId: string, kind: Mechanism, prevOut: Mechanism | undefined): Mechanism[] {
   const same = reg.local.find((l) => l.type === kind.type);
-  return same ? [same.offer(connId, prevOut)] : reg.local.map((l) => l.offer(connId, undefined));
+  if (same && !same.clientOnly) return [same.offer(connId, prevOut)];
+  // A client-only kind (VHOSTUSER) is offered the kinds it cross-connects to; from another node, every endpoint kind.
+  const kinds = reg.local.filter((l) => !l.clientOnly && (!same || same.crossConnects?.includes(l.type)));
+  return kinds.map((l) => l.offer(connId, prevOut?.type === l.type ? prevOut : undefined));
 }
 
 export function forwarderMechanisms(opts: { underlayIp: string; mechanisms: MechanismRegistry; encryptedServices?: string[] }): NetworkServiceElement {

@@ -38,7 +38,7 @@ async function build(reg: MechanismRegistry, dp: ForwarderDataplane, conn: Conne
   const ip = conn.context?.ipContext;
   const from = findMechanism(reg, incoming);
   const to = findMechanism(reg, outgoing);
-  if (from?.cls === 'LOCAL' && to?.cls === 'LOCAL' && from.type === to.type) return from.crossConnect(p, from.clientSide(incoming, ip), to.endpointSide(outgoing, ip));
+  if (from?.cls === 'LOCAL' && to?.cls === 'LOCAL' && (from.type === to.type || from.crossConnects?.includes(to.type))) return from.crossConnect(p, from.clientSide(incoming, ip), to.endpointSide(outgoing, ip));
   if (from?.cls === 'LOCAL' && to?.cls === 'REMOTE') return joined(dp, from, from.clientSide(incoming, ip), (side) => to.program(p, side, outgoing, 'client'), p);
   if (from?.cls === 'REMOTE' && to?.cls === 'LOCAL') return joined(dp, to, to.endpointSide(outgoing, ip), (side) => from.program(p, side, incoming, 'endpoint'), p);
   throw new InvalidArgumentError(`cannot join ${incoming.cls}/${incoming.type} to ${outgoing.cls}/${outgoing.type}`);

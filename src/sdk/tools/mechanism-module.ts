@@ -59,6 +59,10 @@ export interface LocalMechanism {
    * interface at `side` (in the forwarder's namespace), joins it to the workload; resolves the links made.
    */
   joinRemote?(p: ProgramContext, workload: Side, tunnel: ProgrammedLink): Promise<ProgrammedLink[]>;
+  /** Only a client's end (VHOSTUSER: the forwarder serves the socket a client's virtio NIC joins): never offered to endpoints. */
+  readonly clientOnly?: true;
+  /** Other local types whose endpoint end this module's crossConnect also joins (VHOSTUSER: MEMIF); offered to a local endpoint instead of its own. */
+  readonly crossConnects?: readonly string[];
   /** Removes what a connection holds besides links (a DPDK process); called on Close and before re-programming. Idempotent. */
   release?(connId: string, dp: ForwarderDataplane): Promise<void>;
   /** After the forwarder's adopt grace: removes what an earlier life left that no connection asked for again. */

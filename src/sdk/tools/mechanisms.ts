@@ -7,6 +7,8 @@ export const CLS_REMOTE = 'REMOTE';
 export const KERNEL = 'KERNEL';
 export const VXLAN = 'VXLAN';
 export const MEMIF = 'MEMIF';
+/** A local extension (upstream's v1 API has no vhost-user mechanism): a virtio NIC (VM or virtio-user) on a vhost-user socket. */
+export const VHOSTUSER = 'VHOSTUSER';
 
 /** Parameter keys. */
 export const P = {
@@ -55,4 +57,13 @@ export function memifSocketOf(m: Mechanism): string | undefined {
   if (file) return file;
   const url = m.parameters[P.inodeURL];
   return url?.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : undefined;
+}
+
+/** VHOSTUSER (local extension): the workload names its socket file (socketfile, inodeURL file://PATH); the forwarder serves it. */
+export function vhostUserMechanism(params: Record<string, string>): Mechanism {
+  return Mechanism.fromPartial({ cls: CLS_LOCAL, type: VHOSTUSER, parameters: params });
+}
+
+export function isVhostUser(m: Mechanism | undefined): boolean {
+  return !!m && m.type === VHOSTUSER;
 }

@@ -96,6 +96,6 @@ test('negotiation: different lists agree on the first common mechanism; none in 
   const other = await twoNodes6(t, mesh2, [['srv6'], ['vxlan']], 'b');
   const failing = mesh2.spawnNsc({ name: 'nsc-2', nsmgr: mesh2.sock('nsmgr-1'), workloadNetns: other.nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: other.n1, extra: ['--once'] });
   await waitFor('nsc-2 to fail', () => !failing.alive, 30_000);
-  assert.match(failing.stderr, /offered: REMOTE\/SRV6; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, REMOTE\/VXLAN/, mesh2.logs());
+  assert.match(failing.stderr, /offered: REMOTE\/SRV6; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, LOCAL\/VHOSTUSER, REMOTE\/VXLAN/, mesh2.logs());
   assert.deepEqual(links(other.nsc), []);
 });

@@ -153,7 +153,7 @@ test('encryption required: an encrypting mechanism is chosen over VXLAN; none in
   const c = await twoNodes4(t, mesh3, [['vxlan'], ['vxlan', 'wireguard']], { tag: 'c', encrypted: [undefined, 'icmp-responder'] });
   const failing3 = mesh3.spawnNsc({ name: 'nsc-3', nsmgr: mesh3.sock('nsmgr-1'), workloadNetns: c.nsc, urls: ['kernel://icmp-responder/nsm-1'], netns: c.n1, extra: ['--once'] });
   await waitFor('nsc-3 to fail', () => !failing3.alive, 30_000);
-  assert.match(failing3.stderr, /requires encryption, and REMOTE\/VXLAN does not encrypt \(offered: REMOTE\/VXLAN; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, REMOTE\/VXLAN, REMOTE\/WIREGUARD\)/, mesh3.logs());
+  assert.match(failing3.stderr, /requires encryption, and REMOTE\/VXLAN does not encrypt \(offered: REMOTE\/VXLAN; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, LOCAL\/VHOSTUSER, REMOTE\/VXLAN, REMOTE\/WIREGUARD\)/, mesh3.logs());
   assert.deepEqual(links(c.nsc), []);
   assert.deepEqual(helpersIn(c.n2), []);
 });

@@ -66,6 +66,7 @@ const cases: [string, string, string][] = [
   ['node name invalid in a namespace', GOOD.replace('nodes: [node-1, node-2]', 'nodes: [node-1, node_2]').replace('node: node-2', 'node: node_2'), 's.yaml:2: nodes[1]: "node_2" must be 1-32 characters of a-z 0-9 - (not starting or ending with -): it names namespace "k2v2k-node_2"'],
   ['reserved name', GOOD.replace('  - name: nsc-1', '  - name: ul'), 's.yaml:14: clients[0].name: "ul" is reserved (namespace "k2v2k-ul" is the underlay)'],
   ['interface name too long', GOOD.replace('/nsm-1?', '/a-very-long-ifname?'), 's.yaml:16: clients[0].requests[0]: "kernel://icmp-responder/a-very-long-ifname?app=nsc": interface name "a-very-long-ifname" must be 1-15 characters of A-Z a-z 0-9 _ . -'],
+  ['vhostuser:// outside runtime dpdk', GOOD.replace('kernel://icmp-responder/', 'vhostuser://icmp-responder/'), 's.yaml:16: clients[0].requests[0]: client "nsc-1" requests vhostuser:// (a DPDK virtio-user NIC): give it runtime: dpdk'],
   ['service nobody offers', GOOD.replace('kernel://icmp-responder/', 'kernel://nope/'), 's.yaml:16: clients[0].requests[0]: no endpoint offers service "nope"'],
   [
     'cidr on a passthrough',

@@ -6,7 +6,7 @@ import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { Status } from '../../../src/api/errors.js';
 import { endpointIfName, forwarderMechanisms, mechanismsOf } from '../../../src/sdk/networkservice/forwarder-mechanisms.js';
-import { CLS_LOCAL, CLS_REMOTE, isKernel, kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
+import { CLS_LOCAL, CLS_REMOTE, isKernel, kernelMechanism, P, vhostUserMechanism, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { mechanismRegistry } from '../../../src/dataplane/mechanisms/index.js';
 import { hasCode, nextUrlIs, recorder } from './helpers.js';
 
@@ -90,6 +90,17 @@ describe('forwarder-mechanisms', () => {
     assert.deepEqual(out.mechanism!.parameters, { [P.srcIp]: '198.18.0.9', [P.vni]: '4242', [P.dstIp]: UNDERLAY });
     assert.equal(out.mechanism!.cls, CLS_REMOTE);
     assert.equal(seenMechs[0]!.prefs[0]!.type, 'KERNEL');
+  });
+
+  it('VHOSTUSER in (client only): a local endpoint is offered MEMIF, which it cross-connects to; from another node it is never offered', async () => {
+    const vhost = vhostUserMechanism({ [P.socketfile]: '/run/nsm/vm/vhost-0/v0.sock' });
+    const local = setup(LOCAL_URL);
+    const out = await local.handler.request(req([vhost]), newCtx());
+    assert.deepEqual(local.seenMechs[0]!.prefs.map((m) => m.type), ['MEMIF']);
+    assert.deepEqual(out.mechanism, vhost);
+    const fromRemote = setup(LOCAL_URL);
+    await fromRemote.handler.request(req([vxlanMechanism({ [P.srcIp]: '198.18.0.9', [P.vni]: '77' })], 'from-remote'), newCtx());
+    assert.deepEqual(fromRemote.seenMechs[0]!.prefs.map((m) => m.type), ['KERNEL', 'MEMIF']);
   });
 
   it('VXLAN in without a usable VNI gets one; without src_ip it is INVALID_ARGUMENT', async () => {
@@ -188,7 +199,7 @@ describe('forwarder-mechanisms: services that require encryption', () => {
     const { rec, handler } = encSetup(LOCAL_URL, ['vxlan', 'wireguard']);
     await assert.rejects(
       handler.request(secureReq([vxlanMechanism({ [P.srcIp]: '198.18.0.2', [P.vni]: '5' })]), newCtx()),
-      hasCode(Status.INVALID_ARGUMENT, /requires encryption, and REMOTE\/VXLAN does not encrypt \(offered: REMOTE\/VXLAN; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, REMOTE\/VXLAN, REMOTE\/WIREGUARD\)/),
+      hasCode(Status.INVALID_ARGUMENT, /requires encryption, and REMOTE\/VXLAN does not encrypt \(offered: REMOTE\/VXLAN; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, LOCAL\/VHOSTUSER, REMOTE\/VXLAN, REMOTE\/WIREGUARD\)/),
     );
     assert.equal(rec.requests.length, 0);
   });

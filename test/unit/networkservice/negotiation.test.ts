@@ -74,7 +74,7 @@ describe('remote mechanism negotiation', () => {
 
   it('no common mechanism: INVALID_ARGUMENT naming what was offered and what is supported', async () => {
     const { local } = pair(registry(fake), registry(vxlan));
-    await assert.rejects(local.request(req(), newCtx()), hasCode(Status.INVALID_ARGUMENT, /offered: REMOTE\/FAKE; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, REMOTE\/VXLAN/));
+    await assert.rejects(local.request(req(), newCtx()), hasCode(Status.INVALID_ARGUMENT, /offered: REMOTE\/FAKE; this forwarder supports: LOCAL\/KERNEL, LOCAL\/MEMIF, LOCAL\/VHOSTUSER, REMOTE\/VXLAN/));
   });
 
   it('a list skips unknown names; none known is an error naming the supported ones', () => {

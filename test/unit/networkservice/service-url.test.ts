@@ -23,6 +23,10 @@ describe('service-url', () => {
     assert.deepEqual(parseServiceUrl('memif://fast/m0'), { mechanism: 'memif', service: 'fast', ifname: 'm0', labels: {} });
   });
 
+  it('reads vhostuser://svc/v0 as a VHOSTUSER request whose path names the socket', () => {
+    assert.deepEqual(parseServiceUrl('vhostuser://fast/v0?app=vm'), { mechanism: 'vhostuser', service: 'fast', ifname: 'v0', labels: { app: 'vm' } });
+  });
+
   it('takes the default interface name when none is given', () => {
     assert.equal(parseServiceUrl('kernel://svc', 'eth0').ifname, 'eth0');
   });

@@ -10,17 +10,16 @@ import type { IPContext, Mechanism } from '../../../api/index.js';
 import { FailedPreconditionError } from '../../../api/errors.js';
 import type { LocalMechanism, ProgramContext, Side } from '../../../sdk/tools/mechanism-module.js';
 import type { ProgrammedLink } from '../../../sdk/tools/forwarder-dataplane.js';
-import { MEMIF, memifMechanism, memifSocketOf, P } from '../../../sdk/tools/mechanisms.js';
+import { MEMIF, memifMechanism, memifSocketOf } from '../../../sdk/tools/mechanisms.js';
 import { findTestpmd, startTestpmd, stopTestpmd, type DpdkInstance } from '../../dpdk/supervisor.js';
 import { tagOf, type Port } from '../../dpdk/testpmd.js';
+import { checkSocketfile, clearSocketPath } from '../common/socket-file.js';
 
 /** Where the forwarder's testpmd logs go (one file per connection, removed with it). */
 export const DPDK_LOG_DIR = process.env.NSM_DPDK_DIR ?? '/run/nsm-dpdk';
 /** The CPU the forwarder's testpmd instances are pinned to (default: the last one). */
 const CPU = Number(process.env.NSM_DPDK_CPU ?? Math.max(0, cpus().length - 1));
 const FWD_PREFIX = 'nsm-fwd-';
-/** A socket path we pass to DPDK's --vdev (no commas or spaces) and that fits sockaddr_un. */
-const SOCKET_RE = /^\/[\w./-]{1,100}$/;
 
 /** The connection's tag: per connection and per forwarder (two forwarders of one connection may share a machine). */
 const tagOfConn = (connId: string) => tagOf('fwd', `${readlinkSync('/proc/self/ns/net')}/${connId}`);
@@ -30,19 +29,19 @@ const tunnelName = (socket: string) => `nsm-m${createHash('sha256').update(socke
 /** Instances started or adopted in this life (the sweep leaves them alone). */
 const mine = new Set<string>();
 
-function side(m: Mechanism, who: string): Side {
+export function side(m: Mechanism, who: string): Side {
   const socketfile = memifSocketOf(m);
   if (!socketfile) throw new FailedPreconditionError(`the ${who} did not say where its memif socket is (socketfile)`);
   return { netns: 'host', name: tunnelName(socketfile), addrs: [], routes: [], socketfile };
 }
 
-/** Starts (or keeps, when an earlier life left it with the same ports) the connection's testpmd. */
-async function run(connId: string, ports: Port[], log: (o: object, msg: string) => void = () => undefined): Promise<DpdkInstance> {
+/** Starts (or keeps, when an earlier life left it with the same ports) the connection's testpmd (also VHOSTUSER's: src/dataplane/mechanisms/vhostuser). */
+export async function run(connId: string, ports: Port[], log: (o: object, msg: string) => void = () => undefined): Promise<DpdkInstance> {
   for (const p of ports) {
     if (p.kind === 'memif' && !existsSync(p.socket)) throw new FailedPreconditionError(`memif socket ${p.socket} does not exist (the workload must serve it before it requests)`);
   }
   const tag = tagOfConn(connId);
-  const want = ports.map((p) => (p.kind === 'memif' ? `socket=${p.socket},` : `iface=${p.kind === 'af_packet' ? p.iface : ''}`));
+  const want = ports.map((p) => (p.kind === 'memif' ? `socket=${p.socket},` : `iface=${p.kind === 'af_packet' ? p.iface : p.kind === 'vhost' ? `${p.socket},` : ''}`));
   for (const old of findTestpmd(tag, DPDK_LOG_DIR)) {
     const argv = readCmdline(old.pid);
     if (want.every((w) => argv.includes(w))) {
@@ -52,6 +51,7 @@ async function run(connId: string, ports: Port[], log: (o: object, msg: string) 
     }
     await stopTestpmd(old);
   }
+  for (const p of ports) if (p.kind === 'vhost') await clearSocketPath(p.socket);
   const inst = await startTestpmd({ tag, ports, mode: 'io', cpu: CPU, statsPeriod: 10 }, DPDK_LOG_DIR);
   mine.add(tag);
   return inst;
@@ -84,14 +84,7 @@ async function joinRemote(p: ProgramContext, workload: Side, tunnel: ProgrammedL
 export const memif: LocalMechanism = {
   cls: 'LOCAL',
   type: MEMIF,
-  check(m: Mechanism) {
-    const socket = memifSocketOf(m);
-    if (!socket) return 'MEMIF mechanism needs the workload\'s socket file in parameter "socketfile"';
-    if (!SOCKET_RE.test(socket)) return `MEMIF parameter "socketfile" must be an absolute path of at most 101 characters of A-Z a-z 0-9 _ . / -: ${JSON.stringify(socket)}`;
-    const url = m.parameters[P.inodeURL];
-    if (url && url !== `file://${socket}`) return `MEMIF parameters disagree: "inodeURL" ${JSON.stringify(url)} is not file://${socket}`;
-    return undefined;
-  },
+  check: (m: Mechanism) => checkSocketfile(m, MEMIF),
   accept: (m) => memifMechanism({ ...m.parameters }),
   offer: (_connId, previous) => memifMechanism({ ...(previous?.parameters ?? {}) }),
   clientSide: (m: Mechanism, _ip: IPContext | undefined) => side(m, 'client'),
