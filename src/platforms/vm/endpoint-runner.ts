@@ -137,9 +137,12 @@ class Sync {
     const [links, routes] = await Promise.all([connectionLinks(), routesByDev()]);
     const next = new Map<string, LinkConfig>();
     for (const l of links) {
-      const old = this.configs.get(l.ifname);
-      const addrs = l.addrs.length > 0 ? l.addrs : old?.connId === l.connId ? old.addrs : [];
-      const cfg: LinkConfig = { connId: l.connId, addrs, routes: routes.get(l.ifname) ?? (old?.connId === l.connId ? old.routes : []), mtu: l.mtu };
+      const old = this.configs.get(l.ifname)?.connId === l.connId ? this.configs.get(l.ifname) : undefined;
+      const addrs = l.addrs.length > 0 ? l.addrs : (old?.addrs ?? []);
+      // The kernel drops an interface's IPv4 routes with its last IPv4 address: keep the routes seen before.
+      const seen = routes.get(l.ifname) ?? [];
+      const kept = (old?.routes ?? []).filter((r) => !seen.some((s) => s.prefix === r.prefix));
+      const cfg: LinkConfig = { connId: l.connId, addrs, routes: [...kept, ...seen], mtu: l.mtu };
       next.set(l.ifname, cfg);
       if (l.master !== this.o.bridge) {
         await enslave(l.ifname, this.o.bridge);
