@@ -77,11 +77,6 @@ export async function enslave(ifname: string, bridge: string): Promise<void> {
   await ip(['link', 'set', 'dev', ifname, 'type', 'bridge_slave', 'isolated', 'on']);
 }
 
-/** Removes the global addresses of `ifname` (the guest holds them now). */
-export async function flushGlobal(ifname: string): Promise<void> {
-  await ip(['addr', 'flush', 'dev', ifname, 'scope', 'global']);
-}
-
 /** Sets the tap's MTU (the largest connection MTU, so no frame of a connection is too big for it). */
 export async function setMtu(dev: string, mtu: number): Promise<void> {
   await ip(['link', 'set', 'dev', dev, 'mtu', String(mtu)]);

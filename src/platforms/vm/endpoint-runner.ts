@@ -1,8 +1,8 @@
 // One endpoint VM's life, run by `nsm vm-endpoint` inside the endpoint's namespace: bridge and tap,
 // qemu booted with a control channel (ttyS1), then, on every link/address/route change in the namespace
 // (`ip monitor`) and every few seconds, each connection interface the forwarder put there becomes an
-// isolated bridge port, its addresses and routes move into the guest (saved, so a restarted life finds
-// them), and those of closed connections leave it. Exits when qemu does (the supervisor restarts it).
+// isolated bridge port, its addresses and routes are given to the guest (the namespace keeps them, inert
+// behind the bridge), and those of closed connections leave it. Exits when qemu does (the supervisor restarts it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { guestCmdline } from './guest-config.js';
 import { GuestControl } from './guest-control.js';
 import { applyOp, desiredGuest, emptyGuest, guestOps, type GuestState, type LinkConfig } from './guest-sync.js';
 import { ensureVmImage } from './image.js';
-import { connectionLinks, enslave, ensureBridge, flushGlobal, routesByDev, setMtu } from './endpoint-nic.js';
+import { connectionLinks, enslave, ensureBridge, routesByDev, setMtu } from './endpoint-nic.js';
 import { qemuArgs, qemuBin } from './qemu.js';
 import { killLeftover, relayConsole, stopQemu } from './runner.js';
 
@@ -101,6 +101,7 @@ class Sync {
   private configs = new Map<string, LinkConfig>();
   private guest: GuestState = emptyGuest();
   private tapMtu = 1500;
+  private readonly told = new Map<string, string>();
   private running: Promise<void> | undefined;
   private again = false;
 
@@ -132,7 +133,11 @@ class Sync {
       });
   }
 
-  /** One pass: enslave new interfaces, move addresses into the guest, drop closed connections. */
+  /**
+   * One pass: enslave new interfaces, give their addresses and routes to the guest, drop closed connections.
+   * The namespace keeps the addresses: a bridge port's frames never reach its own IP stack, and flushing
+   * them would race the forwarder's route additions (the kernel drops IPv4 routes with the last address).
+   */
   async run(): Promise<void> {
     const [links, routes] = await Promise.all([connectionLinks(), routesByDev()]);
     const next = new Map<string, LinkConfig>();
@@ -167,11 +172,11 @@ class Sync {
       }
     }
     await writeFile(this.file, JSON.stringify(Object.fromEntries(next)));
-    // Only once the guest holds them: the namespace gives the addresses up.
-    for (const l of links) {
-      if (l.addrs.length === 0 || !l.addrs.every((a) => this.guest.addrs.includes(a))) continue;
-      await flushGlobal(l.ifname);
-      this.o.log.info({ connId: l.connId, ifname: l.ifname, addrs: l.addrs, routes: next.get(l.ifname)!.routes }, 'connection addresses moved into the guest');
+    for (const [ifname, c] of next) {
+      if (c.addrs.length === 0 || this.told.get(ifname) === JSON.stringify(c)) continue;
+      this.told.set(ifname, JSON.stringify(c));
+      this.o.log.info({ connId: c.connId, ifname, addrs: c.addrs, routes: c.routes }, 'connection addresses and routes are in the guest');
     }
+    for (const ifname of this.told.keys()) if (!next.has(ifname)) this.told.delete(ifname);
   }
 }

@@ -1,6 +1,6 @@
 // E2E (real qemu, one TCG boot): `nsm up examples/vm-endpoint.yaml`: a namespace client on node-1 pings
 // an icmp-responder on node-2 whose workload is a VM, over VXLAN: the guest answers (the client's
-// neighbour entry is the guest's MAC; the endpoint namespace keeps no address); SIGKILL of the
+// neighbour entry is the guest's MAC; the connection's interface is an isolated bridge port); SIGKILL of the
 // endpoint-side forwarder stops the pings for no more than 2 s; a Close (client stopped) takes the
 // addresses out of the guest while the VM keeps running, and the restarted client is answered again;
 // `nsm down` leaves no qemu, tap or namespace.
@@ -25,10 +25,10 @@ interface State {
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 const host = (cidr: string) => cidr.split('/')[0]!;
 
-/** Global addresses on the connection interfaces (alias nsm:...) of a namespace. */
-function connectionAddrs(netns: string): string[] {
-  const links = JSON.parse(execFileSync('ip', ['-n', netns, '-j', '-d', 'addr', 'show'], { encoding: 'utf8' })) as { ifalias?: string; addr_info?: { local: string; scope: string }[] }[];
-  return links.filter((l) => l.ifalias?.startsWith('nsm:')).flatMap((l) => (l.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => a.local));
+/** The connection interfaces (alias nsm:...) of a namespace: their bridge and whether they are isolated ports. */
+function connectionPorts(netns: string): { master?: string; isolated?: boolean }[] {
+  const links = JSON.parse(execFileSync('ip', ['-n', netns, '-j', '-d', 'link', 'show'], { encoding: 'utf8' })) as { ifalias?: string; master?: string; linkinfo?: { info_slave_data?: { isolated?: boolean } } }[];
+  return links.filter((l) => l.ifalias?.startsWith('nsm:')).map((l) => ({ ...(l.master ? { master: l.master } : {}), ...(l.linkinfo?.info_slave_data?.isolated !== undefined ? { isolated: l.linkinfo.info_slave_data.isolated } : {}) }));
 }
 
 /** Pings `dst` from `netns` every 0.2 s for `seconds`; resolves with the reply times (ms). */
@@ -64,10 +64,10 @@ test('VM endpoint answers a namespace client over VXLAN; endpoint-side forwarder
   const qemus = await taggedQemus(vmTagPrefix(name));
   assert.equal(qemus.length, 1, 'one tagged qemu');
 
-  // The guest answers: the client resolved the endpoint address to the guest's MAC; the endpoint namespace holds no address.
+  // The guest answers: the client resolved the endpoint address to the guest's MAC; the connection's
+  // interface in the endpoint namespace is an isolated port of the bridge that holds the VM's tap.
   const clientNs = `${name}-nsc-1`;
-  const epNs = w.netns;
-  assert.deepEqual(connectionAddrs(epNs), [], 'no connection address left in the endpoint namespace');
+  assert.deepEqual(connectionPorts(w.netns), [{ master: 'vmbr0', isolated: true }]);
   assert.match(readFileSync(w.console!, 'utf8'), new RegExp(`nsm-vm: A ${conn.dstIp.replace(/[./]/g, '\\$&')} .*-> 0`));
   assert.ok((await pingTimes(clientNs, host(conn.dstIp), 1)).length > 0, 'echo replies');
   const neigh = execFileSync('ip', ['-n', clientNs, 'neigh', 'show', host(conn.dstIp)], { encoding: 'utf8' });
