@@ -1,10 +1,15 @@
 // Unit: VM endpoints: the guest's state for a set of connections and the commands that take it there,
-// the control channel's command lines, the guest MAC, and how a scenario's `runtime: vm` endpoint is
+// the control channel (command lines; hello, ok and err against a fake guest), the guest MAC, and how a scenario's `runtime: vm` endpoint is
 // planned (an `nsm vm-endpoint` component in its namespace) and checked (icmp-responder only).
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { applyOp, desiredGuest, emptyGuest, guestOps, type LinkConfig } from '../../../src/platforms/vm/guest-sync.js';
-import { guestCommand } from '../../../src/platforms/vm/guest-control.js';
+import { GuestControl, guestCommand } from '../../../src/platforms/vm/guest-control.js';
 import { guestMac } from '../../../src/platforms/vm/endpoint-runner.js';
 import { guestCmdline } from '../../../src/platforms/vm/guest-config.js';
 import { GUEST_INIT } from '../../../src/platforms/vm/guest-init.js';
@@ -89,4 +94,31 @@ test('scenario: runtime vm endpoints are icmp-responders; other kinds get a clea
   assert.doesNotThrow(() => parseScenario(SCENARIO));
   const passthrough = SCENARIO.replace('  - { name: c1', '  - { name: p1, node: node-1, kind: passthrough, services: [t], runtime: vm }\nclients:\n  - { name: c1').replace(/clients:\n(?=.*clients:)/s, '');
   assert.throws(() => parseScenario(passthrough), /endpoint "p1" is a passthrough: runtime vm runs icmp-responder endpoints only/);
+});
+
+test('GuestControl: says hello until the guest answers, then resolves ok and rejects err lines by sequence number', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'vmctl-')), 'ctl.sock');
+  const seen: string[] = [];
+  let hellos = 0;
+  // A fake guest: ignores the first hello (still booting), answers the rest; "A" ok, "r" err.
+  const server = createServer((s) => {
+    createInterface({ input: s }).on('line', (line) => {
+      seen.push(line);
+      const [seq, op] = line.split(' ');
+      if (op === 'H' && hellos++ === 0) return;
+      s.write(op === 'r' ? `${seq} err ip: RTNETLINK answers: No such process\n` : `${seq} ok\n`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  const ctl = new GuestControl(path, 2000);
+  try {
+    await ctl.hello(new AbortController().signal);
+    assert.equal(hellos, 2);
+    await ctl.run({ op: 'addr-add', cidr: '169.254.1.0/32' });
+    await assert.rejects(ctl.run({ op: 'route-del', prefix: '169.254.1.1/32' }), /guest: ip: RTNETLINK answers: No such process/);
+    assert.deepEqual(seen.slice(-2), ['3 A 169.254.1.0/32', '4 r 169.254.1.1/32']);
+  } finally {
+    ctl.close();
+    server.close();
+  }
 });
