@@ -8,9 +8,9 @@ import { collectConnections, type ConnectionStatus } from './connections.js';
 import { waitEtcdHealthy } from './etcd.js';
 import { createNetworks } from './networks.js';
 import { startContainers } from './containers.js';
-import { prepareVmImage, vmBootAllowanceMs } from './vms.js';
+import { endpointVmComponents, prepareVmImage, vmBootAllowanceMs } from './vms.js';
 import { registerServices } from './register-services.js';
-import type { ComponentKind, MeshPlan } from './mesh-plan.js';
+import type { ComponentKind, ComponentPlan, MeshPlan } from './mesh-plan.js';
 import { isAlive, lastLogLine, sleep, spawnComponent, waitReady } from './proc.js';
 import { writeState, type MeshState } from './state.js';
 import { teardown } from './teardown.js';
@@ -43,14 +43,19 @@ export async function upMesh(plan: MeshPlan, opts: UpOptions): Promise<{ state: 
     stopRotation = startSvidRotation(plan, opts.log);
     await createNetworks(plan, opts.log, opts.progress);
     await startContainers(plan, opts.progress);
+    await prepareVmImage(plan, opts.progress);
+    // Endpoint VMs boot while the control plane starts; each endpoint waits for its guest.
+    const endpointVms = endpointVmComponents(plan);
+    for (const c of endpointVms) state.procs[c.name] = spawnComponent(plan, c, 0);
+    await writeState(state);
     for (const kind of ORDER) {
+      if (kind === 'endpoint') await waitEndpointVms(state, endpointVms, opts);
       await startKind(state, kind, opts);
       if (kind === 'registry') await registerServices(plan, opts.progress);
     }
     opts.signal?.throwIfAborted();
-    await prepareVmImage(plan, opts.progress);
-    // VMs start with their clients: each `nsm vm` waits for its connection's interface.
-    const clients = plan.components.filter((c) => c.kind === 'client' || c.kind === 'vm');
+    // Client VMs start with their clients: each `nsm vm` waits for its connection's interface.
+    const clients = plan.components.filter((c) => c.kind === 'client' || (c.kind === 'vm' && !endpointVms.includes(c)));
     for (const c of clients) state.procs[c.name] = spawnComponent(plan, c, 0);
     await writeState(state);
     opts.progress(`started ${clients.length} client(s): ${clients.map((c) => c.name).join(', ')}`);
@@ -80,6 +85,18 @@ async function startKind(state: MeshState, kind: ComponentKind, opts: UpOptions)
       if (kind === 'etcd') await waitEtcdHealthy(plan, c, state.procs[c.name]!, opts.readyTimeoutMs ?? 20_000);
       else await waitReady(plan, c.name, state.procs[c.name]!, opts.readyTimeoutMs ?? 20_000);
       opts.progress(`${kind.padEnd(9)} ${c.name} ready in ${c.workloadNetns ?? c.netns} (${Date.now() - t} ms)`);
+    }),
+  );
+}
+
+/** Waits until every endpoint VM's guest serves commands (its ready line); a TCG boot may take minutes. */
+async function waitEndpointVms(state: MeshState, vms: ComponentPlan[], opts: UpOptions): Promise<void> {
+  await writeState(state);
+  const t = Date.now();
+  await Promise.all(
+    vms.map(async (c) => {
+      await waitReady(state.plan, c.name, state.procs[c.name]!, (opts.readyTimeoutMs ?? 20_000) + vmBootAllowanceMs(state.plan));
+      opts.progress(`vm        ${c.name} ready in ${c.netns} (guest serves its connections; ${Date.now() - t} ms)`);
     }),
   );
 }

@@ -80,7 +80,10 @@ export function planMesh(s: Scenario, file: string, nameOverride?: string): Mesh
   for (const e of s.endpoints ?? []) {
     const node = nodeOf.get(e.node)!;
     const labels = Object.entries(e.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    workloads.push({ name: e.name, kind: 'endpoint', endpointKind: e.kind, node: e.node, netns: ns(e.name), ...runtimeOf(name, e) });
+    const vm = e.runtime === 'vm' ? planVmEndpoint(name, e.name, paths) : undefined;
+    workloads.push({ name: e.name, kind: 'endpoint', endpointKind: e.kind, node: e.node, netns: ns(e.name), ...runtimeOf(name, e), ...(vm ? { runtime: 'vm' as const, vm: vm.workload } : {}) });
+    // Its VM first: `nsm up` starts it early and registers the endpoint once the guest serves commands.
+    if (vm) components.push({ name: vm.workload.component, kind: 'vm', node: e.node, netns: ns(e.name), workloadNetns: ns(e.name), url: '', args: vm.args });
     components.push({
       name: e.name, kind: 'endpoint', node: e.node, netns: node.netns, workloadNetns: ns(e.name), url: sock(e.name),
       args: ['nse', e.kind, '--name', e.name, '--service', e.services.join(','), ...(endpointCidrs(e).length > 0 ? ['--cidr', endpointCidrs(e).join(',')] : []), ...(labels ? ['--labels', labels] : []),
@@ -143,6 +146,17 @@ function planVm(mesh: string, client: string, paths: { runDir: string; logDir: s
   return {
     workload: { tag, component, console: consoleFile },
     args: ['vm', '--tag', tag, '--tap', 'vm0', '--connection-file', `${paths.logDir}/${client}.out`, '--state-dir', `${paths.runDir}/vm/${client}`, '--console', consoleFile],
+  };
+}
+
+/** runtime vm endpoint: `nsm vm-endpoint` runs in the endpoint's namespace; console in logs/<endpoint>-vm.console. */
+function planVmEndpoint(mesh: string, endpoint: string, paths: { runDir: string; logDir: string }) {
+  const component = `${endpoint}-vm`;
+  const tag = vmTag(mesh, endpoint);
+  const consoleFile = `${paths.logDir}/${component}.console`;
+  return {
+    workload: { tag, component, console: consoleFile },
+    args: ['vm-endpoint', '--tag', tag, '--bridge', 'vmbr0', '--tap', 'vm0', '--state-dir', `${paths.runDir}/vm/${endpoint}`, '--console', consoleFile],
   };
 }
 

@@ -64,7 +64,8 @@ export function checkScenario(s: Scenario): CheckProblem[] {
   const cidrs: { cidr: Prefix; owner: string; vl3?: string }[] = [];
   (s.endpoints ?? []).forEach((e, i) => {
     member(['endpoints', i, 'name'], e.name, `endpoint ${i + 1}`);
-    if (e.runtime === 'vm') bad(['endpoints', i, 'runtime'], `endpoint "${e.name}": runtime vm is for clients only (use netns or podman)`);
+    // A VM endpoint's guest answers on its connections' addresses: only an icmp-responder needs nothing more.
+    if (e.runtime === 'vm' && e.kind !== 'icmp-responder') bad(['endpoints', i, 'runtime'], `endpoint "${e.name}" is a ${e.kind}: runtime vm runs icmp-responder endpoints only (use netns or podman for ${e.kind})`);
     if (!nodes.has(e.node)) bad(['endpoints', i, 'node'], `unknown node "${e.node}" (nodes: ${nodeNames.join(', ')})`);
     if (e.services.length === 0) bad(['endpoints', i, 'services'], `endpoint "${e.name}" offers no service`);
     e.services.forEach((svc) => offered.add(svc));

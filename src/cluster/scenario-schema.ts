@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 const name = z.string().min(1);
 const labels = z.record(z.string(), z.string());
-/** Where a workload runs: a bare namespace (default), a podman container in that namespace, a DPDK application on memif (dpdk), or a qemu VM whose NIC is the connection (vm, clients). */
+/** Where a workload runs: a bare namespace (default), a podman container in that namespace, a DPDK application on memif (dpdk), or a qemu VM whose NIC is the connection (vm: clients, and icmp-responder endpoints whose guest answers on every connection). */
 const runtime = z.enum(['netns', 'podman', 'dpdk', 'vm']).optional();
 
 const route = z.strictObject({

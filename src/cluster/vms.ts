@@ -5,9 +5,15 @@ import { readFile } from 'node:fs/promises';
 import { ensureVmImage } from '../platforms/vm/image.js';
 import { PING_REPLY } from '../platforms/vm/guest-config.js';
 import { sweepQemus, vmTagPrefix } from '../platforms/vm/qemu.js';
-import type { MeshPlan } from './mesh-plan.js';
+import type { ComponentPlan, MeshPlan } from './mesh-plan.js';
 
 const hasVms = (p: MeshPlan) => p.workloads.some((w) => w.vm);
+
+/** The `nsm vm-endpoint` components: started before the endpoints, which register once their guest is ready. */
+export function endpointVmComponents(p: MeshPlan): ComponentPlan[] {
+  const names = new Set(p.workloads.filter((w) => w.kind === 'endpoint' && w.vm).map((w) => w.vm!.component));
+  return p.components.filter((c) => c.kind === 'vm' && names.has(c.name));
+}
 
 export async function prepareVmImage(p: MeshPlan, progress: (line: string) => void): Promise<void> {
   if (!hasVms(p)) return;

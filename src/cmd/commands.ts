@@ -18,6 +18,7 @@ import { registerDashboardCommand } from './dashboard.js';
 import { registerWebhookCommand } from './webhook.js';
 import { addIdentityOptions } from './identity-options.js';
 import { registerVmCommand } from './vm.js';
+import { registerVmEndpointCommand } from './vm-endpoint.js';
 
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
@@ -37,5 +38,6 @@ export function registerCommands(program: Command): void {
   registerDashboardCommand(program);
   registerWebhookCommand(program);
   registerVmCommand(program);
+  registerVmEndpointCommand(program);
   addIdentityOptions(program);
 }

@@ -14,6 +14,8 @@ export interface GuestConfig {
   ping?: string;
   /** Seconds between pings (default 0.2). */
   intervalS?: number;
+  /** An endpoint's VM: serve the host's commands on ttyS1 (GUEST_CONTROL_LOOP) instead of pinging. */
+  ctl?: boolean;
 }
 
 /** The kernel command line: serial console, quiet boot, no reboot on panic, then nsm.* parameters. */
@@ -25,6 +27,7 @@ export function guestCmdline(c: GuestConfig): string {
   if (c.mtu) parts.push(`nsm.mtu=${c.mtu}`);
   if (c.ping) parts.push(`nsm.ping=${c.ping}`);
   if (c.intervalS) parts.push(`nsm.interval=${c.intervalS}`);
+  if (c.ctl) parts.push('nsm.ctl=1');
   for (const p of parts) if (/\s/.test(p)) throw new Error(`guest parameter has whitespace: ${JSON.stringify(p)}`);
   return parts.join(' ');
 }

@@ -95,21 +95,20 @@ async function initramfsEntries(kernelDir: string): Promise<CpioEntry[]> {
 
 /**
  * Kernel and initramfs ready to boot: the kernel is fetched once; the initramfs is rebuilt when the
- * busybox binary or /init changed (a stamp records both).
+ * busybox binary or /init changed (its file name carries a hash of both).
  */
 export async function ensureVmImage(cache = vmCacheDir()): Promise<VmImage> {
   const bb = await stat(busyboxBinary()).catch(() => undefined);
   if (!bb) throw new Error(`VM workloads need a static busybox at ${busyboxBinary()} (Debian: apt-get install busybox-static)`);
   await mkdir(cache, { recursive: true });
   const k = await ensureKernel(cache);
-  const initrd = join(cache, 'initramfs.cpio');
   const stamp = createHash('sha256').update(`${k.pkg} ${bb.size} ${bb.mtimeMs} ${GUEST_INIT}`).digest('hex');
-  const have = await readFile(`${initrd}.stamp`, 'utf8').catch(() => '');
-  if (have !== stamp || !existsSync(initrd)) {
+  // Named by its stamp: checkouts with different /init scripts share the cache without rewriting each other's image.
+  const initrd = join(cache, `initramfs-${stamp.slice(0, 12)}.cpio`);
+  if (!existsSync(initrd)) {
     const tmp = `${initrd}.tmp-${process.pid}`;
     await writeFile(tmp, cpioNewc(await initramfsEntries(k.dir)));
     await rename(tmp, initrd);
-    await writeFile(`${initrd}.stamp`, stamp);
   }
   return { kernel: join(k.dir, 'vmlinuz'), initrd, kernelPackage: k.pkg };
 }

@@ -19,6 +19,8 @@ export interface QemuOptions {
   mac: string;
   memMb?: number;
   pidfile?: string;
+  /** A unix socket qemu listens on for the guest's second serial port (ttyS1): the control channel of an endpoint's VM. */
+  ctlSocket?: string;
 }
 
 export function qemuArgs(o: QemuOptions): string[] {
@@ -30,6 +32,7 @@ export function qemuArgs(o: QemuOptions): string[] {
     '-kernel', o.image.kernel, '-initrd', o.image.initrd, '-append', o.cmdline,
     '-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`,
     '-device', `virtio-net-pci,netdev=n0,mac=${o.mac},romfile=`,
+    ...(o.ctlSocket ? ['-serial', `unix:${o.ctlSocket},server=on,wait=off`] : []),
     ...(o.pidfile ? ['-pidfile', o.pidfile] : []),
   ];
 }

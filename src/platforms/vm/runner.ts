@@ -51,7 +51,7 @@ async function farEnd(file: string, ifname: string): Promise<string | undefined>
 }
 
 /** Kills a qemu left by an earlier life of this VM (same tag), e.g. after `nsm vm` was SIGKILLed. */
-async function killLeftover(tag: string, log: Logger): Promise<void> {
+export async function killLeftover(tag: string, log: Logger): Promise<void> {
   for (const q of (await taggedQemus(tag)).filter((x) => x.tag === tag)) {
     log.warn({ pid: q.pid, tag }, 'killing a qemu left by an earlier life');
     try {
@@ -121,7 +121,7 @@ export async function runVm(o: VmRunOptions): Promise<number> {
   return code === 0 ? 1 : code;
 }
 
-function relayConsole(qemu: ChildProcess, o: VmRunOptions, t0: number): void {
+export function relayConsole(qemu: ChildProcess, o: Pick<VmRunOptions, 'consoleFile' | 'onFirstReply'>, t0: number): void {
   const out = createWriteStream(o.consoleFile, { flags: 'a', mode: 0o640 });
   let replied = false;
   const onLine = (line: string) => {
@@ -136,7 +136,7 @@ function relayConsole(qemu: ChildProcess, o: VmRunOptions, t0: number): void {
   qemu.once('exit', () => out.end());
 }
 
-function stopQemu(qemu: ChildProcess): void {
+export function stopQemu(qemu: ChildProcess): void {
   qemu.kill('SIGTERM');
   const t = setTimeout(() => qemu.kill('SIGKILL'), 2000);
   t.unref();

@@ -106,7 +106,6 @@ test('plan: a runtime vm client gets an `nsm vm` component in its namespace and 
   assert.ok(!p.components.find((c) => c.name === 'c2')!.args.includes('--liveness-interval'));
 });
 
-test('scenario: runtime vm is for clients with exactly one request', () => {
-  assert.throws(() => parseScenario(VM_SCENARIO.replace('cidr: 169.254.1.0/24 }', 'cidr: 169.254.1.0/24, runtime: vm }')), /runtime vm is for clients only/);
+test('scenario: a runtime vm client has exactly one request (VM endpoints: test/unit/platforms/vm-endpoint.test.ts)', () => {
   assert.throws(() => parseScenario(VM_SCENARIO.replace('"kernel://s/eth9"', '"kernel://s/eth9", "kernel://s/eth8"')), /one NIC: give exactly one request/);
 });
