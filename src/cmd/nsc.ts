@@ -14,6 +14,8 @@ import { containerNetnsUrl, netnsUrlArg } from './netns-arg.js';
 import { applyResolvConf, removeResolvConf } from '../dataplane/resolv-conf.js';
 import { startMemifApp, stopMemifApp, stopMemifAppAfter, type MemifApp } from '../dataplane/dpdk/memif-app.js';
 import { randomUUID } from 'node:crypto';
+import { memifLiveness } from '../dataplane/dpdk/memif-liveness.js';
+import { echoLiveness } from '../dataplane/echo-liveness.js';
 
 interface NscFlags {
   name: string;
@@ -43,7 +45,7 @@ export function registerNscCommand(program: Command): void {
     .addOption(new Option('--request-timeout <duration>', 'give up a request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
     .addOption(tokenLifetimeOption())
     .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
-    .addOption(new Option('--liveness-interval <duration>', 'check each connection\'s data path (an in-process ICMP echo to its dst) this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
+    .addOption(new Option('--liveness-interval <duration>', 'check each connection\'s data path (an in-process ICMP echo to its dst; memif: packets sent but none back, from the application\'s counters) this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
@@ -83,8 +85,11 @@ export function registerNscCommand(program: Command): void {
         if (conn) applyDns();
         process.stdout.write(`${JSON.stringify(line)}\n`);
       };
-      // A memif connection has no kernel interface to ping through: no ICMP data-path check for them.
+      // A memif connection has no kernel interface to ping through: its check reads the sending application's
+      // counters instead (packets sent, none back: the cross-connect or the endpoint's application is gone).
       const memifApps = new Map<string, MemifApp>();
+      /** Applications stopped on purpose (--memif-seconds): no longer checked. */
+      const finished = new Set<string>();
       const anyMemif = specs.some((s) => s.mechanism === 'memif');
       /** A memif:// request's application: dpdk-testpmd (flowgen) serving its socket before the Request. */
       const startMemif = async (ifname: string): Promise<MemifApp> => {
@@ -94,7 +99,10 @@ export function registerNscCommand(program: Command): void {
         return app;
       };
       const client = await MeshClient.create({
-        name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: anyMemif ? 0 : flags.livenessInterval, onState,
+        name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
+        ...(anyMemif
+          ? { liveness: memifLiveness({ appOf: (socket) => [...memifApps.values()].find((a) => a.socketfile === socket && !finished.has(a.connId))?.inst, fallback: echoLiveness() }) }
+          : {}),
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
       });
@@ -114,6 +122,7 @@ export function registerNscCommand(program: Command): void {
           conns.push(conn);
           // A short-lived sender (--memif-seconds): its life starts once the connection is up; then one line of counts.
           if (memif && flags.memifSeconds) {
+            setTimeout(() => finished.add(memif.connId), flags.memifSeconds).unref();
             void stopMemifAppAfter(memif, flags.memifSeconds).then((st) => process.stdout.write(`${JSON.stringify({ id: conn.id, memif: { rx: st.rxPackets, tx: st.txPackets } })}\n`));
           }
           applyDns();

@@ -1,6 +1,8 @@
 // A DPDK endpoint that bounces packets back: for each connection, dpdk-testpmd in macswap mode
 // serves a memif socket under the endpoint's runtime directory; Close stops it and reports the
-// packets it received and sent back (onStats).
+// packets it received and sent back (onStats). An application found dead when the connection is
+// requested again (a heal, a refresh) is started anew on the same socket.
+import { isRunning } from '../dataplane/dpdk/supervisor.js';
 import { startMemifApp, stopMemifApp, type MemifApp } from '../dataplane/dpdk/memif-app.js';
 import type { PortStats } from '../dataplane/dpdk/testpmd.js';
 import { memifEndpoint, type MemifApps } from '../sdk/networkservice/memif-endpoint.js';
@@ -14,7 +16,14 @@ export interface MacswapOptions extends Omit<EndpointOptions, 'mechanism' | 'cid
 export async function startMacswapEndpoint(opts: MacswapOptions): Promise<RunningEndpoint> {
   const running = new Map<string, Promise<MemifApp>>();
   const apps: MemifApps = {
-    start(connId) {
+    async start(connId) {
+      const known = running.get(connId);
+      const old = known ? await known.catch(() => undefined) : undefined;
+      if (old && !isRunning(old.inst) && running.get(connId) === known) {
+        running.delete(connId);
+        const stats = await stopMemifApp(old);
+        opts.log.warn({ connId, pid: old.inst.pid, ...stats }, 'macswap application had died: starting it again');
+      }
       let app = running.get(connId);
       if (!app) {
         app = startMemifApp({ runtimeDir: opts.runtimeDir, connId, name: 'm0', mode: 'macswap' });
