@@ -101,7 +101,11 @@ export function registerNscCommand(program: Command): void {
       const client = await MeshClient.create({
         name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
         ...(anyMemif
-          ? { liveness: memifLiveness({ appOf: (socket) => [...memifApps.values()].find((a) => a.socketfile === socket && !finished.has(a.connId))?.inst, fallback: echoLiveness() }) }
+          ? {
+              liveness: memifLiveness({ appOf: (socket) => [...memifApps.values()].find((a) => a.socketfile === socket && !finished.has(a.connId))?.inst, fallback: echoLiveness() }),
+              // A heal may start DPDK processes on the forwarder and the endpoint (seconds each): it gets a first Request's time.
+              healAttemptTimeoutMs: flags.requestTimeout,
+            }
           : {}),
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
