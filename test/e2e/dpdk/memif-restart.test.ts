@@ -1,7 +1,8 @@
 // E2E, one node: the forwarder SIGKILLed under a MEMIF connection. Its cross-connect testpmd runs on
 // (own session) and keeps carrying packets; the restarted forwarder adopts it when the connection is
 // requested again (same process, no gap), and keeps it past the sweep. Killed again, and the client
-// gone meanwhile: the next forwarder's sweep stops the testpmd and removes its files.
+// gone meanwhile: the next forwarder's sweep stops the testpmd and removes its files. The same adoption
+// when an nsmgr with its in-process forwarder is SIGKILLed and restarted.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,4 +84,35 @@ test('MEMIF and a forwarder restart: the running cross-connect is adopted; one w
     assert.deepEqual(existsSync(dpdkDir) ? readdirSync(dpdkDir) : [], [], 'cross-connect logs');
     assert.equal(existsSync(`/var/run/dpdk/${first.tag}`), false, 'DPDK runtime directory');
   });
+});
+
+test('MEMIF and an nsmgr with its in-process forwarder SIGKILLed: the restarted one adopts the running cross-connect', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed', timeout: 150_000 }, async (t) => {
+  const mesh = new Mesh(t);
+  const [node] = await createTestNetns(t, 'node');
+  const dpdkDir = join(mesh.dir, 'dpdk');
+  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const nsmgrUrl = mesh.sock('nsmgr');
+  await mesh.registry({ listen: registryUrl, netns: node });
+  const nsmgr = () => mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node, env: { NSM_DPDK_DIR: dpdkDir }, withForwarder: { underlayIp: '198.18.0.1' } });
+  let mgr = await nsmgr();
+  const appDir = join(mesh.dir, 'run-app');
+  const nse = mesh.spawn('nse-m', ['nse', 'macswap', '--name', 'nse-m', '--service', 'fast', '--nsmgr', nsmgrUrl, '--runtime-dir', join(mesh.dir, 'run-nse'), '--listen', mesh.sock('nse-m')], { netns: node });
+  await nse.waitLine(/^nse .* serving /);
+  const app = mesh.spawnNsc({ name: 'app', nsmgr: nsmgrUrl, workloadNetns: node, urls: ['memif://fast/m0'], netns: node, extra: ['--runtime-dir', appDir, '--liveness-interval', '1s'] });
+  assert.equal((JSON.parse(await app.waitLine(/^\{"id"/, 30_000)) as { mechanism: string }).mechanism, 'MEMIF', mesh.logs());
+  const crossConnects = () => dpdkProcesses().filter((p) => p.tag.startsWith('nsm-fwd-') && p.argv.includes(`${mesh.dir}/`));
+  const flowing = async (what: string) => {
+    const from = appStats(appDir).rx;
+    await waitFor(`${what}: packets back`, () => appStats(appDir).rx > from + 1000, 20_000);
+  };
+  await flowing('before');
+  const [first] = crossConnects();
+  assert.ok(first);
+  await mgr.kill();
+  mgr = await nsmgr();
+  await waitFor('the nsmgr adopts the testpmd', () => /adopted the running cross-connect testpmd/.test(mgr.stderr), 30_000);
+  assert.deepEqual(crossConnects().map((p) => p.pid), [first.pid], mgr.tail());
+  await flowing('after the nsmgr restart');
+  assert.deepEqual(await app.stop(), { code: 0, signal: null }, mesh.logs());
+  await waitFor('Close stops the adopted testpmd', () => crossConnects().length === 0, 10_000);
 });
