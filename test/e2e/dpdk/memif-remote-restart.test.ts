@@ -7,6 +7,7 @@ import { before, test } from 'node:test';
 import { sweepStaleTestNetns } from '../helpers/netns.js';
 import { links, Mesh, waitFor } from '../helpers/mesh.js';
 import { twoNodes } from '../helpers/two-nodes.js';
+import { stopTestpmdUnder } from '../../../src/dataplane/dpdk/supervisor.js';
 import { appStats, dpdkProcesses, hasTestpmd } from './helpers.js';
 
 before(async () => {
@@ -15,6 +16,8 @@ before(async () => {
 
 test('MEMIF across two nodes and a forwarder restart: testpmd and tunnel adopted, then swept once the client is gone', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed', timeout: 180_000 }, async (t) => {
   const mesh = new Mesh(t);
+  // Cross-connects outlive their forwarder by design (to be adopted): after the mesh is stopped, what is left under its directory goes, as `nsm down` does.
+  t.after(() => stopTestpmdUnder(mesh.dir));
   const env = { NSM_DPDK_DIR: join(mesh.dir, 'dpdk'), NSM_SWEEP_AFTER: '4s' };
   const { n1, n2, fwdOpts, fwds } = await twoNodes(t, mesh, { family: 4, cidr: '169.254.1.0/24', lists: [['vxlan'], ['vxlan']], endpoint: false, env: [env, env] });
   const nse = mesh.spawn('nse-m', ['nse', 'macswap', '--name', 'nse-m', '--service', 'fast', '--nsmgr', mesh.sock('nsmgr-2'), '--runtime-dir', join(mesh.dir, 'run-nse'), '--listen', mesh.sock('nse-m')], { netns: n2 });

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { before, test } from 'node:test';
 import { createTestNetns, sweepStaleTestNetns } from '../helpers/netns.js';
 import { freePort, Mesh, waitFor, type MeshProcess } from '../helpers/mesh.js';
+import { stopTestpmdUnder } from '../../../src/dataplane/dpdk/supervisor.js';
 import { appStats, dpdkProcesses, hasTestpmd } from './helpers.js';
 
 before(async () => {
@@ -20,6 +21,8 @@ const SWEEP_MS = 4000;
 
 test('MEMIF and a forwarder restart: the running cross-connect is adopted; one whose connection did not come back is swept', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed', timeout: 150_000 }, async (t) => {
   const mesh = new Mesh(t);
+  // Cross-connects outlive their forwarder by design (to be adopted): after the mesh is stopped, what is left under its directory goes, as `nsm down` does.
+  t.after(() => stopTestpmdUnder(mesh.dir));
   const t0 = Date.now();
   const at = (what: string) => t.diagnostic(`${what} at ${Date.now() - t0} ms`);
   const [node] = await createTestNetns(t, 'node');
@@ -88,6 +91,8 @@ test('MEMIF and a forwarder restart: the running cross-connect is adopted; one w
 
 test('MEMIF and an nsmgr with its in-process forwarder SIGKILLed: the restarted one adopts the running cross-connect', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed', timeout: 150_000 }, async (t) => {
   const mesh = new Mesh(t);
+  // Cross-connects outlive their forwarder by design (to be adopted): after the mesh is stopped, what is left under its directory goes, as `nsm down` does.
+  t.after(() => stopTestpmdUnder(mesh.dir));
   const [node] = await createTestNetns(t, 'node');
   const dpdkDir = join(mesh.dir, 'dpdk');
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
