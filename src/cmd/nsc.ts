@@ -16,6 +16,10 @@ import { startMemifApp, stopMemifApp, stopMemifAppAfter, type MemifApp } from '.
 import { startVirtioApp, virtioPlace, type VirtioPlace } from '../dataplane/dpdk/virtio-app.js';
 import { rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { memifLiveness } from '../dataplane/dpdk/memif-liveness.js';
+import { echoLiveness } from '../dataplane/echo-liveness.js';
+import type { LivenessCheck } from '../sdk/tools/liveness.js';
+import { isVhostUser } from '../sdk/tools/mechanisms.js';
 
 interface NscFlags {
   name: string;
@@ -45,7 +49,7 @@ export function registerNscCommand(program: Command): void {
     .addOption(new Option('--request-timeout <duration>', 'give up a request after').env('NSM_REQUEST_TIMEOUT').default(15_000, '15s').argParser(durationArg))
     .addOption(tokenLifetimeOption())
     .addOption(new Option('--exclude <cidrs>', 'excluded prefixes the endpoint must not hand out').env('NSM_EXCLUDED_PREFIXES').argParser(listArg))
-    .addOption(new Option('--liveness-interval <duration>', 'check each connection\'s data path (an in-process ICMP echo to its dst) this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
+    .addOption(new Option('--liveness-interval <duration>', 'check each connection\'s data path (an in-process ICMP echo to its dst; memif: packets sent but none back, from the application\'s counters) this often; 2 failures heal it with a new selection (0 disables)').env('NSM_LIVENESS_INTERVAL').default(1000, '1s').argParser(durationArg))
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
     .addOption(new Option('--once', 'close the connections and exit once they are up'))
@@ -85,8 +89,12 @@ export function registerNscCommand(program: Command): void {
         if (conn) applyDns();
         process.stdout.write(`${JSON.stringify(line)}\n`);
       };
-      // A memif or vhost-user connection has no kernel interface to ping through: no ICMP data-path check for them.
+      // A memif or vhost-user connection has no kernel interface to ping through: a memif connection's check reads
+      // the sending application's counters instead (packets sent, none back: the cross-connect or the endpoint's
+      // application is gone); a vhost-user one has no check (its virtio_user sender does not reconnect to a new socket).
       const memifApps = new Map<string, MemifApp>();
+      /** Applications stopped on purpose (--memif-seconds): no longer checked. */
+      const finished = new Set<string>();
       const anyMemif = specs.some((s) => s.mechanism !== 'kernel');
       const runtimeDir = flags.runtimeDir ?? `/run/nsm/${flags.name}`;
       /** vhostuser:// requests: the socket's directory is made before the Request; the virtio-user sender starts once it is up. */
@@ -97,6 +105,11 @@ export function registerNscCommand(program: Command): void {
         memifApps.set(place.connId, app);
         return app;
       };
+      const echo = echoLiveness();
+      const fallback: LivenessCheck = {
+        check: (c) => (isVhostUser(c.mechanism) ? Promise.resolve({ cannotCheck: 'a VHOSTUSER connection has no data-path check' }) : echo.check(c)),
+        release: (id) => echo.release?.(id),
+      };
       /** A memif:// request's application: dpdk-testpmd (flowgen) serving its socket before the Request. */
       const startMemif = async (ifname: string): Promise<MemifApp> => {
         const connId = randomUUID();
@@ -105,7 +118,14 @@ export function registerNscCommand(program: Command): void {
         return app;
       };
       const client = await MeshClient.create({
-        name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: anyMemif ? 0 : flags.livenessInterval, onState,
+        name: flags.name, nsmgrUrl: flags.nsmgr, log, tokenLifetimeMs: flags.maxTokenLifetime, livenessIntervalMs: flags.livenessInterval, onState,
+        ...(anyMemif
+          ? {
+              liveness: memifLiveness({ appOf: (socket) => [...memifApps.values()].find((a) => a.socketfile === socket && !finished.has(a.connId))?.inst, fallback }),
+              // A heal may start DPDK processes on the forwarder and the endpoint (seconds each): it gets a first Request's time.
+              healAttemptTimeoutMs: flags.requestTimeout,
+            }
+          : {}),
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
       });
@@ -130,6 +150,7 @@ export function registerNscCommand(program: Command): void {
           // A short-lived sender (--memif-seconds): its life starts once the connection is up; then one line of counts.
           if (app && flags.memifSeconds) {
             const key = memif ? 'memif' : 'vhostuser';
+            setTimeout(() => finished.add(app.connId), flags.memifSeconds).unref();
             void stopMemifAppAfter(app, flags.memifSeconds).then((st) => process.stdout.write(`${JSON.stringify({ id: conn.id, [key]: { rx: st.rxPackets, tx: st.txPackets } })}\n`));
           }
           applyDns();

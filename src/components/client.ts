@@ -36,6 +36,8 @@ export interface ClientOptions {
   livenessIntervalMs?: number;
   /** The data-path check (default: the in-process ICMP echo of src/dataplane/echo-liveness.ts). */
   liveness?: LivenessCheck;
+  /** Deadline of one heal attempt (default 5 s; DPDK workloads, whose heal starts processes, pass their request timeout). */
+  healAttemptTimeoutMs?: number;
   /** Called when a connection starts healing (HEALING) and when it is back (UP, with the new connection). */
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
   /** Prometheus metrics of this client (off when absent): its hop and its heals. */
@@ -99,6 +101,7 @@ export class MeshClient {
               heal({
                 watcher: sharedPeerWatcher(log),
                 ...(opts.livenessIntervalMs ? { liveness: opts.liveness ?? echoLiveness(), livenessIntervalMs: opts.livenessIntervalMs } : {}),
+                ...(opts.healAttemptTimeoutMs ? { attemptTimeoutMs: opts.healAttemptTimeoutMs } : {}),
                 onState,
               }),
             ]),

@@ -2,7 +2,7 @@
 // again by their tag in /proc), nice'd and pinned to one CPU, their output in a log file whose
 // statistics are read when they stop; stopped with SIGINT (testpmd prints its totals), then SIGKILL.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -137,3 +137,61 @@ export async function stopTestpmdUnder(dir: string): Promise<number> {
   await Promise.all(found.map((i) => stopTestpmd(i, 2000, false)));
   return found.length;
 }
+
+/** Whether the instance's process still runs (not a zombie). */
+export const isRunning = (inst: DpdkInstance): boolean => inst.pid > 0 && alive(inst.pid);
+
+/**
+ * The latest port statistics, from the last `bytes` of its log only (testpmd appends a block per
+ * period, so the log grows): cheap enough for a check once a second, and no process is spawned.
+ */
+export function latestStats(inst: DpdkInstance, bytes = 8192): PortStats[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(inst.log, 'r');
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(bytes, size));
+    readSync(fd, buf, 0, buf.length, size - buf.length);
+    return parseStats(buf.toString('utf8'));
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * The interface indexes the process's af_packet sockets are bound to (from /proc/PID/net/packet,
+ * matched by socket inode): -1 for a socket whose interface was deleted (a re-created interface
+ * of the same name is another one: the socket never sees its packets).
+ */
+export function packetSocketIfindexes(pid: number): number[] {
+  try {
+    const inodes = new Set<string>();
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSafe(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    }
+    return parsePacketTable(readFileSync(`/proc/${pid}/net/packet`, 'utf8'), inodes);
+  } catch {
+    return [];
+  }
+}
+
+/** Rows of /proc/net/packet (sk RefCnt Type Proto Iface R Rmem User Inode) whose inode is in `inodes`: their Iface. */
+export function parsePacketTable(text: string, inodes: Set<string>): number[] {
+  return text
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 9 && inodes.has(f[8]!))
+    .map((f) => Number(f[4]));
+}
+
+const readlinkSafe = (p: string): string => {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
+};

@@ -56,6 +56,9 @@ export function testpmdArgs(s: TestpmdSpec): string[] {
     '--total-num-mbufs=16384',
     `--forward-mode=${s.mode}`,
     '--auto-start',
+    // Forwarding starts at once: a memif server waits for its peer and a restarted cross-connect must not
+    // wait seconds for links to come up (testpmd's link check) before the connection can heal.
+    '--disable-link-check',
     `--stats-period=${s.statsPeriod ?? 1}`,
     // Without it testpmd may pair ports differently; io mode must join port 0 and port 1.
     '--port-topology=paired',

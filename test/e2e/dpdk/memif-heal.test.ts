@@ -1,0 +1,88 @@
+// E2E, one node: MEMIF liveness and heal. A DPDK client (testpmd flowgen) and a macswap endpoint are
+// cross-connected by the forwarder's testpmd; the client's check reads its own counters (sent, none
+// back = broken). Killing the cross-connect testpmd, then the endpoint's testpmd, heals the connection
+// each time and the packets flow both ways again; Close leaves no DPDK process or file behind.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { createTestNetns, sweepStaleTestNetns } from '../helpers/netns.js';
+import { freePort, Mesh, waitFor } from '../helpers/mesh.js';
+import { stopTestpmdUnder } from '../../../src/dataplane/dpdk/supervisor.js';
+import { appStats, dpdkProcesses, hasTestpmd, nthLine } from './helpers.js';
+
+before(async () => {
+  await sweepStaleTestNetns();
+});
+
+test('MEMIF heal: a killed cross-connect or endpoint testpmd is noticed by the client and healed; packets flow again', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed', timeout: 120_000 }, async (t) => {
+  const mesh = new Mesh(t);
+  // Cross-connects outlive their forwarder by design (to be adopted): after the mesh is stopped, what is left under its directory goes, as `nsm down` does.
+  t.after(() => stopTestpmdUnder(mesh.dir));
+  const t0 = Date.now();
+  const at = (what: string) => t.diagnostic(`${what} at ${Date.now() - t0} ms`);
+  const [node] = await createTestNetns(t, 'node');
+  const dpdkDir = join(mesh.dir, 'dpdk');
+  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const nsmgrUrl = mesh.sock('nsmgr');
+  await mesh.registry({ listen: registryUrl, netns: node });
+  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
+  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node, env: { NSM_DPDK_DIR: dpdkDir } });
+  const nseDir = join(mesh.dir, 'run-nse');
+  const appDir = join(mesh.dir, 'run-app');
+  const nse = mesh.spawn('nse-m', ['nse', 'macswap', '--name', 'nse-m', '--service', 'fast', '--nsmgr', nsmgrUrl, '--runtime-dir', nseDir, '--listen', mesh.sock('nse-m')], { netns: node });
+  await nse.waitLine(/^nse .* serving /);
+  const app = mesh.spawnNsc({ name: 'app', nsmgr: nsmgrUrl, workloadNetns: node, urls: ['memif://fast/m0'], netns: node, extra: ['--runtime-dir', appDir, '--liveness-interval', '1s'] });
+  const conn = JSON.parse(await app.waitLine(/^\{"id"/, 30_000)) as { mechanism: string };
+  assert.equal(conn.mechanism, 'MEMIF', mesh.logs());
+  at('connection up');
+
+  /** Waits until the client got `more` packets back beyond what it had; resolves its counters. */
+  const flowing = async (what: string, more = 1000) => {
+    const from = appStats(appDir).rx;
+    await waitFor(`${what}: ${more} more packets back`, () => appStats(appDir).rx > from + more, 20_000);
+    const s = appStats(appDir);
+    t.diagnostic(`${what}: client sent ${s.tx}, got back ${s.rx}`);
+    return s;
+  };
+  await flowing('before the faults');
+  // Only this mesh's testpmds (other tests may run DPDK on the machine at the same time): their sockets are under its directory.
+  const ours = () => dpdkProcesses().filter((p) => p.argv.includes(`${mesh.dir}/`));
+
+  const killAndHeal = async (n: number, prefix: string, who: string) => {
+    const victim = ours().find((p) => p.tag.startsWith(prefix));
+    assert.ok(victim, `no ${who} testpmd: ${JSON.stringify(ours())}`);
+    process.kill(victim.pid, 'SIGKILL');
+    at(`${who} testpmd killed`);
+    await nthLine(app, /"state":"HEALING"/, n, 20_000);
+    at('client: HEALING');
+    await nthLine(app, /"state":"UP"/, n, 30_000);
+    at('client: UP again');
+    const s = await flowing(`after the ${who} was killed`);
+    assert.ok(ours().some((p) => p.tag.startsWith(prefix) && p.pid !== victim.pid), `a new ${who} testpmd: ${JSON.stringify(ours())}`);
+    return s;
+  };
+
+  await t.test('the cross-connect testpmd killed: heal, packets both ways again', async () => {
+    await killAndHeal(1, 'nsm-fwd-', 'cross-connect');
+  });
+  await t.test('the endpoint\'s testpmd killed: heal, packets both ways again', async () => {
+    await killAndHeal(2, 'nsm-mac-', 'endpoint');
+  });
+
+  await t.test('Close: the endpoint counted packets both ways after the last heal; no DPDK process, log or socket is left', async () => {
+    const heals = app.lines().filter((l) => l.includes('"state":"HEALING"')).length;
+    t.diagnostic(`heals: ${heals}; reasons: ${app.stderr.split('\n').filter((l) => l.includes('healing')).map((l) => (JSON.parse(l) as { reason?: string }).reason).join(' | ')}`);
+    assert.deepEqual(await app.stop(), { code: 0, signal: null }, mesh.logs());
+    await waitFor('the endpoint\'s counts', () => nse.lines().some((l) => l.includes('"memif"') && (JSON.parse(l) as { memif: { rx: number } }).memif.rx > 1000), 10_000);
+    const counts = nse.lines().filter((l) => l.includes('"memif"')).map((l) => (JSON.parse(l) as { memif: { rx: number; tx: number } }).memif);
+    t.diagnostic(`endpoint applications (one per heal): ${JSON.stringify(counts)}`);
+    const last = counts.at(-1)!;
+    // Sampled once a second: counted both ways, not compared exactly.
+    assert.ok(last.rx > 0 && last.tx > 0 && last.tx <= last.rx, JSON.stringify(counts));
+    await waitFor('no DPDK process', () => ours().length === 0, 5000).catch((err: unknown) => assert.fail(`${String(err)}: ${JSON.stringify(ours())}\n${mesh.logs(30)}`));
+    assert.deepEqual(readdirSync(appDir), []);
+    assert.deepEqual(existsSync(nseDir) ? readdirSync(nseDir) : [], []);
+    assert.deepEqual(existsSync(dpdkDir) ? readdirSync(dpdkDir) : [], [], 'cross-connect logs');
+  });
+});
