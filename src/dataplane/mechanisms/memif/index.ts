@@ -14,7 +14,7 @@ import type { IPContext, Mechanism } from '../../../api/index.js';
 import { FailedPreconditionError } from '../../../api/errors.js';
 import type { LocalMechanism, ProgramContext, Side } from '../../../sdk/tools/mechanism-module.js';
 import type { ProgrammedLink } from '../../../sdk/tools/forwarder-dataplane.js';
-import { MEMIF, memifMechanism, memifSocketOf, P } from '../../../sdk/tools/mechanisms.js';
+import { MEMIF, memifMechanism, memifSocketOf } from '../../../sdk/tools/mechanisms.js';
 import { findTestpmd, packetSocketIfindexes, startTestpmd, stopTestpmd, type DpdkInstance } from '../../dpdk/supervisor.js';
 import { createLogger } from '../../../sdk/core/log.js';
 import { tagOf, type Port } from '../../dpdk/testpmd.js';
