@@ -2,7 +2,8 @@
 // endpoint run as separate processes with --heapsnapshot-signal; a heap snapshot (taken
 // after a full GC) before and after N connections gives the growth that stays, unlike
 // RSS, which also counts heap V8 has not collected or returned. Prints JSON.
-// Run: node --import tsx bench/heap-per-connection.ts [N]
+// Run: node --import tsx bench/heap-per-connection.ts [N] [--top]
+// --top also prints, per process on stderr, the constructors whose retained count and size grew most.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { createNamedNetns, deleteNamedNetns } from '../src/dataplane/netns.js';
 import { freePort, Mesh, type MeshProcess } from '../test/e2e/helpers/mesh.js';
 
 process.env.NSM_LOG_LEVEL ??= 'warn';
-const N = Number(process.argv[2] ?? 500);
+const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 500);
 const CLIENT_NS = 5;
 const diag = mkdtempSync(join(tmpdir(), 'nsm-heap-'));
 const env = { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${diag}`, NSM_LOG_LEVEL: 'warn' };
@@ -22,22 +23,50 @@ const mesh = new Mesh({ after: (fn: () => unknown) => after.push(fn) } as unknow
 const prefix = `b${process.pid}`;
 const namespaces = [`${prefix}-nse`, ...Array.from({ length: CLIENT_NS }, (_, i) => `${prefix}-c${i}`)];
 
-/** Sum of self sizes of all nodes in a heap snapshot file. */
-function heapBytes(file: string): number {
-  const snap = JSON.parse(readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
+const TOP = process.argv.includes('--top');
+interface Heap {
+  bytes: number;
+  /** Count and bytes by "type:constructor" (only with --top). */
+  byName: Map<string, { n: number; bytes: number }>;
+}
+
+/** Sum of self sizes of all nodes in a heap snapshot file (and, with --top, the same by constructor). */
+function heapBytes(file: string): Heap {
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
   const fields = snap.snapshot.meta.node_fields;
-  const self = fields.indexOf('self_size');
-  let total = 0;
-  for (let i = self; i < snap.nodes.length; i += fields.length) total += snap.nodes[i]!;
-  return total;
+  const [self, type, name] = [fields.indexOf('self_size'), fields.indexOf('type'), fields.indexOf('name')];
+  const types = snap.snapshot.meta.node_types[0];
+  const out: Heap = { bytes: 0, byName: new Map() };
+  for (let i = 0; i < snap.nodes.length; i += fields.length) {
+    const size = snap.nodes[i + self]!;
+    out.bytes += size;
+    if (!TOP) continue;
+    const t = types[snap.nodes[i + type]!]!;
+    const key = t === 'object' || t === 'closure' || t === 'native' ? `${t}:${snap.strings[snap.nodes[i + name]!]!.slice(0, 60)}` : t;
+    const e = out.byName.get(key) ?? { n: 0, bytes: 0 };
+    e.n++;
+    e.bytes += size;
+    out.byName.set(key, e);
+  }
+  return out;
+}
+
+/** The constructors that grew most between two snapshots, per connection. */
+function topGrowth(a: Heap, b: Heap, n: number): string {
+  const rows = [...b.byName].map(([k, v]) => ({ k, dn: (v.n - (a.byName.get(k)?.n ?? 0)) / n, db: (v.bytes - (a.byName.get(k)?.bytes ?? 0)) / n }));
+  return rows
+    .sort((x, y) => y.db - x.db)
+    .slice(0, 25)
+    .map((r) => `  ${r.db.toFixed(0).padStart(7)} B ${r.dn.toFixed(1).padStart(6)} x  ${r.k}`)
+    .join('\n');
 }
 
 /** Asks every process for a snapshot and waits until all are written; returns bytes by process name. */
-async function snapshot(procs: MeshProcess[], round: number): Promise<Map<string, number>> {
+async function snapshot(procs: MeshProcess[], round: number): Promise<Map<string, Heap>> {
   for (const p of procs) p.signal('SIGUSR2');
   const want = (p: MeshProcess) => readdirSync(diag).filter((f) => f.includes(`.${p.child.pid}.`) && f.endsWith(`.00${round}.heapsnapshot`));
   for (let i = 0; i < 600 && procs.some((p) => want(p).length === 0); i++) await new Promise((r) => setTimeout(r, 100));
-  const out = new Map<string, number>();
+  const out = new Map<string, Heap>();
   for (const p of procs) {
     // A snapshot file appears before it is complete: retry until it parses.
     for (let i = 0; ; i++) {
@@ -81,7 +110,8 @@ try {
     }),
   );
   const afterSnap = await snapshot(procs, 2);
-  const perProcess = Object.fromEntries(procs.map((p) => [p.name, +((afterSnap.get(p.name)! - before.get(p.name)!) / N / 1024).toFixed(2)]));
+  const perProcess = Object.fromEntries(procs.map((p) => [p.name, +((afterSnap.get(p.name)!.bytes - before.get(p.name)!.bytes) / N / 1024).toFixed(2)]));
+  if (TOP) for (const p of procs) process.stderr.write(`${p.name}: per connection, by constructor\n${topGrowth(before.get(p.name)!, afterSnap.get(p.name)!, N)}\n`);
   const total = Object.values(perProcess).reduce((a, b) => a + b, 0);
   process.stdout.write(
     `${JSON.stringify({

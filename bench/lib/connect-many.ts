@@ -12,8 +12,8 @@ export interface ConnectMany {
   seconds: number;
 }
 
-/** Connection i goes from clients[i % k] into namespace netns[i % k] as interface nsm-<i / k>. */
-export async function connectMany(clients: MeshClient[], netns: string[], n: number, concurrency: number, timeoutMs: number): Promise<ConnectMany> {
+/** Connection i goes from clients[i % k] into namespace netns[i % k] as interface nsm-<i / k>, to `service(i)` (default icmp-responder). */
+export async function connectMany(clients: MeshClient[], netns: string[], n: number, concurrency: number, timeoutMs: number, service: (i: number) => string = () => 'icmp-responder'): Promise<ConnectMany> {
   const out: ConnectMany = { conns: [], made: [], failed: 0, firstErr: undefined, seconds: 0 };
   const k = clients.length;
   let next = 0;
@@ -23,7 +23,7 @@ export async function connectMany(clients: MeshClient[], netns: string[], n: num
       for (let i = next++; i < n; i = next++) {
         try {
           const client = clients[i % k]!;
-          const conn = await client.request({ service: 'icmp-responder', ifname: `nsm-${Math.floor(i / k)}`, netnsUrl: `file:///var/run/netns/${netns[i % k]}`, timeoutMs });
+          const conn = await client.request({ service: service(i), ifname: `nsm-${Math.floor(i / k)}`, netnsUrl: `file:///var/run/netns/${netns[i % k]}`, timeoutMs });
           out.conns.push(conn);
           out.made.push({ client, conn });
         } catch (err) {

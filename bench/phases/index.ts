@@ -13,6 +13,7 @@ import { metrics } from './metrics.js';
 import { notYet } from './not-yet.js';
 import { registry } from './registry.js';
 import { remote } from './remote.js';
+import { scale } from './scale.js';
 
 const iperfArgs = ['--reps', String(IPERF_REPS), '--seconds', String(IPERF_SECONDS)];
 /** Remote mechanisms against their hand-made tunnels: more reps (ABBA-alternated), the ratios move a lot on a shared machine. */
@@ -32,6 +33,7 @@ export const PHASES: Phase[] = [
   heal,
   memoryGc,
   healStorm,
+  scale,
   childPhase('memory', 'heap-per-connection.ts', ['memory.per-connection.heap'], { argv: [QUICK ? '200' : '500'], timeoutMs: 300_000 }),
   registry,
   childPhase('registry-k8s', 'registry-k8s.ts', ['registry.find.p50.k8s'], { argv: ['--json', '--count', QUICK ? '1000' : '10000', '--finds', QUICK ? '100' : '500'], timeoutMs: 900_000 }),

@@ -3,7 +3,6 @@
 import { missing, wanted, type Phase } from '../lib/harness.js';
 
 const NOT_YET: Record<string, string> = {
-  'connections.10000.seconds': 'not measured yet: 10 nodes x 1,000 connections needs a 10-node mesh phase (not written; it must also keep the kernel neighbour tables under gc_thresh3, about 1,024 entries shared by all namespaces: static neighbours or per-namespace sysctls)',
 };
 
 export const notYet: Phase = {

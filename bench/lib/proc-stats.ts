@@ -1,0 +1,34 @@
+// CPU time and peak RSS of a set of mesh processes (and their children) for the scale phases: CPU read from
+// /proc/PID/stat, RSS sampled on an interval by treeRssKiB.
+import { readFileSync } from 'node:fs';
+import { treeRssKiB } from './harness.js';
+
+/** CPU seconds (user + system, plus reaped children's) of a process so far; 0 when gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14-17 of stat (utime, stime, cutime, cstime), in clock ticks of 10 ms.
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Sum of cpuSeconds over `pids`. */
+export const cpuSum = (pids: number[]) => pids.reduce((s, p) => s + cpuSeconds(p), 0);
+
+/** Samples the summed tree RSS of `pids` every `everyMs`; stop() returns the peak (KiB). */
+export function rssPeak(pids: number[], everyMs = 1000): { stop: () => number } {
+  let peak = treeRssKiB(pids);
+  const timer = setInterval(() => (peak = Math.max(peak, treeRssKiB(pids))), everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, treeRssKiB(pids));
+    },
+  };
+}
+
+/** The 1-minute load average. */
+export const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
