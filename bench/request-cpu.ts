@@ -1,5 +1,6 @@
 // Diagnostic: CPU time (utime+stime from /proc/PID/stat) each mesh process spends per local Request+Close,
-// to see where the request path's time goes. Run: node --import tsx bench/request-cpu.ts [runs]
+// to see where the request path's time goes. Run: node --import tsx bench/request-cpu.ts [runs] [--with-forwarder]
+// (--with-forwarder: the forwarder in the nsmgr's process, --background-removal, as the latency benches run it).
 import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { closeAllChannels } from '../src/api/index.js';
@@ -8,7 +9,8 @@ import { createNamedNetns, deleteNamedNetns } from '../src/dataplane/netns.js';
 import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
 
 process.env.NSM_LOG_LEVEL ??= 'warn';
-const RUNS = Number(process.argv[2] ?? 40);
+const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
+const WITH_FORWARDER = process.argv.includes('--with-forwarder');
 const ticks = (pid: number) => {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
@@ -25,8 +27,8 @@ try {
   const nsmgrUrl = mesh.sock('nsmgr');
   const procs = [
     await mesh.registry({ listen: reg }),
-    await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg }),
-    await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1' }),
+    await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg, ...(WITH_FORWARDER ? { withForwarder: { underlayIp: '198.18.0.1', backgroundRemoval: true } } : {}) }),
+    ...(WITH_FORWARDER ? [] : [await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1' })]),
     await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.0.0/16' }),
   ];
   const client = await MeshClient.create({ name: 'nsc', nsmgrUrl });

@@ -143,6 +143,20 @@ function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
   m.set(k, v);
 }
 
+/**
+ * One stat of a namespace file on the calling thread (undefined when it cannot be read): a few microseconds for
+ * these in-memory files, where an asynchronous stat costs a round trip through libuv's pool (and may queue behind
+ * slower file work), and operations issued together (a side's addresses and routes) resolve in the same tick, so
+ * their ip-batch lines go out in one write.
+ */
+function statNow(path: string): { dev: number; ino: number } | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parse, check existence and identify a namespace; throws FailedPreconditionError naming it if missing. */
 export async function resolveNetnsId(ref: NetnsLike): Promise<ResolvedNetns> {
   const parsed = parseNetns(ref);
@@ -151,7 +165,7 @@ export async function resolveNetnsId(ref: NetnsLike): Promise<ResolvedNetns> {
     const cached = byInode.get(id);
     if (cached) {
       const path = netnsPath(cached);
-      const st = OWN_PATHS.has(path) ? ownNetns() : await stat(path).catch(() => undefined);
+      const st = OWN_PATHS.has(path) ? ownNetns() : statNow(path);
       if (st && st.dev === parsed.dev && st.ino === parsed.ino) return { ref: cached, id };
       byInode.delete(id);
     }
@@ -162,7 +176,7 @@ export async function resolveNetnsId(ref: NetnsLike): Promise<ResolvedNetns> {
   }
   const path = netnsPath(parsed);
   if (OWN_PATHS.has(path)) return { ref: parsed, id: ownNetns().id };
-  const st = await stat(path).catch(() => undefined);
+  const st = statNow(path);
   if (!st) throw new FailedPreconditionError(`${describeNetns(parsed)} does not exist`);
   const id = `${st.dev}:${st.ino}`;
   if (nsfsChecked.get(path) === id) return { ref: parsed, id };

@@ -3,14 +3,16 @@
 // equal to the token that segment carries. Callers without a token are served
 // (insecure mode) unless `requireToken` is set. Events this hop starts itself
 // (timeout's Close of an expired connection, refresh) have no caller and are not
-// checked (as upstream, which authorizes only calls with a gRPC peer). With an identity installed
+// checked (as upstream, which authorizes only calls with a gRPC peer). A token whose signature was already verified
+// (same bytes) is not verified again until it expires (core/token-cache). With an identity installed
 // (security on) a token is required and upstream's default policies run as named checks (token-policies).
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { isBackgroundEvent } from '../core/begin.js';
 import { realClock, type Clock } from '../core/clock.js';
 import type { Ctx } from '../core/ctx.js';
 import { PermissionDeniedError } from '../../api/errors.js';
-import { tokenTrust, verifyToken } from '../core/token.js';
+import { tokenTrust } from '../core/token.js';
+import { verifyTokenCached } from '../core/token-cache.js';
 import { checkCallerTokens, checkNextToken } from './token-policies.js';
 import type { Connection } from '../../api/index.js';
 
@@ -29,13 +31,13 @@ async function check(conn: Connection, ctx: Ctx, requireToken: boolean, clock: C
   if (!token) {
     if (requireToken) throw new PermissionDeniedError('missing nsm-client-token');
     if (caller?.token) {
-      await verifyToken(caller.token, clock).then((v) => {
+      await verifyTokenCached(caller.token, clock).then((v) => {
         if (v.subject !== caller.name) throw new PermissionDeniedError(`path segment ${caller.name}: token was issued to ${v.subject}`);
       });
     }
     return;
   }
-  const v = await verifyToken(token, clock);
+  const v = await verifyTokenCached(token, clock);
   if (!caller) throw new PermissionDeniedError('token presented without a path');
   if (v.subject !== caller.name) {
     throw new PermissionDeniedError(`token was issued to "${v.subject}" but the path's current segment is "${caller.name}"`);

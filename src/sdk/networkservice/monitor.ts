@@ -35,6 +35,8 @@ export class ConnectionMonitor {
   private readonly events = new EventEmitter();
   /** Open MonitorConnections streams by the subscriber's process life (`nsm-instance`). */
   private readonly watching = new Map<string, number>();
+  /** Events waiting for the end of this turn of the event loop (see publish). */
+  private queued: [ConnectionEventType, Connection][] = [];
 
   constructor() {
     this.events.setMaxListeners(0);
@@ -67,13 +69,30 @@ export class ConnectionMonitor {
   update(conn: Connection): void {
     const copy = Connection.fromPartial(conn);
     this.conns.set(conn.id, copy);
-    this.events.emit('event', ConnectionEventType.UPDATE, copy);
+    this.publish(ConnectionEventType.UPDATE, copy);
   }
 
   remove(conn: Connection): void {
     const known = this.conns.get(conn.id) ?? conn;
     this.conns.delete(conn.id);
-    this.events.emit('event', ConnectionEventType.DELETE, known);
+    this.publish(ConnectionEventType.DELETE, known);
+  }
+
+  /**
+   * Streams an event to the subscribers once the current turn of the event loop is over, in order: the
+   * Request or Close that caused it answers first (its HTTP/2 frames are sent before any JavaScript
+   * immediate runs), so copying, encoding and sending events stays off the critical path of every hop.
+   * The held connections (`connections`, the initial state of a new stream) change at once.
+   */
+  private publish(type: ConnectionEventType, conn: Connection): void {
+    if (this.events.listenerCount('event') === 0) return;
+    this.queued.push([type, conn]);
+    if (this.queued.length > 1) return;
+    setImmediate(() => {
+      const list = this.queued;
+      this.queued = [];
+      for (const [t, c] of list) this.events.emit('event', t, c);
+    });
   }
 
   element(): NetworkServiceElement {
@@ -113,7 +132,8 @@ export class ConnectionMonitor {
           yield ConnectionEvent.fromPartial({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, connections: initial });
           for await (const [type, conn] of stream as AsyncIterable<[ConnectionEventType, Connection]>) {
             const v = view(conn);
-            if (v) yield ConnectionEvent.fromPartial({ type, connections: { [conn.id]: v } });
+            // No deep copy: `v` is a held connection (never changed in place: update stores a new copy) or monitorView's own copy.
+            if (v) yield { type, connections: { [conn.id]: v } } satisfies ConnectionEvent;
           }
         } catch (err) {
           if (!call.signal.aborted) throw err;

@@ -54,3 +54,18 @@ test('a rule without an address is IPv4 on a plain channel and IPv6 only on an `
   await v6.run(['rule del pref 1001 iif lo table 100', 'route flush table 100']);
   assert.doesNotMatch(execFileSync('ip', ['-n', ns, '-6', 'route', 'show', 'table', '100'], { encoding: 'utf8' }), /dev lo/);
 });
+
+test('commands issued in one tick go to ip in one write; each still gets its own outcome', async (t) => {
+  const ch = new IpBatchChannel({ kind: 'host' });
+  t.after(() => ch.close());
+  await ch.run('link show dev lo');
+  const stdin = (ch as unknown as { proc: { stdin: { write: (s: string) => boolean } } }).proc.stdin;
+  const writes: string[] = [];
+  const orig = stdin.write.bind(stdin);
+  stdin.write = (s: string) => (writes.push(s), orig(s));
+  const all = await Promise.allSettled([ch.run('link show dev lo'), ch.run('link show dev nsm-nope2'), ch.run(['link show dev lo', 'link show dev lo'])]);
+  assert.deepEqual(all.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal(writes.length, 1);
+  await ch.run('link show dev lo');
+  assert.equal(writes.length, 2, 'a later command is a write of its own');
+});

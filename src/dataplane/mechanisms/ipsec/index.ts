@@ -56,9 +56,10 @@ async function release(connId: string, dp: ForwarderDataplane | undefined = data
   orphans.delete(dirNameOf(connId));
   unreservePort(connId);
   const hadDir = existsSync(connDir(connId));
+  // Release runs on every Close whatever the mechanism: a connection that never had a charon (no state directory,
+  // where its pid file lives) has nothing here, and is answered without touching the file system again.
+  if (!r && !hadDir) return;
   const had = await stopCharon(connDir(connId));
-  // Release runs on every Close whatever the mechanism: a connection that never had a charon has nothing here.
-  if (!r && !had && !hadDir) return;
   const rt = routingOf(connId);
   await dp?.deleteLink('host', rt.placeholderPeer).catch(() => false);
   await dp?.ipLines?.('host', [`rule del pref ${rt.pref} lookup ${rt.table}`], NOT_THERE).catch(() => undefined);
