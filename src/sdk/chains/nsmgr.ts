@@ -49,7 +49,7 @@ export interface NsmgrChainOptions {
   /** Interdomain (README: Interdomain): this nsmgr's domain and the registries of the domains it knows. */
   domain?: string;
   domains?: DomainMap;
-  /** Requests from local clients in flight / waiting per forwarder (admit-forwarder; defaults 8 / 64, wait <= 3 s). */
+  /** Requests from local clients in flight / waiting per forwarder (admit-forwarder; defaults 8 / 64, wait <= 15 s). */
   admission?: ForwarderAdmissionOptions;
 }
 

@@ -19,8 +19,9 @@ export function admitForwarder(opts: ForwarderAdmissionOptions = {}): NetworkSer
   const gates = new Map<string, Admission>();
   const gate = (url: string) => {
     let g = gates.get(url);
-    // Waits end before a heal attempt's own deadline (5 s), so the refusal reaches the client first.
-    if (!g) gates.set(url, (g = new Admission({ maxWaitMs: 3000, ...opts, what: `forwarder ${url}` })));
+    // A waiter usually leaves when its caller gives up (its signal); the wait bound (default 15 s, NSM's
+    // request timeout) only ends waits nobody cancels.
+    if (!g) gates.set(url, (g = new Admission({ maxWaitMs: 15_000, ...opts, what: `forwarder ${url}` })));
     return g;
   };
   const el = element({
