@@ -46,4 +46,16 @@ describe('admission', () => {
     assert.equal(a.active, 0, 'nobody was waiting any more');
     await assert.rejects(a.enter(AbortSignal.abort()), { name: 'AbortError' });
   });
+  it('serves the newest waiter first once the oldest has waited lifoAfterMs (adaptive LIFO)', async () => {
+    const a = new Admission({ concurrency: 1, queue: 5, maxWaitMs: 10_000, lifoAfterMs: 30 });
+    const r1 = await a.enter();
+    const order: string[] = [];
+    const old = a.enter().then((r) => (order.push('old'), r));
+    await new Promise((r) => setTimeout(r, 40));
+    const young = a.enter().then((r) => (order.push('young'), r));
+    r1();
+    (await young)();
+    (await old)();
+    assert.deepEqual(order, ['young', 'old']);
+  });
 });
