@@ -22,7 +22,7 @@ interface Entry {
   unwatch?: () => void;
 }
 
-export function localForwarders(opts: { watch?: WatchForwarder } = {}): NSERegistryElement & ForwarderDirectory & { size(): number } {
+export function localForwarders(opts: { watch?: WatchForwarder } = {}): NSERegistryElement & ForwarderDirectory & { size(): number; lost(): LostForwarder[] } {
   const fwds = new Map<string, Entry>();
   const drop = (name: string) => {
     fwds.get(name)?.unwatch?.();
