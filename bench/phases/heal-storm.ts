@@ -2,9 +2,11 @@
 // restarted at once; heal.storm.seconds is the time from the kill until every connection is UP again at its
 // client, with the CPU the mesh processes spent meanwhile and the restarted forwarder's RSS.
 import { closeMany, connectMany } from '../lib/connect-many.js';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
+import { createLogger } from '../../src/sdk/core/log.js';
 import { freePort } from '../../test/e2e/helpers/mesh.js';
 import { add, delNetns, log, missing, netns, newMesh, QUICK, rssKiB, stopMesh, wanted, type Phase } from '../lib/harness.js';
 
@@ -19,6 +21,11 @@ function cpuSeconds(pid: number): number {
     return 0;
   }
 }
+
+/** How long the phase waits for every connection to be UP again after the kill (BENCH_STORM_WAIT_S, default 120 s). */
+const WAIT_MS = Number(process.env.BENCH_STORM_WAIT_S ?? 120) * 1000;
+/** BENCH_STORM_LOGS=DIR: write every mesh process's log there (the clients log to the bench's stderr). */
+const LOG_DIR = process.env.BENCH_STORM_LOGS;
 
 async function healStormPhase(): Promise<void> {
   if (!wanted('heal.storm.seconds')) return;
@@ -48,7 +55,7 @@ async function healStormPhase(): Promise<void> {
     const nse = await start('nse-storm', ['nse', 'icmp-responder', '--name', 'nse-storm', '--nsmgr', nsmgrUrl, '--netns', nseNs, '--listen', mesh.sock('nse-storm'), '--cidr', '169.254.0.0/16'], /^nse .* serving /);
     const upAt = new Map<string, number>();
     for (let k = 0; k < NS; k++) {
-      clients.push(await MeshClient.create({ name: `bench-storm-${k}`, nsmgrUrl, onState: (id, state) => state === 'UP' && upAt.set(id, Date.now()) }));
+      clients.push(await MeshClient.create({ name: `bench-storm-${k}`, nsmgrUrl, ...(LOG_DIR ? { log: createLogger(`bench-storm-${k}`, 'info') } : {}), onState: (id, state) => state === 'UP' && upAt.set(id, Date.now()) }));
     }
     const { conns, made, failed, firstErr, seconds: setupSeconds } = await connectMany(clients, cns, N, CONC, 120_000);
     log(`heal-storm: ${conns.length} connections in ${setupSeconds.toFixed(1)} s (${failed} failed)`);
@@ -63,13 +70,21 @@ async function healStormPhase(): Promise<void> {
     const self0 = process.cpuUsage();
     const kill = Date.now();
     log('heal-storm: SIGKILL the forwarder, restart it at once');
+    // Peak RSS of every mesh process (and the bench's own) during the storm, sampled every 200 ms.
+    const peak = new Map<string, number>();
+    const sample = () => {
+      for (const [name, pid] of [['registry', reg.pid], ['nsmgr', nsmgr.pid], ['forwarder', fwd.pid], ['nse', nse.pid], ['clients', process.pid]] as const) {
+        peak.set(name, Math.max(peak.get(name) ?? 0, rssKiB(pid) || 0));
+      }
+    };
+    const sampler = setInterval(sample, 200);
     await fwd.kill();
     // The restart competes with 1,000 heals for the CPU.
     fwd = await start(fwdOpts.name, fwdArgs, /^forwarder .* listening on /);
     const listening = Date.now();
     log(`heal-storm: forwarder listening again ${((listening - kill) / 1000).toFixed(1)} s after the kill`);
     const ids = conns.map((c) => c.id);
-    const deadline = kill + 120_000;
+    const deadline = kill + WAIT_MS;
     let waiting = ids.length;
     let lastReport = Date.now();
     while (Date.now() < deadline) {
@@ -81,6 +96,8 @@ async function healStormPhase(): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+    clearInterval(sampler);
+    sample();
     const healed = Math.max(...ids.map((id) => upAt.get(id) ?? 0));
     const seconds = (healed - kill) / 1000;
     const cpu = others.map((p, j) => cpuSeconds(p.pid) - cpu0[j]!);
@@ -88,16 +105,20 @@ async function healStormPhase(): Promise<void> {
     const selfCpu = process.cpuUsage(self0);
     const clientCpu = (selfCpu.user + selfCpu.system) / 1e6;
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    const rssAfter = rssKiB(fwd.pid);
-    const cpuNote = `restarted forwarder listening after ${((listening - kill) / 1000).toFixed(1)} s; CPU during the heal: forwarder ${fwdCpu.toFixed(1)} s (restarted process), nsmgr ${cpu[1]!.toFixed(1)} s, registry ${cpu[0]!.toFixed(1)} s, nse ${cpu[2]!.toFixed(1)} s, clients (bench process) ${clientCpu.toFixed(1)} s; forwarder RSS ${rssBefore} KiB before the kill, ${rssAfter} KiB after the heal; load average ${load}`;
+    const mib = (k: string) => `${((peak.get(k) ?? 0) / 1024).toFixed(0)}`;
+    const cpuNote = `restarted forwarder listening after ${((listening - kill) / 1000).toFixed(1)} s; CPU seconds from the kill to the last heal: forwarder ${fwdCpu.toFixed(1)} (restarted process), nsmgr ${cpu[1]!.toFixed(1)}, registry ${cpu[0]!.toFixed(1)}, nse ${cpu[2]!.toFixed(1)}, clients (bench process) ${clientCpu.toFixed(1)}; peak RSS MiB: forwarder ${mib('forwarder')} (${(rssBefore / 1024).toFixed(0)} before the kill), nsmgr ${mib('nsmgr')}, registry ${mib('registry')}, nse ${mib('nse')}, clients ${mib('clients')}; load average ${load}`;
     if (waiting > 0) {
-      missing('heal.storm.seconds', `${waiting} of ${ids.length} connections not UP again within 120 s; ${cpuNote}`);
+      missing('heal.storm.seconds', `${waiting} of ${ids.length} connections not UP again within ${(WAIT_MS / 1000).toFixed(0)} s (${ids.length - waiting} were); ${cpuNote}`);
     } else {
       add({ name: 'heal.storm.seconds', value: seconds, unit: 's', note: `${ids.length} connections (${NS} client namespaces) through one forwarder process, SIGKILLed and restarted at once: kill to the last connection UP again at its client; ${cpuNote}` });
     }
     log(`heal-storm: closing ${conns.length}`);
     await closeMany(made, CONC);
   } finally {
+    if (LOG_DIR) {
+      mkdirSync(LOG_DIR, { recursive: true });
+      for (const p of mesh.procs) writeFileSync(join(LOG_DIR, `${p.name}-${p.pid}.log`), p.stderr);
+    }
     for (const c of clients) await c.shutdown().catch(() => undefined);
     closeAllChannels();
     await stopMesh(mesh);

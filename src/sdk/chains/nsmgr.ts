@@ -15,6 +15,8 @@ import { monitorNext } from '../networkservice/monitor-next.js';
 import { nextUrlOf } from '../tools/next-url.js';
 import { sharedPeerWatcher } from '../tools/peer-watch.js';
 import { selectForwarder } from '../networkservice/select-forwarder.js';
+import { admitForwarder, type ForwarderAdmissionOptions } from '../networkservice/admit-forwarder.js';
+import { refuseEarly } from '../networkservice/refuse-early.js';
 import { namespaceOwnership, type NamespaceFacts } from '../networkservice/namespace-ownership.js';
 import { userPolicy } from '../networkservice/user-policy.js';
 import { registryUserPolicy } from '../registry/user-policy.js';
@@ -47,6 +49,8 @@ export interface NsmgrChainOptions {
   /** Interdomain (README: Interdomain): this nsmgr's domain and the registries of the domains it knows. */
   domain?: string;
   domains?: DomainMap;
+  /** Requests from local clients in flight / waiting per forwarder (admit-forwarder; defaults 8 / 64, wait <= 15 s). */
+  admission?: ForwarderAdmissionOptions;
 }
 
 export interface NsmgrChains {
@@ -60,19 +64,30 @@ export interface NsmgrChains {
 
 export function newNsmgrChains(opts: NsmgrChainOptions): NsmgrChains {
   const monitor = new ConnectionMonitor();
-  const forwarders = localForwarders();
+  const watcher = sharedPeerWatcher();
+  // A forwarder whose monitor stream breaks is out of selection until it registers again (or its stream is back).
+  const forwarders = localForwarders({
+    watch: (url, lost, back) => {
+      const unBreak = watcher.onBreak(url, lost);
+      const unBack = watcher.onReconnect(url, back);
+      return () => (unBreak(), unBack());
+    },
+  });
+  const admission = admitForwarder(opts.admission);
   const registry = connectNSERegistry(opts.registryUrl);
   const replay = registryReplay({ registry: registryChain(registry), ...(opts.log ? { log: opts.log } : {}) });
   return {
     monitor,
     networkService: chain(
+      refuseEarly(opts.name, forwarders, admission),
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       ...(opts.namespaces ? [namespaceOwnership(opts.namespaces)] : []),
       ...(opts.policy ? [userPolicy(opts.policy, opts.name)] : []),
       ...(opts.domain ? [ownDomain(opts.domain)] : []),
       discover(opts.directory),
       selectForwarder(forwarders),
-      monitorNext(monitor, sharedPeerWatcher()),
+      admission,
+      monitorNext(monitor, watcher),
       connect(nextUrlOf),
     ),
     nsRegistry: registryChain(connectNSRegistry(opts.registryUrl)),

@@ -11,6 +11,9 @@ import type { Logger } from './log.js';
 /**
  * The caller went away while its Request was being served, so it will never learn
  * of the connection nor close it: close it here rather than wait for its expiry.
+ * Not for a re-Request (refresh, heal) of a connection that already went through this hop (its segment
+ * is in the path): that caller knows the connection and retries or closes it, and closing it would
+ * throw away the work its retry needs (a heal storm turns into a removal storm).
  */
 function closeAbandoned(handler: NetworkServiceHandler, conn: Connection, log: Logger): void {
   log.info({ connId: conn.id }, 'caller left before the connection was returned: closing it');
@@ -25,10 +28,12 @@ export function networkServiceImplementation(handler: NetworkServiceHandler, log
     async request(req: NetworkServiceRequest, call: CallContext): Promise<Connection> {
       const ctx = newCtx({ signal: call.signal, log, incoming: incomingFrom(call.metadata) });
       const started = performance.now();
+      const path = req.connection?.path;
+      const known = !!path && path.pathSegments.length > path.index + 1;
       try {
         const conn = await handler.request(req, ctx);
         log.debug({ connId: conn.id, ms: +(performance.now() - started).toFixed(2) }, 'request served');
-        if (call.signal.aborted) closeAbandoned(handler, conn, log);
+        if (call.signal.aborted && !known) closeAbandoned(handler, conn, log);
         return conn;
       } catch (err) {
         log.warn({ connId: req.connection?.id, err }, 'request failed');

@@ -4,13 +4,14 @@
 // or a refresh fails, it re-requests the same path; when the data path is broken
 // too (the liveness check fails), it closes the old path and asks for a new
 // selection (state RESELECT_REQUESTED). Retries back off (with jitter) from 100 ms to 2 s until
-// a request succeeds or the user closes the connection. A liveness check that cannot run
+// a request succeeds or the user closes the connection; an attempt that ran out of time gives the next one
+// twice as long (up to `maxAttemptTimeoutMs`), so a slow, busy node finishes heals instead of redoing them. A liveness check that cannot run
 // (a missing tool) leaves the connection UP and logs one warning. Sits between refresh and connect.
 import { State, type Connection } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { eventFactoryOf, isBackgroundEvent, type EventFactory } from '../core/begin.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
-import { ConnectionClosedError, messageOf } from '../../api/errors.js';
+import { ConnectionClosedError, messageOf, Status, statusOf } from '../../api/errors.js';
 import { connectedUrl } from './connect.js';
 import { Backoff } from '../tools/backoff.js';
 import { cannotCheck, type LivenessCheck, type LivenessVerdict } from '../tools/liveness.js';
@@ -32,6 +33,8 @@ export interface HealOptions {
   maxBackoffMs?: number;
   /** Deadline of one heal attempt (default 5 s). */
   attemptTimeoutMs?: number;
+  /** The longest deadline an attempt grows to after attempts that timed out (default 15 s). */
+  maxAttemptTimeoutMs?: number;
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
 }
 
@@ -63,6 +66,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
   const interval = opts.livenessIntervalMs ?? 1000;
   const threshold = opts.livenessFailures ?? 2;
   const attemptTimeout = opts.attemptTimeoutMs ?? 5000;
+  const maxAttemptTimeout = Math.max(attemptTimeout, opts.maxAttemptTimeoutMs ?? 15_000);
   const beat = opts.liveness && interval > 0 ? new LivenessBeat(interval) : undefined;
 
   /** Runs the check; 'cannot check' counts as alive, with one warning per connection. */
@@ -92,6 +96,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     opts.onState?.(st.id, 'HEALING');
     void (async () => {
       const backoff = new Backoff({ initialMs: min, maxMs: max });
+      let timeoutMs = attemptTimeout;
       while (st.healing && !st.closed) {
         // A broken data plane means a new selection; a broken control plane alone, the same path.
         const dataplaneDown = reselect || (opts.liveness && st.last ? await isDead(st, ctx, st.last) : false);
@@ -100,12 +105,13 @@ export function heal(opts: HealOptions): NetworkServiceElement {
         try {
           await st.factory!.request((req) => {
             if (dataplaneDown) req.connection!.state = State.RESELECT_REQUESTED;
-          }, attemptTimeout);
+          }, timeoutMs);
           return;
         } catch (err) {
           if (err instanceof ConnectionClosedError) return;
+          if (statusOf(err) === Status.DEADLINE_EXCEEDED) timeoutMs = Math.min(timeoutMs * 2, maxAttemptTimeout);
           delay = backoff.next();
-          ctx.log.info({ connId: st.id, err, retryMs: delay, reselect: dataplaneDown }, 'heal attempt failed');
+          ctx.log.info({ connId: st.id, err, retryMs: delay, reselect: dataplaneDown, nextTimeoutMs: timeoutMs }, 'heal attempt failed');
         } finally {
           st.attempt = false;
         }

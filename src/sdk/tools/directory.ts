@@ -11,9 +11,18 @@ export interface EndpointDirectory {
   endpoint(name: string): Promise<NetworkServiceEndpoint | undefined>;
 }
 
+/** A registered forwarder left out of selection because its process is gone (see registry/forwarders). */
+export interface LostForwarder {
+  name: string;
+  reason: string;
+}
+
 /** The forwarders of this node. */
 export interface ForwarderDirectory {
+  /** The selectable ones. */
   forwarders(): NetworkServiceEndpoint[];
+  /** Registered but lost (their monitor stream broke), if the directory watches them. */
+  lost?(): LostForwarder[];
 }
 
 export function isLive(nse: NetworkServiceEndpoint, now = Date.now()): boolean {

@@ -1,7 +1,8 @@
 // peer-watch: one MonitorConnections stream per peer URL, shared by every
 // connection that went to that peer. Tells a connection's watcher when the peer's
 // stream breaks (the peer died or restarted) or when the peer reports the
-// connection DELETEd or DOWN; tells reconnect listeners when the stream is back. A stream nobody
+// connection DELETEd or DOWN; tells break listeners when the stream breaks (or cannot open) and reconnect
+// listeners when it is back. A stream nobody
 // watches any more may stay open a little (`lingerMs`), so back-to-back connections to one peer do not
 // each open and tear down a stream (and receive the peer's whole initial state).
 import { createClient } from 'nice-grpc';
@@ -38,6 +39,8 @@ interface Peer {
   /** One-shot listeners by the peer's connection id. */
   subs: Map<string, Set<Down>>;
   reconnect: Set<() => void>;
+  /** Told once per break (not per failed re-open), also when the first open fails. */
+  breaks: Set<(reason: string) => void>;
   abort: AbortController;
   /** Pending close of an unwatched stream (lingerMs). */
   linger?: NodeJS.Timeout;
@@ -83,6 +86,16 @@ export class PeerWatcher {
     };
   }
 
+  /** Calls `cb` each time the stream to `url` breaks or fails to open (once per outage); keeps the stream open. */
+  onBreak(url: string, cb: (reason: string) => void): () => void {
+    const peer = this.peer(url);
+    peer.breaks.add(cb);
+    return () => {
+      peer.breaks.delete(cb);
+      this.maybeStop(url, peer);
+    };
+  }
+
   /** Peers with an open (or reopening) stream. */
   get size(): number {
     return this.peers.size;
@@ -103,7 +116,7 @@ export class PeerWatcher {
       p.linger = undefined;
     }
     if (!p) {
-      p = { subs: new Map(), reconnect: new Set(), abort: new AbortController() };
+      p = { subs: new Map(), reconnect: new Set(), breaks: new Set(), abort: new AbortController() };
       this.peers.set(url, p);
       void this.run(url, p);
     }
@@ -111,11 +124,11 @@ export class PeerWatcher {
   }
 
   private maybeStop(url: string, peer: Peer): void {
-    if (peer.subs.size > 0 || peer.reconnect.size > 0) return;
+    if (peer.subs.size > 0 || peer.reconnect.size > 0 || peer.breaks.size > 0) return;
     if (this.lingerMs > 0 && !peer.abort.signal.aborted) {
       peer.linger ??= setTimeout(() => {
         peer.linger = undefined;
-        if (peer.subs.size === 0 && peer.reconnect.size === 0) this.stop(url, peer);
+        if (peer.subs.size === 0 && peer.reconnect.size === 0 && peer.breaks.size === 0) this.stop(url, peer);
       }, this.lingerMs).unref();
       return;
     }
@@ -162,6 +175,7 @@ export class PeerWatcher {
         reason = `monitor stream broke: ${messageOf(err)}`;
       }
       if (signal.aborted) return;
+      if (!broken) for (const cb of [...peer.breaks]) cb(reason);
       broken = true;
       if (peer.subs.size > 0) this.log.info({ url, reason, connections: peer.subs.size }, 'peer lost');
       for (const id of [...peer.subs.keys()]) this.fire(peer, id, reason);

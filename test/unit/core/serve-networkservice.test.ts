@@ -41,6 +41,8 @@ describe('networkServiceImplementation over gRPC (unix socket)', () => {
   const cancelled = deferred<AbortSignal>();
   const handlerStarted = deferred();
   const slowStarted = deferred();
+  const slowKnownStarted = deferred();
+  const slowKnownDone = deferred();
   const b = begin();
 
   const handler = chain(
@@ -63,6 +65,11 @@ describe('networkServiceImplementation over gRPC (unix socket)', () => {
             // Finishes although the caller gave up: the adapter must close what it built.
             slowStarted.resolve();
             if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
+            break;
+          case 'slow-known':
+            slowKnownStarted.resolve();
+            if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
+            setTimeout(() => slowKnownDone.resolve(), 50);
             break;
           case 'hang':
             handlerStarted.resolve();
@@ -205,5 +212,18 @@ describe('networkServiceImplementation over gRPC (unix socket)', () => {
     await rejected;
     for (let i = 0; i < 100 && !closed.some((c) => c.id === 'slow-1'); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(closed.some((c) => c.id === 'slow-1'), 'the abandoned connection was closed');
+  });
+
+  it('a re-Request (this hop already in its path) whose caller gave up is kept: the caller retries or closes it', async () => {
+    const ac = new AbortController();
+    const path = { index: 0, pathSegments: [{ name: 'client', id: 'known-1' }, { name: 'server', id: 'known-1' }] };
+    const call = client.request({ connection: { id: 'known-1', payload: 'slow-known', path } }, { signal: ac.signal });
+    const rejected = assert.rejects(call, (err: Error) => err.name === 'AbortError');
+    await slowKnownStarted.promise;
+    ac.abort();
+    await rejected;
+    await slowKnownDone.promise;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!closed.some((c) => c.id === 'known-1'), 'not closed: the caller knows the connection');
   });
 });

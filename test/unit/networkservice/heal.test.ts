@@ -61,6 +61,37 @@ describe('heal', () => {
     await handler.close(conn, newCtx());
   });
 
+  it('an attempt that runs out of time gives the next one twice as long, up to maxAttemptTimeoutMs', async (t) => {
+    trackTimers(t);
+    const watcher = new RecordingWatcher();
+    const states: HealState[] = [];
+    const hop = fakeHop(URL);
+    let hang = 0;
+    const spent: number[] = [];
+    const slow = element({
+      async request(req, ctx, next) {
+        if (hang > 0) {
+          hang--;
+          const t0 = performance.now();
+          await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+          spent.push(performance.now() - t0);
+          ctx.signal.throwIfAborted();
+        }
+        return next.request(req, ctx);
+      },
+    });
+    const handler = chain(begin(), heal({ watcher: watcher.asPeerWatcher, minBackoffMs: 5, maxBackoffMs: 5, attemptTimeoutMs: 100, maxAttemptTimeoutMs: 300, livenessIntervalMs: 0, onState: (_id, s) => states.push(s) }), slow, hop);
+    const conn = await handler.request(NetworkServiceRequest.fromPartial({ connection: { id: ID, networkService: 'svc' } }), newCtx());
+    hang = 4;
+    watcher.down(nextIdOf(ID), 'monitor stream broke');
+    await until(() => states.length === 2, 5000, 'healed');
+    // Timers never fire early (lower bounds prove the growth); the last one is capped (uncapped it would be 600).
+    const all = spent.map((x) => x.toFixed(0)).join(', ');
+    for (const [i, want] of [100, 200, 300, 300].entries()) assert.ok(spent[i]! >= want - 5, `attempt ${i} lasted ${spent[i]!.toFixed(0)} ms, want >= ${want} (${all})`);
+    assert.ok(spent[3]! < 550, `capped at 300 ms (${all})`);
+    await handler.close(conn, newCtx());
+  });
+
   it('a broken stream: re-requests the same path with doubling backoff until it works; HEALING then UP', async (t) => {
     const { watcher, states, hop, request, handler } = setup(t);
     const conn = await request();

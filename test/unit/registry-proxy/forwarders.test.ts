@@ -96,4 +96,29 @@ describe('forwarders (nsmgr registry proxy) against an in-process registry', () 
     await proxy.unregister(nse, ctx());
     assert.deepEqual(await r.direct('nse-x'), []);
   });
+  it('with watch: a forwarder whose stream broke is left out (and named by lost()) until it registers again or is back', async () => {
+    const hooks = new Map<string, { lost: (r: string) => void; back: () => void; unwatched: boolean }>();
+    const fwds = localForwarders({
+      watch: (url, lost, back) => {
+        const h = { lost, back, unwatched: false };
+        hooks.set(url, h);
+        return () => void (h.unwatched = true);
+      },
+    });
+    const proxy = registryChain(fwds, localBypass('tcp://198.18.1.1:5001'), connectNSERegistry(r.reg.url));
+    await proxy.register(fwd('fwd-w'), ctx());
+    await proxy.register(fwd('fwd-w'), ctx());
+    assert.equal(hooks.size, 1, 'one watch per URL, not per refresh');
+    const h = hooks.get('unix:///run/fwd-w.sock')!;
+    h.lost('monitor stream broke: Connection dropped');
+    assert.deepEqual(fwds.forwarders(), []);
+    assert.deepEqual(fwds.lost(), [{ name: 'fwd-w', reason: 'monitor stream broke: Connection dropped' }]);
+    await proxy.register(fwd('fwd-w'), ctx());
+    assert.deepEqual(fwds.forwarders().map((f) => f.name), ['fwd-w'], 'registered again: selectable');
+    h.lost('monitor stream broke');
+    h.back();
+    assert.deepEqual(fwds.forwarders().map((f) => f.name), ['fwd-w'], 'its stream is back: selectable');
+    await proxy.unregister(fwd('fwd-w'), ctx());
+    assert.equal(h.unwatched, true);
+  });
 });

@@ -87,6 +87,28 @@ describe('peer-watch', () => {
     assert.ok(gap < 50, `after a successful reconnect the backoff is back at 20 ms ±20 % (got ${gap.toFixed(1)})`);
   });
 
+  it('onBreak is told once per outage (also when the first open fails) and keeps the stream open', async (t) => {
+    const { peer, watcher } = setup({ min: 10, max: 20 });
+    t.after(() => watcher.close());
+    const breaks: string[] = [];
+    let backs = 0;
+    const unBreak = watcher.onBreak(A, (r) => breaks.push(r));
+    const unBack = watcher.onReconnect(A, () => backs++);
+    peer.last().break('refused');
+    await until(() => peer.streams.length === 2);
+    peer.last().break('refused again');
+    await until(() => peer.streams.length === 3);
+    assert.deepEqual(breaks, ['monitor stream broke: refused'], 'one outage, one call');
+    peer.last().initial();
+    await until(() => backs === 1);
+    peer.last().break('died');
+    await until(() => breaks.length === 2);
+    assert.match(breaks[1]!, /died/);
+    unBreak();
+    unBack();
+    assert.equal(watcher.size, 0, 'nobody listens: the stream is closed');
+  });
+
   it('a stream that ends cleanly counts as a break', async () => {
     const { peer, watcher } = setup();
     const got: string[] = [];
