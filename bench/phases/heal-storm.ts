@@ -2,6 +2,7 @@
 // restarted at once; heal.storm.seconds is the time from the kill until every connection is UP again at its
 // client, with the CPU the mesh processes spent meanwhile and the restarted forwarder's RSS.
 import { closeMany, connectMany } from '../lib/connect-many.js';
+import { cpuSeconds } from '../lib/proc-stats.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeAllChannels } from '../../src/api/index.js';
@@ -9,18 +10,6 @@ import { MeshClient } from '../../src/components/client.js';
 import { createLogger } from '../../src/sdk/core/log.js';
 import { freePort } from '../../test/e2e/helpers/mesh.js';
 import { add, delNetns, log, missing, netns, newMesh, QUICK, rssKiB, stopMesh, wanted, type Phase } from '../lib/harness.js';
-
-/** CPU seconds (user + system) of a process and its waited-for children so far; 0 when gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14-17 of stat (utime, stime, cutime, cstime), in clock ticks of 10 ms.
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** How long the phase waits for every connection to be UP again after the kill (BENCH_STORM_WAIT_S, default 120 s). */
 const WAIT_MS = Number(process.env.BENCH_STORM_WAIT_S ?? 120) * 1000;

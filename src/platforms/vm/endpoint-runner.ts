@@ -12,8 +12,8 @@ import { GuestControl } from './guest-control.js';
 import { applyOp, desiredGuest, emptyGuest, guestOps, type GuestState, type LinkConfig } from './guest-sync.js';
 import { ensureVmImage } from './image.js';
 import { connectionLinks, enslave, ensureBridge, routesByDev, setMtu } from './endpoint-nic.js';
-import { qemuArgs, qemuBin } from './qemu.js';
-import { killLeftover, relayConsole, stopQemu } from './runner.js';
+import { qemuArgs } from './qemu.js';
+import { killLeftover, relayConsole, spawnQemu, stopQemu } from './runner.js';
 
 export interface VmEndpointOptions {
   /** The VM's tag (qemu -name). */
@@ -51,14 +51,7 @@ export async function runVmEndpoint(o: VmEndpointOptions): Promise<number> {
   const mac = guestMac(o.tag);
   const cmdline = guestCmdline({ addrs: [], routes: [], ctl: true });
   o.log.info({ bridge: o.bridge, tap: o.tap, mac }, 'bridge ready; booting the endpoint guest');
-  const qemu = spawn(qemuBin(), qemuArgs({ image, cmdline, tag: o.tag, tap: o.tap, mac, pidfile, ctlSocket, ...(o.memMb ? { memMb: o.memMb } : {}) }), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number>((resolve) => {
-    qemu.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
-    qemu.once('error', (err) => {
-      o.log.error({ err: String(err) }, 'qemu did not start');
-      resolve(127);
-    });
-  });
+  const { qemu, exited } = spawnQemu(qemuArgs({ image, cmdline, tag: o.tag, tap: o.tap, mac, pidfile, ctlSocket, ...(o.memMb ? { memMb: o.memMb } : {}) }), o.log);
   relayConsole(qemu, o, t0);
   const life = new AbortController();
   const onAbort = () => {

@@ -101,14 +101,7 @@ export async function runVm(o: VmRunOptions): Promise<number> {
   o.log.info({ ifname: o.ifname, tap: o.tap, mac: link.mac, guest: cfg, setupMs: Date.now() - t0 }, 'NIC joined to the tap; booting the guest');
   const pidfile = `${o.stateDir}/qemu.pid`;
   await rm(pidfile, { force: true });
-  const qemu = spawn(qemuBin(), qemuArgs({ image, cmdline, tag: o.tag, tap: o.tap, mac: link.mac, pidfile, ...(o.memMb ? { memMb: o.memMb } : {}) }), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number>((resolve) => {
-    qemu.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
-    qemu.once('error', (err) => {
-      o.log.error({ err: String(err) }, 'qemu did not start');
-      resolve(127);
-    });
-  });
+  const { qemu, exited } = spawnQemu(qemuArgs({ image, cmdline, tag: o.tag, tap: o.tap, mac: link.mac, pidfile, ...(o.memMb ? { memMb: o.memMb } : {}) }), o.log);
   relayConsole(qemu, o, t0);
   const keeper = keepJoined(o, link, cfg, () => stopQemu(qemu));
   const onAbort = () => stopQemu(qemu);
@@ -119,6 +112,19 @@ export async function runVm(o: VmRunOptions): Promise<number> {
   if (o.signal.aborted) return 0;
   o.log.warn({ code }, 'qemu exited');
   return code === 0 ? 1 : code;
+}
+
+/** Starts qemu with `args`; `exited` resolves with its exit code (128 when killed by a signal, 127 when it did not start). */
+export function spawnQemu(args: string[], log: Logger): { qemu: ChildProcess; exited: Promise<number> } {
+  const qemu = spawn(qemuBin(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number>((resolve) => {
+    qemu.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
+    qemu.once('error', (err) => {
+      log.error({ err: String(err) }, 'qemu did not start');
+      resolve(127);
+    });
+  });
+  return { qemu, exited };
 }
 
 export function relayConsole(qemu: ChildProcess, o: Pick<VmRunOptions, 'consoleFile' | 'onFirstReply'>, t0: number): void {
