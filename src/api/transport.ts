@@ -99,15 +99,9 @@ export function formatMeshUrl(u: MeshUrl): string {
   return u.kind === 'unix' ? `unix://${u.path}` : `tcp://${u.host}:${u.port}`;
 }
 
-/**
- * grpc-js keeps channelz statistics and traces (call counts, timestamps, trace events) for every call unless told
- * not to; nothing here reads them, so servers and channels turn them off (less work per call on every hop).
- */
-const NO_CHANNELZ = { 'grpc.enable_channelz': 0 } as const;
-
 /** Creates a gRPC server. Register services on it, then call `listenOn`. */
 export function newGrpcServer(): Server {
-  return createServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, ...NO_CHANNELZ, interceptors: [peerIdentity] });
+  return createServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, interceptors: [peerIdentity] });
 }
 
 /**
@@ -136,7 +130,6 @@ export function channelTo(url: string): Channel {
       ...(security ? { 'grpc.ssl_target_name_override': 'nsm.spiffe', 'grpc.default_authority': 'nsm.spiffe' } : {}),
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
-      ...NO_CHANNELZ,
     });
     channels.set(address, ch);
   }
