@@ -59,7 +59,8 @@ export async function startTestpmd(spec: TestpmdSpec, logDir: string, opts: { li
 
 function lastError(out: string): string {
   const lines = out.split('\n').filter((l) => /error|fail|cause|invalid/i.test(l));
-  return lines.slice(-2).join(' ').trim() || 'exited at start';
+  const tail = out.trim().split('\n').slice(-2).join(' ').trim();
+  return lines.slice(-2).join(' ').trim() || `exited at start${tail ? ` (last output: ${tail})` : ' (no output)'}`;
 }
 
 export const readLog = (inst: DpdkInstance): string => {

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { upstreamPackage } from '../helpers/upstream-wire.js';
+import { ensureBuilt } from '../helpers/mesh.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -95,7 +96,8 @@ describe('nsm registry with an upstream-shaped client', () => {
   let stderr = '';
 
   before(async () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    // Only when dist/ is older than src/: rebuilding it always rewrote dist/ under the e2e files running beside this one.
+    ensureBuilt();
     const pkg = upstreamPackage();
     const port = await freePort();
     url = `tcp://127.0.0.1:${port}`;
