@@ -81,9 +81,9 @@ test('MEMIF and a forwarder restart: the running cross-connect is adopted; one w
     at('forwarder killed, client stopped');
     assert.deepEqual(crossConnects().map((p) => p.pid), [first.pid]);
     fwd = await forwarder();
-    await logged(fwd, /left by an earlier forwarder/, SWEEP_MS + 15_000);
+    await logged(fwd, /left by an earlier forwarder/, SWEEP_MS + 30_000);
     at('swept');
-    await waitFor('no cross-connect testpmd', () => crossConnects().length === 0, 5000);
+    await waitFor('no cross-connect testpmd', () => crossConnects().length === 0, 15_000);
     assert.deepEqual(existsSync(dpdkDir) ? readdirSync(dpdkDir) : [], [], 'cross-connect logs');
     assert.equal(existsSync(`/var/run/dpdk/${first.tag}`), false, 'DPDK runtime directory');
   });
