@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createClient } from 'nice-grpc';
-import { channelTo, ConnectionEventType, MonitorConnectionDefinition, dropChannel } from '../../../src/api/index.js';
+import { channelTo, ConnectionEventType, MonitorConnectionDefinition, dropChannel, type Connection } from '../../../src/api/index.js';
+import { UnavailableError } from '../../../src/api/errors.js';
 import { MeshClient } from '../../../src/components/client.js';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
 import { freePort, ipOf, links, Mesh, type MeshProcess, sleep, waitFor } from '../helpers/mesh.js';
@@ -103,7 +104,18 @@ test(`forwarder SIGKILLed ${KILLS} times mid-request: nothing left after the swe
   for (const p of [registry, nsmgr, endpoint, fwd]) assert.ok(p.alive, `${p.name} is alive`);
 
   // Every address pair went back to the pool: a new connection gets the first pair, and works.
-  const conn = await client.request({ service: 'icmp-responder', ifname: 'nsm-final', netnsUrl });
+  // Up to about 1 s after the last restart the nsmgr's channel to the forwarder may still be in its reconnect
+  // backoff (grpc-js fails calls on it at once with the last ECONNREFUSED): retry UNAVAILABLE for a few seconds.
+  let conn: Connection | undefined;
+  const until = Date.now() + 5000;
+  while (!conn) {
+    try {
+      conn = await client.request({ service: 'icmp-responder', ifname: 'nsm-final', netnsUrl });
+    } catch (err) {
+      if (!(err instanceof UnavailableError) || Date.now() > until) throw err;
+      await sleep(200);
+    }
+  }
   const ip = conn.context!.ipContext!;
   assert.deepEqual([...ip.srcIpAddrs, ...ip.dstIpAddrs].sort(), ['169.254.7.0/32', '169.254.7.1/32'], 'the pool is whole again');
   assert.ok(ping(c1, ipOf(ip.dstIpAddrs[0]!)));
