@@ -32,7 +32,9 @@ export async function startTestpmd(spec: TestpmdSpec, logDir: string, opts: { li
   const child = spawn(TESTPMD, testpmdArgs(spec), { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let spawnError: Error | undefined;
+  let exit: string | undefined;
   child.on('error', (err) => (spawnError = err));
+  child.on('exit', (code, signal) => (exit = signal ? `signal ${signal}` : `exit code ${code}`));
   child.unref();
   const inst: DpdkInstance = { pid: child.pid ?? -1, tag: spec.tag, log };
   if (inst.pid > 0) {
@@ -46,7 +48,8 @@ export async function startTestpmd(spec: TestpmdSpec, logDir: string, opts: { li
   for (;;) {
     const out = readLog(inst);
     if (/packet forwarding - ports=/.test(out)) break;
-    const failed = spawnError?.message ?? (inst.pid > 0 && !alive(inst.pid) ? lastError(out) : undefined);
+    // Read the log again once it is gone: it may have written its reason after the read above.
+    const failed = spawnError?.message ?? (inst.pid > 0 && !alive(inst.pid) ? `${lastError(readLog(inst))}${exit ? ` (${exit})` : ''}` : undefined);
     if (failed || Date.now() > deadline) {
       await stopTestpmd(inst, 500);
       throw new Error(`${TESTPMD} ${spec.tag}: ${failed ?? 'not forwarding after start'}`);

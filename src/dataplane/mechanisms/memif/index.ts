@@ -71,9 +71,16 @@ export async function run(connId: string, ports: Port[]): Promise<DpdkInstance> 
     log.warn({ connId, pid: old.pid, tag, reason: why }, 'memif: cannot adopt the running cross-connect testpmd: starting it anew');
     await stopTestpmd(old);
   }
-  for (const p of ports) if (p.kind === 'vhost') await clearSocketPath(p.socket);
-  const inst = await startTestpmd({ tag, ports, mode: 'io', cpu: CPU, statsPeriod: 10 }, DPDK_LOG_DIR);
+  // Claimed before it starts: a sweep that runs while it starts (up to seconds) must leave it alone.
   mine.add(tag);
+  let inst: DpdkInstance;
+  try {
+    for (const p of ports) if (p.kind === 'vhost') await clearSocketPath(p.socket);
+    inst = await startTestpmd({ tag, ports, mode: 'io', cpu: CPU, statsPeriod: 10 }, DPDK_LOG_DIR);
+  } catch (err) {
+    mine.delete(tag);
+    throw err;
+  }
   log.info({ connId, pid: inst.pid, tag }, 'memif: cross-connect testpmd started');
   return inst;
 }
