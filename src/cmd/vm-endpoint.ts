@@ -3,8 +3,7 @@
 // addresses; prints one JSON line once the guest serves commands; exits with qemu; stops it on SIGTERM/SIGINT.
 import { Option, type Command } from 'commander';
 import { runVmEndpoint } from '../platforms/vm/endpoint-runner.js';
-import { createLogger } from '../sdk/core/log.js';
-import { messageOf } from '../api/errors.js';
+import { failUsage, guestMemMb, runGuest } from './guest-run.js';
 
 interface Flags {
   tag: string;
@@ -28,29 +27,14 @@ export function registerVmEndpointCommand(program: Command): void {
     .requiredOption('--console <path>', 'serial console log, one timestamped line per line')
     .addOption(new Option('--mem <MB>', 'guest memory').default('160'))
     .action(async (flags: Flags) => {
-      const mem = Number(flags.mem);
-      const fail = (msg: string) => {
-        process.stderr.write(`nsm: vm-endpoint: ${msg}\n`);
-        process.exit(2);
-      };
-      if (!Number.isInteger(mem) || mem < 64) fail(`--mem must be an integer of at least 64 (MB), got ${JSON.stringify(flags.mem)}`);
-      for (const k of ['bridge', 'tap'] as const) if (!IFNAME.test(flags[k])) fail(`--${k} must be an interface name (1-15 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(flags[k])}`);
-      if (flags.bridge === flags.tap) fail('--bridge and --tap must differ');
-      const log = createLogger(flags.tag);
-      const ac = new AbortController();
-      process.once('SIGTERM', () => ac.abort());
-      process.once('SIGINT', () => ac.abort());
-      try {
-        const code = await runVmEndpoint({
-          tag: flags.tag, bridge: flags.bridge, tap: flags.tap, stateDir: flags.stateDir, consoleFile: flags.console, memMb: mem, log, signal: ac.signal,
+      const mem = guestMemMb('vm-endpoint', flags.mem);
+      for (const k of ['bridge', 'tap'] as const) if (!IFNAME.test(flags[k])) failUsage('vm-endpoint', `--${k} must be an interface name (1-15 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(flags[k])}`);
+      if (flags.bridge === flags.tap) failUsage('vm-endpoint', '--bridge and --tap must differ');
+      await runGuest('vm-endpoint', flags.tag, (log, signal) =>
+        runVmEndpoint({
+          tag: flags.tag, bridge: flags.bridge, tap: flags.tap, stateDir: flags.stateDir, consoleFile: flags.console, memMb: mem, log, signal,
           onReady: (ms) => process.stdout.write(`${JSON.stringify({ vm: flags.tag, event: 'ready', ms })}\n`),
-        });
-        process.exit(code);
-      } catch (err) {
-        if (ac.signal.aborted) process.exit(0);
-        process.stderr.write(`nsm: vm-endpoint: ${messageOf(err)}\n`);
-        log.error({ err: messageOf(err) }, 'vm-endpoint failed');
-        process.exit(1);
-      }
+        }),
+      );
     });
 }

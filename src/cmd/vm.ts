@@ -3,8 +3,7 @@
 // first echo reply arrives; exits with qemu (so the supervisor restarts it); stops qemu on SIGTERM/SIGINT.
 import { Option, type Command } from 'commander';
 import { runVm } from '../platforms/vm/runner.js';
-import { createLogger } from '../sdk/core/log.js';
-import { messageOf } from '../api/errors.js';
+import { guestMemMb, runGuest } from './guest-run.js';
 
 interface VmFlags {
   tag: string;
@@ -28,26 +27,12 @@ export function registerVmCommand(program: Command): void {
     .requiredOption('--console <path>', 'serial console log, one timestamped line per line')
     .addOption(new Option('--mem <MB>', 'guest memory').default('160'))
     .action(async (flags: VmFlags) => {
-      const mem = Number(flags.mem);
-      if (!Number.isInteger(mem) || mem < 64) {
-        process.stderr.write(`nsm: vm: --mem must be an integer of at least 64 (MB), got ${JSON.stringify(flags.mem)}\n`);
-        process.exit(2);
-      }
-      const log = createLogger(flags.tag);
-      const ac = new AbortController();
-      process.once('SIGTERM', () => ac.abort());
-      process.once('SIGINT', () => ac.abort());
-      try {
-        const code = await runVm({
-          tag: flags.tag, ifname: flags.interface, tap: flags.tap, connectionFile: flags.connectionFile, stateDir: flags.stateDir, consoleFile: flags.console, memMb: mem, log, signal: ac.signal,
+      const mem = guestMemMb('vm', flags.mem);
+      await runGuest('vm', flags.tag, (log, signal) =>
+        runVm({
+          tag: flags.tag, ifname: flags.interface, tap: flags.tap, connectionFile: flags.connectionFile, stateDir: flags.stateDir, consoleFile: flags.console, memMb: mem, log, signal,
           onFirstReply: (ms, line) => process.stdout.write(`${JSON.stringify({ vm: flags.tag, event: 'first-reply', ms, line })}\n`),
-        });
-        process.exit(code);
-      } catch (err) {
-        if (ac.signal.aborted) process.exit(0);
-        process.stderr.write(`nsm: vm: ${messageOf(err)}\n`);
-        log.error({ err: messageOf(err) }, 'vm failed');
-        process.exit(1);
-      }
+        }),
+      );
     });
 }
