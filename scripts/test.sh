@@ -85,25 +85,18 @@ else
   start=$SECONDS
   [[ "$tiers" != *" sandbox "* ]] || run --parallel "${as_nobody[@]}" -- test/sandbox/**/*.test.ts
   times+=("sandbox $((SECONDS - start)) s")
-  # End-to-end: the files listed in test/e2e/serial.txt (CPU-heavy, timing-sensitive or machine-wide; the
-  # reason is on each line) run one at a time after the others, which share nothing and run
-  # NSM_E2E_JOBS (default 2) at a time.
-  declare -A serial=()
-  while read -r f _; do
-    [ -n "$f" ] && [ "${f:0:1}" != "#" ] || continue
-    [ -f "$f" ] || echo "test/e2e/serial.txt: no such file: $f"
-    serial[$f]=1
-  done <test/e2e/serial.txt
-  together=() alone=()
-  for f in test/e2e/**/*.test.ts; do
-    [[ "$tiers" == *" e2e "* ]] || break
-    if [ -n "${serial[$f]:-}" ]; then alone+=("$f"); else together+=("$f"); fi
-  done
+  # End-to-end by weight (scripts/e2e-schedule.mjs): the files test/e2e/serial.txt marks `alone` run first,
+  # one at a time; then those it marks `heavy` (CPU-heavy, timing-sensitive or machine-wide; the reason is
+  # on each line) run one at a time, each beside at most one unlisted file; the unlisted files share
+  # nothing and fill the other slots, NSM_E2E_JOBS (default 2) files at a time in all.
+  e2e=()
+  [[ "$tiers" != *" e2e "* ]] || e2e=(test/e2e/**/*.test.ts)
   start=$SECONDS
-  run --jobs "${NSM_E2E_JOBS:-2}" -- "${together[@]}"
-  mid=$SECONDS
-  run -- "${alone[@]}"
-  times+=("e2e $((SECONDS - start)) s (${#together[@]} files ${NSM_E2E_JOBS:-2} at a time $((mid - start)) s, ${#alone[@]} one at a time $((SECONDS - mid)) s)")
+  if [ "${#e2e[@]}" -gt 0 ]; then
+    node scripts/e2e-schedule.mjs --jobs "${NSM_E2E_JOBS:-2}" --tap "$tap" --durations "$durations" -- "${e2e[@]}" | tee "$durations.log" || status=1
+  fi
+  times+=("e2e $((SECONDS - start)) s ($(grep -o 'alone [0-9]* s.*' "$durations.log" 2>/dev/null || echo 'no files'))")
+  rm -f "$durations.log"
 fi
 sum() { awk -v k="$1" '$1 == "#" && $2 == k { n += $3 } END { print n + 0 }' "$tap"; }
 pass=$(sum pass); fail=$(sum fail); skip=$(sum skipped)

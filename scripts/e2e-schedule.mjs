@@ -1,0 +1,168 @@
+// Runs the end-to-end test files by weight (called by scripts/test.sh): the files test/e2e/serial.txt
+// marks `alone` run first, one at a time with nothing beside them; then the files it marks `heavy` run
+// one at a time, each beside at most one unlisted (light) file; light files fill the other slots.
+// Each file is its own `node --test` run; its spec output is printed as one block when it ends. Plain JS.
+//
+// node scripts/e2e-schedule.mjs --jobs N --tap FILE --durations FILE [--list test/e2e/serial.txt] FILE...
+// Exit status 1 when any file failed. Per-file durations of earlier runs (the durations cache, see
+// below) order each class longest first, so the run does not end on one long file.
+/* eslint-disable no-console */
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { clearInterval, setInterval, setTimeout } from 'node:timers';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  if (i < 0) return dflt;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+};
+const jobs = Math.max(1, Number(opt('--jobs', '2')) || 2);
+const tapOut = opt('--tap', undefined);
+const durationsOut = opt('--durations', undefined);
+const listFile = opt('--list', 'test/e2e/serial.txt');
+// Durations of earlier runs ("<ms> <pass> <fail> <file>" lines, as scripts/file-durations.mjs writes them).
+const cacheFile = process.env.NSM_E2E_DURATIONS_CACHE ?? 'node_modules/.cache/nsm-test/e2e-durations.txt';
+const files = args.filter((a) => a !== '--');
+
+/** @type {Map<string, 'alone' | 'heavy'>} A listed file without a known class word runs alone. */
+const classes = new Map();
+for (const line of readFileSync(listFile, 'utf8').split('\n')) {
+  const [f, cls] = line.trim().split(/\s+/);
+  if (!f || f.startsWith('#')) continue;
+  if (!existsSync(f)) console.log(`${listFile}: no such file: ${f}`);
+  classes.set(f, cls === 'heavy' ? 'heavy' : 'alone');
+}
+
+/** @type {Map<string, number>} expected ms per file */
+const expected = new Map();
+try {
+  for (const l of readFileSync(cacheFile, 'utf8').split('\n')) {
+    const [ms, , , f] = l.split(' ');
+    if (f) expected.set(f.replace(`${process.cwd()}/`, ''), Number(ms));
+  }
+} catch {
+  // first run: file size stands in for the duration (longer files tend to run longer)
+}
+const estimate = (f) => expected.get(f) ?? statSync(f).size * 5;
+const byLength = (a, b) => estimate(b) - estimate(a);
+const queues = {
+  alone: files.filter((f) => classes.get(f) === 'alone').sort(byLength),
+  heavy: files.filter((f) => classes.get(f) === 'heavy').sort(byLength),
+  light: files.filter((f) => !classes.has(f)).sort(byLength),
+};
+
+/** @type {Set<{ file: string, cls: string }>} */
+const running = new Set();
+let failed = 0;
+const started = Date.now();
+const busy = { alone: 0, heavy: 0, light: 0, paired: 0 };
+const newDurations = [];
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const children = new Set();
+
+function next() {
+  const classesRunning = [...running].map((r) => r.cls);
+  if (classesRunning.includes('alone')) return undefined;
+  if (queues.alone.length) return running.size === 0 ? ['alone', queues.alone.shift()] : undefined;
+  if (running.size >= jobs) return undefined;
+  if (queues.heavy.length && !classesRunning.includes('heavy')) return ['heavy', queues.heavy.shift()];
+  if (queues.light.length) return ['light', queues.light.shift()];
+  return undefined;
+}
+
+function runFile(cls, file) {
+  return new Promise((resolve) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsm-e2e-file-'));
+    const t0 = Date.now();
+    const child = spawn(
+      process.execPath,
+      [
+        '--disable-warning=MaxListenersExceededWarning', '--import', 'tsx', '--test', '--test-concurrency=1',
+        '--test-reporter=spec', '--test-reporter-destination=stdout',
+        '--test-reporter=tap', `--test-reporter-destination=${join(dir, 'report.tap')}`,
+        '--test-reporter=./scripts/file-durations.mjs', `--test-reporter-destination=${join(dir, 'durations.txt')}`,
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NSM_LOG_LEVEL: process.env.NSM_LOG_LEVEL ?? 'silent' } },
+    );
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (out += String(d)));
+    child.once('close', (code, signal) => {
+      children.delete(child);
+      const s = ((Date.now() - t0) / 1000).toFixed(1);
+      const beside = [...running].filter((r) => r.file !== file).map((r) => r.file.replace('test/e2e/', ''));
+      console.log(`── ${file} (${cls}, ${s} s${code === 0 ? '' : `, exit ${code ?? signal}`})`);
+      process.stdout.write(out.endsWith('\n') || !out ? out : `${out}\n`);
+      if (beside.length) console.log(`   (ended beside ${beside.join(', ')})`);
+      const read = (n) => (existsSync(join(dir, n)) ? readFileSync(join(dir, n), 'utf8') : '');
+      if (tapOut) appendFileSync(tapOut, read('report.tap'));
+      const d = read('durations.txt');
+      if (durationsOut) appendFileSync(durationsOut, d);
+      newDurations.push(...d.split('\n').filter(Boolean));
+      rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) failed++;
+      resolve();
+    });
+  });
+}
+
+function pump() {
+  for (let n = next(); n; n = next()) {
+    const [cls, file] = n;
+    const entry = { file, cls };
+    running.add(entry);
+    void runFile(cls, file).then(() => {
+      running.delete(entry);
+      pump();
+      if (running.size === 0) done();
+    });
+  }
+}
+
+// Time spent per class (and with a heavy and a light file side by side), for the summary line.
+let last = Date.now();
+const tick = setInterval(() => {
+  const now = Date.now();
+  const cls = [...running].map((r) => r.cls);
+  const dt = (now - last) / 1000;
+  last = now;
+  if (cls.includes('alone')) busy.alone += dt;
+  else if (cls.includes('heavy')) busy[cls.length > 1 ? 'paired' : 'heavy'] += dt;
+  else if (cls.length) busy.light += dt;
+}, 250);
+
+function done() {
+  clearInterval(tick);
+  // Remember this run's durations (merged over the earlier ones) for the next run's order.
+  try {
+    for (const l of newDurations) {
+      const [ms, , , f] = l.split(' ');
+      if (f) expected.set(f.replace(`${process.cwd()}/`, ''), Number(ms));
+    }
+    mkdirSync(dirname(cacheFile), { recursive: true });
+    writeFileSync(cacheFile, [...expected].map(([f, ms]) => `${Math.round(ms)} 0 0 ${f}\n`).join(''));
+  } catch {
+    // no cache: the next run orders by size
+  }
+  const r = (x) => Math.round(x);
+  console.log(`e2e schedule: ${files.length} files in ${r((Date.now() - started) / 1000)} s: alone ${r(busy.alone)} s, heavy alone ${r(busy.heavy)} s, heavy beside light ${r(busy.paired)} s, light only ${r(busy.light)} s`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const c of children) c.kill('SIGTERM');
+    process.exitCode = 130;
+    setTimeout(() => process.exit(130), 5000).unref();
+  });
+}
+
+if (files.length === 0) done();
+else pump();
