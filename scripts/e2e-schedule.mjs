@@ -1,17 +1,21 @@
 // Runs the end-to-end test files by weight (called by scripts/test.sh): the files test/e2e/serial.txt
 // marks `alone` run first, one at a time with nothing beside them; then the files it marks `heavy` run
 // one at a time, each beside at most one unlisted (light) file; light files fill the other slots.
-// Each file is its own `node --test` run; its spec output is printed as one block when it ends. Plain JS.
+// Each file is its own node:test run (one child process); its spec output is printed as one block when
+// it ends. Plain JS; started with `node --import tsx` (the test files' processes inherit it).
 //
-// node scripts/e2e-schedule.mjs --jobs N --tap FILE --durations FILE [--list test/e2e/serial.txt] FILE...
+// node --import tsx scripts/e2e-schedule.mjs --jobs N --tap FILE --durations FILE [--list test/e2e/serial.txt] FILE...
 // Exit status 1 when any file failed. Per-file durations of earlier runs (the durations cache, see
 // below) order each class longest first, so the run does not end on one long file.
 /* eslint-disable no-console */
-import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { run } from 'node:test';
+import { spec, tap } from 'node:test/reporters';
 import { clearInterval, setInterval, setTimeout } from 'node:timers';
+import fileDurations from './file-durations.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -28,6 +32,7 @@ const listFile = opt('--list', 'test/e2e/serial.txt');
 // Durations of earlier runs ("<ms> <pass> <fail> <file>" lines, as scripts/file-durations.mjs writes them).
 const cacheFile = process.env.NSM_E2E_DURATIONS_CACHE ?? 'node_modules/.cache/nsm-test/e2e-durations.txt';
 const files = args.filter((a) => a !== '--');
+process.env.NSM_LOG_LEVEL ??= 'silent';
 
 /** @type {Map<string, 'alone' | 'heavy'>} A listed file without a known class word runs alone. */
 const classes = new Map();
@@ -58,12 +63,12 @@ const queues = {
 
 /** @type {Set<{ file: string, cls: string }>} */
 const running = new Set();
-let failed = 0;
+/** @type {string[]} */
+const failedFiles = [];
 const started = Date.now();
 const busy = { alone: 0, heavy: 0, light: 0, paired: 0 };
 const newDurations = [];
-/** @type {Set<import('node:child_process').ChildProcess>} */
-const children = new Set();
+const abort = new globalThis.AbortController();
 
 function next() {
   const classesRunning = [...running].map((r) => r.cls);
@@ -75,42 +80,38 @@ function next() {
   return undefined;
 }
 
-function runFile(cls, file) {
-  return new Promise((resolve) => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsm-e2e-file-'));
-    const t0 = Date.now();
-    const child = spawn(
-      process.execPath,
-      [
-        '--disable-warning=MaxListenersExceededWarning', '--import', 'tsx', '--test', '--test-concurrency=1',
-        '--test-reporter=spec', '--test-reporter-destination=stdout',
-        '--test-reporter=tap', `--test-reporter-destination=${join(dir, 'report.tap')}`,
-        '--test-reporter=./scripts/file-durations.mjs', `--test-reporter-destination=${join(dir, 'durations.txt')}`,
-        file,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NSM_LOG_LEVEL: process.env.NSM_LOG_LEVEL ?? 'silent' } },
-    );
-    children.add(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (out += String(d)));
-    child.once('close', (code, signal) => {
-      children.delete(child);
-      const s = ((Date.now() - t0) / 1000).toFixed(1);
-      const beside = [...running].filter((r) => r.file !== file).map((r) => r.file.replace('test/e2e/', ''));
-      console.log(`── ${file} (${cls}, ${s} s${code === 0 ? '' : `, exit ${code ?? signal}`})`);
-      process.stdout.write(out.endsWith('\n') || !out ? out : `${out}\n`);
-      if (beside.length) console.log(`   (ended beside ${beside.join(', ')})`);
-      const read = (n) => (existsSync(join(dir, n)) ? readFileSync(join(dir, n), 'utf8') : '');
-      if (tapOut) appendFileSync(tapOut, read('report.tap'));
-      const d = read('durations.txt');
-      if (durationsOut) appendFileSync(durationsOut, d);
-      newDurations.push(...d.split('\n').filter(Boolean));
-      rmSync(dir, { recursive: true, force: true });
-      if (code !== 0) failed++;
-      resolve();
-    });
+/** Runs one file through node:test's run() (its child inherits this process's --import tsx); resolves when its reports are written. */
+async function runFile(cls, file) {
+  const t0 = Date.now();
+  const stream = run({ files: [file], concurrency: 1, signal: abort.signal });
+  // One event stream, three reporters: spec (printed as one block at the end), tap and per-file durations.
+  const tees = [0, 1, 2].map(() => new PassThrough({ objectMode: true }));
+  let fails = 0;
+  stream.on('data', (ev) => {
+    if (ev.type === 'test:fail') fails++;
+    for (const t of tees) t.write(ev);
   });
+  stream.on('end', () => tees.forEach((t) => t.end()));
+  let out = '';
+  let tapText = '';
+  let durations = '';
+  const collect = (set) => async function (src) {
+    for await (const chunk of src) set(String(chunk));
+  };
+  await Promise.all([
+    pipeline(tees[0], new spec(), collect((c) => (out += c))),
+    pipeline(tees[1], tap, collect((c) => (tapText += c))),
+    pipeline(tees[2], fileDurations, collect((c) => (durations += c))),
+  ]);
+  const s = ((Date.now() - t0) / 1000).toFixed(1);
+  const beside = [...running].filter((r) => r.file !== file).map((r) => r.file.replace('test/e2e/', ''));
+  console.log(`── ${file} (${cls}, ${s} s${fails ? `, ${fails} failed` : ''})`);
+  process.stdout.write(out.endsWith('\n') || !out ? out : `${out}\n`);
+  if (beside.length) console.log(`   (ended beside ${beside.join(', ')})`);
+  if (tapOut) appendFileSync(tapOut, tapText);
+  if (durationsOut) appendFileSync(durationsOut, durations);
+  newDurations.push(...durations.split('\n').filter(Boolean));
+  if (fails) failedFiles.push(file);
 }
 
 function pump() {
@@ -153,12 +154,13 @@ function done() {
   }
   const r = (x) => Math.round(x);
   console.log(`e2e schedule: ${files.length} files in ${r((Date.now() - started) / 1000)} s: alone ${r(busy.alone)} s, heavy alone ${r(busy.heavy)} s, heavy beside light ${r(busy.paired)} s, light only ${r(busy.light)} s`);
-  process.exitCode = failed ? 1 : 0;
+  if (failedFiles.length) console.log(`e2e files with failures: ${failedFiles.join(' ')}`);
+  process.exitCode = failedFiles.length ? 1 : 0;
 }
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
-    for (const c of children) c.kill('SIGTERM');
+    abort.abort();
     process.exitCode = 130;
     setTimeout(() => process.exit(130), 5000).unref();
   });

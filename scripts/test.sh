@@ -93,7 +93,7 @@ else
   [[ "$tiers" != *" e2e "* ]] || e2e=(test/e2e/**/*.test.ts)
   start=$SECONDS
   if [ "${#e2e[@]}" -gt 0 ]; then
-    node scripts/e2e-schedule.mjs --jobs "${NSM_E2E_JOBS:-2}" --tap "$tap" --durations "$durations" -- "${e2e[@]}" | tee "$durations.log" || status=1
+    node --disable-warning=MaxListenersExceededWarning --import tsx scripts/e2e-schedule.mjs --jobs "${NSM_E2E_JOBS:-2}" --tap "$tap" --durations "$durations" -- "${e2e[@]}" | tee "$durations.log" || status=1
   fi
   times+=("e2e $((SECONDS - start)) s ($(grep -o 'alone [0-9]* s.*' "$durations.log" 2>/dev/null || echo 'no files'))")
   rm -f "$durations.log"
