@@ -1,10 +1,11 @@
-// Runs the end-to-end test files by weight (called by scripts/test.sh): the files test/e2e/serial.txt
-// marks `alone` run first, one at a time with nothing beside them; then the files it marks `heavy` run
-// one at a time, each beside at most one unlisted (light) file; light files fill the other slots.
+// Runs test files by weight (scripts/test.sh runs the unit and end-to-end tiers with it): the files the
+// list (e.g. test/e2e/serial.txt) marks `alone` run first, one at a time with nothing beside them; then
+// the files it marks `heavy` run one at a time, each beside at most one unlisted (light) file; light
+// files fill the other slots, --jobs files at a time in all.
 // Each file is its own node:test run (one child process); its spec output is printed as one block when
 // it ends. Plain JS; started with `node --import tsx` (the test files' processes inherit it).
 //
-// node --import tsx scripts/e2e-schedule.mjs --jobs N --tap FILE --durations FILE [--list test/e2e/serial.txt] FILE...
+// node --import tsx scripts/schedule-tests.mjs --label e2e --list test/e2e/serial.txt --jobs N --tap FILE --durations FILE FILE...
 // Exit status 1 when any file failed. Per-file durations of earlier runs (the durations cache, see
 // below) order each class longest first, so the run does not end on one long file.
 /* eslint-disable no-console */
@@ -28,15 +29,16 @@ const opt = (name, dflt) => {
 const jobs = Math.max(1, Number(opt('--jobs', '2')) || 2);
 const tapOut = opt('--tap', undefined);
 const durationsOut = opt('--durations', undefined);
-const listFile = opt('--list', 'test/e2e/serial.txt');
+const label = opt('--label', 'tests');
+const listFile = opt('--list', undefined);
 // Durations of earlier runs ("<ms> <pass> <fail> <file>" lines, as scripts/file-durations.mjs writes them).
-const cacheFile = process.env.NSM_E2E_DURATIONS_CACHE ?? 'node_modules/.cache/nsm-test/e2e-durations.txt';
+const cacheFile = process.env.NSM_TEST_DURATIONS_CACHE ?? `node_modules/.cache/nsm-test/${label}-durations.txt`;
 const files = args.filter((a) => a !== '--');
 process.env.NSM_LOG_LEVEL ??= 'silent';
 
 /** @type {Map<string, 'alone' | 'heavy'>} A listed file without a known class word runs alone. */
 const classes = new Map();
-for (const line of readFileSync(listFile, 'utf8').split('\n')) {
+for (const line of listFile ? readFileSync(listFile, 'utf8').split('\n') : []) {
   const [f, cls] = line.trim().split(/\s+/);
   if (!f || f.startsWith('#')) continue;
   if (!existsSync(f)) console.log(`${listFile}: no such file: ${f}`);
@@ -104,7 +106,7 @@ async function runFile(cls, file) {
     pipeline(tees[2], fileDurations, collect((c) => (durations += c))),
   ]);
   const s = ((Date.now() - t0) / 1000).toFixed(1);
-  const beside = [...running].filter((r) => r.file !== file).map((r) => r.file.replace('test/e2e/', ''));
+  const beside = [...running].filter((r) => r.file !== file).map((r) => r.file.replace(/^test\/[a-z0-9]+\//, ''));
   console.log(`── ${file} (${cls}, ${s} s${fails ? `, ${fails} failed` : ''})`);
   process.stdout.write(out.endsWith('\n') || !out ? out : `${out}\n`);
   if (beside.length) console.log(`   (ended beside ${beside.join(', ')})`);
@@ -153,8 +155,8 @@ function done() {
     // no cache: the next run orders by size
   }
   const r = (x) => Math.round(x);
-  console.log(`e2e schedule: ${files.length} files in ${r((Date.now() - started) / 1000)} s: alone ${r(busy.alone)} s, heavy alone ${r(busy.heavy)} s, heavy beside light ${r(busy.paired)} s, light only ${r(busy.light)} s`);
-  if (failedFiles.length) console.log(`e2e files with failures: ${failedFiles.join(' ')}`);
+  console.log(`${label} schedule: ${files.length} files in ${r((Date.now() - started) / 1000)} s: alone ${r(busy.alone)} s, heavy alone ${r(busy.heavy)} s, heavy beside light ${r(busy.paired)} s, light only ${r(busy.light)} s`);
+  if (failedFiles.length) console.log(`${label} files with failures: ${failedFiles.join(' ')}`);
   process.exitCode = failedFiles.length ? 1 : 0;
 }
 
