@@ -36,13 +36,21 @@ const cacheFile = process.env.NSM_TEST_DURATIONS_CACHE ?? `node_modules/.cache/n
 const files = args.filter((a) => a !== '--');
 process.env.NSM_LOG_LEVEL ??= 'silent';
 
-/** @type {Map<string, 'alone' | 'heavy'>} A listed file without a known class word runs alone. */
+// The class column: `alone`, `heavy`, `group:NAME` (light, but never beside another file of group NAME) or
+// `heavy,group:NAME`; a listed file without any of these words runs alone.
+/** @type {Map<string, 'alone' | 'heavy'>} */
 const classes = new Map();
+/** @type {Map<string, string>} file -> group */
+const groups = new Map();
 for (const line of listFile ? readFileSync(listFile, 'utf8').split('\n') : []) {
-  const [f, cls] = line.trim().split(/\s+/);
+  const [f, cls = ''] = line.trim().split(/\s+/);
   if (!f || f.startsWith('#')) continue;
   if (!existsSync(f)) console.log(`${listFile}: no such file: ${f}`);
-  classes.set(f, cls === 'heavy' ? 'heavy' : 'alone');
+  const words = cls.split(',');
+  const group = words.find((w) => w.startsWith('group:'))?.slice('group:'.length);
+  if (group) groups.set(f, group);
+  if (words.includes('heavy')) classes.set(f, 'heavy');
+  else if (!group) classes.set(f, 'alone');
 }
 
 /** @type {Map<string, number>} expected ms per file */
@@ -77,9 +85,16 @@ function next() {
   if (classesRunning.includes('alone')) return undefined;
   if (queues.alone.length) return running.size === 0 ? ['alone', queues.alone.shift()] : undefined;
   if (running.size >= jobs) return undefined;
-  if (queues.heavy.length && !classesRunning.includes('heavy')) return ['heavy', queues.heavy.shift()];
-  if (queues.light.length) return ['light', queues.light.shift()];
-  return undefined;
+  // The first file of a queue whose group (if any) has no file running.
+  const groupsRunning = new Set([...running].map((r) => groups.get(r.file)).filter(Boolean));
+  const take = (q) => {
+    const i = q.findIndex((f) => !groupsRunning.has(groups.get(f)));
+    return i < 0 ? undefined : q.splice(i, 1)[0];
+  };
+  const heavy = classesRunning.includes('heavy') ? undefined : take(queues.heavy);
+  if (heavy) return ['heavy', heavy];
+  const light = take(queues.light);
+  return light ? ['light', light] : undefined;
 }
 
 /** Runs one file through node:test's run() (its child inherits this process's --import tsx); resolves when its reports are written. */

@@ -102,12 +102,13 @@ else
   start=$SECONDS
   [[ "$tiers" != *" sandbox "* ]] || run --parallel "${as_nobody[@]}" -- test/sandbox/**/*.test.ts
   times+=("sandbox $((SECONDS - start)) s")
-  # End-to-end by weight (scripts/e2e-schedule.mjs): the files test/e2e/serial.txt marks `alone` run first,
-  # one at a time; then those it marks `heavy` (CPU-heavy, timing-sensitive or machine-wide; the reason is
-  # on each line) run one at a time, each beside at most one unlisted file; the unlisted files share
-  # nothing and fill the other slots, NSM_E2E_JOBS (default 2) files at a time in all.
+  # End-to-end by weight (scripts/schedule-tests.mjs): the files test/e2e/serial.txt marks `alone` run
+  # first, one at a time; then those it marks `heavy` (CPU-heavy or deadlines of 15 s; the reason is on
+  # each line) one at a time, beside unlisted files, which share nothing and fill the other slots;
+  # `group:NAME` files (machine-wide: DPDK process counts, podman) never run beside one of their group.
+  # NSM_E2E_JOBS (default 3) files at a time in all.
   start=$SECONDS schedule_note=""
-  [[ "$tiers" != *" e2e "* ]] || schedule e2e test/e2e/serial.txt "${NSM_E2E_JOBS:-2}" test/e2e/**/*.test.ts
+  [[ "$tiers" != *" e2e "* ]] || schedule e2e test/e2e/serial.txt "${NSM_E2E_JOBS:-3}" test/e2e/**/*.test.ts
   times+=("e2e $((SECONDS - start)) s${schedule_note}")
 fi
 sum() { awk -v k="$1" '$1 == "#" && $2 == k { n += $3 } END { print n + 0 }' "$tap"; }
