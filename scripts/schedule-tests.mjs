@@ -1,7 +1,7 @@
 // Runs test files by weight (scripts/test.sh runs the unit and end-to-end tiers with it): the files the
 // list (e.g. test/e2e/serial.txt) marks `alone` run first, one at a time with nothing beside them; then
-// the files it marks `heavy` run one at a time, each beside at most one unlisted (light) file; light
-// files fill the other slots, --jobs files at a time in all.
+// the files it marks `heavy` run one at a time, beside unlisted (light) files, which fill the other
+// slots, --jobs files at a time in all; a file of `group:NAME` never runs beside another of that group.
 // Each file is its own node:test run (one child process); its spec output is printed as one block when
 // it ends. Plain JS; started with `node --import tsx` (the test files' processes inherit it).
 //
