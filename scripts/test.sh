@@ -61,6 +61,21 @@ run() {
   rm -rf "$dir"
 }
 
+# Runs one tier's files by weight: schedule LABEL LIST JOBS FILE... (see scripts/schedule-tests.mjs); its
+# summary line ("alone N s, heavy ...") goes into the wall-time line.
+schedule_note=""
+schedule() {
+  local label=$1 list=$2 jobs=$3 log
+  shift 3
+  schedule_note=""
+  [ "$#" -gt 0 ] || return 0
+  log=$(mktemp /tmp/nsm-test-XXXXXX.log)
+  node --disable-warning=MaxListenersExceededWarning --import tsx scripts/schedule-tests.mjs --label "$label" --list "$list" \
+    --jobs "$jobs" --tap "$tap" --durations "$durations" -- "$@" | tee "$log" || status=1
+  schedule_note=" ($(grep -o 'alone [0-9]* s.*' "$log" || echo 'no summary'))"
+  rm -f "$log"
+}
+
 # The sandbox tier needs no root: when run as root, it runs as nobody to prove it (if nobody can read the tree).
 as_nobody=()
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
@@ -78,32 +93,23 @@ else
   # Order: unit, then the in-process sandbox (no root), then end-to-end tests on real namespaces.
   # NSM_TEST_TIERS (default "unit sandbox e2e") picks tiers, e.g. NSM_TEST_TIERS=e2e.
   tiers=" ${NSM_TEST_TIERS:-unit sandbox e2e} "
-  start=$SECONDS
-  [[ "$tiers" != *" unit "* ]] || run -- test/unit/**/*.test.ts
-  times+=("unit $((SECONDS - start)) s")
+  # Unit files run two at a time (NSM_UNIT_JOBS), except those test/unit/serial.txt lists (real-time gaps
+  # and deadlines of tens of milliseconds): they run first, one at a time (scripts/schedule-tests.mjs).
+  start=$SECONDS schedule_note=""
+  [[ "$tiers" != *" unit "* ]] || schedule unit test/unit/serial.txt "${NSM_UNIT_JOBS:-2}" test/unit/**/*.test.ts
+  times+=("unit $((SECONDS - start)) s${schedule_note}")
   # Sandbox files share nothing (own temporary directory, ports and clock): two at a time.
   start=$SECONDS
   [[ "$tiers" != *" sandbox "* ]] || run --parallel "${as_nobody[@]}" -- test/sandbox/**/*.test.ts
   times+=("sandbox $((SECONDS - start)) s")
-  # End-to-end: the files listed in test/e2e/serial.txt (CPU-heavy, timing-sensitive or machine-wide; the
-  # reason is on each line) run one at a time after the others, which share nothing and run
-  # NSM_E2E_JOBS (default 2) at a time.
-  declare -A serial=()
-  while read -r f _; do
-    [ -n "$f" ] && [ "${f:0:1}" != "#" ] || continue
-    [ -f "$f" ] || echo "test/e2e/serial.txt: no such file: $f"
-    serial[$f]=1
-  done <test/e2e/serial.txt
-  together=() alone=()
-  for f in test/e2e/**/*.test.ts; do
-    [[ "$tiers" == *" e2e "* ]] || break
-    if [ -n "${serial[$f]:-}" ]; then alone+=("$f"); else together+=("$f"); fi
-  done
-  start=$SECONDS
-  run --jobs "${NSM_E2E_JOBS:-2}" -- "${together[@]}"
-  mid=$SECONDS
-  run -- "${alone[@]}"
-  times+=("e2e $((SECONDS - start)) s (${#together[@]} files ${NSM_E2E_JOBS:-2} at a time $((mid - start)) s, ${#alone[@]} one at a time $((SECONDS - mid)) s)")
+  # End-to-end by weight (scripts/schedule-tests.mjs): the files test/e2e/serial.txt marks `alone` run
+  # first, one at a time; then those it marks `heavy` (CPU-heavy or deadlines of 15 s; the reason is on
+  # each line) one at a time, beside unlisted files, which share nothing and fill the other slots;
+  # `group:NAME` files (machine-wide: DPDK process counts, podman) never run beside one of their group.
+  # NSM_E2E_JOBS (default 3) files at a time in all.
+  start=$SECONDS schedule_note=""
+  [[ "$tiers" != *" e2e "* ]] || schedule e2e test/e2e/serial.txt "${NSM_E2E_JOBS:-3}" test/e2e/**/*.test.ts
+  times+=("e2e $((SECONDS - start)) s${schedule_note}")
 fi
 sum() { awk -v k="$1" '$1 == "#" && $2 == k { n += $3 } END { print n + 0 }' "$tap"; }
 pass=$(sum pass); fail=$(sum fail); skip=$(sum skipped)

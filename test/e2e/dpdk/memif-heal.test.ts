@@ -4,50 +4,21 @@
 // each time and the packets flow both ways again; Close leaves no DPDK process or file behind.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { createTestNetns, sweepStaleTestNetns } from '../helpers/netns.js';
-import { freePort, Mesh, waitFor } from '../helpers/mesh.js';
-import { stopTestpmdUnder } from '../../../src/dataplane/dpdk/supervisor.js';
-import { appStats, dpdkProcesses, hasTestpmd, nthLine } from './helpers.js';
+import { sweepStaleTestNetns } from '../helpers/netns.js';
+import { waitFor } from '../helpers/mesh.js';
+import { hasTestpmd, memifMesh, nthLine } from './helpers.js';
 
 before(async () => {
   await sweepStaleTestNetns();
 });
 
 test('MEMIF heal: a killed cross-connect or endpoint testpmd is noticed by the client and healed; packets flow again', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed', timeout: 120_000 }, async (t) => {
-  const mesh = new Mesh(t);
-  // Cross-connects outlive their forwarder by design (to be adopted): after the mesh is stopped, what is left under its directory goes, as `nsm down` does.
-  t.after(() => stopTestpmdUnder(mesh.dir));
   const t0 = Date.now();
   const at = (what: string) => t.diagnostic(`${what} at ${Date.now() - t0} ms`);
-  const [node] = await createTestNetns(t, 'node');
-  const dpdkDir = join(mesh.dir, 'dpdk');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  await mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node, env: { NSM_DPDK_DIR: dpdkDir } });
-  const nseDir = join(mesh.dir, 'run-nse');
-  const appDir = join(mesh.dir, 'run-app');
-  const nse = mesh.spawn('nse-m', ['nse', 'macswap', '--name', 'nse-m', '--service', 'fast', '--nsmgr', nsmgrUrl, '--runtime-dir', nseDir, '--listen', mesh.sock('nse-m')], { netns: node });
-  await nse.waitLine(/^nse .* serving /);
-  const app = mesh.spawnNsc({ name: 'app', nsmgr: nsmgrUrl, workloadNetns: node, urls: ['memif://fast/m0'], netns: node, extra: ['--runtime-dir', appDir, '--liveness-interval', '1s'] });
-  const conn = JSON.parse(await app.waitLine(/^\{"id"/, 30_000)) as { mechanism: string };
-  assert.equal(conn.mechanism, 'MEMIF', mesh.logs());
+  const { mesh, dpdkDir, nseDir, appDir, nse, app, ours, flowing } = await memifMesh(t);
   at('connection up');
-
-  /** Waits until the client got `more` packets back beyond what it had; resolves its counters. */
-  const flowing = async (what: string, more = 1000) => {
-    const from = appStats(appDir).rx;
-    await waitFor(`${what}: ${more} more packets back`, () => appStats(appDir).rx > from + more, 20_000);
-    const s = appStats(appDir);
-    t.diagnostic(`${what}: client sent ${s.tx}, got back ${s.rx}`);
-    return s;
-  };
   await flowing('before the faults');
-  // Only this mesh's testpmds (other tests may run DPDK on the machine at the same time): their sockets are under its directory.
-  const ours = () => dpdkProcesses().filter((p) => p.argv.includes(`${mesh.dir}/`));
 
   const killAndHeal = async (n: number, prefix: string, who: string) => {
     const victim = ours().find((p) => p.tag.startsWith(prefix));

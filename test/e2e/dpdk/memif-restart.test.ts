@@ -5,13 +5,11 @@
 // when an nsmgr with its in-process forwarder is SIGKILLed and restarted.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, test } from 'node:test';
-import { createTestNetns, sweepStaleTestNetns } from '../helpers/netns.js';
-import { freePort, Mesh, waitFor, type MeshProcess } from '../helpers/mesh.js';
-import { stopTestpmdUnder } from '../../../src/dataplane/dpdk/supervisor.js';
-import { appStats, dpdkProcesses, hasTestpmd } from './helpers.js';
+import { sweepStaleTestNetns } from '../helpers/netns.js';
+import { waitFor, type MeshProcess } from '../helpers/mesh.js';
+import { hasTestpmd, memifMesh } from './helpers.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -20,36 +18,16 @@ before(async () => {
 const SWEEP_MS = 4000;
 
 test('MEMIF and a forwarder restart: the running cross-connect is adopted; one whose connection did not come back is swept', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed', timeout: 150_000 }, async (t) => {
-  const mesh = new Mesh(t);
-  // Cross-connects outlive their forwarder by design (to be adopted): after the mesh is stopped, what is left under its directory goes, as `nsm down` does.
-  t.after(() => stopTestpmdUnder(mesh.dir));
   const t0 = Date.now();
   const at = (what: string) => t.diagnostic(`${what} at ${Date.now() - t0} ms`);
-  const [node] = await createTestNetns(t, 'node');
-  const dpdkDir = join(mesh.dir, 'dpdk');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node });
-  const forwarder = () =>
-    mesh.forwarder({ name: 'forwarder-1', listen: mesh.sock('forwarder'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', netns: node, env: { NSM_DPDK_DIR: dpdkDir, NSM_SWEEP_AFTER: `${SWEEP_MS}ms` } });
-  let fwd = await forwarder();
-  const nseDir = join(mesh.dir, 'run-nse');
-  const appDir = join(mesh.dir, 'run-app');
-  const nse = mesh.spawn('nse-m', ['nse', 'macswap', '--name', 'nse-m', '--service', 'fast', '--nsmgr', nsmgrUrl, '--runtime-dir', nseDir, '--listen', mesh.sock('nse-m')], { netns: node });
-  await nse.waitLine(/^nse .* serving /);
-  const app = mesh.spawnNsc({ name: 'app', nsmgr: nsmgrUrl, workloadNetns: node, urls: ['memif://fast/m0'], netns: node, extra: ['--runtime-dir', appDir, '--liveness-interval', '1s'] });
-  assert.equal((JSON.parse(await app.waitLine(/^\{"id"/, 30_000)) as { mechanism: string }).mechanism, 'MEMIF', mesh.logs());
+  const m = await memifMesh(t, { env: { NSM_SWEEP_AFTER: `${SWEEP_MS}ms` } });
+  const { dpdkDir, app, flowing } = m;
+  let fwd = m.fwd!;
+  const forwarder = m.restart;
   at('connection up');
 
   /** This mesh's cross-connect testpmds (other tests may run DPDK on the machine at the same time). */
-  const crossConnects = () => dpdkProcesses().filter((p) => p.tag.startsWith('nsm-fwd-') && p.argv.includes(`${mesh.dir}/`));
-  const flowing = async (what: string, more = 1000) => {
-    const from = appStats(appDir).rx;
-    await waitFor(`${what}: ${more} more packets back`, () => appStats(appDir).rx > from + more, 20_000);
-    const s = appStats(appDir);
-    t.diagnostic(`${what}: client sent ${s.tx}, got back ${s.rx}`);
-  };
+  const crossConnects = () => m.ours().filter((p) => p.tag.startsWith('nsm-fwd-'));
   const logged = (p: MeshProcess, re: RegExp, ms: number) => waitFor(`${p.name} logs ${re}`, () => re.test(p.stderr), ms);
 
   await flowing('before the restart');
@@ -90,26 +68,11 @@ test('MEMIF and a forwarder restart: the running cross-connect is adopted; one w
 });
 
 test('MEMIF and an nsmgr with its in-process forwarder SIGKILLed: the restarted one adopts the running cross-connect', { skip: !hasTestpmd() && 'dpdk-testpmd is not installed', timeout: 150_000 }, async (t) => {
-  const mesh = new Mesh(t);
-  // Cross-connects outlive their forwarder by design (to be adopted): after the mesh is stopped, what is left under its directory goes, as `nsm down` does.
-  t.after(() => stopTestpmdUnder(mesh.dir));
-  const [node] = await createTestNetns(t, 'node');
-  const dpdkDir = join(mesh.dir, 'dpdk');
-  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const nsmgrUrl = mesh.sock('nsmgr');
-  await mesh.registry({ listen: registryUrl, netns: node });
-  const nsmgr = () => mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: registryUrl, netns: node, env: { NSM_DPDK_DIR: dpdkDir }, withForwarder: { underlayIp: '198.18.0.1' } });
-  let mgr = await nsmgr();
-  const appDir = join(mesh.dir, 'run-app');
-  const nse = mesh.spawn('nse-m', ['nse', 'macswap', '--name', 'nse-m', '--service', 'fast', '--nsmgr', nsmgrUrl, '--runtime-dir', join(mesh.dir, 'run-nse'), '--listen', mesh.sock('nse-m')], { netns: node });
-  await nse.waitLine(/^nse .* serving /);
-  const app = mesh.spawnNsc({ name: 'app', nsmgr: nsmgrUrl, workloadNetns: node, urls: ['memif://fast/m0'], netns: node, extra: ['--runtime-dir', appDir, '--liveness-interval', '1s'] });
-  assert.equal((JSON.parse(await app.waitLine(/^\{"id"/, 30_000)) as { mechanism: string }).mechanism, 'MEMIF', mesh.logs());
-  const crossConnects = () => dpdkProcesses().filter((p) => p.tag.startsWith('nsm-fwd-') && p.argv.includes(`${mesh.dir}/`));
-  const flowing = async (what: string) => {
-    const from = appStats(appDir).rx;
-    await waitFor(`${what}: packets back`, () => appStats(appDir).rx > from + 1000, 20_000);
-  };
+  const m = await memifMesh(t, { withForwarder: true });
+  const { app, flowing } = m;
+  let mgr = m.mgr;
+  const nsmgr = m.restart;
+  const crossConnects = () => m.ours().filter((p) => p.tag.startsWith('nsm-fwd-'));
   await flowing('before');
   const [first] = crossConnects();
   assert.ok(first);
@@ -118,6 +81,6 @@ test('MEMIF and an nsmgr with its in-process forwarder SIGKILLed: the restarted 
   await waitFor('the nsmgr adopts the testpmd', () => /adopted the running cross-connect testpmd/.test(mgr.stderr), 30_000);
   assert.deepEqual(crossConnects().map((p) => p.pid), [first.pid], mgr.tail());
   await flowing('after the nsmgr restart');
-  assert.deepEqual(await app.stop(), { code: 0, signal: null }, mesh.logs());
+  assert.deepEqual(await app.stop(), { code: 0, signal: null }, m.mesh.logs());
   await waitFor('Close stops the adopted testpmd', () => crossConnects().length === 0, 10_000);
 });
