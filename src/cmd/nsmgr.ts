@@ -112,6 +112,7 @@ export function registerNsmgrCommand(program: Command): void {
         ...(served ? { metrics: served.metrics } : {}),
         ...(tracer ? { tracer } : {}),
         ...(flags.policy ? { policy: flags.policy } : {}),
+        ...(flags.withForwarder ? { inProcess: true } : {}),
         log,
       });
       process.stdout.write(`nsmgr ${flags.name} listening on ${nsmgr.urls.join(' ')}\n`);

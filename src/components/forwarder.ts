@@ -17,6 +17,7 @@ import { FORWARDER_SERVICE } from '../sdk/registry/forwarders.js';
 import { nseRefresher, registryClients } from '../sdk/registry/client.js';
 import { startServer } from './grpc-server.js';
 import { registerInProcessHop } from '../sdk/core/in-process-hop.js';
+import { registerInProcessMonitor } from '../sdk/core/in-process-monitor.js';
 import { addNetworkService } from './networkservice-guard.js';
 import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
@@ -111,7 +112,9 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     server.add(MonitorConnectionDefinition, chain.monitor.implementation());
   }, opts.stopGraceMs);
   const url = running.urls[0]!;
-  const unregisterInProcess = opts.inProcess ? registerInProcessHop(url, impl) : () => undefined;
+  // In process (--with-forwarder): the nsmgr calls it and watches its monitor directly; the socket serves everyone else.
+  const inProcess = opts.inProcess ? [registerInProcessHop(url, impl), registerInProcessMonitor(url, chain.monitor.implementation())] : [];
+  const unregisterInProcess = () => inProcess.forEach((unregister) => unregister());
   const registration = await nseRefresher(
     registryClients(opts.nsmgrUrl).nse,
     {

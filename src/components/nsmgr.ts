@@ -22,6 +22,7 @@ import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
 import { hopTrace } from '../sdk/networkservice/hop-trace.js';
 import type { HopTracer } from '../sdk/core/tracing.js';
 import type { MeshMetrics } from '../observability/mesh-metrics.js';
+import { registerInProcessMonitor } from '../sdk/core/in-process-monitor.js';
 
 export interface NsmgrOptions {
   name: string;
@@ -48,6 +49,8 @@ export interface NsmgrOptions {
   proxyUrl?: string;
   /** Which namespaces a client may ask for (default: the kernel's answers; the sandbox tier, whose namespaces are fake, passes its own). */
   namespaces?: NamespaceFacts;
+  /** Its forwarder runs in this process (`--with-forwarder`): serve it this nsmgr's monitor directly, without the socket. */
+  inProcess?: boolean;
   log: Logger;
 }
 
@@ -76,11 +79,13 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
     server.add(guardedNSERegistryDefinition, guardNSEImplementation(nseRegistryImplementation(chains.nseRegistry, opts.log)));
   }, opts.stopGraceMs);
   opts.metrics?.activeConnections(() => chains.monitor.connections.size);
+  const unregisterInProcess = opts.inProcess ? registerInProcessMonitor(opts.listenUrl, chains.monitor.implementation()) : () => undefined;
   opts.log.info({ urls: running.urls, registry: opts.registryUrl }, 'nsmgr ready');
   return {
     urls: running.urls,
     monitor: chains.monitor,
     async stop() {
+      unregisterInProcess();
       chains.close();
       await running.stop();
     },

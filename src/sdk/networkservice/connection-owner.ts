@@ -21,9 +21,25 @@ interface Owner {
 const OWNER = createContextKey<Owner>('connection-owner.owner');
 const CHECK = 'connection-owner';
 
+/**
+ * Key ids of tokens seen lately: a hop reuses its token for most of its lifetime (token-cache), so each Request and
+ * Close would otherwise decode the same JWT headers (base64 and JSON of an embedded key) again. Bounded; cleared when full.
+ */
+const keyIds = new Map<string, string>();
+const MAX_KEY_IDS = 512;
+
 /** Which key signed a token (its embedded public key, key id or certificate); '' when none or unreadable. */
 export function keyIdOf(token: string | undefined): string {
   if (!token) return '';
+  let id = keyIds.get(token);
+  if (id === undefined) {
+    if (keyIds.size >= MAX_KEY_IDS) keyIds.clear();
+    keyIds.set(token, (id = readKeyId(token)));
+  }
+  return id;
+}
+
+function readKeyId(token: string): string {
   try {
     const h = decodeProtectedHeader(token);
     if (h.jwk && typeof h.jwk.x === 'string') return `jwk:${String(h.jwk.crv)}|${h.jwk.x}|${String(h.jwk.y)}`;

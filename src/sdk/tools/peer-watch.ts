@@ -10,6 +10,7 @@ import { ConnectionEventType, MonitorConnectionDefinition, State, type Connectio
 import { channelTo } from '../../api/transport.js';
 import { messageOf } from '../../api/errors.js';
 import { instanceMetadata } from '../core/grpc-metadata.js';
+import { inProcessMonitor } from '../core/in-process-monitor.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { Backoff } from './backoff.js';
 import { sleep } from './sleep.js';
@@ -17,7 +18,9 @@ import { sleep } from './sleep.js';
 /** Opens a MonitorConnections stream (all connections) to a peer. */
 export type OpenMonitor = (url: string, signal: AbortSignal) => AsyncIterable<ConnectionEvent>;
 
+/** Over gRPC, or directly when the peer runs in this process (core/in-process-monitor). */
 export const grpcMonitor: OpenMonitor = (url, signal) =>
+  inProcessMonitor(url, { pathSegments: [], networkServices: [] }, { signal, metadata: instanceMetadata() }) ??
   createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections({ pathSegments: [] }, { signal, metadata: instanceMetadata() });
 
 export interface PeerWatcherOptions {

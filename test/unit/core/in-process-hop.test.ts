@@ -41,4 +41,28 @@ describe('in-process hop', () => {
     await assert.rejects(inProcessClient('unix:///x/e.sock')!.request(NetworkServiceRequest.fromPartial({})), (err: unknown) => err instanceof ClientError && err.code === Status.NOT_FOUND && err.details === 'no endpoint');
     unregister();
   });
+
+  it('shares no object with the caller, Dates and maps included, either way', async () => {
+    let served: Connection | undefined;
+    const unregister = registerInProcessHop('unix:///x/d.sock', {
+      request: async (req) => {
+        served = req.connection!;
+        return served;
+      },
+      close: async () => ({}),
+    });
+    const expires = new Date(1_000_000);
+    const req = NetworkServiceRequest.fromPartial({
+      connection: { id: 'c', labels: { a: '1' }, path: { index: 0, pathSegments: [{ name: 'n', id: 'c', token: 't', expires }] } },
+      mechanismPreferences: [{ type: 'KERNEL', parameters: { name: 'nsm-1' } }],
+    });
+    const out = await inProcessClient('unix:///x/d.sock')!.request(req);
+    assert.notEqual(served!.path!.pathSegments[0]!.expires, expires);
+    assert.equal(served!.path!.pathSegments[0]!.expires!.getTime(), 1_000_000);
+    assert.notEqual(served!.labels, req.connection!.labels);
+    assert.notEqual(out.path!.pathSegments[0]!.expires, served!.path!.pathSegments[0]!.expires);
+    assert.notEqual(out.path, served!.path);
+    assert.deepEqual(out, Connection.decode(Connection.encode(req.connection!).finish()));
+    unregister();
+  });
 });
