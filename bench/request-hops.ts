@@ -7,7 +7,7 @@
 //   forwarder in process; hops client, nsmgr-1, its forwarder, nsmgr-2, its forwarder, nse-1; plus each forwarder's kernel
 //   work from its "data plane programmed" log line)
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -91,7 +91,7 @@ try {
         tcpListen: `tcp://198.18.0.${k}:${await freePort()}`,
         registry: reg,
         netns: n,
-        env: { ...env, NSM_LOG_LEVEL: 'info' },
+        env: { ...env, NSM_LOG_LEVEL: process.env.NSM_HOPS_LOG_LEVEL ?? 'info' },
         withForwarder: { underlayIp: `198.18.0.${k}`, listen: mesh.sock(`fwd-${k}`), backgroundRemoval: true },
       });
       kernelLogs.push(() => p.stdout + p.stderr);
@@ -134,6 +134,7 @@ try {
     if (op === 'Request') {
       // Each forwarder's kernel work for a Request (its "data plane programmed" log line, `ms`).
       kernelLogs.forEach((text, i) => {
+        if (process.env.NSM_HOPS_DUMP) writeFileSync(`${process.env.NSM_HOPS_DUMP}-nsmgr-${i + 1}.log`, text());
         const ms = text()
           .split('\n')
           .filter((l) => l.includes('data plane programmed'))
