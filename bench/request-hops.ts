@@ -91,7 +91,7 @@ try {
         tcpListen: `tcp://198.18.0.${k}:${await freePort()}`,
         registry: reg,
         netns: n,
-        env: { ...env, NSM_LOG_LEVEL: process.env.NSM_HOPS_LOG_LEVEL ?? 'info' },
+        env: { ...env, NSM_LOG_LEVEL: process.env.NSM_HOPS_LOG_LEVEL ?? 'info', NSM_CHAIN_TIMING: process.env.NSM_CHAIN_TIMING ?? '' },
         withForwarder: { underlayIp: `198.18.0.${k}`, listen: mesh.sock(`fwd-${k}`), backgroundRemoval: true },
       });
       kernelLogs.push(() => p.stdout + p.stderr);
