@@ -5,7 +5,7 @@
 //   node --import tsx bench/request-hops.ts [runs] [--json] [--with-forwarder]   (forwarder in the nsmgr's process, --background-removal)
 //   node --import tsx bench/request-hops.ts [runs] [--json] --remote   (two nodes on an underlay bridge, each nsmgr with its
 //   forwarder in process; hops client, nsmgr-1, its forwarder, nsmgr-2, its forwarder, nse-1; plus each forwarder's kernel
-//   work from its "data plane programmed" log line)
+//   work from its "data plane programmed" log line; NSM_HOPS_LOG_LEVEL sets the nsmgrs' log level, NSM_HOPS_DUMP=PREFIX writes their logs to PREFIX-nsmgr-N.log)
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -91,7 +91,7 @@ try {
         tcpListen: `tcp://198.18.0.${k}:${await freePort()}`,
         registry: reg,
         netns: n,
-        env: { ...env, NSM_LOG_LEVEL: process.env.NSM_HOPS_LOG_LEVEL ?? 'info', NSM_CHAIN_TIMING: process.env.NSM_CHAIN_TIMING ?? '' },
+        env: { ...env, NSM_LOG_LEVEL: process.env.NSM_HOPS_LOG_LEVEL ?? 'info' },
         withForwarder: { underlayIp: `198.18.0.${k}`, listen: mesh.sock(`fwd-${k}`), backgroundRemoval: true },
       });
       kernelLogs.push(() => p.stdout + p.stderr);
