@@ -83,12 +83,13 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     void dataplane.sweepOrphans?.();
     for (const m of [...mechanisms.local, ...mechanisms.remote]) void m.sweep?.().catch(() => 0);
   }, opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
+  const directory = registryDirectory(opts.nsmgrUrl);
   const chain = newForwarderChain({
     name: opts.name,
     underlayIp: opts.underlayIp,
     signer,
     ...(opts.clock ? { clock: opts.clock } : {}),
-    directory: registryDirectory(opts.nsmgrUrl),
+    directory,
     dataplane,
     mechanisms,
     ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}),
@@ -140,6 +141,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
       unregisterInProcess();
       await registration.stop();
       await running.stop();
+      directory.close();
       dataplane.close?.();
     },
   };

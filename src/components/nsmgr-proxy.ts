@@ -31,12 +31,19 @@ export interface NsmgrProxyOptions {
 
 export async function startNsmgrProxy(opts: NsmgrProxyOptions): Promise<{ urls: string[]; stop(): Promise<void> }> {
   const signer = cachingSigner(await newTokenSigner(opts.tokenLifetimeMs));
-  const chains = newNsmgrProxyChain({ name: opts.name, signer, own: opts.domain, proxies: opts.proxies, directory: registryDirectory(opts.registryUrl) });
+  const directory = registryDirectory(opts.registryUrl);
+  const chains = newNsmgrProxyChain({ name: opts.name, signer, own: opts.domain, proxies: opts.proxies, directory });
   const running = await startServer([opts.listenUrl], (server) => {
     addNetworkService(server, networkServiceImplementation(withHopMetrics(chains.networkService, opts.metrics), opts.log));
     server.add(MonitorConnectionDefinition, chains.monitor.implementation());
   });
   opts.metrics?.activeConnections(() => chains.monitor.connections.size);
   opts.log.info({ urls: running.urls, domain: opts.domain, proxies: Object.fromEntries(opts.proxies) }, 'nsmgr-proxy ready');
-  return running;
+  return {
+    urls: running.urls,
+    async stop() {
+      directory.close();
+      await running.stop();
+    },
+  };
 }

@@ -64,7 +64,7 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
   const signer = cachingSigner(await newTokenSigner(opts.tokenLifetimeMs, opts.clock), opts.clock ? { clock: opts.clock } : {});
   const publicUrl = opts.tcpListenUrl ?? opts.listenUrl;
   const local = registryDirectory(opts.registryUrl);
-  const directory = opts.domains && opts.domains.size > 0 ? interdomainDirectory(local, opts.domains, (url) => registryDirectory(url), opts.domain, opts.proxyUrl) : local;
+  const directory = opts.domains && opts.domains.size > 0 ? interdomainDirectory(local, opts.domains, (url) => registryDirectory(url, { watchedCacheMs: 0 }), opts.domain, opts.proxyUrl) : local;
   const chains = newNsmgrChains({
     name: opts.name, publicUrl, registryUrl: opts.registryUrl, signer, directory, log: opts.log, namespaces: opts.namespaces ?? kernelNamespaceFacts,
     ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.clock ? { clock: opts.clock } : {}),
@@ -87,6 +87,7 @@ export async function startNsmgr(opts: NsmgrOptions): Promise<RunningNsmgr> {
     async stop() {
       unregisterInProcess();
       chains.close();
+      local.close();
       await running.stop();
     },
   };

@@ -48,6 +48,7 @@ export function kernelDataplane(opts: KernelDataplaneOptions): ManagedDataplane 
   const ops: ForwarderDataplane & { close(): void } = {
     createVeth: (spec) => driver.createVeth(spec),
     createVxlan: (spec) => driver.createVxlan(spec),
+    setVxlanRemote: (netns, name, remote) => driver.setVxlanRemote(netns, name, remote),
     addAddress: (netns, ifname, cidr) => driver.addAddress(netns, ifname, cidr),
     addRoute: (netns, route) => driver.addRoute(netns, route),
     linkInfo: (netns, name) => driver.linkInfo(netns, name),

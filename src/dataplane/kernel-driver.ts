@@ -33,7 +33,8 @@ export interface VxlanSpec {
   targetNetns?: NetnsLike;
   vni: number;
   local: string;
-  remote: string;
+  /** The peer's underlay address; absent: no default destination yet (set later with setVxlanRemote). */
+  remote?: string;
   port?: number;
   dev?: string;
   alias: string;
@@ -108,8 +109,8 @@ export class KernelDriver {
     const name = checkIfName('name', spec.name);
     const vni = checkVni('vni', spec.vni);
     const local = checkIp('local', spec.local);
-    const remote = checkIp('remote', spec.remote);
-    if (local.family !== remote.family) throw new InvalidArgumentError('remote: address family differs from local');
+    const remote = spec.remote === undefined ? undefined : checkIp('remote', spec.remote);
+    if (remote && local.family !== remote.family) throw new InvalidArgumentError('remote: address family differs from local');
     const port = checkPort('port', spec.port ?? 4789);
     const dev = spec.dev === undefined ? undefined : checkIfName('dev', spec.dev);
     const alias = checkAlias('alias', spec.alias);
@@ -120,7 +121,7 @@ export class KernelDriver {
     const d = dev === undefined ? '' : ` dev ${dev}`;
     const into = sameNetns(ns, target) ? '' : netnsArg(target);
     try {
-      await this.chan(ns).run(`link add ${name}${m}${into} type vxlan id ${vni} local ${local.address} remote ${remote.address} dstport ${port}${d}`);
+      await this.chan(ns).run(`link add ${name}${m}${into} type vxlan id ${vni} local ${local.address}${remote ? ` remote ${remote.address}` : ''} dstport ${port}${d}`);
     } catch (err) {
       if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {
         throw new AlreadyExistsError(`interface "${name}" in ${describeNetns(target)} (or VNI ${vni} on port ${port}) already exists`, { cause: err });
@@ -133,6 +134,16 @@ export class KernelDriver {
       await this.rollback(target, name);
       throw this.mapError(err, target, name);
     }
+  }
+
+  /**
+   * Sets the peer (default destination) of a VXLAN interface in `netns`, e.g. one created without it
+   * before the peer's address was known; its family must be that of the interface's local address.
+   */
+  async setVxlanRemote(netns: NetnsLike, name: string, remote: string): Promise<void> {
+    checkIfName('name', name);
+    const r = checkIp('remote', remote);
+    await this.exec(netns, name, `link set dev ${name} type vxlan remote ${r.address}`);
   }
 
   /** Create a bridge (for underlays), up, optionally tagged. */

@@ -110,6 +110,7 @@ export class LinkLedger {
       addAddress: (netns, ifname, cidr) => dp.addAddress(netns, ifname, cidr),
       addRoute: (netns, route) => dp.addRoute(netns, route),
       ...(dp.ipLines ? { ipLines: dp.ipLines.bind(dp) } : {}),
+      ...(dp.setVxlanRemote ? { setVxlanRemote: dp.setVxlanRemote.bind(dp) } : {}),
       ...(dp.setSysctl ? { setSysctl: dp.setSysctl.bind(dp) } : {}),
       ...(dp.deviceOf ? { deviceOf: dp.deviceOf.bind(dp) } : {}),
       linksTagged: (alias) => [...this.links.values()].filter((l) => l.alias === alias).map(({ netns, name }) => ({ netns, name })),

@@ -4,7 +4,8 @@
 // ones are cross-connected (KERNEL->KERNEL: one veth pair); a local and a remote one
 // are the remote module's tunnel put into the workload's namespace. It re-programs
 // only when what the data plane depends on changes. Every link is tagged with the
-// connection id; Close removes exactly those.
+// connection id; Close removes exactly those. On the client side of a remote connection the
+// tunnel interface is made while the Request travels on (tools/early-tunnel).
 import type { Connection, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
@@ -13,6 +14,7 @@ import { mechanismsOf } from './forwarder-mechanisms.js';
 import type { ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 import { findMechanism, type LocalMechanism, type MechanismRegistry, type ProgramContext, type Side } from '../tools/mechanism-module.js';
 import { PendingRemovals } from '../tools/pending-removals.js';
+import { startEarlyTunnel } from '../tools/early-tunnel.js';
 
 export type { ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 
@@ -31,10 +33,14 @@ async function remove(dp: ForwarderDataplane, links: ProgrammedLink[]): Promise<
   return results.flatMap((r, i) => (r.status === 'rejected' ? [{ link: links[i]!, err: r.reason as unknown }] : []));
 }
 
+function contextOf(dp: ForwarderDataplane, conn: Connection, underlayIp: string): ProgramContext {
+  const mtu = conn.context?.MTU || undefined;
+  return { dp, connId: conn.id, alias: `${ALIAS_PREFIX}${conn.id}`, service: conn.networkService, underlayIp, ...(mtu ? { mtu } : {}) };
+}
+
 /** Joins the incoming to the outgoing mechanism through the modules that own them. */
 async function build(reg: MechanismRegistry, dp: ForwarderDataplane, conn: Connection, incoming: Mechanism, outgoing: Mechanism, underlayIp: string): Promise<ProgrammedLink[]> {
-  const mtu = conn.context?.MTU || undefined;
-  const p: ProgramContext = { dp, connId: conn.id, alias: `${ALIAS_PREFIX}${conn.id}`, service: conn.networkService, underlayIp, ...(mtu ? { mtu } : {}) };
+  const p = contextOf(dp, conn, underlayIp);
   const ip = conn.context?.ipContext;
   const from = findMechanism(reg, incoming);
   const to = findMechanism(reg, outgoing);
@@ -80,9 +86,22 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
     );
   return element({
     async request(req, ctx, next) {
-      const out = await next.request(req, ctx);
+      const before = mechanismsOf(ctx)?.incoming;
+      // A connection not programmed yet: its tunnel interface may be made while the Request travels on.
+      const early =
+        before && req.connection && !ctx.metadata.get(PROGRAMMED)
+          ? startEarlyTunnel(opts.mechanisms, contextOf(guarded, req.connection, opts.underlayIp), before, req.mechanismPreferences, ctx.log)
+          : undefined;
+      let out: Connection;
+      try {
+        out = await next.request(req, ctx);
+      } catch (err) {
+        await early?.discard();
+        throw err;
+      }
       const mechs = mechanismsOf(ctx);
       if (!mechs?.incoming || !out.mechanism) {
+        await early?.discard();
         // The next hop holds a connection we cannot use: close it rather than leak it.
         await next.close(out, ctx).catch(() => undefined);
         throw new FailedPreconditionError('the next hop returned no mechanism');
@@ -93,9 +112,11 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       try {
         if (done) await Promise.all([remove(dp, done.links), release(out.id, ctx.log)]);
         const started = performance.now();
-        const links = await build(opts.mechanisms, guarded, out, mechs.incoming, out.mechanism, opts.underlayIp);
+        const local = early && findMechanism(opts.mechanisms, mechs.incoming);
+        const finished = local?.cls === 'LOCAL' ? await early!.finish(contextOf(guarded, out, opts.underlayIp), local.clientSide(mechs.incoming, out.context?.ipContext), out.mechanism) : await early?.discard();
+        const links = finished ?? (await build(opts.mechanisms, guarded, out, mechs.incoming, out.mechanism, opts.underlayIp));
         ctx.metadata.set(PROGRAMMED, { key, links });
-        ctx.log.info({ connId: out.id, links, ms: +(performance.now() - started).toFixed(2) }, 'data plane programmed');
+        ctx.log.info({ connId: out.id, links, ms: +(performance.now() - started).toFixed(2), ...(finished ? { early: true } : {}) }, 'data plane programmed');
       } catch (err) {
         ctx.metadata.delete(PROGRAMMED);
         await next.close(out, ctx).catch(() => undefined);

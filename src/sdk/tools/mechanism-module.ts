@@ -90,6 +90,13 @@ export interface RemoteMechanism {
    */
   program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint'): Promise<ProgrammedLink[]>;
   /**
+   * Client side, optional: makes this connection's tunnel interface at `side` (its namespace and name; no
+   * addresses yet) from this forwarder's own `offer` alone, while the Request travels on to the peer
+   * (see tools/early-tunnel); undefined when it cannot be done on this data plane. The handle finishes
+   * it once the accepted mechanism and the IP context are known.
+   */
+  prepare?(p: ProgramContext, side: Side, offer: Mechanism): Promise<PreparedTunnel> | undefined;
+  /**
    * Removes what a connection holds besides its links (helper processes such as wireguard-go or charon,
    * their state and keys), if anything; called on Close and before a connection is programmed anew,
    * whichever mechanism it had. Idempotent.
@@ -99,6 +106,16 @@ export interface RemoteMechanism {
   start?(dp: ForwarderDataplane, env: MechanismEnv): Promise<void>;
   /** After the forwarder's adopt grace: removes what an earlier life left that no connection asked for again; resolves how many. */
   sweep?(): Promise<number>;
+}
+
+/** A tunnel interface made ahead of the peer's answer (RemoteMechanism.prepare). */
+export interface PreparedTunnel {
+  /** The links made (removed by the caller when the tunnel is not used). */
+  readonly links: ProgrammedLink[];
+  /** Whether the accepted mechanism, for this side and context, is what was prepared (else it is dropped and programmed anew). */
+  fits(p: ProgramContext, side: Side, accepted: Mechanism): boolean;
+  /** Completes it (the peer's address, addresses and routes of `side`); removes the links when that fails. */
+  finish(p: ProgramContext, side: Side, accepted: Mechanism): Promise<ProgrammedLink[]>;
 }
 
 /** The mechanisms a forwarder supports; `remote` in its priority order (what it offers, first first). */

@@ -47,6 +47,28 @@ test('vxlan across a bridged underlay pings both ways; bad VNIs leave nothing be
   assert.deepEqual(await driver.listTagged(n1), []);
 });
 
+test('a vxlan made without a peer (moved into a workload namespace) gets it later and then carries traffic', async (t) => {
+  const [n1, n2, ul, w1] = await createTestNetns(t, 'n1', 'n2', 'ul', 'w1');
+  await driver.createBridge(ul, 'br0', { alias: 'nsm-underlay' });
+  await driver.createVeth({ name: 'eth0', netns: n1, peerName: 'u1', peerNetns: ul, alias: 'underlay:n1' });
+  await driver.createVeth({ name: 'eth0', netns: n2, peerName: 'u2', peerNetns: ul, alias: 'underlay:n2' });
+  await driver.addToBridge(ul, 'u1', 'br0');
+  await driver.addToBridge(ul, 'u2', 'br0');
+  await driver.addAddress(n1, 'eth0', '198.18.0.1/24');
+  await driver.addAddress(n2, 'eth0', '198.18.0.2/24');
+  const alias = aliasFor('vx-early');
+  // As the client-side forwarder does before the peer has answered: no remote yet, straight into the workload's namespace.
+  await driver.createVxlan({ name: 'vx0', netns: n1, targetNetns: w1, vni: 200, local: '198.18.0.1', alias, mtu: 1450 });
+  await driver.createVxlan({ name: 'vx0', netns: n2, vni: 200, local: '198.18.0.2', remote: '198.18.0.1', alias, mtu: 1450 });
+  await assert.rejects(driver.setVxlanRemote(w1, 'vx0', 'not-an-ip'), InvalidArgumentError);
+  await Promise.all([driver.setVxlanRemote(w1, 'vx0', '198.18.0.2'), driver.addAddress(w1, 'vx0', '169.254.11.1/32'), driver.addRoute(w1, { prefix: '169.254.11.2/32', dev: 'vx0' })]);
+  await driver.addAddress(n2, 'vx0', '169.254.11.2/32');
+  await driver.addRoute(n2, { prefix: '169.254.11.1/32', dev: 'vx0' });
+  assert.ok(ping(w1, '169.254.11.2'), 'workload -> n2 over the vxlan whose peer was set afterwards');
+  assert.equal(await driver.deleteLink(w1, 'vx0'), true);
+  assert.equal(await driver.deleteLink(n2, 'vx0'), true);
+});
+
 test('setSysctl writes inside the namespace only', async (t) => {
   const [a] = await createTestNetns(t, 'fw');
   await driver.setSysctl(a, 'net.ipv4.ip_forward', 1);

@@ -71,5 +71,8 @@ describe('namespace-ownership', () => {
     assert.ok((await kernelNamespaceFacts.protectedIds()).includes(self));
     assert.equal(await kernelNamespaceFacts.idOfPid(process.pid), self);
     assert.equal(await kernelNamespaceFacts.privileged(process.pid), process.getuid?.() === 0);
+    // A process that is gone: no namespace, not privileged (read synchronously, no error).
+    assert.equal(await kernelNamespaceFacts.idOfPid(2 ** 22 + 1), undefined);
+    assert.equal(await kernelNamespaceFacts.privileged(2 ** 22 + 1), false);
   });
 });

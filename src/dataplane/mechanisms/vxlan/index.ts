@@ -5,9 +5,9 @@
 import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
-import type { MechanismEnv, ProgramContext, RemoteMechanism, Side } from '../../../sdk/tools/mechanism-module.js';
+import type { MechanismEnv, PreparedTunnel, ProgramContext, RemoteMechanism, Side } from '../../../sdk/tools/mechanism-module.js';
 import { P, VXLAN, vxlanMechanism } from '../../../sdk/tools/mechanisms.js';
-import { configureOrRemove, createOrAdopt } from '../common/links.js';
+import { configure, configureOrRemove, createOrAdopt, removeLinks } from '../common/links.js';
 
 /** VXLAN's outer headers: Ethernet 14 + UDP 8 + VXLAN 8, plus IPv4 20 or IPv6 40. */
 const overhead = (remote: string) => (isIP(remote) === 6 ? 70 : 50);
@@ -22,11 +22,49 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
   const remote = role === 'client' ? m.parameters[P.dstIp]! : m.parameters[P.srcIp]!;
   const vni = Number(m.parameters[P.vni]);
   const links = [{ netns: side.netns, name: side.name }];
-  const mtu = Math.min(p.mtu ?? 1500, 1500 - overhead(remote));
+  const mtu = mtuOf(p, remote);
   await createOrAdopt(p.dp, links[0]!, { alias: p.alias, kind: 'vxlan', vni, remote }, () =>
     p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu }),
   );
   return configureOrRemove(p.dp, links, [side]);
+}
+
+const mtuOf = (p: ProgramContext, remote: string) => Math.min(p.mtu ?? 1500, 1500 - overhead(remote));
+
+/**
+ * Client side, before the peer has answered: the interface in the client's namespace with the offered VNI
+ * and no peer yet (the peer's underlay address has the family of ours, which the peer checks, so the MTU is
+ * known too); `finish` sets the peer the answer names and the side's addresses and routes in one batch.
+ * Only with a data plane that can set a VXLAN's peer afterwards; a name already taken makes it fail, and
+ * program-dataplane then programs the usual way (which adopts or refuses).
+ */
+function prepare(p: ProgramContext, side: Side, offer: Mechanism): Promise<PreparedTunnel> | undefined {
+  const setRemote = p.dp.setVxlanRemote?.bind(p.dp);
+  const vni = validVni(offer.parameters[P.vni]);
+  if (!setRemote || vni === undefined) return undefined;
+  const mtu = mtuOf(p, p.underlayIp);
+  const links = [{ netns: side.netns, name: side.name }];
+  const tunnel: PreparedTunnel = {
+    links,
+    fits: (q, s, m) =>
+      m.type === VXLAN &&
+      validVni(m.parameters[P.vni]) === vni &&
+      isIP(m.parameters[P.dstIp] ?? '') === isIP(p.underlayIp) &&
+      mtuOf(q, m.parameters[P.dstIp]!) === mtu &&
+      q.alias === p.alias &&
+      s.netns === side.netns &&
+      s.name === side.name,
+    async finish(_q, s, m) {
+      try {
+        await Promise.all([setRemote(s.netns, s.name, m.parameters[P.dstIp]!), configure(p.dp, s)]);
+      } catch (err) {
+        await removeLinks(p.dp, links);
+        throw err;
+      }
+      return links;
+    },
+  };
+  return p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, alias: p.alias, mtu }).then(() => tunnel);
 }
 
 export const vxlan: RemoteMechanism = {
@@ -44,4 +82,5 @@ export const vxlan: RemoteMechanism = {
     vxlanMechanism({ [P.srcIp]: env.underlayIp, [P.vni]: previous?.parameters[P.vni] ?? incoming?.parameters[P.vni] ?? String(newVni()) }),
   accept: (m, env) => vxlanMechanism({ ...m.parameters, [P.dstIp]: env.underlayIp, [P.vni]: String(validVni(m.parameters[P.vni]) ?? newVni()) }),
   program,
+  prepare,
 };
