@@ -14,7 +14,7 @@ import type { ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-data
 import { findMechanism, type LocalMechanism, type MechanismRegistry, type ProgramContext, type Side } from '../tools/mechanism-module.js';
 import { PendingRemovals } from '../tools/pending-removals.js';
 
-export type { ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
+export type { EarlierLink, ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 
 interface Programmed {
   key: string;

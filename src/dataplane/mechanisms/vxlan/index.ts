@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
 import type { MechanismEnv, ProgramContext, RemoteMechanism, Side } from '../../../sdk/tools/mechanism-module.js';
 import { P, VXLAN, vxlanMechanism } from '../../../sdk/tools/mechanisms.js';
-import { configureOrRemove, createOrAdopt } from '../common/links.js';
+import { configureOrRemove, createOrAdopt, keptInPlace } from '../common/links.js';
 
 /** VXLAN's outer headers: Ethernet 14 + UDP 8 + VXLAN 8, plus IPv4 20 or IPv6 40. */
 const overhead = (remote: string) => (isIP(remote) === 6 ? 70 : 50);
@@ -23,6 +23,8 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
   const vni = Number(m.parameters[P.vni]);
   const links = [{ netns: side.netns, name: side.name }];
   const mtu = Math.min(p.mtu ?? 1500, 1500 - overhead(remote));
+  // After a forwarder restart: the tunnel as this Request wants it, kept without a kernel command.
+  if (await keptInPlace(p.dp, links, { alias: p.alias, kind: 'vxlan', vni, remote }, [side])) return links;
   await createOrAdopt(p.dp, links[0]!, { alias: p.alias, kind: 'vxlan', vni, remote }, () =>
     p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu }),
   );
