@@ -33,7 +33,10 @@ export function ledgeredDataplane(ops: ForwarderDataplane & { close?(): void }, 
   const dumps = opts.dump && ledger.orphanCount > 0 ? new DumpCache(opts.dump) : undefined;
   return {
     ...ledger.track(ops, dumps ? (netns) => dumps.get(netns) : undefined),
-    orphanCount: ledger.orphanCount,
+    get orphanCount() {
+      return ledger.orphanCount;
+    },
+    claimedCount: () => ledger.claimedCount,
     sweepOrphans: () => ledger.sweep(ops),
     close: () => {
       ops.close?.();

@@ -23,6 +23,7 @@ export class LinkLedger {
   /** Links found in the file at start that nobody has re-created yet. */
   private readonly orphans = new Map<string, LedgerLink>();
   private fd: number | undefined;
+  private claims = 0;
 
   constructor(
     private readonly file: string,
@@ -52,6 +53,11 @@ export class LinkLedger {
     return this.orphans.size;
   }
 
+  /** How many links of an earlier life have been claimed (re-created or adopted) so far. */
+  get claimedCount(): number {
+    return this.claims;
+  }
+
   /** Whether the ledger holds this link under this alias (created, or about to be, for that connection). */
   holds(l: LedgerLink): boolean {
     return this.links.get(keyOf(l))?.alias === l.alias;
@@ -59,7 +65,7 @@ export class LinkLedger {
 
   added(l: LedgerLink): void {
     const known = this.links.get(keyOf(l));
-    this.orphans.delete(keyOf(l));
+    if (this.orphans.delete(keyOf(l))) this.claims++;
     if (known?.alias === l.alias) return;
     this.links.set(keyOf(l), l);
     this.append(l);
