@@ -94,7 +94,7 @@ export function parseDump(out: string): NetnsDump {
 export async function dumpNetns(ref: NetnsRef): Promise<NetnsDump> {
   const [cmd, args] = ref.kind === 'host' ? ['sh', ['-c', SCRIPT]] : ['nsenter', [`--net=${netnsPath(ref)}`, 'sh', '-c', SCRIPT]];
   try {
-    const { stdout } = await execFileP(cmd, args as string[], { maxBuffer: 256 << 20 });
+    const { stdout } = await execFileP(cmd, args, { maxBuffer: 256 << 20 });
     return parseDump(stdout);
   } catch (err) {
     const text = (err as { stderr?: string }).stderr?.trim() || String(err);
