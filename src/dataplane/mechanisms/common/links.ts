@@ -118,11 +118,14 @@ function canon(cidr: string): string {
   }
 }
 
-/** Whether `side` is configured on `found` exactly: the same addresses (no more), its routes and IPv6 proxy entries. */
+/**
+ * Whether `side` is configured on `found`: every address, route and IPv6 proxy entry it wants is there
+ * (more addresses are left alone: the workload may have put its own on its interface).
+ */
 function configuredAs(found: EarlierLink, side: Side): boolean {
   const have = new Set(found.addrs.map(canon));
   const want = new Set(side.addrs.map(canon));
-  if (have.size !== want.size || [...want].some((a) => !have.has(a))) return false;
+  if ([...want].some((a) => !have.has(a))) return false;
   const routes = new Set(found.routes.map((r) => `${canon(r.prefix)}|${r.via ? canon(r.via) : ''}`));
   if (!side.routes.every((r) => routes.has(`${canon(r.prefix)}|${r.nextHop ? canon(r.nextHop) : ''}`))) return false;
   const proxies = new Set(found.proxies.map(canon));
