@@ -79,10 +79,24 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
   for (const m of mechanisms.remote) {
     await m.start?.(dataplane, { underlayIp: opts.underlayIp }).catch((err: unknown) => opts.log.warn({ mechanism: m.type, err: String(err) }, 'mechanism setup failed'));
   }
-  const sweep = (opts.clock ?? realClock).setTimeout(() => {
+  // The sweep of what an earlier life left: after the adopt grace, or later while this life is still
+  // claiming links of that life (a heal storm on a busy node): once none was claimed for a while.
+  const clock = opts.clock ?? realClock;
+  const sweepAfterMs = opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000);
+  const quietMs = Math.min(sweepAfterMs, 10_000);
+  let claimedSeen = 0;
+  const runSweep = () => {
+    const claimed = dataplane.claimedCount?.() ?? 0;
+    if (claimed > claimedSeen && (dataplane.orphanCount ?? 0) > 0) {
+      opts.log.info({ claimed, waitMs: quietMs }, 'still adopting links of an earlier life: sweeping later');
+      claimedSeen = claimed;
+      sweep = clock.setTimeout(runSweep, quietMs);
+      return;
+    }
     void dataplane.sweepOrphans?.();
     for (const m of [...mechanisms.local, ...mechanisms.remote]) void m.sweep?.().catch(() => 0);
-  }, opts.adoptGraceMs ?? Math.min((opts.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS) / 2, 60_000));
+  };
+  let sweep = clock.setTimeout(runSweep, sweepAfterMs);
   const directory = registryDirectory(opts.nsmgrUrl);
   const chain = newForwarderChain({
     name: opts.name,

@@ -11,6 +11,9 @@ import type { ForwarderDataplane } from '../sdk/networkservice/program-dataplane
 import { KernelDriver } from './kernel-driver.js';
 import { cleanupLines } from './mechanisms/srv6/names.js';
 import { LinkLedger } from './link-ledger.js';
+import { DumpCache } from './dump-cache.js';
+import { dumpNetns, type NetnsDump } from './netns-dump.js';
+import { resolveNetns } from './netns.js';
 
 const run = promisify(execFile);
 
@@ -20,12 +23,20 @@ export function defaultLedgerFile(listenUrl: string, name: string): string {
   return `${u.kind === 'unix' ? dirname(u.path) : '/var/lib/networkservicemesh'}/${name}.links.json`;
 }
 
-/** `ops` with every link it creates or deletes recorded in the ledger file. */
-export function ledgeredDataplane(ops: ForwarderDataplane & { close?(): void }, opts: { ledgerFile: string; log?: Logger }): ManagedDataplane {
+/**
+ * `ops` with every link it creates or deletes recorded in the ledger file; with `dump`, links of an
+ * earlier life are checked against one dump per namespace (reused for a few seconds) when their
+ * connections come back.
+ */
+export function ledgeredDataplane(ops: ForwarderDataplane & { close?(): void }, opts: { ledgerFile: string; log?: Logger; dump?: (netns: string) => Promise<NetnsDump> }): ManagedDataplane {
   const ledger = new LinkLedger(opts.ledgerFile, opts.log);
+  const dumps = opts.dump && ledger.orphanCount > 0 ? new DumpCache(opts.dump) : undefined;
   return {
-    ...ledger.track(ops),
-    orphanCount: ledger.orphanCount,
+    ...ledger.track(ops, dumps ? (netns) => dumps.get(netns) : undefined),
+    get orphanCount() {
+      return ledger.orphanCount;
+    },
+    claimedCount: () => ledger.claimedCount,
     sweepOrphans: () => ledger.sweep(ops),
     close: () => {
       ops.close?.();
@@ -72,6 +83,10 @@ export function kernelDataplane(opts: KernelDataplaneOptions): ManagedDataplane 
   };
   return ledgeredDataplane(
     ops,
-    { ledgerFile: opts.ledgerFile ?? defaultLedgerFile(opts.listenUrl, opts.name), ...(opts.log ? { log: opts.log } : {}) },
+    {
+      ledgerFile: opts.ledgerFile ?? defaultLedgerFile(opts.listenUrl, opts.name),
+      dump: async (netns) => dumpNetns(await resolveNetns(netns)),
+      ...(opts.log ? { log: opts.log } : {}),
+    },
   );
 }

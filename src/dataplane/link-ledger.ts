@@ -7,7 +7,8 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { ForwarderDataplane } from '../sdk/networkservice/program-dataplane.js';
+import type { EarlierLink, ForwarderDataplane } from '../sdk/networkservice/program-dataplane.js';
+import type { NetnsDump } from './netns-dump.js';
 
 interface LedgerLink {
   netns: string;
@@ -22,6 +23,7 @@ export class LinkLedger {
   /** Links found in the file at start that nobody has re-created yet. */
   private readonly orphans = new Map<string, LedgerLink>();
   private fd: number | undefined;
+  private claims = 0;
 
   constructor(
     private readonly file: string,
@@ -51,6 +53,11 @@ export class LinkLedger {
     return this.orphans.size;
   }
 
+  /** How many links of an earlier life have been claimed (re-created or adopted) so far. */
+  get claimedCount(): number {
+    return this.claims;
+  }
+
   /** Whether the ledger holds this link under this alias (created, or about to be, for that connection). */
   holds(l: LedgerLink): boolean {
     return this.links.get(keyOf(l))?.alias === l.alias;
@@ -58,7 +65,7 @@ export class LinkLedger {
 
   added(l: LedgerLink): void {
     const known = this.links.get(keyOf(l));
-    this.orphans.delete(keyOf(l));
+    if (this.orphans.delete(keyOf(l))) this.claims++;
     if (known?.alias === l.alias) return;
     this.links.set(keyOf(l), l);
     this.append(l);
@@ -91,8 +98,37 @@ export class LinkLedger {
     return removed;
   }
 
-  /** Wraps a dataplane so every link it creates is recorded first and every link it deletes is forgotten. */
-  track(dp: ForwarderDataplane): ForwarderDataplane {
+  /**
+   * The links `ends` as `dump` shows them, when `ends[0]` is a link of an earlier life recorded for
+   * `alias` that nobody has claimed yet and every end still carries `alias` (then the recorded ones are claimed).
+   */
+  async earlierLinks(alias: string, ends: { netns: string; name: string }[], dump: (netns: string) => Promise<NetnsDump>): Promise<EarlierLink[] | undefined> {
+    const first = ends[0] && this.orphans.get(keyOf(ends[0]));
+    if (first?.alias !== alias) return undefined;
+    const found = await Promise.all(ends.map(async (e) => (await dump(e.netns)).links.get(e.name)));
+    if (!found.every((l) => l?.alias === alias) || this.orphans.get(keyOf(first)) !== first) return undefined;
+    for (const e of ends) {
+      const o = this.orphans.get(keyOf(e));
+      if (o?.alias === alias) this.added(o);
+    }
+    return found.map((l) => ({
+      alias,
+      up: l!.up,
+      addrs: l!.addrs,
+      routes: l!.routes,
+      proxies: l!.proxies,
+      ...(l!.kind ? { kind: l!.kind } : {}),
+      ...(l!.vni !== undefined ? { vni: l!.vni } : {}),
+      ...(l!.remote ? { remote: l!.remote } : {}),
+    }));
+  }
+
+  /**
+   * Wraps a dataplane so every link it creates is recorded first and every link it deletes is forgotten.
+   * With `dump` (one namespace's interfaces, addresses and routes, shared by callers) it also answers
+   * `earlierLinks`, so a restarted forwarder checks its links of an earlier life without a command each.
+   */
+  track(dp: ForwarderDataplane, dump?: (netns: string) => Promise<NetnsDump>): ForwarderDataplane {
     /** Records the link before `create`; forgets it again if this attempt failed and the record was new. */
     const intend = async (l: LedgerLink, create: () => Promise<void>): Promise<void> => {
       const had = this.holds(l);
@@ -113,6 +149,7 @@ export class LinkLedger {
       ...(dp.setVxlanRemote ? { setVxlanRemote: dp.setVxlanRemote.bind(dp) } : {}),
       ...(dp.setSysctl ? { setSysctl: dp.setSysctl.bind(dp) } : {}),
       ...(dp.deviceOf ? { deviceOf: dp.deviceOf.bind(dp) } : {}),
+      ...(dump ? { earlierLinks: (alias: string, ends: { netns: string; name: string }[]) => this.earlierLinks(alias, ends, dump) } : {}),
       linksTagged: (alias) => [...this.links.values()].filter((l) => l.alias === alias).map(({ netns, name }) => ({ netns, name })),
       ...(dp.linkInfo
         ? {

@@ -4,8 +4,10 @@
 import type { ForwarderDataplane } from './program-dataplane.js';
 
 export interface ManagedDataplane extends ForwarderDataplane {
-  /** Links an earlier life of this forwarder left that no connection has asked for again yet. */
+  /** Links an earlier life of this forwarder left that no connection has asked for again yet (now). */
   readonly orphanCount?: number;
+  /** How many of those links this life has claimed so far (re-created or adopted): the sweep waits while it grows. */
+  claimedCount?(): number;
   /** Removes those links (the forwarder calls it once, after its adopt grace period). */
   sweepOrphans?(): Promise<number>;
   /** Releases what the data plane holds (helper processes, channels) when the forwarder stops. */

@@ -16,7 +16,7 @@ import { findMechanism, type LocalMechanism, type MechanismRegistry, type Progra
 import { PendingRemovals } from '../tools/pending-removals.js';
 import { startEarlyTunnel } from '../tools/early-tunnel.js';
 
-export type { ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
+export type { EarlierLink, ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 
 interface Programmed {
   key: string;

@@ -17,6 +17,15 @@ export interface ForwarderDataplane {
   /** What exists under this name (undefined: nothing); lets a restarted forwarder adopt its links in place. */
   linkInfo?(netns: string, name: string): Promise<ExistingLink | undefined>;
   /**
+   * After a restart: the links of one connection (`ends[0]` the one recorded when it was made, e.g. a veth's
+   * end in the client's namespace; the rest its other ends) as the kernel has them, when an earlier life of
+   * this forwarder made `ends[0]` for `alias`, no connection of this life has claimed it yet, and every end
+   * still carries `alias`; read from one dump per namespace a few seconds old at most, with addresses and
+   * routes. Undefined otherwise (the caller creates as usual). An answer claims the links: the sweep of
+   * unclaimed links leaves them alone.
+   */
+  earlierLinks?(alias: string, ends: ProgrammedLink[]): Promise<EarlierLink[] | undefined>;
+  /**
    * Raw iproute2 lines in a namespace ("host": the forwarder's own), for mechanisms that need rules and lwtunnel routes; errors matching `ignore` are not errors.
    * `family` 6 runs them as `ip -6` (batch lines take no options; a rule is IPv4 unless the whole channel is `-6`).
    */
@@ -34,6 +43,17 @@ export interface ExistingLink {
   /** VXLAN only. */
   vni?: number;
   remote?: string;
+}
+
+/** A link of an earlier life with what is configured on it (see ForwarderDataplane.earlierLink). */
+export interface EarlierLink extends ExistingLink {
+  up: boolean;
+  /** Its addresses, "ADDR/LEN" (no IPv6 link-local ones). */
+  addrs: string[];
+  /** Main-table routes through it ("ADDR/LEN", next hop if any). */
+  routes: { prefix: string; via?: string }[];
+  /** IPv6 addresses published on it as proxy NDP entries. */
+  proxies: string[];
 }
 
 export interface ProgrammedLink {

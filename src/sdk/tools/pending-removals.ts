@@ -44,7 +44,11 @@ export class PendingRemovals {
       await this.wait({ netns, name });
       return dp.linkInfo?.(netns, name);
     };
-    const own: Partial<ForwarderDataplane> = { createVeth, createVxlan, ...(dp.linkInfo ? { linkInfo } : {}) };
+    const earlierLinks: ForwarderDataplane['earlierLinks'] = async (alias, ends) => {
+      await this.wait(...ends);
+      return dp.earlierLinks?.(alias, ends);
+    };
+    const own: Partial<ForwarderDataplane> = { createVeth, createVxlan, ...(dp.linkInfo ? { linkInfo } : {}), ...(dp.earlierLinks ? { earlierLinks } : {}) };
     // Everything else is the data plane's own (methods bound to it, so class-based fakes keep their state).
     return new Proxy(dp, {
       get(target, prop, receiver) {

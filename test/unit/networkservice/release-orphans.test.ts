@@ -83,6 +83,34 @@ describe('release-orphans', () => {
     assert.equal(rec.closes.length, 0);
   });
 
+  it('while a restarted forwarder (same segment name, new life) keeps taking connections over, the rest wait for it; then they go', async () => {
+    // Its own grace, long against the steps, so that a loaded machine's late timers do not decide the outcome.
+    const grace = 400;
+    const w = new FakeWatchers();
+    const released: string[] = [];
+    const handler = chain(begin(), releaseOrphans(w, { graceMs: grace, onRelease: (id) => released.push(id) }), recorder());
+    const viaFwd = (id: string, instance: string, fwd = 'fwd-1') =>
+      handler.request(
+        NetworkServiceRequest.fromPartial({ connection: { id, path: { index: 1, pathSegments: [{ name: fwd, id: `${id}-f` }, { name: 'nse', id }] } } }),
+        newCtx({ incoming: { instance } }),
+      );
+    const ids = Array.from({ length: 9 }, (_, i) => `c${i}`);
+    w.set('A', true);
+    for (const id of ids) await viaFwd(id, 'A');
+    await viaFwd('o1', 'X', 'fwd-2'); // another forwarder's connection, its life gone: fwd-1's heals do not hold it
+    const killed = Date.now();
+    w.set('A', false); // fwd-1 killed
+    w.set('B', true); // and restarted: it heals one connection every 100 ms, all but the last
+    for (const id of ids.slice(0, -1)) {
+      await viaFwd(id, 'B');
+      await sleep(100);
+    }
+    assert.ok(Date.now() - killed > grace);
+    assert.deepEqual(released, ['o1'], 'c8 waits while fwd-1 heals');
+    await sleep(grace * 2);
+    assert.deepEqual(released, ['o1', 'c8'], 'c8 goes once no takeover happened for the grace period');
+  });
+
   it('callers that do not name their life are left to token expiry; a Close forgets the connection', async () => {
     const { rec, ro, handler, request } = setup();
     const conn = await request('c1');

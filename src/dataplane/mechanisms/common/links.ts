@@ -3,7 +3,8 @@
 // addresses and routes on it, and remove links again.
 import { AlreadyExistsError } from '../../../api/errors.js';
 import type { Side } from '../../../sdk/tools/mechanism-module.js';
-import type { ExistingLink, ForwarderDataplane, ProgrammedLink } from '../../../sdk/networkservice/program-dataplane.js';
+import type { EarlierLink, ExistingLink, ForwarderDataplane, ProgrammedLink } from '../../../sdk/networkservice/program-dataplane.js';
+import { formatAddress, parseAddress } from '../../../sdk/tools/prefix.js';
 import { ALIAS_PREFIX } from '../../alias.js';
 
 /** What a link of ours must look like to be adopted as it is. */
@@ -104,4 +105,46 @@ export async function createOrAdopt(dp: ForwarderDataplane, link: ProgrammedLink
     await create();
     return false;
   }
+}
+
+/** "ADDR[/LEN]" in one spelling (IPv6 canonical, host length added), so the kernel's and ours compare. */
+function canon(cidr: string): string {
+  const [addr = '', len] = cidr.split('/');
+  try {
+    const a = parseAddress(addr);
+    return `${formatAddress(a.family, a.value)}/${len ?? (a.family === 4 ? 32 : 128)}`;
+  } catch {
+    return cidr;
+  }
+}
+
+/**
+ * Whether `side` is configured on `found`: every address, route and IPv6 proxy entry it wants is there
+ * (more addresses are left alone: the workload may have put its own on its interface).
+ */
+function configuredAs(found: EarlierLink, side: Side): boolean {
+  const have = new Set(found.addrs.map(canon));
+  const want = new Set(side.addrs.map(canon));
+  if ([...want].some((a) => !have.has(a))) return false;
+  const routes = new Set(found.routes.map((r) => `${canon(r.prefix)}|${r.via ? canon(r.via) : ''}`));
+  if (!side.routes.every((r) => routes.has(`${canon(r.prefix)}|${r.nextHop ? canon(r.nextHop) : ''}`))) return false;
+  const proxies = new Set(found.proxies.map(canon));
+  return [...want].filter((a) => a.includes(':')).every((a) => proxies.has(canon(a.split('/')[0]!)));
+}
+
+/**
+ * After a restart: whether the links an earlier life of this forwarder made for this connection are
+ * still there exactly as this Request wants them (kind, VNI and remote, up, and on each end `sides[i]`'s
+ * addresses and routes), checked against one dump per namespace (ForwarderDataplane.earlierLink): then
+ * they are kept without a single kernel command. Links of ours that differ (other addresses, say) are
+ * deleted, so the caller builds them anew; when the dataplane cannot tell, the caller goes the usual way
+ * (createOrAdopt, then configure). `ends[0]` is the link recorded when it was made; `ends[i]` carries `sides[i]`.
+ */
+export async function keptInPlace(dp: ForwarderDataplane, ends: ProgrammedLink[], want: Wanted, sides: Side[]): Promise<boolean> {
+  if (!dp.earlierLinks) return false;
+  const found = await dp.earlierLinks(want.alias, ends).catch(() => undefined);
+  if (!found || !adoptable(found, want)) return false;
+  if (found.every((f, i) => f.up && configuredAs(f, sides[i]!))) return true;
+  await removeLinks(dp, ends);
+  return false;
 }

@@ -5,11 +5,13 @@ import type { IPContext, Mechanism } from '../../../api/index.js';
 import { FailedPreconditionError } from '../../../api/errors.js';
 import { endpointIfName, type LocalMechanism, type ProgramContext, type Side } from '../../../sdk/tools/mechanism-module.js';
 import { KERNEL, kernelMechanism, P } from '../../../sdk/tools/mechanisms.js';
-import { configureOrRemove, createOrAdopt } from '../common/links.js';
+import { configureOrRemove, createOrAdopt, keptInPlace } from '../common/links.js';
 
 async function crossConnect(p: ProgramContext, c: Side, e: Side) {
   const links = [{ netns: c.netns, name: c.name }];
   const peer = { netns: e.netns, name: e.name };
+  // After a forwarder restart: the pair as this Request wants it, kept without a kernel command.
+  if (await keptInPlace(p.dp, [links[0]!, peer], { alias: p.alias, kind: 'veth' }, [c, e])) return links;
   await createOrAdopt(p.dp, links[0]!, { alias: p.alias, kind: 'veth', peer }, () =>
     p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}) }),
   );

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
 import type { MechanismEnv, PreparedTunnel, ProgramContext, RemoteMechanism, Side } from '../../../sdk/tools/mechanism-module.js';
 import { P, VXLAN, vxlanMechanism } from '../../../sdk/tools/mechanisms.js';
-import { configure, configureOrRemove, createOrAdopt, removeLinks } from '../common/links.js';
+import { configure, configureOrRemove, createOrAdopt, keptInPlace, removeLinks } from '../common/links.js';
 
 /** VXLAN's outer headers: Ethernet 14 + UDP 8 + VXLAN 8, plus IPv4 20 or IPv6 40. */
 const overhead = (remote: string) => (isIP(remote) === 6 ? 70 : 50);
@@ -23,6 +23,8 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
   const vni = Number(m.parameters[P.vni]);
   const links = [{ netns: side.netns, name: side.name }];
   const mtu = mtuOf(p, remote);
+  // After a forwarder restart: the tunnel as this Request wants it, kept without a kernel command.
+  if (await keptInPlace(p.dp, links, { alias: p.alias, kind: 'vxlan', vni, remote }, [side])) return links;
   await createOrAdopt(p.dp, links[0]!, { alias: p.alias, kind: 'vxlan', vni, remote }, () =>
     p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu }),
   );
@@ -42,6 +44,8 @@ function prepare(p: ProgramContext, side: Side, offer: Mechanism): Promise<Prepa
   const setRemote = p.dp.setVxlanRemote?.bind(p.dp);
   const vni = validVni(offer.parameters[P.vni]);
   if (!setRemote || vni === undefined) return undefined;
+  // Links the ledger holds for this connection already (an earlier life's, to keep in place or adopt): the usual way.
+  if (p.dp.linksTagged?.(p.alias).length) return undefined;
   const mtu = mtuOf(p, p.underlayIp);
   const links = [{ netns: side.netns, name: side.name }];
   const tunnel: PreparedTunnel = {
