@@ -148,6 +148,14 @@ describe('early tunnel (client-side forwarder, KERNEL->VXLAN)', () => {
     assert.equal(dp.links.get(KEY)!.remote, REMOTE_UNDERLAY);
   });
 
+  it('links the ledger already holds for the connection (an earlier life, to keep in place) are not prepared anew', async () => {
+    const { dp, seen, handler } = setup();
+    (dp as { linksTagged?: (alias: string) => { netns: string; name: string }[] }).linksTagged = (alias) => (alias === ALIAS ? [{ netns: CLIENT_NS, name: 'nsm-1' }] : []);
+    await handler.request(req(), newCtx());
+    assert.equal(seen.linksWhenAsked, 0, 'nothing was made before the answer');
+    assert.deepEqual(dp.named('setVxlanRemote'), []);
+  });
+
   it('a failure finishing it removes the interface and closes downstream', async () => {
     const { dp, rec, handler } = setup();
     dp.fail = (m) => (m === 'setVxlanRemote' ? new Error('EINVAL') : undefined);
