@@ -102,7 +102,7 @@ export class RtnlDriver {
     const s = this.sock(ns, id);
     s.indexes.delete(name);
     try {
-      await this.run(s, ns, `link del dev ${name}`, RTM.DELLINK, 0, delLink(name));
+      await this.run(s, ns, `link del dev ${name}`, RTM.DELLINK, 0, delLink(name), true);
       return true;
     } catch (err) {
       if (err instanceof IpCommandError && /No such device/.test(err.stderr)) return false;
@@ -150,9 +150,9 @@ export class RtnlDriver {
     }
   }
 
-  private async run(s: RtnlSocket, ns: NetnsRef, what: string, type: number, flags: number, body: Buffer): Promise<Buffer[]> {
+  private async run(s: RtnlSocket, ns: NetnsRef, what: string, type: number, flags: number, body: Buffer, slow = false): Promise<Buffer[]> {
     try {
-      return await s.request(type, flags, body);
+      return await s.request(type, flags, body, slow);
     } catch (err) {
       const text = err instanceof RtnlErrno ? errnoText(err.errno, err.code, err.detail) : (err as Error).message;
       throw new IpCommandError(what, text, describeNetns(ns));

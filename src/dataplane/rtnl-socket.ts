@@ -1,7 +1,8 @@
 // rtnetlink sockets, one per network namespace, through the koffi FFI: a socket is made inside its
 // namespace (setns on this thread, socket(2), setns back) and stays bound to it. The kernel runs an
-// rtnetlink request inside send(2) (deleting a veth waits ~16 ms there), so sends go to koffi's worker
-// threads and never block the event loop; the replies are then already queued and read without blocking.
+// rtnetlink request inside send(2): creating and configuring takes it microseconds of CPU, done right here;
+// a deletion waits ~16 ms there for the network to quiesce, so it goes to koffi's worker threads and never
+// blocks the event loop. Either way the replies are then already queued and read without blocking.
 import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { getSystemErrorName } from 'node:util';
@@ -20,13 +21,14 @@ const NLMSG_DONE = 3;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
-/** Sends in flight at once: the kernel serializes them on its rtnl lock anyway; the rest of the pool stays free. */
+/** Sends on worker threads at once: the kernel serializes them on its rtnl lock anyway; the rest of the pool stays free. */
 const MAX_IN_FLIGHT = 2;
 
 interface Sys {
   socket(domain: number, type: number, protocol: number): number;
   setns(fd: number, nstype: number): number;
-  send(fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, n: number) => void): void;
+  send(fd: number, buf: Buffer, len: number, flags: number): number;
+  sendAsync(fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, n: number) => void): void;
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
   close(fd: number): number;
@@ -52,7 +54,8 @@ export function rtnlSys(): Sys {
     sys = {
       socket: (d, t, p) => socket(d, t, p) as number,
       setns: (fd, t) => setns(fd, t) as number,
-      send: (fd, b, l, f, cb) => {
+      send: (fd, b, l, f) => Number(send(fd, b, l, f)),
+      sendAsync: (fd, b, l, f, cb) => {
         send.async(fd, b, l, f, (err: unknown, n: unknown) => cb(err, Number(n)));
       },
       recv: (fd, b, l, f) => Number(recv(fd, b, l, f)),
@@ -139,8 +142,11 @@ export class RtnlSocket {
     return this.pending.size > 0;
   }
 
-  /** Send one request (REQUEST|ACK|flags); resolves with the bodies of its replies, rejects with RtnlErrno. */
-  request(type: number, flags: number, body: Buffer): Promise<Buffer[]> {
+  /**
+   * Send one request (REQUEST|ACK|flags); resolves with the bodies of its replies, rejects with RtnlErrno.
+   * `slow`: the kernel sleeps in it (deleting a link), so it is sent from a worker thread.
+   */
+  request(type: number, flags: number, body: Buffer, slow = false): Promise<Buffer[]> {
     if (this.closed) return Promise.reject(new Error('rtnetlink socket is closed'));
     this.lastUsed = Date.now();
     this.seq = (this.seq % 0x7fffffff) + 1;
@@ -155,13 +161,19 @@ export class RtnlSocket {
       const timer = setTimeout(() => this.finish(seq, new Error(`rtnetlink request timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
       timer.unref();
       this.pending.set(seq, { replies: [], resolve, reject, timer });
+      if (!slow) {
+        const n = rtnlSys().send(this.fd, msg, msg.length, 0);
+        if (n < 0) this.finish(seq, new Error(`rtnetlink send failed (errno ${rtnlSys().errno()})`));
+        this.drain();
+        return;
+      }
       slot(() => {
         if (this.closed) {
           release();
           this.finish(seq, new Error('rtnetlink socket is closed'));
           return;
         }
-        rtnlSys().send(this.fd, msg, msg.length, 0, (err, n) => {
+        rtnlSys().sendAsync(this.fd, msg, msg.length, 0, (err, n) => {
           release();
           if (err || n < 0) this.finish(seq, new Error(`rtnetlink send failed${err instanceof Error ? `: ${err.message}` : ''}`));
           this.drain();
