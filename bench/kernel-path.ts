@@ -42,17 +42,17 @@ async function main(): Promise<void> {
   const one = async (d: KernelDriver, i: number) => {
     const [x, y] = [`kx${i}`, `ky${i}`];
     const t0 = performance.now();
-    await d.createVeth({ name: x, netns: a!, peerName: y, peerNetns: b!, alias });
+    await d.createVeth({ name: x, netns: a, peerName: y, peerNetns: b, alias });
     const side = (ns: string, dev: string, n: number) =>
       Promise.all([
         d.addAddress(ns, dev, `169.254.${i % 250}.${n}/32`),
         d.addAddress(ns, dev, `2001:db8:${i.toString(16)}::${n}/128`),
         d.addRoute(ns, { prefix: `169.254.${i % 250}.${3 - n}/32`, dev }),
       ]);
-    await Promise.all([side(a!, x, 1), side(b!, y, 2)]);
+    await Promise.all([side(a, x, 1), side(b, y, 2)]);
     const made = performance.now() - t0;
     const t1 = performance.now();
-    await d.deleteLink(a!, x);
+    await d.deleteLink(a, x);
     return { made, del: performance.now() - t1 };
   };
   const res: Record<string, { made: number[]; del: number[]; ticks: number; cpuUs: number }> = {
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const d of Object.values(drivers)) d.close();
-    await Promise.all([deleteTestNetns(a!), deleteTestNetns(b!)]);
+    await Promise.all([deleteTestNetns(a), deleteTestNetns(b)]);
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const out = Object.fromEntries(
