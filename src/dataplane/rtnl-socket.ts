@@ -95,7 +95,7 @@ interface Pending {
   replies: Buffer[];
   resolve: (r: Buffer[]) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** Sends waiting for a worker slot, process-wide (see MAX_IN_FLIGHT). */
@@ -158,15 +158,21 @@ export class RtnlSocket {
     msg.writeUInt32LE(seq, 8);
     body.copy(msg, 16);
     return new Promise<Buffer[]>((resolve, reject) => {
-      const timer = setTimeout(() => this.finish(seq, new Error(`rtnetlink request timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
-      timer.unref();
-      this.pending.set(seq, { replies: [], resolve, reject, timer });
+      const p: Pending = { replies: [], resolve, reject, timer: undefined };
+      this.pending.set(seq, p);
+      const arm = () => {
+        p.timer = setTimeout(() => this.finish(seq, new Error(`rtnetlink request timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+        p.timer.unref();
+      };
       if (!slow) {
         const n = rtnlSys().send(this.fd, msg, msg.length, 0);
         if (n < 0) this.finish(seq, new Error(`rtnetlink send failed (errno ${rtnlSys().errno()})`));
         this.drain();
+        // the answer is queued before send(2) returns: a timer only if it was lost on the way
+        if (this.pending.has(seq)) arm();
         return;
       }
+      arm();
       slot(() => {
         if (this.closed) {
           release();
@@ -215,7 +221,7 @@ export class RtnlSocket {
     const p = this.pending.get(seq);
     if (!p) return;
     this.pending.delete(seq);
-    clearTimeout(p.timer);
+    if (p.timer) clearTimeout(p.timer);
     if (err) p.reject(err);
     else p.resolve(p.replies);
   }
