@@ -1,6 +1,7 @@
 // Diagnostic: CPU time (utime+stime from /proc/PID/stat) each mesh process spends per local Request+Close,
 // to see where the request path's time goes. Run: node --import tsx bench/request-cpu.ts [runs] [--with-forwarder]
 // (--with-forwarder: the forwarder in the nsmgr's process, --background-removal, as the latency benches run it).
+// NSM_RTNL=0 puts the forwarder's kernel work back on its `ip -batch` children (the *TreeCpuMs figures include them).
 import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { closeAllChannels } from '../src/api/index.js';
@@ -15,6 +16,25 @@ const ticks = (pid: number) => {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (10 ms)
+};
+/** Ticks of a process and its descendants: live ones (the forwarder's long-lived `ip -batch` children) and reaped ones. */
+const treeTicks = (pid: number): number => {
+  let total: number;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    total = Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14]);
+  } catch {
+    return 0;
+  }
+  let kids: string[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    /* no children file */
+  }
+  for (const k of kids) total += treeTicks(Number(k));
+  return total;
 };
 const after: (() => unknown)[] = [];
 const mesh = new Mesh({ after: (fn: () => unknown) => after.push(fn) } as unknown as TestContext);
@@ -41,6 +61,7 @@ try {
   };
   for (let i = 0; i < 5; i++) await one(i);
   const before = procs.map((p) => ticks(p.pid));
+  const treeBefore = procs.map((p) => treeTicks(p.pid));
   const selfBefore = process.cpuUsage();
   const t0 = performance.now();
   let reqMs = 0;
@@ -49,6 +70,9 @@ try {
   const self = process.cpuUsage(selfBefore);
   const out: Record<string, number> = { wallMsPerRequestAndClose: wall / RUNS, requestMs: reqMs / RUNS, benchClientCpuMs: (self.user + self.system) / 1000 / RUNS };
   procs.forEach((p, j) => (out[`${p.kind}CpuMs`] = ((ticks(p.pid) - before[j]!) * 10) / RUNS));
+  // with its child processes (ip -batch channels, spawned tools): what the old kernel path cost beside the process itself
+  procs.forEach((p, j) => (out[`${p.kind}TreeCpuMs`] = ((treeTicks(p.pid) - treeBefore[j]!) * 10) / RUNS));
+  out.totalTreeCpuMs = procs.reduce((a, p) => a + out[`${p.kind}TreeCpuMs`]!, 0) + out.benchClientCpuMs!;
   console.log(JSON.stringify(out, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v)));
 } finally {
   closeAllChannels();

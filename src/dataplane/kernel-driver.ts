@@ -1,10 +1,13 @@
 // KernelDriver: typed, validated kernel operations (veth, vxlan, bridge, addresses, routes, MTU,
-// tagging) executed over one long-lived `ip -batch` channel per namespace; rolls back on failure.
+// tagging); the hot path (veth/VXLAN, alias, addresses, routes, deletion) goes over in-process rtnetlink
+// when the FFI loads, the rest (and everything when it does not) over one long-lived `ip -batch` channel
+// per namespace; rolls back on failure.
 import type { Logger } from 'pino';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, MeshError, Status } from '../api/errors.js';
 import { ALIAS_PREFIX } from './alias.js';
 import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
 import { describeNetns, deleteNamedNetns, netnsKey, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
+import { RtnlDriver } from './rtnl-driver.js';
 import { listLinksIn, writeSysctlIn, type LinkInfo } from './ns-exec.js';
 import { checkAlias, checkCidr, checkIfName, checkIp, checkMtu, checkPort, checkSysctl, checkVni } from './validate.js';
 
@@ -14,6 +17,8 @@ export interface KernelDriverOptions {
   timeoutMs?: number;
   /** Idle time after which a non-host channel's process exits (default 5 s; it pins its namespace). */
   idleMs?: number;
+  /** Hot-path operations over rtnetlink (default: yes unless NSM_RTNL=0; ip when the FFI cannot load). */
+  rtnl?: boolean;
 }
 
 export interface VethSpec {
@@ -62,14 +67,29 @@ export class KernelDriver {
   private readonly log: Logger | undefined;
   /** Last seen identity (DEV:INO) per namespace key, to notice a namespace recreated under its name. */
   private readonly ids = new Map<string, string>();
+  /** In-process rtnetlink for the hot path; undefined: everything goes through ip. */
+  private readonly rtnl: RtnlDriver | undefined;
 
   constructor(opts: KernelDriverOptions = {}) {
     this.log = opts.logger;
+    const useRtnl = opts.rtnl ?? process.env.NSM_RTNL !== '0';
+    this.rtnl = useRtnl
+      ? RtnlDriver.tryCreate({
+          ...(opts.logger ? { logger: opts.logger } : {}),
+          ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+          ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
+        })
+      : undefined;
     const poolOpts: ConstructorParameters<typeof IpBatchPool>[0] = {};
     if (opts.logger) poolOpts.logger = opts.logger;
     if (opts.timeoutMs !== undefined) poolOpts.timeoutMs = opts.timeoutMs;
     if (opts.idleMs !== undefined) poolOpts.idleMs = opts.idleMs;
     this.pool = new IpBatchPool(poolOpts);
+  }
+
+  /** Whether the hot path goes over rtnetlink (false: over ip). */
+  get usesRtnl(): boolean {
+    return this.rtnl !== undefined;
   }
 
   /** Create a veth pair with each end directly in its namespace, tagged with `alias` and up. */
@@ -82,8 +102,10 @@ export class KernelDriver {
     if (name === peer && sameNetns(a, b)) throw new InvalidArgumentError(`peerName: "${peer}" equals name in the same namespace`);
     const m = mtu === undefined ? '' : ` mtu ${mtu}`;
     const add = `link add ${name}${m}${netnsArg(a)} type veth peer name ${peer}${m}${netnsArg(b)}`;
+    const rt = this.rtnl;
     try {
-      await this.pool.get({ kind: 'host' }).run(add);
+      if (rt) await rt.createVeth(a, this.idOf(a), name, b, this.idOf(b), peer, mtu);
+      else await this.pool.get({ kind: 'host' }).run(add);
     } catch (err) {
       if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {
         const [ta, tb] = await Promise.all([this.linkExists(a, name), this.linkExists(b, peer)]);
@@ -93,10 +115,11 @@ export class KernelDriver {
       throw this.mapError(err, a, name);
     }
     try {
-      await settleAll([
-        this.chan(a).run(`link set dev ${name} alias ${alias} up`),
-        this.chan(b).run(`link set dev ${peer} alias ${alias} up`),
-      ]);
+      await settleAll(
+        rt
+          ? [rt.aliasUp(a, this.idOf(a), name, alias), rt.aliasUp(b, this.idOf(b), peer, alias)]
+          : [this.chan(a).run(`link set dev ${name} alias ${alias} up`), this.chan(b).run(`link set dev ${peer} alias ${alias} up`)],
+      );
     } catch (err) {
       await this.rollback(a, name);
       throw this.mapError(err, a, name);
@@ -120,8 +143,12 @@ export class KernelDriver {
     const m = mtu === undefined ? '' : ` mtu ${mtu}`;
     const d = dev === undefined ? '' : ` dev ${dev}`;
     const into = sameNetns(ns, target) ? '' : netnsArg(target);
+    const rt = this.rtnl;
     try {
-      await this.chan(ns).run(`link add ${name}${m}${into} type vxlan id ${vni} local ${local.address}${remote ? ` remote ${remote.address}` : ''} dstport ${port}${d}`);
+      if (rt) {
+        const v = { name, vni, local: local.address, ...(remote ? { remote: remote.address } : {}), port, ...(dev !== undefined ? { dev } : {}), ...(mtu !== undefined ? { mtu } : {}) };
+        await rt.createVxlan(ns, this.idOf(ns), target, this.idOf(target), v);
+      } else await this.chan(ns).run(`link add ${name}${m}${into} type vxlan id ${vni} local ${local.address}${remote ? ` remote ${remote.address}` : ''} dstport ${port}${d}`);
     } catch (err) {
       if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {
         throw new AlreadyExistsError(`interface "${name}" in ${describeNetns(target)} (or VNI ${vni} on port ${port}) already exists`, { cause: err });
@@ -129,7 +156,8 @@ export class KernelDriver {
       throw this.mapError(err, target, name);
     }
     try {
-      await this.chan(target).run(`link set dev ${name} alias ${alias} up`);
+      if (rt) await rt.aliasUp(target, this.idOf(target), name, alias);
+      else await this.chan(target).run(`link set dev ${name} alias ${alias} up`);
     } catch (err) {
       await this.rollback(target, name);
       throw this.mapError(err, target, name);
@@ -183,6 +211,15 @@ export class KernelDriver {
   async addAddress(netns: NetnsLike, ifname: string, cidr: string): Promise<void> {
     checkIfName('ifname', ifname);
     const c = checkCidr('cidr', cidr);
+    if (this.rtnl) {
+      const ns = await this.resolve(netns, 'netns');
+      try {
+        await this.rtnl.addAddress(ns, this.idOf(ns), ifname, c.address, c.prefixLen, c.family === 6);
+      } catch (err) {
+        throw this.mapError(err, ns, ifname);
+      }
+      return;
+    }
     const v6 = c.family === 6 ? ` nodad${c.prefixLen === 128 ? ' noprefixroute' : ''}` : '';
     const add = `addr replace ${c.address}/${c.prefixLen} dev ${ifname}${v6}`;
     await this.exec(netns, ifname, c.family === 6 ? [add, `neigh replace proxy ${c.address} dev ${ifname}`] : add);
@@ -198,7 +235,19 @@ export class KernelDriver {
 
   /** Add or replace a route (idempotent). */
   async addRoute(netns: NetnsLike, route: RouteSpec): Promise<void> {
-    await this.exec(netns, route.dev, `route replace ${routeArgs(route)}`);
+    const args = routeArgs(route);
+    if (this.rtnl) {
+      const p = checkCidr('prefix', route.prefix);
+      const ns = await this.resolve(netns, 'netns');
+      const r = { address: p.address, prefixLen: p.prefixLen, dev: route.dev, ...(route.via !== undefined ? { via: route.via } : {}), ...(route.src !== undefined ? { src: route.src } : {}) };
+      try {
+        await this.rtnl.addRoute(ns, this.idOf(ns), r);
+      } catch (err) {
+        throw this.mapError(err, ns, route.dev);
+      }
+      return;
+    }
+    await this.exec(netns, route.dev, `route replace ${args}`);
   }
 
   /** Remove a route; a missing one is not an error. */
@@ -232,6 +281,13 @@ export class KernelDriver {
   async deleteLink(netns: NetnsLike, name: string): Promise<boolean> {
     checkIfName('name', name);
     const ns = await this.resolve(netns, 'netns');
+    if (this.rtnl) {
+      try {
+        return await this.rtnl.deleteLink(ns, this.idOf(ns), name);
+      } catch (err) {
+        throw this.mapError(err, ns, name);
+      }
+    }
     const [r] = await this.chan(ns).runAll([`link del dev ${name}`]);
     if (r!.ok) return true;
     if (MISSING_RE.test(r!.error ?? '')) return false;
@@ -283,7 +339,9 @@ export class KernelDriver {
   /** Close the channel of one namespace (do it before deleting the namespace: the channel pins it). */
   closeNetns(netns: NetnsLike): void {
     const p = parseNetns(netns);
-    if (p.kind !== 'inode') this.pool.closeFor(p);
+    if (p.kind === 'inode') return;
+    this.pool.closeFor(p);
+    this.rtnl?.closeFor(p);
   }
 
   /** Close the channel, then delete a named namespace. */
@@ -295,6 +353,7 @@ export class KernelDriver {
   /** Stop all channel processes. */
   close(): void {
     this.pool.closeAll();
+    this.rtnl?.closeAll();
   }
 
   private async resolve(netns: NetnsLike, field: string): Promise<NetnsRef> {
@@ -306,6 +365,10 @@ export class KernelDriver {
       if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`${field}: ${err.message}`, { cause: err });
       throw err;
     }
+  }
+
+  private idOf(ns: NetnsRef): string | undefined {
+    return this.ids.get(netnsKey(ns));
   }
 
   private chan(ns: NetnsRef, family?: 6): IpBatchChannel {
@@ -328,6 +391,10 @@ export class KernelDriver {
   }
 
   private async rollback(ns: NetnsRef, name: string): Promise<void> {
+    if (this.rtnl) {
+      await this.rtnl.deleteLink(ns, this.idOf(ns), name).catch((err: unknown) => this.log?.warn({ name, error: String(err) }, 'rollback failed'));
+      return;
+    }
     const [r] = await this.chan(ns).runAll([`link del dev ${name}`]).catch(() => [undefined]);
     if (r && !r.ok && !MISSING_RE.test(r.error ?? '')) this.log?.warn({ name, error: r.error }, 'rollback failed');
   }

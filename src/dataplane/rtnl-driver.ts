@@ -1,0 +1,192 @@
+// The hot-path kernel operations (veth and VXLAN creation, alias/up, addresses, routes, proxy
+// neighbours, deletion) as rtnetlink requests over one cached socket per namespace. Failures come back
+// as IpCommandError with iproute2's wording, so KernelDriver maps them exactly as it maps ip's.
+import type { Logger } from 'pino';
+import { IpCommandError } from './ip-batch.js';
+import { describeNetns, netnsKey, netnsPath, type NetnsRef } from './netns.js';
+import { NLM_F, RTM, aliasUp, delLink, errnoText, getLink, linkIndexOf, newAddr, newRoute, proxyNeigh, vethNewLink, vxlanNewLink, type LinkEnd } from './rtnl-msg.js';
+import { RtnlErrno, openRtnlSocket, rtnlSys, type RtnlSocket } from './rtnl-socket.js';
+
+export interface RtnlDriverOptions {
+  logger?: Logger;
+  timeoutMs?: number;
+  /** A socket of another namespace is closed after this long unused (default 5 s): it pins the namespace. */
+  idleMs?: number;
+}
+
+const CREATE_EXCL = NLM_F.CREATE | NLM_F.EXCL;
+const CREATE_REPLACE = NLM_F.CREATE | NLM_F.REPLACE;
+
+/** rtnetlink for one process: sockets per namespace, reopened when the namespace behind a name changes. */
+export class RtnlDriver {
+  private readonly socks = new Map<string, { sock: RtnlSocket; id: string | undefined }>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly idleMs: number;
+
+  /** A driver, or undefined when the FFI cannot load here (the caller keeps using ip). */
+  static tryCreate(opts: RtnlDriverOptions = {}): RtnlDriver | undefined {
+    try {
+      rtnlSys();
+      openRtnlSocket(undefined).close();
+      return new RtnlDriver(opts);
+    } catch (err) {
+      opts.logger?.warn({ err: (err as Error).message }, 'rtnetlink unavailable: kernel operations go through ip');
+      return undefined;
+    }
+  }
+
+  private constructor(private readonly opts: RtnlDriverOptions) {
+    this.idleMs = opts.idleMs ?? 5_000;
+  }
+
+  /** Create a veth pair, both ends up, each directly in its namespace (the request goes from our own namespace). */
+  async createVeth(a: NetnsRef, aId: string | undefined, name: string, b: NetnsRef, bId: string | undefined, peer: string, mtu?: number): Promise<void> {
+    const [sa, sb] = [this.sock(a, aId), this.sock(b, bId)];
+    sa.indexes.delete(name);
+    sb.indexes.delete(peer);
+    const end = (n: string, s: RtnlSocket): LinkEnd => ({ name: n, nsFd: s.nsFd, ...(mtu !== undefined ? { mtu } : {}) });
+    const host = this.sock({ kind: 'host' }, undefined);
+    await this.run(host, { kind: 'host' }, `link add ${name} type veth peer name ${peer}`, RTM.NEWLINK, CREATE_EXCL, vethNewLink(end(name, sa), end(peer, sb)));
+  }
+
+  /** Create a VXLAN interface whose underlay is `ns`, placed in `target`, up. */
+  async createVxlan(
+    ns: NetnsRef,
+    nsId: string | undefined,
+    target: NetnsRef,
+    targetId: string | undefined,
+    v: { name: string; vni: number; local: string; remote?: string; port: number; dev?: string; mtu?: number },
+  ): Promise<void> {
+    const s = this.sock(ns, nsId);
+    const t = this.sock(target, targetId);
+    t.indexes.delete(v.name);
+    const linkIndex = v.dev === undefined ? undefined : await this.index(s, ns, v.dev);
+    const body = vxlanNewLink({
+      name: v.name,
+      vni: v.vni,
+      local: v.local,
+      ...(v.remote !== undefined ? { remote: v.remote } : {}),
+      port: v.port,
+      ...(linkIndex !== undefined ? { linkIndex } : {}),
+      ...(v.mtu !== undefined ? { mtu: v.mtu } : {}),
+      ...(t !== s ? { nsFd: t.nsFd } : {}),
+    });
+    await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body);
+  }
+
+  /** Tag a link with its alias and bring it up. */
+  async aliasUp(ns: NetnsRef, id: string | undefined, name: string, alias: string): Promise<void> {
+    await this.run(this.sock(ns, id), ns, `link set dev ${name} alias ${alias} up`, RTM.NEWLINK, 0, aliasUp(name, alias));
+  }
+
+  /** `addr replace` (IPv6: without DAD, and published as a proxy NDP entry on the link). */
+  async addAddress(ns: NetnsRef, id: string | undefined, ifname: string, address: string, prefixLen: number, v6: boolean): Promise<void> {
+    const s = this.sock(ns, id);
+    await this.withIndex(s, ns, ifname, (index) =>
+      Promise.all([
+        this.run(s, ns, `addr replace ${address}/${prefixLen} dev ${ifname}`, RTM.NEWADDR, CREATE_REPLACE, newAddr(index, address, prefixLen)),
+        v6 ? this.run(s, ns, `neigh replace proxy ${address} dev ${ifname}`, RTM.NEWNEIGH, CREATE_REPLACE, proxyNeigh(index, address)) : undefined,
+      ]),
+    );
+  }
+
+  /** `route replace` in the main table. */
+  async addRoute(ns: NetnsRef, id: string | undefined, r: { address: string; prefixLen: number; via?: string; dev: string; src?: string }): Promise<void> {
+    const s = this.sock(ns, id);
+    const line = `route replace ${r.address}/${r.prefixLen}${r.via ? ` via ${r.via}` : ''} dev ${r.dev}`;
+    await this.withIndex(s, ns, r.dev, (index) => this.run(s, ns, line, RTM.NEWROUTE, CREATE_REPLACE, newRoute(index, r.address, r.prefixLen, r.via, r.src)));
+  }
+
+  /** Delete a link by name; false when there was none. */
+  async deleteLink(ns: NetnsRef, id: string | undefined, name: string): Promise<boolean> {
+    const s = this.sock(ns, id);
+    s.indexes.delete(name);
+    try {
+      await this.run(s, ns, `link del dev ${name}`, RTM.DELLINK, 0, delLink(name), true);
+      return true;
+    } catch (err) {
+      if (err instanceof IpCommandError && /No such device/.test(err.stderr)) return false;
+      throw err;
+    }
+  }
+
+  /** Close the socket of one namespace (before the namespace is deleted: the socket pins it). */
+  closeFor(ref: NetnsRef): void {
+    const key = netnsKey(ref);
+    this.socks.get(key)?.sock.close();
+    this.socks.delete(key);
+  }
+
+  closeAll(): void {
+    for (const { sock } of this.socks.values()) sock.close();
+    this.socks.clear();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** The interface index of `name` (asked once, then remembered until that name is made or deleted again). */
+  private index(s: RtnlSocket, ns: NetnsRef, name: string): Promise<number> {
+    let p = s.indexes.get(name);
+    if (!p) {
+      p = this.run(s, ns, `link show dev ${name}`, RTM.GETLINK, 0, getLink(name)).then((r) => {
+        if (!r[0]) throw new IpCommandError(`link show dev ${name}`, 'no reply', describeNetns(ns));
+        return linkIndexOf(r[0]);
+      });
+      s.indexes.set(name, p);
+      p.catch(() => s.indexes.delete(name));
+    }
+    return p;
+  }
+
+  /** Runs `fn` with the link's index; once more with a fresh index when the remembered one is gone (ENODEV). */
+  private async withIndex<T>(s: RtnlSocket, ns: NetnsRef, name: string, fn: (index: number) => Promise<T>): Promise<T> {
+    const cached = s.indexes.has(name);
+    try {
+      return await fn(await this.index(s, ns, name));
+    } catch (err) {
+      if (!cached || !(err instanceof IpCommandError) || !/No such device/.test(err.stderr)) throw err;
+      s.indexes.delete(name);
+      return fn(await this.index(s, ns, name));
+    }
+  }
+
+  private async run(s: RtnlSocket, ns: NetnsRef, what: string, type: number, flags: number, body: Buffer, slow = false): Promise<Buffer[]> {
+    try {
+      return await s.request(type, flags, body, slow);
+    } catch (err) {
+      const text = err instanceof RtnlErrno ? errnoText(err.errno, err.code, err.detail) : (err as Error).message;
+      throw new IpCommandError(what, text, describeNetns(ns));
+    }
+  }
+
+  /** The socket of a namespace: cached; reopened when the namespace under that name is a new one. */
+  private sock(ref: NetnsRef, id: string | undefined): RtnlSocket {
+    const key = netnsKey(ref);
+    const cur = this.socks.get(key);
+    if (cur && !cur.sock.isClosed && (id === undefined || cur.id === undefined || cur.id === id)) return cur.sock;
+    cur?.sock.close();
+    const sock = openRtnlSocket(ref.kind === 'host' ? undefined : netnsPath(ref), this.opts.timeoutMs);
+    this.socks.set(key, { sock, id });
+    if (ref.kind !== 'host') this.armSweeper();
+    return sock;
+  }
+
+  /** Close sockets of other namespaces left unused for idleMs. */
+  private armSweeper(): void {
+    if (this.sweeper || this.idleMs <= 0) return;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [key, { sock }] of this.socks) {
+        if (key !== 'host' && !sock.busy && now - sock.lastUsed >= this.idleMs) {
+          sock.close();
+          this.socks.delete(key);
+        }
+      }
+      if ([...this.socks.keys()].every((k) => k === 'host')) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, Math.max(250, Math.floor(this.idleMs / 2)));
+    this.sweeper.unref();
+  }
+}

@@ -1,0 +1,283 @@
+// rtnetlink sockets, one per network namespace, through the koffi FFI: a socket is made inside its
+// namespace (setns on this thread, socket(2), setns back) and stays bound to it. The kernel runs an
+// rtnetlink request inside send(2): creating and configuring takes it microseconds of CPU, done right here;
+// a deletion waits ~16 ms there for the network to quiesce, so it goes to koffi's worker threads and never
+// blocks the event loop. Either way the replies are then already queued and read without blocking.
+import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { getSystemErrorName } from 'node:util';
+import { ToolUnavailableError } from './icmp-sys.js';
+import { NLMSG_ERROR, errnoOf, extackOf } from './rtnl-msg.js';
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_ROUTE = 0;
+const CLONE_NEWNET = 0x40000000;
+const MSG_DONTWAIT = 0x40;
+const NLM_F_REQUEST = 1;
+const NLM_F_ACK = 4;
+const NLMSG_DONE = 3;
+const SOL_NETLINK = 270;
+const NETLINK_CAP_ACK = 10;
+const NETLINK_EXT_ACK = 11;
+/** Sends on worker threads at once: the kernel serializes them on its rtnl lock anyway; the rest of the pool stays free. */
+const MAX_IN_FLIGHT = 2;
+
+interface Sys {
+  socket(domain: number, type: number, protocol: number): number;
+  setns(fd: number, nstype: number): number;
+  send(fd: number, buf: Buffer, len: number, flags: number): number;
+  sendAsync(fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, n: number) => void): void;
+  recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
+  close(fd: number): number;
+  errno(): number;
+}
+
+let sys: Sys | undefined;
+let loadError: ToolUnavailableError | undefined;
+
+/** The libc calls; throws ToolUnavailableError (the same each time) when koffi or libc cannot load. */
+export function rtnlSys(): Sys {
+  if (sys) return sys;
+  if (loadError) throw loadError;
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const lib = koffi.load('libc.so.6');
+    const socket = lib.func('int socket(int, int, int)');
+    const setns = lib.func('int setns(int, int)');
+    const send = lib.func('long send(int, const void *, size_t, int)');
+    const recv = lib.func('long recv(int, _Out_ void *, size_t, int)');
+    const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
+    const close = lib.func('int close(int)');
+    sys = {
+      socket: (d, t, p) => socket(d, t, p) as number,
+      setns: (fd, t) => setns(fd, t) as number,
+      send: (fd, b, l, f) => Number(send(fd, b, l, f)),
+      sendAsync: (fd, b, l, f, cb) => {
+        send.async(fd, b, l, f, (err: unknown, n: unknown) => cb(err, Number(n)));
+      },
+      recv: (fd, b, l, f) => Number(recv(fd, b, l, f)),
+      setsockopt: (fd, lv, n, v, l) => setsockopt(fd, lv, n, v, l) as number,
+      close: (fd) => close(fd) as number,
+      errno: () => koffi.errno(),
+    };
+    return sys;
+  } catch (err) {
+    loadError = new ToolUnavailableError(`cannot load the FFI for rtnetlink (npm package koffi): ${(err as Error).message.split('\n')[0]}`);
+    throw loadError;
+  }
+}
+
+/** The kernel refused a request: `errno` and its name (EEXIST, ENODEV, ...). */
+export class RtnlErrno extends Error {
+  override readonly name = 'RtnlErrno';
+  constructor(
+    readonly errno: number,
+    readonly code: string,
+    /** The kernel's own explanation (extended ACK), when it gave one. */
+    readonly detail?: string,
+  ) {
+    super(`rtnetlink: ${code}${detail ? ` (${detail})` : ''}`);
+  }
+}
+
+function codeOf(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
+
+interface Pending {
+  replies: Buffer[];
+  resolve: (r: Buffer[]) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Sends waiting for a worker slot, process-wide (see MAX_IN_FLIGHT). */
+const waiting: (() => void)[] = [];
+let inFlight = 0;
+function slot(start: () => void): void {
+  if (inFlight < MAX_IN_FLIGHT) {
+    inFlight++;
+    start();
+  } else {
+    waiting.push(start);
+  }
+}
+function release(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else inFlight--;
+}
+
+/** One rtnetlink socket bound to one namespace; requests are matched to replies by sequence number. */
+export class RtnlSocket {
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private readonly buf = Buffer.alloc(64 * 1024);
+  private closed = false;
+  /** Interface indexes by name, learnt from the kernel (dropped when a link of that name is made or deleted). */
+  readonly indexes = new Map<string, Promise<number>>();
+  /** Last time a request was made (for idle closing). */
+  lastUsed = Date.now();
+
+  constructor(
+    private readonly fd: number,
+    /** An open file of the namespace (for IFLA_NET_NS_FD). */
+    readonly nsFd: number,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether requests are waiting for their replies. */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /**
+   * Send one request (REQUEST|ACK|flags); resolves with the bodies of its replies, rejects with RtnlErrno.
+   * `slow`: the kernel sleeps in it (deleting a link), so it is sent from a worker thread.
+   */
+  request(type: number, flags: number, body: Buffer, slow = false): Promise<Buffer[]> {
+    if (this.closed) return Promise.reject(new Error('rtnetlink socket is closed'));
+    this.lastUsed = Date.now();
+    this.seq = (this.seq % 0x7fffffff) + 1;
+    const seq = this.seq;
+    const msg = Buffer.alloc(16 + body.length);
+    msg.writeUInt32LE(msg.length, 0);
+    msg.writeUInt16LE(type, 4);
+    msg.writeUInt16LE(flags | NLM_F_REQUEST | NLM_F_ACK, 6);
+    msg.writeUInt32LE(seq, 8);
+    body.copy(msg, 16);
+    return new Promise<Buffer[]>((resolve, reject) => {
+      const p: Pending = { replies: [], resolve, reject, timer: undefined };
+      this.pending.set(seq, p);
+      const arm = () => {
+        p.timer = setTimeout(() => this.finish(seq, new Error(`rtnetlink request timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+        p.timer.unref();
+      };
+      if (!slow) {
+        const n = rtnlSys().send(this.fd, msg, msg.length, 0);
+        if (n < 0) this.finish(seq, new Error(`rtnetlink send failed (errno ${rtnlSys().errno()})`));
+        this.drain();
+        // the answer is queued before send(2) returns: a timer only if it was lost on the way
+        if (this.pending.has(seq)) arm();
+        return;
+      }
+      arm();
+      slot(() => {
+        if (this.closed) {
+          release();
+          this.finish(seq, new Error('rtnetlink socket is closed'));
+          return;
+        }
+        rtnlSys().sendAsync(this.fd, msg, msg.length, 0, (err, n) => {
+          release();
+          if (err || n < 0) this.finish(seq, new Error(`rtnetlink send failed${err instanceof Error ? `: ${err.message}` : ''}`));
+          this.drain();
+        });
+      });
+    });
+  }
+
+  /** Read every queued reply and hand each to its request. */
+  private drain(): void {
+    if (this.closed) return;
+    const s = rtnlSys();
+    for (;;) {
+      const n = s.recv(this.fd, this.buf, this.buf.length, MSG_DONTWAIT);
+      if (n <= 0) return;
+      let off = 0;
+      while (off + 16 <= n) {
+        const len = this.buf.readUInt32LE(off);
+        if (len < 16 || off + len > n) break;
+        const type = this.buf.readUInt16LE(off + 4);
+        const flags = this.buf.readUInt16LE(off + 6);
+        const seq = this.buf.readUInt32LE(off + 8);
+        const p = this.pending.get(seq);
+        if (p) {
+          const body = Buffer.from(this.buf.subarray(off + 16, off + len));
+          if (type === NLMSG_ERROR) {
+            const errno = errnoOf(body);
+            this.finish(seq, errno === 0 ? undefined : new RtnlErrno(errno, codeOf(errno), extackOf(body, flags)));
+          } else if (type !== NLMSG_DONE) {
+            p.replies.push(body);
+          }
+        }
+        off += (len + 3) & ~3;
+      }
+    }
+  }
+
+  private finish(seq: number, err: Error | undefined): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    if (p.timer) clearTimeout(p.timer);
+    if (err) p.reject(err);
+    else p.resolve(p.replies);
+  }
+
+  /** Close the socket (and the namespace file); requests still waiting are rejected. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const seq of [...this.pending.keys()]) this.finish(seq, new Error('rtnetlink socket closed'));
+    const s = rtnlSys();
+    s.close(this.fd);
+    closeSync(this.nsFd);
+  }
+}
+
+/** Errors carry the kernel's text (extended ACK) but not a copy of the request (capped ACK); best effort. */
+function options(fd: number): number {
+  const s = rtnlSys();
+  const one = Buffer.alloc(4);
+  one.writeInt32LE(1, 0);
+  s.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
+  s.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+  return fd;
+}
+
+let selfFd: number | undefined;
+
+/**
+ * A socket bound to the namespace at `path` (undefined: our own). The calling thread enters the
+ * namespace only for the socket(2) call and always comes back (or the process exits: staying in a
+ * workload's namespace would send everything after to the wrong place).
+ */
+export function openRtnlSocket(path: string | undefined, timeoutMs?: number): RtnlSocket {
+  const s = rtnlSys();
+  if (path === undefined) {
+    const fd = s.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) throw new Error(`cannot open an rtnetlink socket (errno ${s.errno()})`);
+    return new RtnlSocket(options(fd), openSync('/proc/thread-self/ns/net', 'r'), timeoutMs);
+  }
+  selfFd ??= openSync('/proc/thread-self/ns/net', 'r');
+  const nsFd = openSync(path, 'r');
+  let fd: number;
+  try {
+    if (s.setns(nsFd, CLONE_NEWNET) !== 0) throw new Error(`setns into ${path} failed (errno ${s.errno()}): rtnetlink in another namespace needs root`);
+    try {
+      fd = s.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    } finally {
+      if (s.setns(selfFd, CLONE_NEWNET) !== 0) {
+        process.emitWarning('rtnl: cannot return to our own network namespace');
+        process.exit(70);
+      }
+    }
+    if (fd < 0) throw new Error(`cannot open an rtnetlink socket in ${path} (errno ${s.errno()})`);
+    return new RtnlSocket(options(fd), nsFd, timeoutMs);
+  } catch (err) {
+    closeSync(nsFd);
+    throw err;
+  }
+}
