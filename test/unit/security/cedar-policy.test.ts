@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -44,8 +44,9 @@ describe('user policies (Cedar)', () => {
     await h.register(nse('good'), newCtx());
   });
 
-  it('a malformed or missing policy file is an error naming it', () => {
+  it('a malformed or missing policy file is an error naming it', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'nsm-policy-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const bad = join(dir, 'bad.cedar');
     writeFileSync(bad, 'permit(principal, action, resource');
     assert.throws(() => loadCedarPolicyFile(bad), /bad\.cedar: /);
