@@ -46,7 +46,7 @@ const uid = process.getuid?.() ?? 1;
 
 test('nsm up: an IPv6-only chain through two passthroughs over an IPv6 underlay', { skip: uid !== 0 && 'needs root', timeout: 120_000 }, async (t) => {
   ensureBuilt();
-  const name = `t${process.pid}6`;
+  const name = `t${process.pid}c6`; // never digits right after the pid: the stale-namespace sweep reads t<pid>-... as the creator's pid
   const ns = (x: string) => `${name}-${x}`;
   const dir = mkdtempSync(join(tmpdir(), 'nsm-chain6-'));
   const file = join(dir, 'chain6.yaml');

@@ -96,7 +96,9 @@ test('heal: connections come back after SIGKILL of each component kind', { skip:
   const line = JSON.parse(String(attempt.stdout).trim().split('\n')[0]!) as { endpoint: string; interface: string };
   assert.equal(line.interface, 'nsm-2');
   assert.ok(line.endpoint, 'an endpoint was selected');
-  assert.ok(newConnMs < 8_000, `new connection only ${newConnMs} ms after the registry kill`);
+  // What this guards: the replay of registrations (without it, a new connection waited for the endpoints' next refresh,
+  // up to 40 s); the old connection's heal, a new `nsm nsc` process and its Request take 3-9 s of it beside other tests.
+  assert.ok(newConnMs < 15_000, `new connection only ${newConnMs} ms after the registry kill`);
   t.diagnostic(`registry: new connection UP ${newConnMs} ms after the kill (${attempts} attempt(s); registry running and the old connection UP at ${registryBackMs} ms)`);
 
   const down = nsm('down', name);
