@@ -4,29 +4,10 @@
 // Run: node --import tsx bench/kernel-path.ts [rounds]. Prints JSON.
 import { readFileSync } from 'node:fs';
 import { KernelDriver, aliasFor } from '../src/dataplane/index.js';
+import { treeTicks } from './lib/proc-stats.js';
 import { createTestNetns, deleteTestNetns } from '../test/e2e/helpers/netns.js';
 
 const ROUNDS = Number(process.argv[2] ?? 30);
-
-/** utime+stime(+reaped children) of a process and its live descendants, in clock ticks (10 ms). */
-function treeTicks(pid: number): number {
-  let total: number;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    total = Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14]);
-  } catch {
-    return 0;
-  }
-  let kids: string[] = [];
-  try {
-    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    /* none */
-  }
-  for (const k of kids) total += treeTicks(Number(k));
-  return total;
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

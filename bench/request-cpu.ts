@@ -8,6 +8,7 @@ import { closeAllChannels } from '../src/api/index.js';
 import { MeshClient } from '../src/components/client.js';
 import { createNamedNetns, deleteNamedNetns } from '../src/dataplane/netns.js';
 import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
+import { treeTicks } from './lib/proc-stats.js';
 
 process.env.NSM_LOG_LEVEL ??= 'warn';
 const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
@@ -16,25 +17,6 @@ const ticks = (pid: number) => {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (10 ms)
-};
-/** Ticks of a process and its descendants: live ones (the forwarder's long-lived `ip -batch` children) and reaped ones. */
-const treeTicks = (pid: number): number => {
-  let total: number;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    total = Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14]);
-  } catch {
-    return 0;
-  }
-  let kids: string[] = [];
-  try {
-    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    /* no children file */
-  }
-  for (const k of kids) total += treeTicks(Number(k));
-  return total;
 };
 const after: (() => unknown)[] = [];
 const mesh = new Mesh({ after: (fn: () => unknown) => after.push(fn) } as unknown as TestContext);

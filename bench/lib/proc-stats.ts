@@ -32,3 +32,23 @@ export function rssPeak(pids: number[], everyMs = 1000): { stop: () => number } 
 
 /** The 1-minute load average. */
 export const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** utime+stime(+reaped children) of a process and its live descendants, in clock ticks (10 ms). */
+export function treeTicks(pid: number): number {
+  let total: number;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    total = Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14]);
+  } catch {
+    return 0;
+  }
+  let kids: string[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    /* none */
+  }
+  for (const k of kids) total += treeTicks(Number(k));
+  return total;
+}
