@@ -2,7 +2,7 @@
 // namespaces/meshes/temp dirs that are cleaned up even on failure, RSS sampling, the CNI ptp baseline
 // (measured once per run and shared by every phase that compares against it) and child-script runs.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify, parseArgs } from 'node:util';
@@ -153,36 +153,8 @@ export async function runAfterFns(): Promise<void> {
   for (const fn of afterFns) await Promise.resolve(fn()).catch(() => undefined);
 }
 
-// ---------- RSS of mesh processes and their descendants (e.g. forwarder's ip -batch channels) ----------
-export function rssKiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-export function treeRssKiB(roots: number[]): number {
-  const children = new Map<number, number[]>();
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(e));
-    } catch {
-      // exited
-    }
-  }
-  let sum = 0;
-  const stack = [...roots];
-  while (stack.length) {
-    const p = stack.pop()!;
-    sum += rssKiB(p);
-    stack.push(...(children.get(p) ?? []));
-  }
-  return sum;
-}
+// RSS of mesh processes and their descendants: bench/lib/proc-stats.ts (re-exported for the phases).
+export { rssKiB, treeRssKiB } from './proc-stats.js';
 
 // ---------- baseline: CNI ptp ADD (host-local IPAM) for one namespace ----------
 async function ptpBaseline(runs: number): Promise<{ add: number[]; del: number[] }> {

@@ -1,7 +1,6 @@
 // CPU time and peak RSS of a set of mesh processes (and their children) for the scale phases: CPU read from
 // /proc/PID/stat, RSS sampled on an interval by treeRssKiB.
-import { readFileSync } from 'node:fs';
-import { treeRssKiB } from './harness.js';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** CPU seconds (user + system, plus reaped children's) of a process so far; 0 when gone. */
 export function cpuSeconds(pid: number): number {
@@ -51,4 +50,36 @@ export function treeTicks(pid: number): number {
   }
   for (const k of kids) total += treeTicks(Number(k));
   return total;
+}
+
+/** RSS (KiB) of one process; 0 when gone. */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+/** RSS (KiB) of processes and all their descendants (e.g. a forwarder's ip -batch channels). */
+export function treeRssKiB(roots: number[]): number {
+  const children = new Map<number, number[]>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(e));
+    } catch {
+      // exited
+    }
+  }
+  let sum = 0;
+  const stack = [...roots];
+  while (stack.length) {
+    const p = stack.pop()!;
+    sum += rssKiB(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return sum;
 }
