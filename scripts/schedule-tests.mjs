@@ -1,7 +1,8 @@
 // Runs test files by weight (scripts/test.sh runs the unit and end-to-end tiers with it): the files the
 // list (e.g. test/e2e/serial.txt) marks `alone` run first, one at a time with nothing beside them; then
 // the files it marks `heavy` run one at a time, beside unlisted (light) files, which fill the other
-// slots, --jobs files at a time in all; a file of `group:NAME` never runs beside another of that group.
+// slots, --jobs files at a time in all; a file of `group:NAME` never runs beside another of that group
+// (a file may name several groups).
 // Each file is its own node:test run (one child process); its spec output is printed as one block when
 // it ends. Plain JS; started with `node --import tsx` (the test files' processes inherit it).
 //
@@ -37,20 +38,21 @@ const files = args.filter((a) => a !== '--');
 process.env.NSM_LOG_LEVEL ??= 'silent';
 
 // The class column: `alone`, `heavy`, `group:NAME` (light, but never beside another file of group NAME) or
-// `heavy,group:NAME`; a listed file without any of these words runs alone.
+// `heavy,group:NAME`, each with any number of groups (`group:A,group:B`); a listed file without any of these
+// words runs alone.
 /** @type {Map<string, 'alone' | 'heavy'>} */
 const classes = new Map();
-/** @type {Map<string, string>} file -> group */
+/** @type {Map<string, string[]>} file -> its groups */
 const groups = new Map();
 for (const line of listFile ? readFileSync(listFile, 'utf8').split('\n') : []) {
   const [f, cls = ''] = line.trim().split(/\s+/);
   if (!f || f.startsWith('#')) continue;
   if (!existsSync(f)) console.log(`${listFile}: no such file: ${f}`);
   const words = cls.split(',');
-  const group = words.find((w) => w.startsWith('group:'))?.slice('group:'.length);
-  if (group) groups.set(f, group);
+  const fileGroups = words.filter((w) => w.startsWith('group:')).map((w) => w.slice('group:'.length));
+  if (fileGroups.length) groups.set(f, fileGroups);
   if (words.includes('heavy')) classes.set(f, 'heavy');
-  else if (!group) classes.set(f, 'alone');
+  else if (!fileGroups.length) classes.set(f, 'alone');
 }
 
 /** @type {Map<string, number>} expected ms per file */
@@ -85,10 +87,10 @@ function next() {
   if (classesRunning.includes('alone')) return undefined;
   if (queues.alone.length) return running.size === 0 ? ['alone', queues.alone.shift()] : undefined;
   if (running.size >= jobs) return undefined;
-  // The first file of a queue whose group (if any) has no file running.
-  const groupsRunning = new Set([...running].map((r) => groups.get(r.file)).filter(Boolean));
+  // The first file of a queue none of whose groups has a file running.
+  const groupsRunning = new Set([...running].flatMap((r) => groups.get(r.file) ?? []));
   const take = (q) => {
-    const i = q.findIndex((f) => !groupsRunning.has(groups.get(f)));
+    const i = q.findIndex((f) => !(groups.get(f) ?? []).some((g) => groupsRunning.has(g)));
     return i < 0 ? undefined : q.splice(i, 1)[0];
   };
   const heavy = classesRunning.includes('heavy') ? undefined : take(queues.heavy);
