@@ -13,13 +13,18 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 # The four checks share nothing (build writes dist/, the others only read): they run side by side, and
-# a failing one stops everything after all four have finished.
+# a failing one stops everything after all four have finished. The build here only emits (tsc --noCheck,
+# a third less CPU than `npm run build`): typecheck checks the same sources (tsconfig.json includes src/).
 start=$SECONDS
 checks_dir=$(mktemp -d /tmp/nsm-checks-XXXXXX)
 checks=(typecheck deps lint build)
 pids=()
 for c in "${checks[@]}"; do
-  npm run --silent "$c" >"$checks_dir/$c.log" 2>&1 &
+  if [ "$c" = build ]; then
+    node_modules/.bin/tsc -p tsconfig.build.json --noCheck >"$checks_dir/$c.log" 2>&1 &
+  else
+    npm run --silent "$c" >"$checks_dir/$c.log" 2>&1 &
+  fi
   pids+=($!)
 done
 checks_ok=1

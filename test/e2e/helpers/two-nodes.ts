@@ -46,25 +46,13 @@ export async function twoNodes(t: TestContext, mesh: Mesh, opts: TwoNodeOptions)
     ...(opts.lists ? { remoteMechanisms: opts.lists[i]! } : {}),
     ...(opts.env?.[i] ? { env: opts.env[i] } : {}),
   }));
-  // The two nodes start side by side (each its nsmgr, then its forwarder), and the endpoint as soon as
-  // nsmgr-2 is up (it needs no forwarder to register). allSettled: every start has ended (and its
-  // process is in mesh.procs for the cleanup) before a failure is thrown.
-  const nodeStarts = [n1, n2].map(async (n, i) => {
+  const fwds = [];
+  for (const [i, n] of [n1, n2].entries()) {
     await mesh.nsmgr({ name: `nsmgr-${i + 1}`, listen: mesh.sock(`nsmgr-${i + 1}`), tcpListen: `tcp://198.18.0.${i + 1}:${await freePort()}`, registry: registryUrl, netns: n });
-    const started = [mesh.forwarder(fwdOpts[i]!)];
-    if (i === 1 && opts.endpoint !== false) started.push(mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: opts.cidr, netns: n2 }));
-    return allStarted(started);
-  });
-  const fwds = (await allStarted(nodeStarts)).map((procs) => procs[0]!);
+    fwds.push(await mesh.forwarder(fwdOpts[i]!));
+  }
+  if (opts.endpoint !== false) await mesh.nse({ name: 'nse-1', nsmgr: mesh.sock('nsmgr-2'), workloadNetns: nse, cidr: opts.cidr, netns: n2 });
   return { n1, n2, nsc, nse, fwdOpts, fwds };
-}
-
-/** Awaits every start; throws the first failure once all have ended. */
-async function allStarted<T>(starts: Promise<T>[]): Promise<T[]> {
-  const results = await Promise.allSettled(starts);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** twoNodes with default mechanism lists and one client on node 1 connected to the endpoint. */
