@@ -110,7 +110,8 @@ else
   # End-to-end by weight (scripts/schedule-tests.mjs): the files test/e2e/serial.txt marks `alone` run
   # first, one at a time; then those it marks `heavy` (CPU-heavy or deadlines of 15 s; the reason is on
   # each line) one at a time, beside unlisted files, which share nothing and fill the other slots;
-  # `group:NAME` files (machine-wide: DPDK process counts, podman) never run beside one of their group.
+  # `group:NAME` files (machine-wide: DPDK process counts, podman; iperf3 runs beside tight deadlines) never run
+  # beside one of their groups.
   # NSM_E2E_JOBS (default 3) files at a time in all.
   start=$SECONDS schedule_note=""
   [[ "$tiers" != *" e2e "* ]] || schedule e2e test/e2e/serial.txt "${NSM_E2E_JOBS:-3}" test/e2e/**/*.test.ts
