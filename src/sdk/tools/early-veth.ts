@@ -128,7 +128,9 @@ export class EarlyVeths {
       },
       async discard() {
         const t = await prepared;
-        if (t) await drop(t);
+        if (!t) return;
+        log.debug({ connId: p.connId }, 'early veth removed: the Request was not programmed');
+        await drop(t);
       },
     };
   }
