@@ -2,7 +2,8 @@
 // processes) with tracing on, spans exported over OTLP/HTTP to a receiver in this process; per hop the
 // median of its span's duration (inclusive of the hops after it) and the difference to the next hop
 // (its own elements plus one gRPC transit there and back).
-//   node --import tsx bench/request-hops.ts [runs] [--json] [--with-forwarder]   (forwarder in the nsmgr's process, --background-removal)
+//   node --import tsx bench/request-hops.ts [runs] [--json] [--with-forwarder]   (forwarder in the nsmgr's process, --background-removal;
+//   plus its kernel work after the answer and how many Requests were finished early, from its "data plane programmed" lines)
 //   node --import tsx bench/request-hops.ts [runs] [--json] --remote   (two nodes on an underlay bridge, each nsmgr with its
 //   forwarder in process; hops client, nsmgr-1, its forwarder, nsmgr-2, its forwarder, nse-1; plus each forwarder's kernel
 //   work from its "data plane programmed" log line; NSM_HOPS_LOG_LEVEL sets the nsmgrs' log level, NSM_HOPS_DUMP=PREFIX writes their logs to PREFIX-nsmgr-N.log)
@@ -100,7 +101,9 @@ try {
   } else {
     const reg = `tcp://127.0.0.1:${await freePort()}`;
     await mesh.registry({ listen: reg });
-    await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg, env, ...(WITH_FORWARDER ? { withForwarder: { underlayIp: '198.18.0.1', backgroundRemoval: true } } : {}) });
+    const p = await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg, env, ...(WITH_FORWARDER ? { withForwarder: { underlayIp: '198.18.0.1', backgroundRemoval: true } } : {}) });
+    // The in-process forwarder's kernel work after the endpoint's answer (its "data plane programmed" lines).
+    if (WITH_FORWARDER) kernelLogs.push(() => p.stdout + p.stderr);
     if (!WITH_FORWARDER) await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', env });
     await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.0.0/16', env });
   }
@@ -135,12 +138,14 @@ try {
       // Each forwarder's kernel work for a Request (its "data plane programmed" log line, `ms`).
       kernelLogs.forEach((text, i) => {
         if (process.env.NSM_HOPS_DUMP) writeFileSync(`${process.env.NSM_HOPS_DUMP}-nsmgr-${i + 1}.log`, text());
-        const ms = text()
+        const lines = text()
           .split('\n')
           .filter((l) => l.includes('data plane programmed'))
-          .map((l) => Number((JSON.parse(l) as { ms?: number }).ms))
-          .filter((x) => Number.isFinite(x));
-        row[`nsmgr-${i + 1}-forwarder.kernel`] = median(ms.slice(-RUNS));
+          .map((l) => JSON.parse(l) as { ms?: number; early?: boolean })
+          .slice(-RUNS);
+        row[`nsmgr-${i + 1}-forwarder.kernel`] = median(lines.map((l) => Number(l.ms)).filter((x) => Number.isFinite(x)));
+        // How many of those were finished from links made while the Request travelled on (early tunnel or veth).
+        row[`nsmgr-${i + 1}-forwarder.early`] = lines.filter((l) => l.early).length;
       });
     }
     out[op] = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Math.round(v * 100) / 100]));

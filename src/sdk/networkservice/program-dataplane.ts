@@ -5,7 +5,8 @@
 // are the remote module's tunnel put into the workload's namespace. It re-programs
 // only when what the data plane depends on changes. Every link is tagged with the
 // connection id; Close removes exactly those. On the client side of a remote connection the
-// tunnel interface is made while the Request travels on (tools/early-tunnel).
+// tunnel interface is made while the Request travels on (tools/early-tunnel); between a client and an
+// endpoint on this node, the veth pair, when that endpoint's previous answer says where its end goes (tools/early-veth).
 import type { Connection, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
@@ -15,6 +16,8 @@ import type { ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-data
 import { findMechanism, type LocalMechanism, type MechanismRegistry, type ProgramContext, type Side } from '../tools/mechanism-module.js';
 import { PendingRemovals } from '../tools/pending-removals.js';
 import { startEarlyTunnel } from '../tools/early-tunnel.js';
+import { EarlyVeths, localEndpointKey } from '../tools/early-veth.js';
+import { nextUrlOf } from '../tools/next-url.js';
 
 export type { EarlierLink, ExistingLink, ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 
@@ -77,6 +80,7 @@ function recorded(dp: ForwarderDataplane, connId: string): Programmed | undefine
 export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry; backgroundRemoval?: boolean }): NetworkServiceElement {
   const removals = new PendingRemovals();
   const guarded = removals.guard(dp);
+  const veths = new EarlyVeths(opts.mechanisms);
   /** What a connection holds besides links (helper processes such as wireguard-go, charon): every remote module releases its own. */
   const release = (connId: string, log: { warn(o: object, msg: string): void }) =>
     Promise.all(
@@ -88,24 +92,29 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
     async request(req, ctx, next) {
       const before = mechanismsOf(ctx)?.incoming;
       // A connection not programmed yet: its tunnel interface may be made while the Request travels on.
-      const early =
-        before && req.connection && !ctx.metadata.get(PROGRAMMED)
-          ? startEarlyTunnel(opts.mechanisms, contextOf(guarded, req.connection, opts.underlayIp), before, req.mechanismPreferences, ctx.log)
-          : undefined;
+      const fresh = before && req.connection && !ctx.metadata.get(PROGRAMMED) ? req.connection : undefined;
+      const early = fresh ? startEarlyTunnel(opts.mechanisms, contextOf(guarded, fresh, opts.underlayIp), before!, req.mechanismPreferences, ctx.log) : undefined;
+      // To an endpoint on this node: its veth pair too (not on a refresh, which has an outgoing mechanism already).
+      const endpoint = localEndpointKey(req.connection?.networkServiceEndpointName, nextUrlOf(ctx));
+      const requestMtu = req.connection?.context?.MTU || undefined;
+      const veth =
+        fresh && endpoint && !early && !fresh.mechanism ? veths.start(endpoint, contextOf(guarded, fresh, opts.underlayIp), before!, req.mechanismPreferences, ctx.log) : undefined;
       let out: Connection;
       try {
         out = await next.request(req, ctx);
       } catch (err) {
-        await early?.discard();
+        if (endpoint) veths.forget(endpoint);
+        await Promise.all([early?.discard(), veth?.discard()]);
         throw err;
       }
       const mechs = mechanismsOf(ctx);
       if (!mechs?.incoming || !out.mechanism) {
-        await early?.discard();
+        await Promise.all([early?.discard(), veth?.discard()]);
         // The next hop holds a connection we cannot use: close it rather than leak it.
         await next.close(out, ctx).catch(() => undefined);
         throw new FailedPreconditionError('the next hop returned no mechanism');
       }
+      if (endpoint) veths.observe(endpoint, req.mechanismPreferences[0], out.mechanism, requestMtu, out.context?.MTU || undefined);
       const key = keyOf(out, mechs.incoming, out.mechanism);
       const done = ctx.metadata.get(PROGRAMMED);
       if (done?.key === key) return out;
@@ -113,7 +122,9 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
         if (done) await Promise.all([remove(dp, done.links), release(out.id, ctx.log)]);
         const started = performance.now();
         const local = early && findMechanism(opts.mechanisms, mechs.incoming);
-        const finished = local?.cls === 'LOCAL' ? await early!.finish(contextOf(guarded, out, opts.underlayIp), local.clientSide(mechs.incoming, out.context?.ipContext), out.mechanism) : await early?.discard();
+        const finished =
+          (local?.cls === 'LOCAL' ? await early!.finish(contextOf(guarded, out, opts.underlayIp), local.clientSide(mechs.incoming, out.context?.ipContext), out.mechanism) : await early?.discard()) ??
+          (await veth?.finish(contextOf(guarded, out, opts.underlayIp), mechs.incoming, out.mechanism, out.context?.ipContext));
         const links = finished ?? (await build(opts.mechanisms, guarded, out, mechs.incoming, out.mechanism, opts.underlayIp));
         ctx.metadata.set(PROGRAMMED, { key, links });
         ctx.log.info({ connId: out.id, links, ms: +(performance.now() - started).toFixed(2), ...(finished ? { early: true } : {}) }, 'data plane programmed');

@@ -55,6 +55,12 @@ export interface LocalMechanism {
   /** Client and endpoint on this node: joins their ends directly; resolves the links made. */
   crossConnect(p: ProgramContext, client: Side, endpoint: Side): Promise<ProgrammedLink[]>;
   /**
+   * Optional: makes the cross-connect's links at `client` and a predicted `endpoint` (namespaces and names;
+   * no addresses yet) while the Request travels on to a local endpoint (see tools/early-veth); undefined
+   * when it cannot be done. The handle finishes it once the endpoint's answer and the IP context are known.
+   */
+  prepareCrossConnect?(p: ProgramContext, client: Side, endpoint: Side): Promise<PreparedCrossConnect> | undefined;
+  /**
    * A local mechanism that is not a kernel interface (MEMIF): after the remote module has put its tunnel
    * interface at `side` (in the forwarder's namespace), joins it to the workload; resolves the links made.
    */
@@ -116,6 +122,16 @@ export interface PreparedTunnel {
   fits(p: ProgramContext, side: Side, accepted: Mechanism): boolean;
   /** Completes it (the peer's address, addresses and routes of `side`); removes the links when that fails. */
   finish(p: ProgramContext, side: Side, accepted: Mechanism): Promise<ProgrammedLink[]>;
+}
+
+/** A cross-connect made ahead of a local endpoint's answer (LocalMechanism.prepareCrossConnect). */
+export interface PreparedCrossConnect {
+  /** The links made (removed by the caller when they are not used). */
+  readonly links: ProgrammedLink[];
+  /** Whether the answer's ends (and the context: alias, MTU) are what was prepared (else it is dropped and programmed anew). */
+  fits(p: ProgramContext, client: Side, endpoint: Side): boolean;
+  /** Completes it (both ends' addresses and routes); removes the links when that fails. */
+  finish(p: ProgramContext, client: Side, endpoint: Side): Promise<ProgrammedLink[]>;
 }
 
 /** The mechanisms a forwarder supports; `remote` in its priority order (what it offers, first first). */

@@ -1,9 +1,10 @@
 // KERNEL (local): a workload's interface in its own namespace, named by the client
 // (parameter "name") or by the forwarder for an endpoint. Client and endpoint on one
-// node are joined by one veth pair, each end created directly in its namespace.
+// node are joined by one veth pair, each end created directly in its namespace (made early, while
+// the Request travels to the endpoint, when its end can be predicted: tools/early-veth).
 import type { IPContext, Mechanism } from '../../../api/index.js';
 import { FailedPreconditionError } from '../../../api/errors.js';
-import { endpointIfName, type LocalMechanism, type ProgramContext, type Side } from '../../../sdk/tools/mechanism-module.js';
+import { endpointIfName, type LocalMechanism, type PreparedCrossConnect, type ProgramContext, type Side } from '../../../sdk/tools/mechanism-module.js';
 import { KERNEL, kernelMechanism, P } from '../../../sdk/tools/mechanisms.js';
 import { configureOrRemove, createOrAdopt, keptInPlace } from '../common/links.js';
 
@@ -16,6 +17,25 @@ async function crossConnect(p: ProgramContext, c: Side, e: Side) {
     p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}) }),
   );
   return configureOrRemove(p.dp, links, [c, e]);
+}
+
+const sameEnd = (a: Side, b: Side) => a.netns === b.netns && a.name === b.name;
+
+/**
+ * Before a local endpoint has answered: the veth pair with both ends in their namespaces, named, tagged,
+ * with the MTU and up (the endpoint's end where the caller predicts it); `finish` adds both ends' addresses
+ * and routes. Not when the ledger already holds links of this connection (an earlier life's, kept in
+ * place or adopted by the usual path); a name already taken makes it fail, and the usual path decides.
+ */
+function prepareCrossConnect(p: ProgramContext, c: Side, e: Side): Promise<PreparedCrossConnect> | undefined {
+  if (p.dp.linksTagged?.(p.alias).length) return undefined;
+  const links = [{ netns: c.netns, name: c.name }];
+  const made: PreparedCrossConnect = {
+    links,
+    fits: (q, c2, e2) => q.alias === p.alias && q.mtu === p.mtu && sameEnd(c2, c) && sameEnd(e2, e),
+    finish: (_q, c2, e2) => configureOrRemove(p.dp, links, [c2, e2]),
+  };
+  return p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}) }).then(() => made);
 }
 
 export const kernel: LocalMechanism = {
@@ -40,4 +60,5 @@ export const kernel: LocalMechanism = {
     return { netns, name: m.parameters[P.name]!, addrs: ip?.dstIpAddrs ?? [], routes: ip?.dstRoutes ?? [] };
   },
   crossConnect,
+  prepareCrossConnect,
 };
