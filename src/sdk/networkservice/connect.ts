@@ -55,12 +55,11 @@ function metadataFor(conn: Connection, ctx: Ctx): Metadata {
  * never sent twice; an in-process hop has no channel.
  */
 async function onceMoreAfterBackoff<T>(url: string, ctx: Ctx, call: () => Promise<T>): Promise<T> {
-  if (inProcessClient(url)) return call();
   const before = channelInBackoff(url);
   try {
     return await call();
   } catch (err) {
-    if (ctx.signal.aborted || statusOf(err) !== Status.UNAVAILABLE || !(before || channelInBackoff(url))) throw err;
+    if (ctx.signal.aborted || statusOf(err) !== Status.UNAVAILABLE || !(before || channelInBackoff(url)) || inProcessClient(url)) throw err;
     ctx.log.debug({ url, err: messageOf(err) }, 'next hop: channel in reconnect backoff; once more on a fresh channel');
     renewChannelInBackoff(url);
     return call();
