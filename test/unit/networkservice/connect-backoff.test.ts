@@ -60,7 +60,9 @@ async function restartDuringBackoff(): Promise<void> {
     server = undefined;
     rmSync(path, { force: true });
     await assert.rejects(client.request(req(`probe-${randomUUID()}`), newCtx({ timeoutMs: 5000 })), (e) => e instanceof UnavailableError, 'the peer is down');
-    for (let i = 0; i < 200 && !channelInBackoff(url); i++) await sleep(10);
+    // grpc-js keeps trying meanwhile: after 1.6 s its backoff has grown to its cap (1 s), a wide window.
+    await sleep(1600);
+    for (let i = 0; i < 300 && !channelInBackoff(url); i++) await sleep(10);
     if (!channelInBackoff(url)) continue;
     server = await serve();
     if (channelInBackoff(url)) return;
