@@ -1,5 +1,5 @@
 // Dependency rules for the architecture of DESIGN.md section 3 (checked by scripts/test.sh):
-// api <- sdk/core <- sdk/tools <- sdk elements <- sdk/chains <- components <- cmd/cluster;
+// sys <- api <- sdk/core <- sdk/tools <- sdk elements <- sdk/chains <- components <- cmd/cluster;
 // dataplane, registry stores, security, observability and platforms are used by components and
 // implement interfaces the sdk declares: they may import api, sdk/core and sdk/tools, and only
 // types from sdk elements; never chains, components, cmd or cluster.
@@ -16,11 +16,18 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'sys-is-a-leaf',
+      severity: 'error',
+      comment: 'src/sys (the libc bindings shared by src/api and src/dataplane) imports nothing else of the project.',
+      from: { path: '^src/sys/' },
+      to: { path: '^src/', pathNot: '^src/sys/' },
+    },
+    {
       name: 'api-is-the-bottom',
       severity: 'error',
-      comment: 'src/api imports nothing else of the project.',
+      comment: 'src/api imports nothing else of the project but the libc bindings of src/sys (a leaf below it).',
       from: { path: '^src/api/' },
-      to: { path: '^src/', pathNot: '^src/api/' },
+      to: { path: '^src/', pathNot: '^src/(api|sys)/' },
     },
     {
       name: 'sdk-core-over-api-only',

@@ -2,7 +2,15 @@
 import { mkdirSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createChannel, createServer, type Channel, type Server, ChannelCredentials } from 'nice-grpc';
-import { Metadata as GrpcMetadata, ServerInterceptingCall, status, type ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
+import {
+  connectivityState,
+  Metadata as GrpcMetadata,
+  ServerInterceptingCall,
+  status,
+  type ChannelInterface,
+  type ServerCredentials,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import { parseUnixPeer, recordUnixPeers } from './unix-peer.js';
@@ -118,22 +126,77 @@ export async function listenOn(server: Server, url: string): Promise<string> {
   return u.kind === 'unix' ? url : formatMeshUrl({ ...u, port });
 }
 
-const channels = new Map<string, Channel>();
+/**
+ * The channel every client of one address holds. The grpc-js channel behind it can be replaced
+ * (renewChannelInBackoff) without those clients noticing: the next call goes over a fresh connection.
+ */
+class SharedChannel implements ChannelInterface {
+  private current: Channel;
+  constructor(private readonly make: () => Channel) {
+    this.current = make();
+  }
+  /** A fresh grpc-js channel from now on; the old one is closed (calls already on it run to their end). */
+  renew(): void {
+    const old = this.current;
+    this.current = this.make();
+    old.close();
+  }
+  close(): void {
+    this.current.close();
+  }
+  getTarget(): string {
+    return this.current.getTarget();
+  }
+  getConnectivityState(tryToConnect: boolean): ReturnType<ChannelInterface['getConnectivityState']> {
+    return this.current.getConnectivityState(tryToConnect);
+  }
+  watchConnectivityState(...a: Parameters<ChannelInterface['watchConnectivityState']>): void {
+    this.current.watchConnectivityState(...a);
+  }
+  getChannelzRef(): ReturnType<ChannelInterface['getChannelzRef']> {
+    return this.current.getChannelzRef();
+  }
+  createCall(...a: Parameters<ChannelInterface['createCall']>): ReturnType<ChannelInterface['createCall']> {
+    return this.current.createCall(...a);
+  }
+}
+
+const channels = new Map<string, SharedChannel>();
 
 /** A shared channel to a mesh URL (one per address per process): mTLS when security is on, else plain text. */
 export function channelTo(url: string): Channel {
   const address = grpcAddress(url);
   let ch = channels.get(address);
   if (!ch) {
-    ch = createChannel(address, security?.channelCredentials() ?? ChannelCredentials.createInsecure(), {
-      // The server is checked by its SPIFFE ID, not a host name; a fixed name keeps unix targets valid for TLS.
-      ...(security ? { 'grpc.ssl_target_name_override': 'nsm.spiffe', 'grpc.default_authority': 'nsm.spiffe' } : {}),
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 1000,
-    });
+    ch = new SharedChannel(() =>
+      createChannel(address, security?.channelCredentials() ?? ChannelCredentials.createInsecure(), {
+        // The server is checked by its SPIFFE ID, not a host name; a fixed name keeps unix targets valid for TLS.
+        ...(security ? { 'grpc.ssl_target_name_override': 'nsm.spiffe', 'grpc.default_authority': 'nsm.spiffe' } : {}),
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+      }),
+    );
     channels.set(address, ch);
   }
-  return ch;
+  // grpc-js clients take any ChannelInterface (as their channelOverride); nice-grpc's type names the class.
+  return ch as unknown as Channel;
+}
+
+/**
+ * Whether the shared channel to `url` has no connection and waits out a reconnect backoff
+ * (TRANSIENT_FAILURE): a call on it fails at once with UNAVAILABLE without reaching the peer.
+ */
+export function channelInBackoff(url: string): boolean {
+  return channels.get(grpcAddress(url))?.getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE;
+}
+
+/**
+ * Replaces the grpc-js channel behind the shared channel to `url` with a fresh one when it waits out a
+ * reconnect backoff (its peer restarted meanwhile, say); every client of the address keeps working.
+ * Does nothing otherwise (another caller renewed it already: its fresh connection is not cut).
+ */
+export function renewChannelInBackoff(url: string): void {
+  if (channelInBackoff(url)) channels.get(grpcAddress(url))?.renew();
 }
 
 /** Closes and forgets the shared channel to a URL (e.g. after its peer died). */

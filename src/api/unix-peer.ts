@@ -1,11 +1,11 @@
 // The credentials (pid, uid) of the process at the other end of an accepted unix socket, read with
-// getsockopt(SO_PEERCRED) through the koffi FFI (Node exposes no such call). grpc-js hides its sockets,
-// so every HTTP/2 server this process makes is given a listener that reads them when a unix connection
-// is accepted and records them as the socket's remoteAddress (`unix-peer:pid=P,uid=U`), which grpc-js
+// getsockopt(SO_PEERCRED) through the shared libc bindings of src/sys/libc.ts (Node exposes no such
+// call). grpc-js hides its sockets, so every HTTP/2 server this process makes is given a listener that
+// reads them when a unix connection is accepted and records them as the socket's remoteAddress (`unix-peer:pid=P,uid=U`), which grpc-js
 // hands to interceptors as getConnectionInfo().remoteAddress.
 import http2 from 'node:http2';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { type Libc, SOL_SOCKET, libc } from '../sys/libc.js';
 
 export interface UnixPeer {
   pid: number;
@@ -13,34 +13,31 @@ export interface UnixPeer {
   gid: number;
 }
 
-const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 const PREFIX = 'unix-peer:';
 
-type GetSockOpt = (fd: number, level: number, name: string | number, out: Buffer, len: number[]) => number;
-let getsockopt: GetSockOpt | null | undefined;
+let sys: Libc | null | undefined;
 
-function libc(): GetSockOpt | null {
-  if (getsockopt === undefined) {
+/** The bindings, or null when they cannot load here (peers are then simply not recorded). */
+function bindings(): Libc | null {
+  if (sys === undefined) {
     try {
-      // koffi is CommonJS with a native addon; require keeps its loading lazy and synchronous.
-      const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-      getsockopt = koffi.load('libc.so.6').func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)');
+      sys = libc('SO_PEERCRED');
     } catch {
-      getsockopt = null;
+      sys = null;
     }
   }
-  return getsockopt;
+  return sys;
 }
 
 /** SO_PEERCRED of a connected unix socket; undefined for TCP or when it cannot be read. */
 export function unixPeerOf(socket: Socket): UnixPeer | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0 || socket.remoteAddress !== undefined) return undefined;
-  const call = libc();
+  const call = bindings();
   if (!call) return undefined;
   const out = Buffer.alloc(12); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
-  if (call(fd, SOL_SOCKET, SO_PEERCRED, out, [12]) !== 0) return undefined;
+  if (call.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, out, Uint32Array.of(12)) !== 0) return undefined;
   const pid = out.readInt32LE(0);
   return pid > 0 ? { pid, uid: out.readUInt32LE(4), gid: out.readUInt32LE(8) } : undefined;
 }

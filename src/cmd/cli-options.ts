@@ -51,14 +51,28 @@ export function durationArg(value: string): number {
   return Number(m[1]) * unit;
 }
 
-/** Resolves on the first SIGTERM or SIGINT (and keeps the process alive until then). */
-export function waitForSignal(): Promise<NodeJS.Signals> {
+/** Where waitForSignal reports a signal that came while the process was already shutting down. */
+export interface SignalLog {
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Resolves on the first SIGTERM or SIGINT (and keeps the process alive until then). Its handlers stay:
+ * a later SIGTERM/SIGINT, while the command closes its connections and stops, is logged (one line each)
+ * and otherwise ignored, never the default action that would kill the process half-way (SIGKILL still does).
+ */
+export function waitForSignal(log?: SignalLog): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const keepAlive = setInterval(() => {}, 1 << 30);
+    let first: NodeJS.Signals | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
+      if (first) {
+        if (log) log.warn({ signal, firstSignal: first }, 'already shutting down: signal ignored');
+        else process.stderr.write(`nsm: ${signal}: already shutting down\n`);
+        return;
+      }
+      first = signal;
       clearInterval(keepAlive);
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
       resolve(signal);
     };
     process.on('SIGTERM', onSignal);

@@ -34,7 +34,7 @@ export function registerCniCommands(program: Command): void {
       await daemon.listen();
       log.info({ socket: flags.socket }, 'cni-daemon ready');
       process.stdout.write(`nsm cni-daemon listening on ${flags.socket}\n`);
-      const sig = await waitForSignal();
+      const sig = await waitForSignal(log);
       log.info({ signal: sig, attachments: daemon.size }, 'stopping: closing every connection');
       await daemon.stop();
       process.exit(0);

@@ -88,7 +88,7 @@ export function registerForwarderCommand(program: Command): void {
         log,
       });
       process.stdout.write(`forwarder ${flags.name} listening on ${fwd.url}\n`);
-      await waitForSignal();
+      await waitForSignal(log);
       await fwd.stop();
       await served?.server.stop();
       await tracer?.shutdown();

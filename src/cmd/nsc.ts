@@ -163,7 +163,7 @@ export function registerNscCommand(program: Command): void {
         removePlaces();
         process.exit(1);
       }
-      if (!flags.once) await waitForSignal();
+      if (!flags.once) await waitForSignal(log);
       if (dnsConfigs().length > 0) removeResolvConf(netnsUrl);
       await Promise.all(conns.map((c) => client.close(c).catch((err) => log.warn({ connId: c.id, err }, 'close failed'))));
       await Promise.all([...memifApps.values()].map((a) => stopMemifApp(a).then((st) => log.info({ connId: a.connId, ...st }, 'memif application stopped'), () => undefined)));

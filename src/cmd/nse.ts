@@ -78,7 +78,7 @@ export function registerNseCommand(program: Command): void {
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url}\n`);
-      await waitForSignal();
+      await waitForSignal(log);
       await endpoint.stop();
       await served?.server.stop();
       await tracer?.shutdown();
@@ -117,7 +117,7 @@ export function registerNseCommand(program: Command): void {
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (passthrough)\n`);
-      await waitForSignal();
+      await waitForSignal(log);
       await endpoint.stop();
       await served?.server.stop();
       await tracer?.shutdown();
@@ -152,7 +152,7 @@ export function registerNseCommand(program: Command): void {
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (macswap over memif)\n`);
-      await waitForSignal();
+      await waitForSignal(log);
       await endpoint.stop();
       await served?.server.stop();
       process.exit(0);
@@ -197,7 +197,7 @@ export function registerNseCommand(program: Command): void {
         log,
       });
       process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (vl3 slice ${endpoint.slice.cidr})\n`);
-      await waitForSignal();
+      await waitForSignal(log);
       await endpoint.stop();
       await served?.server.stop();
       process.exit(0);

@@ -42,7 +42,7 @@ export function registerNsmgrProxyCommand(program: Command): void {
         ...(served ? { metrics: served.metrics } : {}),
       });
       process.stdout.write(`nsmgr-proxy ${flags.name} of ${flags.domain} listening on ${proxy.urls.join(' ')}\n`);
-      await waitForSignal();
+      await waitForSignal(log);
       await proxy.stop();
       await served?.server.stop();
       process.exit(0);

@@ -118,7 +118,7 @@ export function registerNsmgrCommand(program: Command): void {
       process.stdout.write(`nsmgr ${flags.name} listening on ${nsmgr.urls.join(' ')}\n`);
       const fwd = flags.withForwarder ? await startEmbeddedForwarder(flags, tracer ? flags.otlpEndpoint : undefined) : undefined;
       if (fwd) process.stdout.write(`forwarder ${flags.forwarderName ?? `${flags.name}-forwarder`} listening on ${fwd.url} (in process)\n`);
-      await waitForSignal();
+      await waitForSignal(log);
       await fwd?.stop();
       await nsmgr.stop();
       await served?.server.stop();

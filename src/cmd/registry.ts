@@ -8,7 +8,7 @@ import { MeshError } from '../api/errors.js';
 import { startRegistry } from '../components/registry.js';
 import { createLogger } from '../sdk/core/log.js';
 import { InvalidArgumentError, usageError } from './cli-error.js';
-import { metricsListenOption } from './cli-options.js';
+import { metricsListenOption, waitForSignal } from './cli-options.js';
 import { policyOption } from './policy-option.js';
 import type { PolicyEngine } from '../sdk/tools/policy.js';
 import { serveMetrics } from '../observability/serve.js';
@@ -81,16 +81,7 @@ export function registerRegistryCommand(program: Command): void {
         log,
       });
       process.stdout.write(`registry listening on ${registry.url}\n`);
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals) => {
-          log.info({ signal }, 'shutting down');
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          resolve();
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-      });
+      log.info({ signal: await waitForSignal(log) }, 'shutting down');
       await registry.stop();
       await served?.server.stop();
       // grpc-js keeps timers alive for a while after shutdown: exit once the logs are out.

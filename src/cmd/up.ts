@@ -165,7 +165,7 @@ async function supervise(name: string, dashboardPort: number | undefined): Promi
   sup.start();
   const dashboard = await startDashboard(name, dashboardPort, log);
   log.info({ mesh: name, ...(dashboard ? { dashboard: dashboard.url } : {}) }, 'supervising');
-  const sig = await waitForSignal();
+  const sig = await waitForSignal(log);
   sup.stop();
   await dashboard?.stop();
   log.info({ signal: sig }, 'tearing down');

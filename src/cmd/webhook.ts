@@ -34,7 +34,7 @@ export function registerWebhookCommand(program: Command): void {
       const log = createLogger('webhook');
       const server = await startWebhookServer({ certFile: flags.certFile, keyFile: flags.keyFile, host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), image: flags.image, annotation: flags.annotation, log });
       process.stdout.write(`webhook listening on https://${flags.listen.replace(/:\d+$/, '')}:${server.port}\n`);
-      log.info({ signal: await waitForSignal() }, 'shutting down');
+      log.info({ signal: await waitForSignal(log) }, 'shutting down');
       await server.close();
       log.flush(() => process.exit(0));
     });

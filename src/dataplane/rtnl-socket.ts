@@ -4,17 +4,11 @@
 // a deletion waits ~16 ms there for the network to quiesce, so it goes to koffi's worker threads and never
 // blocks the event loop. Either way the replies are then already queued and read without blocking.
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { getSystemErrorName } from 'node:util';
-import { ToolUnavailableError } from './icmp-sys.js';
+import { AF_NETLINK, CLONE_NEWNET, type Libc, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, libc } from '../sys/libc.js';
 import { NLMSG_ERROR, errnoOf, extackOf } from './rtnl-msg.js';
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
-const CLONE_NEWNET = 0x40000000;
-const MSG_DONTWAIT = 0x40;
 const NLM_F_REQUEST = 1;
 const NLM_F_ACK = 4;
 const NLMSG_DONE = 3;
@@ -24,50 +18,9 @@ const NETLINK_EXT_ACK = 11;
 /** Sends on worker threads at once: the kernel serializes them on its rtnl lock anyway; the rest of the pool stays free. */
 const MAX_IN_FLIGHT = 2;
 
-interface Sys {
-  socket(domain: number, type: number, protocol: number): number;
-  setns(fd: number, nstype: number): number;
-  send(fd: number, buf: Buffer, len: number, flags: number): number;
-  sendAsync(fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, n: number) => void): void;
-  recv(fd: number, buf: Buffer, len: number, flags: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
-  close(fd: number): number;
-  errno(): number;
-}
-
-let sys: Sys | undefined;
-let loadError: ToolUnavailableError | undefined;
-
-/** The libc calls; throws ToolUnavailableError (the same each time) when koffi or libc cannot load. */
-export function rtnlSys(): Sys {
-  if (sys) return sys;
-  if (loadError) throw loadError;
-  try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
-    const socket = lib.func('int socket(int, int, int)');
-    const setns = lib.func('int setns(int, int)');
-    const send = lib.func('long send(int, const void *, size_t, int)');
-    const recv = lib.func('long recv(int, _Out_ void *, size_t, int)');
-    const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
-    const close = lib.func('int close(int)');
-    sys = {
-      socket: (d, t, p) => socket(d, t, p) as number,
-      setns: (fd, t) => setns(fd, t) as number,
-      send: (fd, b, l, f) => Number(send(fd, b, l, f)),
-      sendAsync: (fd, b, l, f, cb) => {
-        send.async(fd, b, l, f, (err: unknown, n: unknown) => cb(err, Number(n)));
-      },
-      recv: (fd, b, l, f) => Number(recv(fd, b, l, f)),
-      setsockopt: (fd, lv, n, v, l) => setsockopt(fd, lv, n, v, l) as number,
-      close: (fd) => close(fd) as number,
-      errno: () => koffi.errno(),
-    };
-    return sys;
-  } catch (err) {
-    loadError = new ToolUnavailableError(`cannot load the FFI for rtnetlink (npm package koffi): ${(err as Error).message.split('\n')[0]}`);
-    throw loadError;
-  }
+/** The libc calls (src/sys/libc.ts); throws ToolUnavailableError when koffi or libc cannot load. */
+export function rtnlSys(): Libc {
+  return libc('rtnetlink');
 }
 
 /** The kernel refused a request: `errno` and its name (EEXIST, ENODEV, ...). */

@@ -1,9 +1,10 @@
 // connect: the client side of a hop. Sends the Request (or Close) to the next
 // hop's URL over gRPC (or in-process, see core/in-process-hop) with this hop's token in the metadata, and remembers per
-// connection where it went so that Close and refresh reach the same peer.
+// connection where it went so that Close and refresh reach the same peer. A call that fails only because the
+// channel waits out a reconnect backoff (the peer restarted within the last second) is sent once more at once.
 import { createClient, Metadata } from 'nice-grpc';
 import { NetworkServiceDefinition, type Connection, type NetworkServiceClient } from '../../api/index.js';
-import { channelTo } from '../../api/transport.js';
+import { channelInBackoff, channelTo, renewChannelInBackoff } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
 import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../../api/errors.js';
@@ -47,6 +48,24 @@ function metadataFor(conn: Connection, ctx: Ctx): Metadata {
   return md;
 }
 
+/**
+ * Runs `call` to the peer at `url`. When it fails UNAVAILABLE at the transport, that is the channel had
+ * no connection and waited out a reconnect backoff (before or after the call), the channel is renewed and
+ * `call` runs once more at once. A peer's own answer never comes back from a channel in backoff, so it is
+ * never sent twice; an in-process hop has no channel.
+ */
+async function onceMoreAfterBackoff<T>(url: string, ctx: Ctx, call: () => Promise<T>): Promise<T> {
+  const before = channelInBackoff(url);
+  try {
+    return await call();
+  } catch (err) {
+    if (ctx.signal.aborted || statusOf(err) !== Status.UNAVAILABLE || !(before || channelInBackoff(url)) || inProcessClient(url)) throw err;
+    ctx.log.debug({ url, err: messageOf(err) }, 'next hop: channel in reconnect backoff; once more on a fresh channel');
+    renewChannelInBackoff(url);
+    return call();
+  }
+}
+
 /** Rethrows a gRPC client error as a MeshError naming the peer. */
 function peerError(url: string, err: unknown): never {
   if (err instanceof Error && err.name === 'AbortError') throw err;
@@ -63,7 +82,7 @@ export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkService
       if (!url) throw new UnavailableError('no next hop to connect to');
       const previous = connectedUrl(ctx);
       try {
-        const conn = await clientFor(url).request(req, { signal: ctx.signal, metadata: metadataFor(req.connection!, ctx) });
+        const conn = await onceMoreAfterBackoff(url, ctx, () => clientFor(url).request(req, { signal: ctx.signal, metadata: metadataFor(req.connection!, ctx) }));
         ctx.metadata.set(CONNECTED_URL, url);
         return conn;
       } catch (err) {
@@ -75,7 +94,7 @@ export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkService
       const url = connectedUrl(ctx) ?? urlOf(ctx);
       if (!url) return;
       try {
-        await clientFor(url).close(conn, { signal: ctx.signal, metadata: metadataFor(conn, ctx) });
+        await onceMoreAfterBackoff(url, ctx, () => clientFor(url).close(conn, { signal: ctx.signal, metadata: metadataFor(conn, ctx) }));
       } catch (err) {
         ctx.log.warn({ connId: conn.id, url, err }, 'close: next hop did not answer');
       }

@@ -61,9 +61,12 @@ test('local kernel connection: ping both ways, iperf3, distinct addresses, 4-seg
     assert.equal(links(nse).length, 3);
   });
 
-  await t.test('Close (SIGTERM to each nsc) leaves no interface anywhere', async () => {
-    const exits = await Promise.all([first.proc, ...others.map((o) => o.proc)].map((p) => p.stop()));
+  await t.test('Close (SIGTERM to each nsc; the first gets more during its Close) leaves no interface anywhere', async () => {
+    // SIGTERMs every 5 ms to the first client until it exits: the later ones land while it closes.
+    const again = setInterval(() => first.proc.signal('SIGTERM'), 5);
+    const exits = await Promise.all([first.proc, ...others.map((o) => o.proc)].map((p) => p.stop())).finally(() => clearInterval(again));
     assert.deepEqual(exits, Array(3).fill({ code: 0, signal: null }), mesh.logs());
+    assert.match(first.proc.tail(1000), /already shutting down/, 'a later SIGTERM was logged, not obeyed');
     for (const ns of [c1, c2, c3]) assert.deepEqual(links(ns), [], ns);
     await waitFor('endpoint namespace to be empty', () => links(nse).length === 0, 3000);
     assert.deepEqual(links(node), []);

@@ -53,6 +53,18 @@ describe('dependency rules', () => {
     );
   });
 
+  it('let api and the data plane share the libc bindings of src/sys, which import nothing of the project', async () => {
+    assert.deepEqual(
+      await violations({
+        'src/sys/libc.ts': "import { E } from '../api/errors.js';\nexport const libc = () => E;\n",
+        'src/api/errors.ts': 'export class E extends Error {}\n',
+        'src/api/peer.ts': "import { libc } from '../sys/libc.js';\nexport const p = libc;\n",
+        'src/dataplane/rtnl.ts': "import { libc } from '../sys/libc.js';\nexport const r = libc;\n",
+      }),
+      ['sys-is-a-leaf: src/sys/libc.ts -> src/api/errors.ts'],
+    );
+  });
+
   it('reject the sdk importing the data plane', async () => {
     assert.deepEqual(
       await violations({
