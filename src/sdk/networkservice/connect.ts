@@ -3,7 +3,7 @@
 // connection where it went so that Close and refresh reach the same peer.
 import { createClient, Metadata } from 'nice-grpc';
 import { NetworkServiceDefinition, type Connection, type NetworkServiceClient } from '../../api/index.js';
-import { channelTo } from '../../api/transport.js';
+import { channelTo, unaryClientTo } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
 import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../../api/errors.js';
@@ -30,7 +30,7 @@ function clientFor(url: string): NetworkServiceClient {
   if (local) return local;
   let c = clients.get(url);
   if (!c) {
-    c = createClient(NetworkServiceDefinition, channelTo(url));
+    c = unaryClientTo<NetworkServiceClient>(NetworkServiceDefinition, url, () => createClient(NetworkServiceDefinition, channelTo(url)));
     clients.set(url, c);
   }
   return c;
