@@ -135,7 +135,7 @@ export function fastUnaryCall(u: MeshUrl, path: string, body: Uint8Array, opts: 
       size += c.length;
       if (size <= MAX_MESSAGE_BYTES + 5) chunks.push(c);
     });
-    stream.on('error', (err) => {
+    stream.on('error', (err: Error) => {
       // A stream the server refused before it began (GOAWAY, REFUSED_STREAM) is safe to send once more.
       const refused = stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM || (err as { code?: string }).code === 'ERR_HTTP2_GOAWAY_SESSION';
       settle(() => {

@@ -52,7 +52,7 @@ const served = new WeakMap<http2.Http2Server | http2.Http2SecureServer, { method
 export function registerFastUnary(server: object, definition: { fullName: string; methods: Record<string, UnaryMethodDef> }, impl: Record<string, UnaryHandler>): void {
   if (!fastUnaryEnabled()) return;
   let methods = registered.get(server);
-  if (!methods) registered.set(server, (methods = new Map()));
+  if (!methods) registered.set(server, (methods = new Map<string, FastMethod>()));
   for (const [name, m] of Object.entries(definition.methods)) {
     const handler = impl[name];
     if (m.requestStream || m.responseStream || !handler) continue;
@@ -93,7 +93,7 @@ function installInterception(): void {
   const wrap = <S extends http2.Http2Server | http2.Http2SecureServer>(make: (...a: unknown[]) => S) => (...a: unknown[]) => {
     const s = make(...a);
     created?.push(s);
-    const emit = s.emit;
+    const emit = s.emit.bind(s) as (event: string | symbol, ...args: unknown[]) => boolean;
     s.emit = function (this: S, event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'stream') {
         const fast = served.get(this);
@@ -105,7 +105,7 @@ function installInterception(): void {
           return true;
         }
       }
-      return emit.call(this, event, ...args);
+      return emit(event, ...args);
     } as S['emit'];
     return s;
   };
