@@ -7,7 +7,9 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { ClientError, Status, type Metadata } from 'nice-grpc-common';
 import { decodeGrpcMessage, frame, metadataToHeaders, unframe, WireError } from './grpc-wire.js';
-import type { MeshUrl } from './transport.js';
+
+/** A peer's address (transport.ts MeshUrl has the same shape). */
+type MeshUrl = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
 export interface FastCallOptions {
   signal?: AbortSignal;
