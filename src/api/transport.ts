@@ -14,6 +14,8 @@ import {
 import type { PeerCertificate } from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import { parseUnixPeer, recordUnixPeers } from './unix-peer.js';
+import { fastUnaryEnabled, listenWithFastUnary, type FastPeerRules } from './fast-unary-server.js';
+import { closeFastSessions, dropFastSession, fastUnaryClient } from './fast-unary-client.js';
 
 /**
  * Mutual TLS for every server and channel of this process (set once at start by a component that has an
@@ -107,10 +109,22 @@ export function formatMeshUrl(u: MeshUrl): string {
   return u.kind === 'unix' ? `unix://${u.path}` : `tcp://${u.host}:${u.port}`;
 }
 
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 /** Creates a gRPC server. Register services on it, then call `listenOn`. */
 export function newGrpcServer(): Server {
-  return createServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, interceptors: [peerIdentity] });
+  return createServer({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, interceptors: [peerIdentity] });
 }
+
+/** What the fast unary path (fast-unary-server.ts) applies in place of the peerIdentity interceptor. */
+const fastPeerRules = (): FastPeerRules => {
+  const sec = security;
+  return {
+    reserved: { peerId: PEER_ID_HEADER, pid: PEER_PID_HEADER, uid: PEER_UID_HEADER },
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+    ...(sec ? { peerId: (cert: PeerCertificate) => sec.peerId(cert) } : {}),
+  };
+};
 
 /**
  * Binds a server to a mesh URL; for unix sockets the directory is created and
@@ -122,7 +136,7 @@ export async function listenOn(server: Server, url: string): Promise<string> {
     mkdirSync(dirname(u.path), { recursive: true });
     if (existsSync(u.path)) rmSync(u.path, { force: true });
   }
-  const port = await server.listen(grpcAddress(url), security?.serverCredentials());
+  const port = await listenWithFastUnary(server, fastPeerRules, () => server.listen(grpcAddress(url), security?.serverCredentials()));
   return u.kind === 'unix' ? url : formatMeshUrl({ ...u, port });
 }
 
@@ -199,8 +213,17 @@ export function renewChannelInBackoff(url: string): void {
   if (channelInBackoff(url)) channels.get(grpcAddress(url))?.renew();
 }
 
+/**
+ * A client of a service's unary methods (NetworkService Request/Close): over the fast path (fast-unary-client.ts)
+ * to plain-text peers, over the grpc-js channel with mTLS or NSM_FAST_GRPC=0.
+ */
+export function unaryClientTo<C>(definition: Parameters<typeof fastUnaryClient>[0], url: string, grpcClient: () => C): C {
+  return fastUnaryEnabled() && !security ? fastUnaryClient<C>(definition, parseMeshUrl(url)) : grpcClient();
+}
+
 /** Closes and forgets the shared channel to a URL (e.g. after its peer died). */
 export function dropChannel(url: string): void {
+  dropFastSession(parseMeshUrl(url));
   const address = grpcAddress(url);
   channels.get(address)?.close();
   channels.delete(address);
@@ -208,6 +231,7 @@ export function dropChannel(url: string): void {
 
 /** Closes every shared channel (on shutdown). */
 export function closeAllChannels(): void {
+  closeFastSessions();
   for (const ch of channels.values()) ch.close();
   channels.clear();
 }

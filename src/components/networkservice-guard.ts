@@ -5,6 +5,7 @@
 import type { Server } from 'nice-grpc';
 import { ServerError, Status } from 'nice-grpc-common';
 import { NetworkServiceDefinition, type NetworkServiceImplementation } from '../api/index.js';
+import { registerFastUnary } from '../api/fast-unary-server.js';
 import { CONNECTION, NETWORK_SERVICE_REQUEST, wireProblem, type Schema } from '../registry/wire-check.js';
 
 const BAD = Symbol('bad request');
@@ -45,7 +46,7 @@ export const guardedNetworkServiceDefinition = {
 
 /** Adds the NetworkService service, guarded, to a server. */
 export function addNetworkService(server: Server, impl: NetworkServiceImplementation): void {
-  server.add(guardedNetworkServiceDefinition, {
+  const guardedImpl: NetworkServiceImplementation = {
     request: async (req, ctx) => {
       reject(req);
       return impl.request(req, ctx);
@@ -54,5 +55,8 @@ export function addNetworkService(server: Server, impl: NetworkServiceImplementa
       reject(conn);
       return impl.close(conn, ctx);
     },
-  });
+  };
+  server.add(guardedNetworkServiceDefinition, guardedImpl);
+  // The same methods, served without grpc-js's per-call layers (api/fast-unary-server.ts).
+  registerFastUnary(server, guardedNetworkServiceDefinition, guardedImpl as never);
 }

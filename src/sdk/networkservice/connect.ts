@@ -1,10 +1,11 @@
 // connect: the client side of a hop. Sends the Request (or Close) to the next
 // hop's URL over gRPC (or in-process, see core/in-process-hop) with this hop's token in the metadata, and remembers per
 // connection where it went so that Close and refresh reach the same peer. A call that fails only because the
-// channel waits out a reconnect backoff (the peer restarted within the last second) is sent once more at once.
+// channel waits out a reconnect backoff (the peer restarted within the last second) is sent once more at once
+// (over grpc-js channels; the fast path, api/fast-unary-client.ts, retries a dead session itself).
 import { createClient, Metadata } from 'nice-grpc';
 import { NetworkServiceDefinition, type Connection, type NetworkServiceClient } from '../../api/index.js';
-import { channelInBackoff, channelTo, renewChannelInBackoff } from '../../api/transport.js';
+import { channelInBackoff, channelTo, renewChannelInBackoff, unaryClientTo } from '../../api/transport.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { createContextKey, type Ctx } from '../core/ctx.js';
 import { UnavailableError, statusOf, Status, messageOf, MeshError } from '../../api/errors.js';
@@ -26,12 +27,14 @@ export function setConnectedUrl(ctx: Ctx, url: string): void {
 }
 
 const clients = new Map<string, NetworkServiceClient>();
+/** Peers reached over grpc-js channels (the fast path has no reconnect backoff: it retries on its own). */
+const overChannel = new Set<string>();
 function clientFor(url: string): NetworkServiceClient {
   const local = inProcessClient(url);
   if (local) return local;
   let c = clients.get(url);
   if (!c) {
-    c = createClient(NetworkServiceDefinition, channelTo(url));
+    c = unaryClientTo<NetworkServiceClient>(NetworkServiceDefinition, url, () => (overChannel.add(url), createClient(NetworkServiceDefinition, channelTo(url))));
     clients.set(url, c);
   }
   return c;
@@ -55,6 +58,7 @@ function metadataFor(conn: Connection, ctx: Ctx): Metadata {
  * never sent twice; an in-process hop has no channel.
  */
 async function onceMoreAfterBackoff<T>(url: string, ctx: Ctx, call: () => Promise<T>): Promise<T> {
+  if (!overChannel.has(url)) return call();
   const before = channelInBackoff(url);
   try {
     return await call();
@@ -82,7 +86,8 @@ export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkService
       if (!url) throw new UnavailableError('no next hop to connect to');
       const previous = connectedUrl(ctx);
       try {
-        const conn = await onceMoreAfterBackoff(url, ctx, () => clientFor(url).request(req, { signal: ctx.signal, metadata: metadataFor(req.connection!, ctx) }));
+        const client = clientFor(url);
+        const conn = await onceMoreAfterBackoff(url, ctx, () => client.request(req, { signal: ctx.signal, metadata: metadataFor(req.connection!, ctx) }));
         ctx.metadata.set(CONNECTED_URL, url);
         return conn;
       } catch (err) {
@@ -94,7 +99,8 @@ export function connect(urlOf: (ctx: Ctx) => string | undefined): NetworkService
       const url = connectedUrl(ctx) ?? urlOf(ctx);
       if (!url) return;
       try {
-        await onceMoreAfterBackoff(url, ctx, () => clientFor(url).close(conn, { signal: ctx.signal, metadata: metadataFor(conn, ctx) }));
+        const client = clientFor(url);
+        await onceMoreAfterBackoff(url, ctx, () => client.close(conn, { signal: ctx.signal, metadata: metadataFor(conn, ctx) }));
       } catch (err) {
         ctx.log.warn({ connId: conn.id, url, err }, 'close: next hop did not answer');
       }

@@ -15,6 +15,10 @@ import { silentLogger } from '../../../src/sdk/core/log.js';
 import { networkServiceImplementation } from '../../../src/sdk/core/serve-networkservice.js';
 import { connect } from '../../../src/sdk/networkservice/connect.js';
 
+// The backoff belongs to grpc-js channels: this file runs connect over them (the fast path has none;
+// test/unit/api/fast-unary.test.ts covers its own retry).
+process.env.NSM_FAST_GRPC = '0';
+
 const path = `/tmp/nsm-ts-unit-connect-backoff-${process.pid}-${randomUUID().slice(0, 8)}.sock`;
 const url = `unix://${path}`;
 const seen: { op: string; id: string }[] = [];
