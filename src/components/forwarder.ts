@@ -54,9 +54,9 @@ export interface ForwarderOptions {
   metrics?: MeshMetrics;
   /** Tracing (one span per Request/Close, W3C trace context across hops); off when absent. */
   tracer?: HopTracer;
-  /** Reads the kernel's interface counters of a namespace (dataplane's readLinkCounters): per-connection
+  /** Reads the kernel's counters of the named interfaces of a namespace (dataplane's readLinkCounters): per-connection
    *  traffic in the path segment's `metrics` and, with `metrics`, as Prometheus series. */
-  linkCounters?: (netns: string) => Promise<Map<string, Counters>>;
+  linkCounters?: (netns: string, names: string[]) => Promise<Map<string, Counters>>;
   /** Also serve the nsmgr of this process directly, without the socket (`nsm nsmgr --with-forwarder`). */
   inProcess?: boolean;
   /** Close returns before the kernel has removed the connection's links (~16 ms per veth); a later link of the same name waits. */

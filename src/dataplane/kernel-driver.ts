@@ -171,6 +171,16 @@ export class KernelDriver {
   async setVxlanRemote(netns: NetnsLike, name: string, remote: string): Promise<void> {
     checkIfName('name', name);
     const r = checkIp('remote', remote);
+    if (this.rtnl) {
+      // Over rtnetlink: no `ip` channel (a spawned process in a namespace whose channel has gone idle) for it.
+      const ns = await this.resolve(netns, 'netns');
+      try {
+        await this.rtnl.setVxlanRemote(ns, this.idOf(ns), name, r.address);
+      } catch (err) {
+        throw this.mapError(err, ns, name);
+      }
+      return;
+    }
     await this.exec(netns, name, `link set dev ${name} type vxlan remote ${r.address}`);
   }
 

@@ -20,6 +20,8 @@ const keyOf = (l: { netns: string; name: string }) => `${l.netns}|${l.name}`;
 
 export class LinkLedger {
   private readonly links = new Map<string, LedgerLink>();
+  /** The keys of `links` by alias (linksTagged: one connection's links without a scan of every link). */
+  private readonly byAlias = new Map<string, Set<string>>();
   /** Links found in the file at start that nobody has re-created yet. */
   private readonly orphans = new Map<string, LedgerLink>();
   private fd: number | undefined;
@@ -38,8 +40,8 @@ export class LinkLedger {
     for (const line of text.split('\n')) {
       try {
         const entry = JSON.parse(line) as LedgerLink & { removed?: boolean };
-        if (entry.removed) this.links.delete(keyOf(entry));
-        else this.links.set(keyOf(entry), { netns: entry.netns, name: entry.name, alias: entry.alias });
+        if (entry.removed) this.forget(keyOf(entry));
+        else this.remember({ netns: entry.netns, name: entry.name, alias: entry.alias });
       } catch {
         // an empty or torn line (crash mid-write): skip it
       }
@@ -67,12 +69,12 @@ export class LinkLedger {
     const known = this.links.get(keyOf(l));
     if (this.orphans.delete(keyOf(l))) this.claims++;
     if (known?.alias === l.alias) return;
-    this.links.set(keyOf(l), l);
+    this.remember(l);
     this.append(l);
   }
 
   removed(l: { netns: string; name: string }): void {
-    if (!this.links.delete(keyOf(l))) return;
+    if (!this.forget(keyOf(l))) return;
     this.orphans.delete(keyOf(l));
     this.append({ netns: l.netns, name: l.name, removed: true });
   }
@@ -150,7 +152,7 @@ export class LinkLedger {
       ...(dp.setSysctl ? { setSysctl: dp.setSysctl.bind(dp) } : {}),
       ...(dp.deviceOf ? { deviceOf: dp.deviceOf.bind(dp) } : {}),
       ...(dump ? { earlierLinks: (alias: string, ends: { netns: string; name: string }[]) => this.earlierLinks(alias, ends, dump) } : {}),
-      linksTagged: (alias) => [...this.links.values()].filter((l) => l.alias === alias).map(({ netns, name }) => ({ netns, name })),
+      linksTagged: (alias) => this.tagged(alias),
       ...(dp.linkInfo
         ? {
             linkInfo: async (netns: string, name: string) => {
@@ -169,6 +171,33 @@ export class LinkLedger {
         return existed;
       },
     };
+  }
+
+  /** The links recorded under `alias` (one connection's), in the order they were recorded. */
+  tagged(alias: string): { netns: string; name: string }[] {
+    const keys = this.byAlias.get(alias);
+    if (!keys) return [];
+    return [...keys].map((k) => this.links.get(k)!).map(({ netns, name }) => ({ netns, name }));
+  }
+
+  private remember(l: LedgerLink): void {
+    const k = keyOf(l);
+    this.forget(k);
+    this.links.set(k, l);
+    let keys = this.byAlias.get(l.alias);
+    if (!keys) this.byAlias.set(l.alias, (keys = new Set()));
+    keys.add(k);
+  }
+
+  /** Drops a link from the record; false when it was not there. */
+  private forget(k: string): boolean {
+    const l = this.links.get(k);
+    if (!l) return false;
+    this.links.delete(k);
+    const keys = this.byAlias.get(l.alias);
+    keys?.delete(k);
+    if (keys?.size === 0) this.byAlias.delete(l.alias);
+    return true;
   }
 
   /** Closes the file. */

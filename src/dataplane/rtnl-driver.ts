@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { IpCommandError } from './ip-batch.js';
 import { describeNetns, netnsKey, netnsPath, type NetnsRef } from './netns.js';
-import { NLM_F, RTM, aliasUp, delLink, errnoText, getLink, linkIndexOf, newAddr, newRoute, proxyNeigh, vethNewLink, vxlanNewLink, type LinkEnd } from './rtnl-msg.js';
+import { NLM_F, RTM, aliasUp, delLink, errnoText, getLink, linkIndexOf, newAddr, newRoute, proxyNeigh, vethNewLink, vxlanNewLink, vxlanSetRemote, type LinkEnd } from './rtnl-msg.js';
 import { RtnlErrno, openRtnlSocket, rtnlSys, type RtnlSocket } from './rtnl-socket.js';
 
 export interface RtnlDriverOptions {
@@ -72,6 +72,11 @@ export class RtnlDriver {
       ...(t !== s ? { nsFd: t.nsFd } : {}),
     });
     await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body);
+  }
+
+  /** Set the peer (default destination) of a VXLAN link in `ns`. */
+  async setVxlanRemote(ns: NetnsRef, id: string | undefined, name: string, remote: string): Promise<void> {
+    await this.run(this.sock(ns, id), ns, `link set dev ${name} type vxlan remote ${remote}`, RTM.NEWLINK, 0, vxlanSetRemote(name, remote));
   }
 
   /** Tag a link with its alias and bring it up. */

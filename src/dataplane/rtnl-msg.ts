@@ -135,6 +135,12 @@ export function vxlanNewLink(v: VxlanLink): Buffer {
   return Buffer.concat([ifinfomsg(), ...endAttrs(v), info]);
 }
 
+/** RTM_NEWLINK body (no CREATE: changes an existing link) that sets a VXLAN link's peer (default destination), by name. */
+export function vxlanSetRemote(name: string, remote: string): Buffer {
+  const group = attr(isIPv4(remote) ? IFLA_VXLAN.GROUP : IFLA_VXLAN.GROUP6, ipBytes(remote));
+  return Buffer.concat([ifinfomsg(), str(IFLA.IFNAME, name), nested(IFLA.LINKINFO, [str(IFLA_INFO.KIND, 'vxlan'), nested(IFLA_INFO.DATA, [group])])]);
+}
+
 /** RTM_NEWLINK body (no CREATE: changes an existing link) that sets a link's alias and brings it up, by name. */
 export function aliasUp(name: string, alias: string): Buffer {
   return Buffer.concat([ifinfomsg(0, true), str(IFLA.IFNAME, name), str(IFLA.IFALIAS, alias)]);
@@ -148,6 +154,28 @@ export function delLink(name: string): Buffer {
 /** RTM_GETLINK body: one link by name, without statistics (the reply's ifinfomsg carries its index). */
 export function getLink(name: string): Buffer {
   return Buffer.concat([ifinfomsg(), str(IFLA.IFNAME, name), u32(IFLA.EXT_MASK, RTEXT_FILTER_SKIP_STATS)]);
+}
+
+/** RTM_GETLINK body: one link by name, with its statistics (IFLA_STATS64 in the reply). */
+export function getLinkStats(name: string): Buffer {
+  return Buffer.concat([ifinfomsg(), str(IFLA.IFNAME, name)]);
+}
+
+const IFLA_STATS64 = 23;
+
+/** Counters of an RTM_NEWLINK reply body (IFLA_STATS64; drops counted as /proc/net/dev does), or undefined without them. */
+export function linkStats64Of(body: Buffer): { rxBytes: number; rxPackets: number; rxDrops: number; txBytes: number; txPackets: number; txDrops: number } | undefined {
+  for (let off = 16; off + 4 <= body.length; ) {
+    const len = body.readUInt16LE(off);
+    if (len < 4 || off + len > body.length) return undefined;
+    if ((body.readUInt16LE(off + 2) & 0x3fff) === IFLA_STATS64 && len >= 4 + 16 * 8) {
+      // struct rtnl_link_stats64: rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped, ..., rx_missed_errors (16th).
+      const u = (i: number) => Number(body.readBigUInt64LE(off + 4 + 8 * i));
+      return { rxPackets: u(0), txPackets: u(1), rxBytes: u(2), txBytes: u(3), rxDrops: u(6) + u(15), txDrops: u(7) };
+    }
+    off += (len + 3) & ~3;
+  }
+  return undefined;
 }
 
 /** The interface index in an RTM_NEWLINK reply body. */

@@ -20,8 +20,8 @@ export interface ConnectionCountersOptions {
   connectionIds(): Iterable<string>;
   /** The links programmed for a connection (the data plane's record of tagged links). */
   linksOf(connId: string): ProgrammedLink[];
-  /** Counters of every interface of a namespace (dataplane's readLinkCounters). */
-  read(netns: string): Promise<Map<string, Counters>>;
+  /** Counters of the named interfaces of a namespace (dataplane's readLinkCounters; it may answer more). */
+  read(netns: string, names: string[]): Promise<Map<string, Counters>>;
 }
 
 type Row = { connection: string; interface: string; counters: Counters };
@@ -44,7 +44,7 @@ export class ConnectionCounters implements ConnectionStats {
     const byNetns = new Map<string, string[]>();
     for (const l of this.opts.linksOf(connId)) byNetns.set(l.netns, [...(byNetns.get(l.netns) ?? []), l.name]);
     for (const [netns, names] of byNetns) {
-      const all = await this.opts.read(netns).catch(() => undefined);
+      const all = await this.opts.read(netns, names).catch(() => undefined);
       for (const name of names) {
         const c = all?.get(name);
         if (c) rows.push({ connection: connId, interface: name, counters: c });

@@ -281,8 +281,10 @@ export class Mesh {
   /** Kills every process of this mesh (SIGTERM, then SIGKILL) and removes the socket directory. */
   async cleanup(): Promise<void> {
     // Clients first (their Close still has a mesh to travel), then everything else.
-    await Promise.all(this.procs.filter((p) => p.kind === 'nsc').map((p) => p.stop(3000)));
-    await Promise.all(this.procs.map((p) => p.stop(3000)));
+    // NSM_MESH_STOP_GRACE_MS: a longer wait before SIGKILL (e.g. for --cpu-prof profiles to be written on a loaded machine).
+    const grace = Number(process.env.NSM_MESH_STOP_GRACE_MS ?? 3000);
+    await Promise.all(this.procs.filter((p) => p.kind === 'nsc').map((p) => p.stop(grace)));
+    await Promise.all(this.procs.map((p) => p.stop(grace)));
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -118,3 +118,24 @@ test('sweep removes untagged links (killed before tagging) and ours, never a lin
   assert.equal(ledger.orphanCount, 0);
   assert.equal(new LinkLedger(file).orphanCount, 0);
 });
+
+test('linksTagged answers one connection\'s links from the alias index, across restarts, deletions and a re-tagged name', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'fwd.links.json');
+  const dp = new LinkLedger(file).track(fakeDataplane([]));
+  for (let i = 0; i < 50; i++) await dp.createVeth({ name: `nsm-${i}`, netns: 'a', peerName: `p${i}`, peerNetns: 'b', alias: `nsm:c${i}` });
+  await dp.createVxlan({ name: 'vx-7', targetNetns: 'c', vni: 7, local: '198.18.0.1', alias: 'nsm:c7' });
+  assert.deepEqual(dp.linksTagged!('nsm:c7'), [{ netns: 'a', name: 'nsm-7' }, { netns: 'c', name: 'vx-7' }]);
+  assert.deepEqual(dp.linksTagged!('nsm:none'), []);
+  await dp.deleteLink('a', 'nsm-7');
+  assert.deepEqual(dp.linksTagged!('nsm:c7'), [{ netns: 'c', name: 'vx-7' }]);
+  // The same name recorded for another connection moves to that connection's tag.
+  await dp.createVeth({ name: 'nsm-8', netns: 'a', peerName: 'q8', peerNetns: 'b', alias: 'nsm:c9' });
+  assert.deepEqual(dp.linksTagged!('nsm:c8'), []);
+  assert.deepEqual(dp.linksTagged!('nsm:c9'), [{ netns: 'a', name: 'nsm-9' }, { netns: 'a', name: 'nsm-8' }]);
+  // A new life reads the same record from the file.
+  const again = new LinkLedger(file).track(fakeDataplane([]));
+  assert.deepEqual(again.linksTagged!('nsm:c7'), [{ netns: 'c', name: 'vx-7' }]);
+  assert.deepEqual(again.linksTagged!('nsm:c9'), [{ netns: 'a', name: 'nsm-9' }, { netns: 'a', name: 'nsm-8' }]);
+});

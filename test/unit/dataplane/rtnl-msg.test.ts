@@ -10,13 +10,16 @@ import {
   errnoText,
   extackOf,
   getLink,
+  getLinkStats,
   ipBytes,
+  linkStats64Of,
   linkIndexOf,
   newAddr,
   newRoute,
   proxyNeigh,
   vethNewLink,
   vxlanNewLink,
+  vxlanSetRemote,
 } from '../../../src/dataplane/rtnl-msg.js';
 
 /** Attributes of a stream as [type (flags kept), payload]. */
@@ -160,4 +163,34 @@ test("answers: errno, the kernel's extended-ACK text, iproute2's wording", () =>
   assert.equal(errnoText(19, 'ENODEV'), 'RTNETLINK answers: No such device');
   assert.equal(errnoText(101, 'ENETUNREACH', 'Nexthop has invalid gateway'), 'RTNETLINK answers: Network is unreachable (Nexthop has invalid gateway)');
   assert.equal(errnoText(999, 'E999'), 'RTNETLINK answers: E999 (errno 999)');
+});
+
+test('get with statistics goes by name; IFLA_STATS64 of the reply becomes counters (drops as /proc/net/dev counts them)', () => {
+  const g = attrs(getLinkStats('nsm-7').subarray(16));
+  assert.equal(cstr(byType(g, 3)), 'nsm-7');
+  assert.equal(byType(g, 29), undefined, 'statistics not skipped');
+  const stats = Buffer.alloc(24 * 8);
+  // rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped, ..., rx_missed_errors (16th)
+  [5, 6, 700, 800, 0, 0, 2, 3].forEach((v, i) => stats.writeBigUInt64LE(BigInt(v), 8 * i));
+  stats.writeBigUInt64LE(4n, 8 * 15);
+  const reply = Buffer.concat([Buffer.alloc(16), attr(3, Buffer.from('nsm-7\0')), attr(7, Buffer.alloc(92)), attr(23, stats)]);
+  assert.deepEqual(linkStats64Of(reply), { rxPackets: 5, txPackets: 6, rxBytes: 700, txBytes: 800, rxDrops: 6, txDrops: 3 });
+  assert.equal(linkStats64Of(Buffer.concat([Buffer.alloc(16), attr(3, Buffer.from('x\0'))])), undefined);
+  assert.equal(linkStats64Of(Buffer.alloc(16)), undefined);
+});
+
+test('vxlan peer set later: by name, kind vxlan, only the group attribute (by family)', () => {
+  for (const [remote, type, hex] of [['198.18.0.2', 2, 'c6120002'], ['2001:db8::2', 16, '20010db8000000000000000000000002']] as const) {
+    const b = vxlanSetRemote('nsm-3', remote);
+    assert.equal(b.readInt32LE(4), 0, 'no index: by name');
+    assert.equal(b.readUInt32LE(12), 0, 'no flag change');
+    const at = attrs(b.subarray(16));
+    assert.equal(cstr(byType(at, 3)), 'nsm-3');
+    const info = attrs(byType(at, 18)!);
+    assert.equal(cstr(byType(info, 1)), 'vxlan');
+    const data = attrs(byType(info, 2)!);
+    assert.equal(data.length, 1);
+    assert.equal(data[0]![0], type);
+    assert.equal(data[0]![1].toString('hex'), hex);
+  }
 });
