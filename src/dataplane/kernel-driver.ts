@@ -28,6 +28,8 @@ export interface VethSpec {
   peerNetns: NetnsLike;
   alias: string;
   mtu?: number;
+  /** Made ahead of need (while a Request travels): over rtnetlink it is sent from a worker thread, so the event loop stays free. */
+  background?: boolean;
 }
 
 export interface VxlanSpec {
@@ -44,6 +46,8 @@ export interface VxlanSpec {
   dev?: string;
   alias: string;
   mtu?: number;
+  /** As VethSpec's. */
+  background?: boolean;
 }
 
 export interface RouteSpec {
@@ -104,7 +108,7 @@ export class KernelDriver {
     const add = `link add ${name}${m}${netnsArg(a)} type veth peer name ${peer}${m}${netnsArg(b)}`;
     const rt = this.rtnl;
     try {
-      if (rt) await rt.createVeth(a, this.idOf(a), name, b, this.idOf(b), peer, mtu);
+      if (rt) await rt.createVeth(a, this.idOf(a), name, b, this.idOf(b), peer, mtu, spec.background);
       else await this.pool.get({ kind: 'host' }).run(add);
     } catch (err) {
       if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {
@@ -147,7 +151,7 @@ export class KernelDriver {
     try {
       if (rt) {
         const v = { name, vni, local: local.address, ...(remote ? { remote: remote.address } : {}), port, ...(dev !== undefined ? { dev } : {}), ...(mtu !== undefined ? { mtu } : {}) };
-        await rt.createVxlan(ns, this.idOf(ns), target, this.idOf(target), v);
+        await rt.createVxlan(ns, this.idOf(ns), target, this.idOf(target), v, spec.background);
       } else await this.chan(ns).run(`link add ${name}${m}${into} type vxlan id ${vni} local ${local.address}${remote ? ` remote ${remote.address}` : ''} dstport ${port}${d}`);
     } catch (err) {
       if (err instanceof IpCommandError && EXISTS_RE.test(err.stderr)) {

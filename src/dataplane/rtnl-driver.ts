@@ -39,14 +39,17 @@ export class RtnlDriver {
     this.idleMs = opts.idleMs ?? 5_000;
   }
 
-  /** Create a veth pair, both ends up, each directly in its namespace (the request goes from our own namespace). */
-  async createVeth(a: NetnsRef, aId: string | undefined, name: string, b: NetnsRef, bId: string | undefined, peer: string, mtu?: number): Promise<void> {
+  /**
+   * Create a veth pair, both ends up, each directly in its namespace (the request goes from our own namespace).
+   * `background`: sent from a worker thread (the kernel spends milliseconds on it; made ahead of need, nothing waits).
+   */
+  async createVeth(a: NetnsRef, aId: string | undefined, name: string, b: NetnsRef, bId: string | undefined, peer: string, mtu?: number, background = false): Promise<void> {
     const [sa, sb] = [this.sock(a, aId), this.sock(b, bId)];
     sa.indexes.delete(name);
     sb.indexes.delete(peer);
     const end = (n: string, s: RtnlSocket): LinkEnd => ({ name: n, nsFd: s.nsFd, ...(mtu !== undefined ? { mtu } : {}) });
     const host = this.sock({ kind: 'host' }, undefined);
-    await this.run(host, { kind: 'host' }, `link add ${name} type veth peer name ${peer}`, RTM.NEWLINK, CREATE_EXCL, vethNewLink(end(name, sa), end(peer, sb)));
+    await this.run(host, { kind: 'host' }, `link add ${name} type veth peer name ${peer}`, RTM.NEWLINK, CREATE_EXCL, vethNewLink(end(name, sa), end(peer, sb)), background);
   }
 
   /** Create a VXLAN interface whose underlay is `ns`, placed in `target`, up. */
@@ -56,6 +59,7 @@ export class RtnlDriver {
     target: NetnsRef,
     targetId: string | undefined,
     v: { name: string; vni: number; local: string; remote?: string; port: number; dev?: string; mtu?: number },
+    background = false,
   ): Promise<void> {
     const s = this.sock(ns, nsId);
     const t = this.sock(target, targetId);
@@ -71,7 +75,7 @@ export class RtnlDriver {
       ...(v.mtu !== undefined ? { mtu: v.mtu } : {}),
       ...(t !== s ? { nsFd: t.nsFd } : {}),
     });
-    await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body);
+    await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body, background);
   }
 
   /** Set the peer (default destination) of a VXLAN link in `ns`. */

@@ -4,9 +4,10 @@
 
 /** The kernel operations the forwarder needs (implemented by dataplane's KernelDriver). */
 export interface ForwarderDataplane {
-  createVeth(spec: { name: string; netns: string; peerName: string; peerNetns: string; alias: string; mtu?: number }): Promise<void>;
+  /** `background`: made ahead of an answer (early veth/tunnel): the kernel work may leave the event loop free meanwhile. */
+  createVeth(spec: { name: string; netns: string; peerName: string; peerNetns: string; alias: string; mtu?: number; background?: boolean }): Promise<void>;
   /** `remote` absent: no default destination yet (see setVxlanRemote). */
-  createVxlan(spec: { name: string; netns?: string; targetNetns: string; vni: number; local: string; remote?: string; alias: string; mtu?: number }): Promise<void>;
+  createVxlan(spec: { name: string; netns?: string; targetNetns: string; vni: number; local: string; remote?: string; alias: string; mtu?: number; background?: boolean }): Promise<void>;
   /** Sets the peer of a VXLAN interface made without one (lets a forwarder create it before the peer has answered). */
   setVxlanRemote?(netns: string, name: string, remote: string): Promise<void>;
   addAddress(netns: string, ifname: string, cidr: string): Promise<void>;

@@ -149,7 +149,7 @@ describe('early veth (local KERNEL<->KERNEL)', () => {
     await request(ids[1]!, 'nsm-2');
     assert.equal(seen.linksWhenAsked, 4, 'the second pair existed before the endpoint answered');
     const peerName = endpointIfName(ids[1]!);
-    assert.deepEqual(dp.named('createVeth'), [[{ name: 'nsm-2', netns: CLIENT_NS, peerName, peerNetns: NSE_NS, alias: alias(ids[1]!) }]]);
+    assert.deepEqual(dp.named('createVeth'), [[{ name: 'nsm-2', netns: CLIENT_NS, peerName, peerNetns: NSE_NS, alias: alias(ids[1]!), background: true }]]);
     assert.deepEqual(dp.named('addAddress'), [
       [CLIENT_NS, 'nsm-2', '169.254.2.1/32'],
       [NSE_NS, peerName, '169.254.2.0/32'],

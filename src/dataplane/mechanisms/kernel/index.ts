@@ -35,7 +35,7 @@ function prepareCrossConnect(p: ProgramContext, c: Side, e: Side): Promise<Prepa
     fits: (q, c2, e2) => q.alias === p.alias && q.mtu === p.mtu && sameEnd(c2, c) && sameEnd(e2, e),
     finish: (_q, c2, e2) => configureOrRemove(p.dp, links, [c2, e2]),
   };
-  return p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}) }).then(() => made);
+  return p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), background: true }).then(() => made);
 }
 
 export const kernel: LocalMechanism = {

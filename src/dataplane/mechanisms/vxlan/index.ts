@@ -68,7 +68,7 @@ function prepare(p: ProgramContext, side: Side, offer: Mechanism): Promise<Prepa
       return links;
     },
   };
-  return p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, alias: p.alias, mtu }).then(() => tunnel);
+  return p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, alias: p.alias, mtu, background: true }).then(() => tunnel);
 }
 
 export const vxlan: RemoteMechanism = {
