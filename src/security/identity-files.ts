@@ -1,6 +1,7 @@
 // Identity from files (--trust-bundle, --svid-cert, --svid-key, e.g. written by SPIRE's helper or
 // cert-manager): read at start and polled for changes; a changed set that checks out replaces the SVID,
-// a broken one (half-written, key and certificate out of step) is logged and retried at the next poll.
+// a broken one (half-written, key and certificate out of step) is logged and retried at the next poll. At start,
+// a set caught mid-rotation (the writer renames the files one by one) is read again for up to START_SETTLE_MS.
 import { readFileSync, statSync } from 'node:fs';
 import { IdentityProvider, parseIdentity, type IdentityMaterial } from './identity.js';
 
@@ -12,6 +13,31 @@ export interface IdentityFiles {
 
 function read(f: IdentityFiles): IdentityMaterial {
   return { bundlePem: readFileSync(f.trustBundle, 'utf8'), certPem: readFileSync(f.svidCert, 'utf8'), keyPem: readFileSync(f.svidKey, 'utf8') };
+}
+
+/** How long a start waits for a set of files that does not check out (yet) to settle. */
+const START_SETTLE_MS = 3000;
+
+/** Blocks the thread for `ms` (only at start, before anything else runs). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The identity the files hold now. A rotation replaces them one at a time, so a process started at that
+ * moment may read a new certificate with the old key: such a set is read again every 50 ms until it checks
+ * out or START_SETTLE_MS pass; a missing file fails at once.
+ */
+function readSettled(f: IdentityFiles): ReturnType<typeof parseIdentity> {
+  const deadline = Date.now() + START_SETTLE_MS;
+  for (;;) {
+    try {
+      return parseIdentity(read(f));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT' || Date.now() >= deadline) throw err;
+      sleepSync(50);
+    }
+  }
 }
 
 function stamp(f: IdentityFiles): string {
@@ -33,7 +59,7 @@ export interface WatchedIdentity {
 /** Loads the files (throws with the reason when they do not form a valid SVID) and polls them every `pollMs`. */
 export function watchIdentityFiles(files: IdentityFiles, opts: { pollMs?: number; onError?: (err: unknown) => void; onReload?: (spiffeId: string) => void } = {}): WatchedIdentity {
   let last = stamp(files);
-  const provider = new IdentityProvider(parseIdentity(read(files)));
+  const provider = new IdentityProvider(readSettled(files));
   let failed = '';
   const timer = setInterval(() => {
     const now = stamp(files);

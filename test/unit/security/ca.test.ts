@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,5 +68,24 @@ describe('mesh CA and SVIDs', () => {
     assert.equal(errors.length, 1);
     assert.equal(w.provider.current.chain[0]!.serialNumber, seen[0]);
     w.stop();
+  });
+
+  it('a start that catches the files mid-rotation (new certificate, old key) waits for the key and starts', async () => {
+    const ca = await loadCa(await createCa('example.mesh'));
+    const id = spiffeId('example.mesh', 'nsc', 'nsc-1');
+    const files = { trustBundle: join(dir, 'b2.pem'), svidCert: join(dir, 's2.pem'), svidKey: join(dir, 's2-key.pem') };
+    const [old, next] = [await issueSvid(ca, id, 20_000), await issueSvid(ca, id, 20_000)];
+    writeFileSync(files.trustBundle, ca.certPem);
+    writeFileSync(files.svidCert, next.certPem);
+    writeFileSync(files.svidKey, old.keyPem);
+    writeFileSync(join(dir, 'next-key.pem'), next.keyPem);
+    // Another process renames the new key in 300 ms (this thread is held while the start waits).
+    spawn('sh', ['-c', `sleep 0.3; mv ${join(dir, 'next-key.pem')} ${files.svidKey}`], { stdio: 'ignore' });
+    const w = watchIdentityFiles(files);
+    assert.equal(w.provider.current.chain[0]!.serialNumber, new X509Certificate(next.certPem).serialNumber);
+    w.stop();
+    // A set that never checks out still fails, after the wait.
+    writeFileSync(files.svidKey, old.keyPem);
+    assert.throws(() => watchIdentityFiles(files), /does not match/);
   });
 });
