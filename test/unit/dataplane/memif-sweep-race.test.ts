@@ -12,7 +12,9 @@ import type { ForwarderDataplane } from '../../../src/sdk/tools/forwarder-datapl
 const dir = mkdtempSync(join(tmpdir(), 'nsm-unit-memif-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const fake = join(dir, 'fake-dpdk-testpmd');
-const body = `trap "kill \\$! 2>/dev/null; exit 0" INT TERM; sleep 0.4; echo "packet forwarding - ports=2"; sleep 60 & wait`;
+// The background sleep is forked first: a fork right after the "forwarding" line was, for an instant, a second
+// process with the stand-in's command line, which the test's process listing could see (CI did once).
+const body = `trap "kill \\$! 2>/dev/null; exit 0" INT TERM; sleep 60 & sleep 0.4; echo "packet forwarding - ports=2"; wait`;
 writeFileSync(fake, `#!/bin/bash\nexec -a "$0" bash -c '${body}' "$0" "$@"\n`);
 chmodSync(fake, 0o755);
 process.env.NSM_DPDK_TESTPMD = fake;
