@@ -5,8 +5,9 @@
 // are the remote module's tunnel put into the workload's namespace. It re-programs
 // only when what the data plane depends on changes. Every link is tagged with the
 // connection id; Close removes exactly those. On the client side of a remote connection the
-// tunnel interface is made while the Request travels on (tools/early-tunnel); between a client and an
-// endpoint on this node, the veth pair, when that endpoint's previous answer says where its end goes (tools/early-veth).
+// tunnel interface is made while the Request travels on (tools/early-tunnel); toward an endpoint on this node, when
+// that endpoint's previous answer says where its end goes, its end (tools/early-veth): the veth pair from a client
+// on this node, the tunnel interface from another node.
 import type { Connection, Mechanism } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../../api/errors.js';
@@ -94,7 +95,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       // A connection not programmed yet: its tunnel interface may be made while the Request travels on.
       const fresh = before && req.connection && !ctx.metadata.get(PROGRAMMED) ? req.connection : undefined;
       const early = fresh ? startEarlyTunnel(opts.mechanisms, contextOf(guarded, fresh, opts.underlayIp), before!, req.mechanismPreferences, ctx.log) : undefined;
-      // To an endpoint on this node: its veth pair too (not on a refresh, which has an outgoing mechanism already).
+      // To an endpoint on this node: its veth pair or tunnel interface (not on a refresh, which has an outgoing mechanism already).
       const endpoint = localEndpointKey(req.connection?.networkServiceEndpointName, nextUrlOf(ctx));
       const requestMtu = req.connection?.context?.MTU || undefined;
       const veth =

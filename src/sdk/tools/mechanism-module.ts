@@ -103,6 +103,13 @@ export interface RemoteMechanism {
    */
   prepare?(p: ProgramContext, side: Side, offer: Mechanism): Promise<PreparedTunnel> | undefined;
   /**
+   * Endpoint side, optional: makes this connection's tunnel interface, peer included, at a predicted `side` (the
+   * local endpoint's namespace and interface name; no addresses yet) from the `incoming` mechanism this forwarder
+   * accepted, while the Request travels on to the endpoint (see tools/early-veth); undefined when it cannot be
+   * done. The handle's `fits` and `finish` take the endpoint's side as answered and the incoming mechanism.
+   */
+  prepareEndpoint?(p: ProgramContext, side: Side, incoming: Mechanism): Promise<PreparedTunnel> | undefined;
+  /**
    * Removes what a connection holds besides its links (helper processes such as wireguard-go or charon,
    * their state and keys), if anything; called on Close and before a connection is programmed anew,
    * whichever mechanism it had. Idempotent.
@@ -114,13 +121,16 @@ export interface RemoteMechanism {
   sweep?(): Promise<number>;
 }
 
-/** A tunnel interface made ahead of the peer's answer (RemoteMechanism.prepare). */
+/** A tunnel interface made ahead of the answer (RemoteMechanism.prepare: the peer's; prepareEndpoint: the local endpoint's). */
 export interface PreparedTunnel {
   /** The links made (removed by the caller when the tunnel is not used). */
   readonly links: ProgrammedLink[];
-  /** Whether the accepted mechanism, for this side and context, is what was prepared (else it is dropped and programmed anew). */
+  /**
+   * Whether the remote mechanism (client side: the one the peer accepted; endpoint side: the incoming one), for
+   * this side and context, is what was prepared (else it is dropped and programmed anew).
+   */
   fits(p: ProgramContext, side: Side, accepted: Mechanism): boolean;
-  /** Completes it (the peer's address, addresses and routes of `side`); removes the links when that fails. */
+  /** Completes it (the peer's address on the client side; the addresses and routes of `side`); removes the links when that fails. */
   finish(p: ProgramContext, side: Side, accepted: Mechanism): Promise<ProgrammedLink[]>;
 }
 

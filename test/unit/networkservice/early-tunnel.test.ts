@@ -14,6 +14,7 @@ import { ALIAS_PREFIX, programDataplane, type ForwarderDataplane } from '../../.
 import { kernelMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { mechanismRegistry } from '../../../src/dataplane/mechanisms/index.js';
 import { nextUrlIs, recorder } from './helpers.js';
+import { numberedIpContext, RecordingDataplane } from './recording-dataplane.js';
 
 const MECHANISMS = mechanismRegistry();
 const UNDERLAY = '198.18.0.1';
@@ -24,15 +25,8 @@ const ALIAS = `${ALIAS_PREFIX}${ID}`;
 const KEY = `${CLIENT_NS}/nsm-1`;
 
 /** A fake kernel with VXLAN links by "netns/name" that can set a VXLAN's peer afterwards; every call logged. */
-class Kernel implements ForwarderDataplane {
-  readonly calls: [string, ...unknown[]][] = [];
+class Kernel extends RecordingDataplane implements ForwarderDataplane {
   readonly links = new Map<string, { vni: number; remote?: string; alias: string; mtu?: number }>();
-  fail?: (method: string) => Error | undefined;
-  private log(method: string, ...args: unknown[]) {
-    this.calls.push([method, ...args]);
-    const err = this.fail?.(method);
-    if (err) throw err;
-  }
   async createVeth() {
     this.log('createVeth');
   }
@@ -45,12 +39,6 @@ class Kernel implements ForwarderDataplane {
     this.log('setVxlanRemote', netns, name, remote);
     this.links.get(`${netns}/${name}`)!.remote = remote;
   }
-  async addAddress(netns: string, ifname: string, cidr: string) {
-    this.log('addAddress', netns, ifname, cidr);
-  }
-  async addRoute(netns: string, route: { prefix: string; dev: string }) {
-    this.log('addRoute', netns, route);
-  }
   async deleteLink(netns: string, name: string) {
     this.log('deleteLink', netns, name);
     return this.links.delete(`${netns}/${name}`);
@@ -58,9 +46,6 @@ class Kernel implements ForwarderDataplane {
   async linkInfo(netns: string, name: string) {
     const l = this.links.get(`${netns}/${name}`);
     return l ? { alias: l.alias, kind: 'vxlan', vni: l.vni, ...(l.remote ? { remote: l.remote } : {}) } : undefined;
-  }
-  named(method: string) {
-    return this.calls.filter((c) => c[0] === method).map((c) => c.slice(1));
   }
 }
 
@@ -79,18 +64,7 @@ function setup(opts: { answerVni?: (offered: number) => number; fail?: Error; an
       const conn = req.connection!;
       conn.mechanism = opts.answer?.(offered) ?? vxlanMechanism({ ...offered.parameters, [P.dstIp]: REMOTE_UNDERLAY, [P.vni]: String(opts.answerVni?.(vni) ?? vni) });
       conn.context = {
-        ipContext: {
-          srcIpAddrs: ['169.254.0.1/32'],
-          dstIpAddrs: ['169.254.0.0/32'],
-          srcRoutes: [{ prefix: '169.254.0.0/32', nextHop: '' }],
-          dstRoutes: [{ prefix: '169.254.0.1/32', nextHop: '' }],
-          srcIpRequired: false,
-          dstIpRequired: false,
-          excludedPrefixes: [],
-          ipNeighbors: [],
-          extraPrefixRequest: [],
-          extraPrefixes: [],
-        },
+        ipContext: numberedIpContext(0),
         dnsContext: undefined,
         ethernetContext: undefined,
         extraContext: {},

@@ -15,6 +15,7 @@ import { EarlyVeths, localEndpointKey } from '../../../src/sdk/tools/early-veth.
 import { kernelMechanism, P } from '../../../src/sdk/tools/mechanisms.js';
 import { mechanismRegistry } from '../../../src/dataplane/mechanisms/index.js';
 import { nextUrlIs, recorder } from './helpers.js';
+import { numberedIpContext, RecordingDataplane } from './recording-dataplane.js';
 
 const MECHANISMS = mechanismRegistry();
 const UNDERLAY = '198.18.0.1';
@@ -27,16 +28,9 @@ const ids = ['0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9', '1b2c3d4e-5f60-7182-93a4-b5
 type VethEnd = { alias: string; mtu?: number; peer: string };
 
 /** A fake kernel with veth ends by "netns/name" (both ends of a pair go together); every call logged. */
-class Kernel implements ForwarderDataplane {
-  readonly calls: [string, ...unknown[]][] = [];
+class Kernel extends RecordingDataplane implements ForwarderDataplane {
   readonly links = new Map<string, VethEnd>();
-  fail?: (method: string) => Error | undefined;
   ledger?: (alias: string) => { netns: string; name: string }[];
-  private log(method: string, ...args: unknown[]) {
-    this.calls.push([method, ...args]);
-    const err = this.fail?.(method);
-    if (err) throw err;
-  }
   async createVeth(spec: Parameters<ForwarderDataplane['createVeth']>[0]) {
     this.log('createVeth', spec);
     const a = `${spec.netns}/${spec.name}`;
@@ -48,12 +42,6 @@ class Kernel implements ForwarderDataplane {
   }
   async createVxlan() {
     this.log('createVxlan');
-  }
-  async addAddress(netns: string, ifname: string, cidr: string) {
-    this.log('addAddress', netns, ifname, cidr);
-  }
-  async addRoute(netns: string, route: { prefix: string; dev: string }) {
-    this.log('addRoute', netns, route);
   }
   async deleteLink(netns: string, name: string) {
     this.log('deleteLink', netns, name);
@@ -70,26 +58,7 @@ class Kernel implements ForwarderDataplane {
   linksTagged(alias: string) {
     return this.ledger?.(alias) ?? [];
   }
-  named(method: string) {
-    return this.calls.filter((c) => c[0] === method).map((c) => c.slice(1));
-  }
-  reset() {
-    this.calls.length = 0;
-  }
 }
-
-const ipContext = (n: number) => ({
-  srcIpAddrs: [`169.254.${n}.1/32`],
-  dstIpAddrs: [`169.254.${n}.0/32`],
-  srcRoutes: [{ prefix: `169.254.${n}.0/32`, nextHop: '' }],
-  dstRoutes: [{ prefix: `169.254.${n}.1/32`, nextHop: '' }],
-  srcIpRequired: false,
-  dstIpRequired: false,
-  excludedPrefixes: [],
-  ipNeighbors: [],
-  extraPrefixRequest: [],
-  extraPrefixes: [],
-});
 
 interface EndpointOpts {
   netns?: string;
@@ -114,7 +83,7 @@ function setup() {
       const conn = req.connection!;
       const name = behave.rename ? 'eth-own' : offered.parameters[P.name]!;
       conn.mechanism = kernelMechanism({ ...offered.parameters, [P.name]: name, [P.inodeURL]: behave.netns ?? NSE_NS });
-      conn.context = { ipContext: ipContext(++n), dnsContext: undefined, ethernetContext: undefined, extraContext: {}, MTU: behave.mtu ?? conn.context?.MTU ?? 0 };
+      conn.context = { ipContext: numberedIpContext(++n), dnsContext: undefined, ethernetContext: undefined, extraContext: {}, MTU: behave.mtu ?? conn.context?.MTU ?? 0 };
     },
   });
   const handler = chain(begin(), nextUrlIs(NSE_URL), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), rec);

@@ -1,7 +1,8 @@
 // VXLAN (remote): each forwarder puts a VXLAN interface straight into its workload's
 // namespace while the tunnel's UDP socket stays in the forwarder's (underlay) namespace.
 // The client side offers its underlay address (src_ip) and a VNI; the endpoint side
-// adds its own (dst_ip). The underlay may be IPv4 or IPv6 (MTU 1450 or 1430).
+// adds its own (dst_ip). The underlay may be IPv4 or IPv6 (MTU 1450 or 1430). Either side can make its
+// interface ahead of the answer (prepare, prepareEndpoint: see tools/early-tunnel, tools/early-veth).
 import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
@@ -34,6 +35,13 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
 const mtuOf = (p: ProgramContext, remote: string) => Math.min(p.mtu ?? 1500, 1500 - overhead(remote));
 
 /**
+ * Whether an answer (the context `q`, the side `s` and the remote mechanism `m`, whose peer is `remote`) asks for
+ * the tunnel made ahead of it for `p` at `side`: same VNI, MTU, tag and place.
+ */
+const preparedAs = (p: ProgramContext, side: Side, vni: number, mtu: number) => (q: ProgramContext, s: Side, m: Mechanism, remote: string) =>
+  m.type === VXLAN && validVni(m.parameters[P.vni]) === vni && mtuOf(q, remote) === mtu && q.alias === p.alias && s.netns === side.netns && s.name === side.name;
+
+/**
  * Client side, before the peer has answered: the interface in the client's namespace with the offered VNI
  * and no peer yet (the peer's underlay address has the family of ours, which the peer checks, so the MTU is
  * known too); `finish` sets the peer the answer names and the side's addresses and routes in one batch.
@@ -48,16 +56,10 @@ function prepare(p: ProgramContext, side: Side, offer: Mechanism): Promise<Prepa
   if (p.dp.linksTagged?.(p.alias).length) return undefined;
   const mtu = mtuOf(p, p.underlayIp);
   const links = [{ netns: side.netns, name: side.name }];
+  const same = preparedAs(p, side, vni, mtu);
   const tunnel: PreparedTunnel = {
     links,
-    fits: (q, s, m) =>
-      m.type === VXLAN &&
-      validVni(m.parameters[P.vni]) === vni &&
-      isIP(m.parameters[P.dstIp] ?? '') === isIP(p.underlayIp) &&
-      mtuOf(q, m.parameters[P.dstIp]!) === mtu &&
-      q.alias === p.alias &&
-      s.netns === side.netns &&
-      s.name === side.name,
+    fits: (q, s, m) => isIP(m.parameters[P.dstIp] ?? '') === isIP(p.underlayIp) && same(q, s, m, m.parameters[P.dstIp]!),
     async finish(_q, s, m) {
       try {
         await Promise.all([setRemote(s.netns, s.name, m.parameters[P.dstIp]!), configure(p.dp, s)]);
@@ -69,6 +71,29 @@ function prepare(p: ProgramContext, side: Side, offer: Mechanism): Promise<Prepa
     },
   };
   return p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, alias: p.alias, mtu, background: true }).then(() => tunnel);
+}
+
+/**
+ * Endpoint side, before the local endpoint has answered: the interface at the predicted `side` (the endpoint's
+ * namespace and interface name) with everything the incoming mechanism already says (VNI, the client node as peer,
+ * hence the MTU); `finish` adds the side's addresses and routes. Not when the ledger already holds links of this
+ * connection (an earlier life's, kept in place or adopted by the usual way); a name taken makes it fail, and
+ * program-dataplane then programs the usual way.
+ */
+function prepareEndpoint(p: ProgramContext, side: Side, incoming: Mechanism): Promise<PreparedTunnel> | undefined {
+  const vni = validVni(incoming.parameters[P.vni]);
+  const remote = incoming.parameters[P.srcIp];
+  if (vni === undefined || !remote || isIP(remote) !== isIP(p.underlayIp)) return undefined;
+  if (p.dp.linksTagged?.(p.alias).length) return undefined;
+  const mtu = mtuOf(p, remote);
+  const links = [{ netns: side.netns, name: side.name }];
+  const same = preparedAs(p, side, vni, mtu);
+  const tunnel: PreparedTunnel = {
+    links,
+    fits: (q, s, m) => m.parameters[P.srcIp] === remote && same(q, s, m, remote),
+    finish: (_q, s) => configureOrRemove(p.dp, links, [s]),
+  };
+  return p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu, background: true }).then(() => tunnel);
 }
 
 export const vxlan: RemoteMechanism = {
@@ -87,4 +112,5 @@ export const vxlan: RemoteMechanism = {
   accept: (m, env) => vxlanMechanism({ ...m.parameters, [P.dstIp]: env.underlayIp, [P.vni]: String(validVni(m.parameters[P.vni]) ?? newVni()) }),
   program,
   prepare,
+  prepareEndpoint,
 };
