@@ -4,6 +4,7 @@
 // veth in any namespace (the one guessed, the one answered, the client's).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { firstRefusedClient } from '../helpers/refused-client.js';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
 import { freePort, ipOf, links, Mesh, waitFor, type MeshProcess } from '../helpers/mesh.js';
 
@@ -56,17 +57,8 @@ test('early veth: prepared from the last answer; a different answer or a failed 
   await t.test('a Request the endpoint refuses (no addresses left) leaves no veth in either namespace', async () => {
     const before = links(nseB).length;
     // The pool is exhausted: the next Request is prepared in B (learned from the last answer) and refused.
-    let refused: { ns: string; proc: MeshProcess } | undefined;
-    for (const [i, ns] of [c5, c6].entries()) {
-      const p = mesh.spawnNsc({ name: `nsc-x${i}`, nsmgr: nsmgrUrl, workloadNetns: ns, urls, extra: ['--request-timeout', '4s'] });
-      const outcome = await Promise.race([p.waitLine(/^\{/, 30_000).then(() => 'up' as const), p.exited.then(() => 'exited' as const)]).catch(() => 'exited' as const);
-      if (outcome === 'exited' || !p.alive) {
-        refused = { ns, proc: p };
-        break;
-      }
-    }
+    const refused = await firstRefusedClient(mesh, [c5, c6], { nsmgr: nsmgrUrl, urls });
     assert.ok(refused, `the endpoint refused none: ${mesh.logs()}`);
-    await refused.proc.exited;
     assert.ok(count(fwd, 'early veth removed: the Request was not programmed') >= 1, fwd.tail(30));
     assert.deepEqual(links(refused.ns), [], 'nothing in the client namespace');
     assert.ok(links(nseB).length >= before && links(nseB).length <= before + 1);
