@@ -6,7 +6,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { ClientError, Status, type Metadata } from 'nice-grpc-common';
-import { decodeGrpcMessage, frame, metadataToHeaders, unframe, WireError } from './grpc-wire.js';
+import { decodeGrpcMessage, FINAL_MESSAGE_HEADER, frame, metadataToHeaders, unframe, WireError } from './grpc-wire.js';
 
 /** A peer's address (transport.ts MeshUrl has the same shape). */
 type MeshUrl = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -108,6 +108,8 @@ export function fastUnaryCall(u: MeshUrl, path: string, body: Uint8Array, opts: 
     let message: string | undefined;
     let httpStatus: number | undefined;
     let encoding: string | undefined;
+    /** The answer is marked final by our own server (FINAL_MESSAGE_HEADER). */
+    let final = false;
     const chunks: Buffer[] = [];
     let size = 0;
     const onAbort = () => {
@@ -132,12 +134,22 @@ export function fastUnaryCall(u: MeshUrl, path: string, body: Uint8Array, opts: 
     stream.on('response', (h) => {
       httpStatus = Number(h[':status']);
       encoding = h['grpc-encoding'] as string | undefined;
+      final = httpStatus === 200 && h[FINAL_MESSAGE_HEADER] === '1' && h['grpc-status'] === undefined;
       readStatus(h);
     });
-    stream.on('trailers', readStatus);
+    stream.on('trailers', (h: http2.IncomingHttpHeaders) => {
+      readStatus(h);
+      // The trailers end the answer: settled now when the message before them is whole (the stream's close comes a turn later).
+      if (status !== undefined && (status !== '0' || wholeMessage())) settle(conclude);
+    });
     stream.on('data', (c: Buffer) => {
       size += c.length;
       if (size <= MAX_MESSAGE_BYTES + 5) chunks.push(c);
+      // Our own server's answer: whole once its message is, the OK status a turn behind it (FINAL_MESSAGE_HEADER).
+      if (final && wholeMessage()) {
+        status = '0';
+        settle(conclude);
+      }
     });
     /**
      * Sends the call once more on a new session when the old one failed before any answer: the server refused
@@ -157,6 +169,19 @@ export function fastUnaryCall(u: MeshUrl, path: string, body: Uint8Array, opts: 
         if (!onceMore(refused)) reject(httpStatus === undefined ? unreachable(path, err) : new ClientError(path, Status.UNAVAILABLE, err.message));
       });
     });
+    /** Whether the data received so far is exactly one length-prefixed message. */
+    const wholeMessage = () => size >= 5 && size === 5 + (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).readUInt32BE(1);
+    const conclude = () => {
+      const code = Number(status) as Status;
+      if (code !== Status.OK) return reject(new ClientError(path, code, message ?? ''));
+      try {
+        const out = unframe(Buffer.concat(chunks, size), encoding, MAX_MESSAGE_BYTES);
+        if (!out) return reject(new ClientError(path, Status.UNIMPLEMENTED, 'no response message in a unary call'));
+        resolve(out);
+      } catch (err) {
+        reject(new ClientError(path, err instanceof WireError ? err.code : Status.INTERNAL, err instanceof Error ? err.message : String(err)));
+      }
+    };
     stream.on('close', () =>
       settle(() => {
         if (status === undefined) {
@@ -164,15 +189,7 @@ export function fastUnaryCall(u: MeshUrl, path: string, body: Uint8Array, opts: 
           const why = httpStatus === undefined ? `stream closed (code ${stream.rstCode})` : httpStatus === 200 ? 'no grpc-status in the answer' : `HTTP status ${httpStatus}`;
           return reject(new ClientError(path, httpStatus === undefined || httpStatus === 200 ? Status.UNAVAILABLE : Status.UNKNOWN, why));
         }
-        const code = Number(status) as Status;
-        if (code !== Status.OK) return reject(new ClientError(path, code, message ?? ''));
-        try {
-          const out = unframe(Buffer.concat(chunks, size), encoding, MAX_MESSAGE_BYTES);
-          if (!out) return reject(new ClientError(path, Status.UNIMPLEMENTED, 'no response message in a unary call'));
-          resolve(out);
-        } catch (err) {
-          reject(new ClientError(path, err instanceof WireError ? err.code : Status.INTERNAL, err instanceof Error ? err.message : String(err)));
-        }
+        conclude();
       }),
     );
     stream.end(frame(body));

@@ -7,7 +7,7 @@ import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { CallContext, Metadata } from 'nice-grpc-common';
 import { ServerError, Status } from 'nice-grpc-common';
-import { encodeGrpcMessage, frame, headersToMetadata, parseTimeout, unframe, WireError } from './grpc-wire.js';
+import { encodeGrpcMessage, FINAL_MESSAGE_HEADER, frame, headersToMetadata, parseTimeout, unframe, WireError } from './grpc-wire.js';
 import { parseUnixPeer } from './unix-peer.js';
 
 /** The parts of a nice-grpc method definition the fast path needs. */
@@ -181,7 +181,7 @@ function serveUnary(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttp
         const res = await m.handler(req as never, ctx);
         if (stream.destroyed || stream.closed || stream.headersSent) return;
         const body = frame(m.encode(res));
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', [FINAL_MESSAGE_HEADER]: '1' }, { waitForTrailers: true });
         stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
         stream.end(body);
       } catch (err) {

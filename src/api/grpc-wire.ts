@@ -91,3 +91,11 @@ export function headersToMetadata(headers: Record<string, string | string[] | nu
   }
   return md;
 }
+
+/**
+ * Response header of the lean server (fast-unary-server.ts): the message that follows is the whole answer and the
+ * status after it is OK (the server answers with a message only on success). node:http2 sends trailers a turn
+ * after the message; the lean client takes such an answer once its message is whole. Other gRPC peers ignore it
+ * (custom metadata), and answers without it are read up to their status.
+ */
+export const FINAL_MESSAGE_HEADER = 'nsm-final-message';

@@ -40,11 +40,12 @@ export class ConnectionCounters implements ConnectionStats {
 
   /** Counters of one connection's interfaces. */
   async of(connId: string): Promise<Row[]> {
-    const rows: Row[] = [];
     const byNetns = new Map<string, string[]>();
     for (const l of this.opts.linksOf(connId)) byNetns.set(l.netns, [...(byNetns.get(l.netns) ?? []), l.name]);
-    for (const [netns, names] of byNetns) {
-      const all = await this.opts.read(netns, names).catch(() => undefined);
+    // The namespaces at once: each read waits for the kernel's answers.
+    const read = await Promise.all([...byNetns].map(async ([netns, names]) => ({ names, all: await this.opts.read(netns, names).catch(() => undefined) })));
+    const rows: Row[] = [];
+    for (const { names, all } of read) {
       for (const name of names) {
         const c = all?.get(name);
         if (c) rows.push({ connection: connId, interface: name, counters: c });

@@ -89,17 +89,20 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
         m.release ? [m.release(connId, dp).catch((err: unknown) => log.warn({ connId, mechanism: m.type, err: String(err) }, 'mechanism release failed'))] : [],
       ),
     );
-  return element({
+  /** Requests being served now: links made ahead of an answer while it is the only one go from this thread (aheadOfAnswer). */
+  let serving = 0;
+  const ahead = (conn: Connection): ProgramContext => ({ ...contextOf(guarded, conn, opts.underlayIp), ...(serving === 1 ? { idle: true } : {}) });
+  const programming = element({
     async request(req, ctx, next) {
       const before = mechanismsOf(ctx)?.incoming;
       // A connection not programmed yet: its tunnel interface may be made while the Request travels on.
       const fresh = before && req.connection && !ctx.metadata.get(PROGRAMMED) ? req.connection : undefined;
-      const early = fresh ? startEarlyTunnel(opts.mechanisms, contextOf(guarded, fresh, opts.underlayIp), before!, req.mechanismPreferences, ctx.log) : undefined;
+      const early = fresh ? startEarlyTunnel(opts.mechanisms, ahead(fresh), before!, req.mechanismPreferences, ctx.log) : undefined;
       // To an endpoint on this node: its veth pair or tunnel interface (not on a refresh, which has an outgoing mechanism already).
       const endpoint = localEndpointKey(req.connection?.networkServiceEndpointName, nextUrlOf(ctx));
       const requestMtu = req.connection?.context?.MTU || undefined;
       const veth =
-        fresh && endpoint && !early && !fresh.mechanism ? veths.start(endpoint, contextOf(guarded, fresh, opts.underlayIp), before!, req.mechanismPreferences, ctx.log) : undefined;
+        fresh && endpoint && !early && !fresh.mechanism ? veths.start(endpoint, ahead(fresh), before!, req.mechanismPreferences, ctx.log) : undefined;
       let out: Connection;
       try {
         out = await next.request(req, ctx);
@@ -157,5 +160,12 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
         await released;
       }
     },
+  });
+  return element({
+    request(req, ctx, next) {
+      serving++;
+      return programming.request(req, ctx, next).finally(() => serving--);
+    },
+    close: (conn, ctx, next) => programming.close(conn, ctx, next),
   });
 }

@@ -36,6 +36,23 @@ export interface ProgramContext {
   /** The connection's MTU when the path asked for one. */
   mtu?: number;
   underlayIp: string;
+  /**
+   * Links made ahead of an answer (prepare, prepareCrossConnect) while this forwarder serves no other Request:
+   * made on the event loop's own thread once the Request has left, not handed to a worker thread (see aheadOfAnswer).
+   */
+  idle?: boolean;
+}
+
+/**
+ * How links made ahead of an answer are sent (resolves `background` for VethSpec/VxlanSpec). An idle forwarder
+ * sends them from its own thread after the Request's write has gone out (setImmediate runs after it): the kernel
+ * work (1-3 ms) then overlaps the next hop's, and nothing waits for a worker thread's result to come back (~1 ms
+ * here). A busy one sends them from a worker thread, so the other Requests are not held up meanwhile.
+ */
+export async function aheadOfAnswer(p: ProgramContext): Promise<boolean> {
+  if (!p.idle) return true;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return false;
 }
 
 /** A local mechanism: how a workload on this node is attached (KERNEL: an interface in its namespace). */

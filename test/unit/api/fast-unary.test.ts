@@ -3,6 +3,7 @@
 // malformed bytes, an unreachable peer and a peer that restarts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -11,7 +12,8 @@ import { createChannel, createClient, createServer, Metadata, type Server } from
 import { ClientError, ServerError, Status } from 'nice-grpc-common';
 import { Connection, NetworkServiceDefinition, NetworkServiceRequest, type NetworkServiceClient, type NetworkServiceImplementation } from '../../../src/api/index.js';
 import { messageOf } from '../../../src/api/errors.js';
-import { fastUnaryCall, fastUnaryClient } from '../../../src/api/fast-unary-client.js';
+import { FINAL_MESSAGE_HEADER, frame } from '../../../src/api/grpc-wire.js';
+import { dropFastSession, fastUnaryCall, fastUnaryClient } from '../../../src/api/fast-unary-client.js';
 import { fastUnaryServed } from '../../../src/api/fast-unary-server.js';
 import { closeAllChannels, listenOn, newGrpcServer, parseMeshUrl, PEER_PID_HEADER } from '../../../src/api/transport.js';
 import { addNetworkService } from '../../../src/components/networkservice-guard.js';
@@ -151,5 +153,44 @@ describe('fast unary path', () => {
     addNetworkService(again, { request: async (r) => Connection.fromPartial({ ...r.connection, networkService: 'again' }), close: async () => ({}) });
     await listenOn(again, url);
     assert.equal((await fastClient(url).request(request('u3'))).networkService, 'again');
+  });
+  it("takes an answer our own server marks final once its message is whole; any other answer only with its status", async () => {
+    // A plain node:http2 server that answers Request with the message at once and holds the trailers until released.
+    const release: (() => void)[] = [];
+    const raw = http2.createServer();
+    raw.on('stream', (stream, headers) => {
+      const final = headers['x-mark-final'] === '1';
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...(final ? { [FINAL_MESSAGE_HEADER]: '1' } : {}) }, { waitForTrailers: true });
+        stream.once('wantTrailers', () => release.push(() => !stream.destroyed && !stream.closed && !stream.sentTrailers && stream.sendTrailers({ 'grpc-status': final ? '0' : String(Status.NOT_FOUND), 'grpc-message': 'gone' })));
+        stream.end(frame(Connection.encode(Connection.fromPartial({ id: 'answer' })).finish()));
+      });
+    });
+    const path = `${dir}/held.sock`;
+    await new Promise<void>((resolve) => raw.listen(path, resolve));
+    const call = (mark: boolean) => {
+      const md = new Metadata();
+      if (mark) md.set('x-mark-final', '1');
+      return fastUnaryCall(parseMeshUrl(`unix://${path}`), '/networkservice.NetworkService/Request', NetworkServiceRequest.encode(request('h')).finish(), { metadata: md });
+    };
+    try {
+      // Marked final: settled while the trailers are still held.
+      const got = Connection.decode(await call(true));
+      assert.equal(got.id, 'answer');
+      assert.equal(release.length, 1);
+      // Not marked: still waiting after the message, and the status that follows decides (here an error).
+      let settled = false;
+      const unmarked = call(false).finally(() => (settled = true));
+      while (release.length < 2) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(settled, false);
+      release[1]!();
+      await assert.rejects(unmarked, (err: unknown) => err instanceof ClientError && err.code === Status.NOT_FOUND && err.details === 'gone');
+    } finally {
+      for (const r of release) r();
+      dropFastSession(parseMeshUrl(`unix://${path}`));
+      await new Promise((resolve) => raw.close(resolve));
+    }
   });
 });

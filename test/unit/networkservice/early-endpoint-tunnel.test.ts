@@ -114,7 +114,7 @@ describe('early endpoint tunnel (endpoint-side forwarder, VXLAN->KERNEL)', () =>
     await request(ids[1]!);
     assert.equal(seen.linksWhenAsked, 2, 'the second interface existed before the endpoint answered');
     const name = endpointIfName(ids[1]!);
-    assert.deepEqual(dp.named('createVxlan'), [[{ name, targetNetns: NSE_NS, vni: vniOf(ids[1]!), local: UNDERLAY, remote: CLIENT_NODE, alias: alias(ids[1]!), mtu: 1450, background: true }]]);
+    assert.deepEqual(dp.named('createVxlan'), [[{ name, targetNetns: NSE_NS, vni: vniOf(ids[1]!), local: UNDERLAY, remote: CLIENT_NODE, alias: alias(ids[1]!), mtu: 1450, background: false }]]);
     assert.deepEqual(dp.named('addAddress'), [[NSE_NS, name, '169.254.2.0/32']]);
     assert.deepEqual(dp.named('addRoute'), [[NSE_NS, { prefix: '169.254.2.1/32', dev: name }]]);
     assert.deepEqual(dp.named('deleteLink'), []);

@@ -84,7 +84,7 @@ describe('early tunnel (client-side forwarder, KERNEL->VXLAN)', () => {
     await handler.request(req(), newCtx());
     const vni = Number(rec.requests[0]!.req.mechanismPreferences[0]!.parameters[P.vni]);
     assert.equal(seen.linksWhenAsked, 1, 'the interface existed before the next hop answered');
-    assert.deepEqual(dp.named('createVxlan'), [[{ name: 'nsm-1', targetNetns: CLIENT_NS, vni, local: UNDERLAY, alias: ALIAS, mtu: 1450, background: true }]]);
+    assert.deepEqual(dp.named('createVxlan'), [[{ name: 'nsm-1', targetNetns: CLIENT_NS, vni, local: UNDERLAY, alias: ALIAS, mtu: 1450, background: false }]]);
     assert.deepEqual(dp.named('setVxlanRemote'), [[CLIENT_NS, 'nsm-1', REMOTE_UNDERLAY]]);
     assert.deepEqual(dp.named('addAddress'), [[CLIENT_NS, 'nsm-1', '169.254.0.1/32']]);
     assert.deepEqual(dp.named('addRoute'), [[CLIENT_NS, { prefix: '169.254.0.0/32', dev: 'nsm-1' }]]);

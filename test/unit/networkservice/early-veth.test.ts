@@ -110,6 +110,20 @@ function setup() {
 const alias = (id: string) => `${ALIAS_PREFIX}${id}`;
 
 describe('early veth (local KERNEL<->KERNEL)', () => {
+  it('makes the veth from a worker thread while other Requests are in flight (aheadOfAnswer), on this thread when alone', async () => {
+    const { dp, request } = setup();
+    await request(ids[0]!, 'nsm-1');
+    dp.reset();
+    await Promise.all([request(ids[1]!, 'nsm-2'), request(ids[2]!, 'nsm-3')]);
+    assert.deepEqual(
+      dp.named('createVeth').map(([spec]) => [(spec as { name: string }).name, (spec as { background: boolean }).background]).sort(),
+      [
+        ['nsm-2', false],
+        ['nsm-3', true],
+      ],
+    );
+  });
+
   it('the first Request to an endpoint programs after the answer; the next one finds its veth made before the answer', async () => {
     const { dp, seen, request } = setup();
     await request(ids[0]!, 'nsm-1');
@@ -118,7 +132,7 @@ describe('early veth (local KERNEL<->KERNEL)', () => {
     await request(ids[1]!, 'nsm-2');
     assert.equal(seen.linksWhenAsked, 4, 'the second pair existed before the endpoint answered');
     const peerName = endpointIfName(ids[1]!);
-    assert.deepEqual(dp.named('createVeth'), [[{ name: 'nsm-2', netns: CLIENT_NS, peerName, peerNetns: NSE_NS, alias: alias(ids[1]!), background: true }]]);
+    assert.deepEqual(dp.named('createVeth'), [[{ name: 'nsm-2', netns: CLIENT_NS, peerName, peerNetns: NSE_NS, alias: alias(ids[1]!), background: false }]], 'the only Request in flight: made on this thread');
     assert.deepEqual(dp.named('addAddress'), [
       [CLIENT_NS, 'nsm-2', '169.254.2.1/32'],
       [NSE_NS, peerName, '169.254.2.0/32'],

@@ -4,7 +4,7 @@
 // the Request travels to the endpoint, when its end can be predicted: tools/early-veth).
 import type { IPContext, Mechanism } from '../../../api/index.js';
 import { FailedPreconditionError } from '../../../api/errors.js';
-import { endpointIfName, type LocalMechanism, type PreparedCrossConnect, type ProgramContext, type Side } from '../../../sdk/tools/mechanism-module.js';
+import { aheadOfAnswer, endpointIfName, type LocalMechanism, type PreparedCrossConnect, type ProgramContext, type Side } from '../../../sdk/tools/mechanism-module.js';
 import { KERNEL, kernelMechanism, P } from '../../../sdk/tools/mechanisms.js';
 import { configureOrRemove, createOrAdopt, keptInPlace } from '../common/links.js';
 
@@ -35,7 +35,9 @@ function prepareCrossConnect(p: ProgramContext, c: Side, e: Side): Promise<Prepa
     fits: (q, c2, e2) => q.alias === p.alias && q.mtu === p.mtu && sameEnd(c2, c) && sameEnd(e2, e),
     finish: (_q, c2, e2) => configureOrRemove(p.dp, links, [c2, e2]),
   };
-  return p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), background: true }).then(() => made);
+  return aheadOfAnswer(p)
+    .then((background) => p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), background }))
+    .then(() => made);
 }
 
 export const kernel: LocalMechanism = {

@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
-import type { MechanismEnv, PreparedTunnel, ProgramContext, RemoteMechanism, Side } from '../../../sdk/tools/mechanism-module.js';
+import { aheadOfAnswer, type MechanismEnv, type PreparedTunnel, type ProgramContext, type RemoteMechanism, type Side } from '../../../sdk/tools/mechanism-module.js';
 import { P, VXLAN, vxlanMechanism } from '../../../sdk/tools/mechanisms.js';
 import { configure, configureOrRemove, createOrAdopt, keptInPlace, removeLinks } from '../common/links.js';
 
@@ -70,7 +70,9 @@ function prepare(p: ProgramContext, side: Side, offer: Mechanism): Promise<Prepa
       return links;
     },
   };
-  return p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, alias: p.alias, mtu, background: true }).then(() => tunnel);
+  return aheadOfAnswer(p)
+    .then((background) => p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, alias: p.alias, mtu, background }))
+    .then(() => tunnel);
 }
 
 /**
@@ -93,7 +95,9 @@ function prepareEndpoint(p: ProgramContext, side: Side, incoming: Mechanism): Pr
     fits: (q, s, m) => m.parameters[P.srcIp] === remote && same(q, s, m, remote),
     finish: (_q, s) => configureOrRemove(p.dp, links, [s]),
   };
-  return p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu, background: true }).then(() => tunnel);
+  return aheadOfAnswer(p)
+    .then((background) => p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu, background }))
+    .then(() => tunnel);
 }
 
 export const vxlan: RemoteMechanism = {
