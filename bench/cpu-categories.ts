@@ -90,6 +90,19 @@ const frameName = (id: number) => {
 };
 /** For --callers: the stack (up to `depth` frames) above a sample whose own frame or category matches. */
 const stacks = new Map<string, number>();
+/** --incl NAME=REGEX (repeatable): inclusive time of the samples with any frame matching REGEX. */
+const incl = args.flatMap((a, i) => (a === '--incl' ? [args[i + 1]!] : [])).map((x) => [x.slice(0, x.indexOf('=')), new RegExp(x.slice(x.indexOf('=') + 1))] as const);
+const inclTime = new Map<string, number>();
+const stackText = new Map<number, string>();
+const fullStack = (id: number) => {
+  let t = stackText.get(id);
+  if (t === undefined) {
+    const st: string[] = [];
+    for (let p: number | undefined = id; p !== undefined; p = parent.get(p)) st.push(`${frameName(p)} ${byId.get(p)!.callFrame.url}`);
+    stackText.set(id, (t = st.join('\n')));
+  }
+  return t;
+};
 const cat = new Map<string, number>();
 const files = new Map<string, number>();
 const funcs = new Map<string, number>();
@@ -105,6 +118,7 @@ for (let i = 0; i < prof.samples.length; i++) {
   const c = categoryOf(id);
   const f = byId.get(id)!.callFrame;
   add(cat, c, next);
+  for (const [name, re] of incl) if (c !== 'idle' && re.test(fullStack(id))) add(inclTime, name, next);
   if (callersRe && (callersRe.test(frameName(id)) || callersRe.test(c))) {
     const st: string[] = [];
     let p: number | undefined = id;
@@ -127,6 +141,7 @@ const show = (title: string, m: Map<string, number>, n: number) => {
 };
 console.log(`${file}: window ${(total / 1000).toFixed(0)} ms, busy (not idle) ${(busy / 1000).toFixed(0)} ms${per ? `, ${(busy / 1000 / per).toFixed(2)} ms/op over ${per} ops` : ''}`);
 show('categories (self time; % of busy)', cat, 40);
+if (incl.length > 0) show('inclusive', inclTime, 100);
 if (callersRe) show(`stacks of ${callersRe.source}`, stacks, top);
 else if (!args.includes('--brief')) {
   show('files', files, top);

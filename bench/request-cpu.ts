@@ -20,6 +20,10 @@ const ticks = (pid: number) => {
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (10 ms)
 };
+const sysTicks = (pid: number) => {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[12]); // stime: the kernel's share
+};
 const after: (() => unknown)[] = [];
 const mesh = new Mesh({ after: (fn: () => unknown) => after.push(fn) } as unknown as TestContext);
 const nse = `b${process.pid}-nse`;
@@ -45,6 +49,7 @@ try {
   };
   for (let i = 0; i < 5; i++) await one(i);
   const before = procs.map((p) => ticks(p.pid));
+  const sysBefore = procs.map((p) => sysTicks(p.pid));
   const treeBefore = procs.map((p) => treeTicks(p.pid));
   const selfBefore = process.cpuUsage();
   const t0 = performance.now();
@@ -57,6 +62,8 @@ try {
   const self = process.cpuUsage(selfBefore);
   const out: Record<string, number> = { wallMsPerRequestAndClose: wall / RUNS, requestMs: reqMs / RUNS, benchClientCpuMs: (self.user + self.system) / 1000 / RUNS };
   procs.forEach((p, j) => (out[`${p.kind}CpuMs`] = ((ticks(p.pid) - before[j]!) * 10) / RUNS));
+  procs.forEach((p, j) => (out[`${p.kind}SysMs`] = ((sysTicks(p.pid) - sysBefore[j]!) * 10) / RUNS));
+  out.benchClientSysMs = self.system / 1000 / RUNS;
   // with its child processes (ip -batch channels, spawned tools): what the old kernel path cost beside the process itself
   procs.forEach((p, j) => (out[`${p.kind}TreeCpuMs`] = ((treeTicks(p.pid) - treeBefore[j]!) * 10) / RUNS));
   out.totalTreeCpuMs = procs.reduce((a, p) => a + out[`${p.kind}TreeCpuMs`]!, 0) + out.benchClientCpuMs!;

@@ -8,11 +8,12 @@ import {
   Connection,
   ConnectionEvent,
   ConnectionEventType,
+  State,
   type MonitorConnectionServiceImplementation,
   type MonitorScopeSelector,
 } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { incomingFrom, instanceOf } from '../core/grpc-metadata.js';
+import { incomingFrom, instanceOf, wantsLossesOnly } from '../core/grpc-metadata.js';
 import type { PeerIdentity } from '../core/ctx.js';
 import { defaultMonitorAdmin, monitorView } from './monitor-authorize.js';
 
@@ -132,10 +133,13 @@ export class ConnectionMonitor {
         }
         const stream = on(self.events, 'event', { signal: call.signal });
         const instance = call.metadata ? instanceOf(call.metadata) : undefined;
+        // nsm-monitor-losses-only (our watchers): UPDATEs of live connections are not sent.
+        const lossesOnly = call.metadata ? wantsLossesOnly(call.metadata) : false;
         self.watcherDelta(instance, 1);
         try {
           yield ConnectionEvent.fromPartial({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, connections: initial });
           for await (const [type, conn] of stream as AsyncIterable<[ConnectionEventType, Connection]>) {
+            if (lossesOnly && type === ConnectionEventType.UPDATE && conn.state !== State.DOWN) continue;
             const v = view(conn);
             // No deep copy: `v` is a held connection (never changed in place: update stores a new copy) or monitorView's own copy.
             if (v) yield { type, connections: { [conn.id]: v } } satisfies ConnectionEvent;

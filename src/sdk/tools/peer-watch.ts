@@ -11,7 +11,7 @@ import { createClient } from 'nice-grpc';
 import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent, type MonitorScopeSelector } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
 import { messageOf } from '../../api/errors.js';
-import { instanceMetadata } from '../core/grpc-metadata.js';
+import { instanceMetadata, lossesOnlyMetadata } from '../core/grpc-metadata.js';
 import { inProcessMonitor } from '../core/in-process-monitor.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { Backoff } from './backoff.js';
@@ -20,11 +20,16 @@ import { sleep } from './sleep.js';
 /** Opens a MonitorConnections stream (all connections) to a peer. */
 export type OpenMonitor = (url: string, signal: AbortSignal) => AsyncIterable<ConnectionEvent>;
 
-/** A MonitorConnections stream with `scope`: over gRPC, or directly when the peer runs in this process (core/in-process-monitor). */
+/**
+ * A MonitorConnections stream with `scope`: over gRPC, or directly when the peer runs in this process
+ * (core/in-process-monitor). It asks for losses only (DELETE, UPDATE to DOWN: all a PeerWatcher acts on);
+ * an upstream peer ignores the header and sends every event, which run() skips as before.
+ */
 export const scopedMonitor =
   (scope: MonitorScopeSelector): OpenMonitor =>
   (url, signal) =>
-    inProcessMonitor(url, scope, { signal, metadata: instanceMetadata() }) ?? createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections(scope, { signal, metadata: instanceMetadata() });
+    inProcessMonitor(url, scope, { signal, metadata: lossesOnlyMetadata(instanceMetadata()) }) ??
+    createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections(scope, { signal, metadata: lossesOnlyMetadata(instanceMetadata()) });
 
 /** Every connection of the peer. */
 export const grpcMonitor: OpenMonitor = scopedMonitor({ pathSegments: [], networkServices: [] });
