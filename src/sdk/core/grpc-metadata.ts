@@ -19,7 +19,8 @@ export const PROCESS_INSTANCE = randomUUID();
 /**
  * Our own header (ignored by upstream) on a MonitorConnections stream: a subscriber that only acts on
  * connections going away (peer-watch: a DELETE, or an UPDATE to DOWN) asks to be sent only those (and the
- * initial state); UPDATEs of live connections, half of every stream's events and all of its refreshes, stay home.
+ * initial state); UPDATEs of live connections, half of every stream's events and all of its refreshes, stay
+ * home, and so do the DELETEs of Closes that the subscriber's own process life (`nsm-instance`) sent.
  */
 export const MONITOR_LOSSES_HEADER = 'nsm-monitor-losses-only';
 

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Metadata, type CallContext } from 'nice-grpc-common';
 import { Connection, ConnectionEventType, MonitorScopeSelector, NetworkServiceRequest, State, type ConnectionEvent } from '../../../src/api/index.js';
-import { lossesOnlyMetadata } from '../../../src/sdk/core/grpc-metadata.js';
+import { INSTANCE_HEADER, lossesOnlyMetadata } from '../../../src/sdk/core/grpc-metadata.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { ConnectionMonitor } from '../../../src/sdk/networkservice/monitor.js';
@@ -163,6 +163,23 @@ describe('monitor', () => {
     assert.deepEqual(summary(await losses.next()), [ConnectionEventType.UPDATE, ['b']]);
     assert.deepEqual(summary(await losses.next()), [ConnectionEventType.DELETE, ['a']]);
     all.ac.abort();
+    losses.ac.abort();
+  });
+
+  it('a subscriber asking for losses only is not sent the DELETEs of its own Closes', async () => {
+    const m = new ConnectionMonitor();
+    const md = lossesOnlyMetadata(new Metadata());
+    md.set(INSTANCE_HEADER, 'life-1');
+    const losses = subscribe(m, {}, md);
+    assert.equal((await losses.next()).type, ConnectionEventType.INITIAL_STATE_TRANSFER);
+    m.update(conn('a'));
+    m.update(conn('b'));
+    m.update(conn('c'));
+    m.remove(conn('a'), 'life-1'); // its own Close
+    m.remove(conn('b'), 'life-2'); // someone else's
+    m.remove(conn('c')); // no caller (expiry, a background close)
+    assert.deepEqual(summary(await losses.next()), [ConnectionEventType.DELETE, ['b']]);
+    assert.deepEqual(summary(await losses.next()), [ConnectionEventType.DELETE, ['c']]);
     losses.ac.abort();
   });
 });
