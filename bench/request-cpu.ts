@@ -13,10 +13,16 @@ import { treeTicks } from './lib/proc-stats.js';
 process.env.NSM_LOG_LEVEL ??= 'warn';
 const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
 const WITH_FORWARDER = process.argv.includes('--with-forwarder');
+// --warn: components at log level warn, as the scale bench runs them (default: info, as the e2e helper starts them).
+const env = process.argv.includes('--warn') ? { env: { NSM_LOG_LEVEL: 'warn' } } : {};
 const ticks = (pid: number) => {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (10 ms)
+};
+const sysTicks = (pid: number) => {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[12]); // stime: the kernel's share
 };
 const after: (() => unknown)[] = [];
 const mesh = new Mesh({ after: (fn: () => unknown) => after.push(fn) } as unknown as TestContext);
@@ -28,10 +34,10 @@ try {
   const reg = `tcp://127.0.0.1:${await freePort()}`;
   const nsmgrUrl = mesh.sock('nsmgr');
   const procs = [
-    await mesh.registry({ listen: reg }),
-    await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg, ...(WITH_FORWARDER ? { withForwarder: { underlayIp: '198.18.0.1', backgroundRemoval: true } } : {}) }),
-    ...(WITH_FORWARDER ? [] : [await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1' })]),
-    await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.0.0/16' }),
+    await mesh.registry({ listen: reg, ...env }),
+    await mesh.nsmgr({ name: 'nsmgr-1', listen: nsmgrUrl, registry: reg, ...env, ...(WITH_FORWARDER ? { withForwarder: { underlayIp: '198.18.0.1', backgroundRemoval: true } } : {}) }),
+    ...(WITH_FORWARDER ? [] : [await mesh.forwarder({ name: 'fwd-1', listen: mesh.sock('fwd'), nsmgr: nsmgrUrl, underlayIp: '198.18.0.1', ...env })]),
+    await mesh.nse({ name: 'nse-1', nsmgr: nsmgrUrl, workloadNetns: nse, cidr: '169.254.0.0/16', ...env }),
   ];
   const client = await MeshClient.create({ name: 'nsc', nsmgrUrl });
   const one = async (i: number) => {
@@ -43,21 +49,28 @@ try {
   };
   for (let i = 0; i < 5; i++) await one(i);
   const before = procs.map((p) => ticks(p.pid));
+  const sysBefore = procs.map((p) => sysTicks(p.pid));
   const treeBefore = procs.map((p) => treeTicks(p.pid));
   const selfBefore = process.cpuUsage();
   const t0 = performance.now();
+  const mono0 = process.hrtime.bigint() / 1000n;
   let reqMs = 0;
   const all: number[] = [];
   for (let i = 0; i < RUNS; i++) { const x = await one(i); all.push(x); reqMs += x; }
   all.sort((a, b) => a - b);
   const wall = performance.now() - t0;
+  // the measured window on the monotonic clock (us), to cut --cpu-prof profiles to it (bench/cpu-categories.ts --window)
+  const window = `${mono0}-${process.hrtime.bigint() / 1000n}`;
   const self = process.cpuUsage(selfBefore);
   const out: Record<string, number> = { wallMsPerRequestAndClose: wall / RUNS, requestMs: reqMs / RUNS, requestP50: all[all.length >> 1]!, benchClientCpuMs: (self.user + self.system) / 1000 / RUNS };
   procs.forEach((p, j) => (out[`${p.kind}CpuMs`] = ((ticks(p.pid) - before[j]!) * 10) / RUNS));
+  procs.forEach((p, j) => (out[`${p.kind}SysMs`] = ((sysTicks(p.pid) - sysBefore[j]!) * 10) / RUNS));
+  out.benchClientSysMs = self.system / 1000 / RUNS;
   // with its child processes (ip -batch channels, spawned tools): what the old kernel path cost beside the process itself
   procs.forEach((p, j) => (out[`${p.kind}TreeCpuMs`] = ((treeTicks(p.pid) - treeBefore[j]!) * 10) / RUNS));
   out.totalTreeCpuMs = procs.reduce((a, p) => a + out[`${p.kind}TreeCpuMs`]!, 0) + out.benchClientCpuMs!;
   console.log(JSON.stringify(out, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v)));
+  if (process.env.NSM_MESH_NODE_ARGS?.includes('--cpu-prof')) console.log(`window ${window}`);
 } finally {
   closeAllChannels();
   await mesh.cleanup();

@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import { parseMeshUrl } from '../api/transport.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
 import { leaseFile } from '../sdk/tools/lease-file.js';
-import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
+import { sharedLivenessWatcher } from '../sdk/tools/peer-watch.js';
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
 import { hopTrace } from '../sdk/networkservice/hop-trace.js';
 import type { HopTracer } from '../sdk/core/tracing.js';
@@ -111,7 +111,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
     { log: opts.log, retryMs: 250 },
   );
   // A restarted nsmgr has forgotten this registration: register again as soon as it is back.
-  const unwatchNsmgr = sharedPeerWatcher(opts.log).onReconnect(opts.nsmgrUrl, () => {
+  const unwatchNsmgr = sharedLivenessWatcher(opts.log).onReconnect(opts.nsmgrUrl, () => {
     opts.log.info({ nsmgr: opts.nsmgrUrl }, 'nsmgr is back: registering again');
     registration.refreshNow();
   });

@@ -19,7 +19,7 @@ import { startServer } from './grpc-server.js';
 import { registerInProcessHop } from '../sdk/core/in-process-hop.js';
 import { registerInProcessMonitor } from '../sdk/core/in-process-monitor.js';
 import { addNetworkService } from './networkservice-guard.js';
-import { sharedPeerWatcher } from '../sdk/tools/peer-watch.js';
+import { sharedLivenessWatcher } from '../sdk/tools/peer-watch.js';
 import { withHopMetrics } from '../sdk/networkservice/hop-metrics.js';
 import { hopTrace } from '../sdk/networkservice/hop-trace.js';
 import type { HopTracer } from '../sdk/core/tracing.js';
@@ -141,7 +141,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     { log: opts.log, retryMs: 250 },
   );
   // A restarted nsmgr has forgotten this registration: register again as soon as it is back.
-  const unwatchNsmgr = sharedPeerWatcher(opts.log).onReconnect(opts.nsmgrUrl, () => {
+  const unwatchNsmgr = sharedLivenessWatcher(opts.log).onReconnect(opts.nsmgrUrl, () => {
     opts.log.info({ nsmgr: opts.nsmgrUrl }, 'nsmgr is back: registering again');
     registration.refreshNow();
   });

@@ -16,6 +16,25 @@ export const PATH_HEADER = 'path';
 export const INSTANCE_HEADER = 'nsm-instance';
 export const PROCESS_INSTANCE = randomUUID();
 
+/**
+ * Our own header (ignored by upstream) on a MonitorConnections stream: a subscriber that only acts on
+ * connections going away (peer-watch: a DELETE, or an UPDATE to DOWN) asks to be sent only those (and the
+ * initial state); UPDATEs of live connections, half of every stream's events and all of its refreshes, stay
+ * home, and so do the DELETEs of Closes that the subscriber's own process life (`nsm-instance`) sent.
+ */
+export const MONITOR_LOSSES_HEADER = 'nsm-monitor-losses-only';
+
+/** Outgoing metadata asking a MonitorConnections server for losses only. */
+export function lossesOnlyMetadata(md: Metadata = new Metadata()): Metadata {
+  md.set(MONITOR_LOSSES_HEADER, '1');
+  return md;
+}
+
+/** Whether a MonitorConnections subscriber asked for losses only. */
+export function wantsLossesOnly(md: Metadata): boolean {
+  return md.get(MONITOR_LOSSES_HEADER) === '1';
+}
+
 /** Outgoing metadata naming this process's life. */
 export function instanceMetadata(md: Metadata = new Metadata()): Metadata {
   md.set(INSTANCE_HEADER, PROCESS_INSTANCE);

@@ -8,11 +8,12 @@ import {
   Connection,
   ConnectionEvent,
   ConnectionEventType,
+  State,
   type MonitorConnectionServiceImplementation,
   type MonitorScopeSelector,
 } from '../../api/index.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
-import { incomingFrom, instanceOf } from '../core/grpc-metadata.js';
+import { incomingFrom, instanceOf, wantsLossesOnly } from '../core/grpc-metadata.js';
 import type { PeerIdentity } from '../core/ctx.js';
 import { defaultMonitorAdmin, monitorView } from './monitor-authorize.js';
 
@@ -38,8 +39,8 @@ export class ConnectionMonitor {
   private readonly events = new EventEmitter();
   /** Open MonitorConnections streams by the subscriber's process life (`nsm-instance`). */
   private readonly watching = new Map<string, number>();
-  /** Events waiting for the end of this turn of the event loop (see publish). */
-  private queued: [ConnectionEventType, Connection][] = [];
+  /** Events waiting to be streamed (see publish), each with the process life whose Close caused it, if any. */
+  private queued: [ConnectionEventType, Connection, string | undefined][] = [];
 
   constructor() {
     this.events.setMaxListeners(0);
@@ -75,10 +76,11 @@ export class ConnectionMonitor {
     this.publish(ConnectionEventType.UPDATE, copy);
   }
 
-  remove(conn: Connection): void {
+  /** Forgets a connection; `closedBy`: the process life (`nsm-instance`) whose Close this is, if a caller's. */
+  remove(conn: Connection, closedBy?: string): void {
     const known = this.conns.get(conn.id) ?? conn;
     this.conns.delete(conn.id);
-    this.publish(ConnectionEventType.DELETE, known);
+    this.publish(ConnectionEventType.DELETE, known, closedBy);
   }
 
   /**
@@ -89,14 +91,14 @@ export class ConnectionMonitor {
    * events stays off the critical path of every hop. The held connections (`connections`, the initial state
    * of a new stream) change at once.
    */
-  private publish(type: ConnectionEventType, conn: Connection): void {
+  private publish(type: ConnectionEventType, conn: Connection, closedBy?: string): void {
     if (this.events.listenerCount('event') === 0) return;
-    this.queued.push([type, conn]);
+    this.queued.push([type, conn, closedBy]);
     if (this.queued.length > 1) return;
     setTimeout(() => {
       const list = this.queued;
       this.queued = [];
-      for (const [t, c] of list) this.events.emit('event', t, c);
+      for (const [t, c, by] of list) this.events.emit('event', t, c, by);
     }, EVENT_DELAY_MS);
   }
 
@@ -111,7 +113,7 @@ export class ConnectionMonitor {
         try {
           await next.close(conn, ctx);
         } finally {
-          this.remove(conn);
+          this.remove(conn, ctx.incoming.instance);
         }
       },
     });
@@ -132,10 +134,15 @@ export class ConnectionMonitor {
         }
         const stream = on(self.events, 'event', { signal: call.signal });
         const instance = call.metadata ? instanceOf(call.metadata) : undefined;
+        // nsm-monitor-losses-only (our watchers): neither UPDATEs of live connections nor the DELETEs of the
+        // subscriber's own Closes (it stopped watching those before it sent them) are sent.
+        const lossesOnly = call.metadata ? wantsLossesOnly(call.metadata) : false;
         self.watcherDelta(instance, 1);
         try {
           yield ConnectionEvent.fromPartial({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, connections: initial });
-          for await (const [type, conn] of stream as AsyncIterable<[ConnectionEventType, Connection]>) {
+          for await (const [type, conn, closedBy] of stream as AsyncIterable<[ConnectionEventType, Connection, string | undefined]>) {
+            if (lossesOnly && type === ConnectionEventType.UPDATE && conn.state !== State.DOWN) continue;
+            if (lossesOnly && type === ConnectionEventType.DELETE && closedBy !== undefined && closedBy === instance) continue;
             const v = view(conn);
             // No deep copy: `v` is a held connection (never changed in place: update stores a new copy) or monitorView's own copy.
             if (v) yield { type, connections: { [conn.id]: v } } satisfies ConnectionEvent;

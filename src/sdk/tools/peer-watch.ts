@@ -4,12 +4,14 @@
 // connection DELETEd or DOWN; tells break listeners when the stream breaks (or cannot open) and reconnect
 // listeners when it is back. A stream nobody
 // watches any more may stay open a little (`lingerMs`), so back-to-back connections to one peer do not
-// each open and tear down a stream (and receive the peer's whole initial state).
+// each open and tear down a stream (and receive the peer's whole initial state). A watcher that only wants
+// to know when a peer breaks or comes back (sharedLivenessWatcher) opens its streams scoped to no connection.
+import { randomUUID } from 'node:crypto';
 import { createClient } from 'nice-grpc';
-import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent } from '../../api/index.js';
+import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent, type MonitorScopeSelector } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
 import { messageOf } from '../../api/errors.js';
-import { instanceMetadata } from '../core/grpc-metadata.js';
+import { instanceMetadata, lossesOnlyMetadata } from '../core/grpc-metadata.js';
 import { inProcessMonitor } from '../core/in-process-monitor.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { Backoff } from './backoff.js';
@@ -18,10 +20,26 @@ import { sleep } from './sleep.js';
 /** Opens a MonitorConnections stream (all connections) to a peer. */
 export type OpenMonitor = (url: string, signal: AbortSignal) => AsyncIterable<ConnectionEvent>;
 
-/** Over gRPC, or directly when the peer runs in this process (core/in-process-monitor). */
-export const grpcMonitor: OpenMonitor = (url, signal) =>
-  inProcessMonitor(url, { pathSegments: [], networkServices: [] }, { signal, metadata: instanceMetadata() }) ??
-  createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections({ pathSegments: [] }, { signal, metadata: instanceMetadata() });
+/**
+ * A MonitorConnections stream with `scope`: over gRPC, or directly when the peer runs in this process
+ * (core/in-process-monitor). It asks for losses only (DELETE, UPDATE to DOWN: all a PeerWatcher acts on);
+ * an upstream peer ignores the header and sends every event, which run() skips as before.
+ */
+export const scopedMonitor =
+  (scope: MonitorScopeSelector): OpenMonitor =>
+  (url, signal) =>
+    inProcessMonitor(url, scope, { signal, metadata: lossesOnlyMetadata(instanceMetadata()) }) ??
+    createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections(scope, { signal, metadata: lossesOnlyMetadata(instanceMetadata()) });
+
+/** Every connection of the peer. */
+export const grpcMonitor: OpenMonitor = scopedMonitor({ pathSegments: [], networkServices: [] });
+
+/**
+ * A stream that selects no connection (a path segment id nobody has): the peer sends its (empty) initial
+ * state and then nothing, yet the stream still breaks when the peer goes away. For watchers that only need
+ * onBreak/onReconnect: a full stream would make the peer encode, and us decode, every event of every connection.
+ */
+export const livenessMonitor: OpenMonitor = scopedMonitor({ pathSegments: [{ name: '', id: `nsm-liveness-only-${randomUUID()}`, token: '', expires: undefined, metrics: {} }], networkServices: [] });
 
 export interface PeerWatcherOptions {
   open?: OpenMonitor;
@@ -193,4 +211,10 @@ export class PeerWatcher {
 let shared: PeerWatcher | undefined;
 export function sharedPeerWatcher(log?: Logger): PeerWatcher {
   return (shared ??= new PeerWatcher({ lingerMs: SHARED_LINGER_MS, ...(log ? { log } : {}) }));
+}
+
+/** The watcher for onBreak/onReconnect only (streams that carry no connection events); watch() on it never fires for a connection. */
+let liveness: PeerWatcher | undefined;
+export function sharedLivenessWatcher(log?: Logger): PeerWatcher {
+  return (liveness ??= new PeerWatcher({ open: livenessMonitor, lingerMs: SHARED_LINGER_MS, ...(log ? { log } : {}) }));
 }

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import type { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import type { CallContext } from 'nice-grpc-common';
-import { Connection, ConnectionEventType, MonitorScopeSelector, NetworkServiceRequest, type ConnectionEvent } from '../../../src/api/index.js';
+import { Metadata, type CallContext } from 'nice-grpc-common';
+import { Connection, ConnectionEventType, MonitorScopeSelector, NetworkServiceRequest, State, type ConnectionEvent } from '../../../src/api/index.js';
+import { INSTANCE_HEADER, lossesOnlyMetadata } from '../../../src/sdk/core/grpc-metadata.js';
 import { chain } from '../../../src/sdk/core/chain.js';
 import { newCtx } from '../../../src/sdk/core/ctx.js';
 import { ConnectionMonitor } from '../../../src/sdk/networkservice/monitor.js';
@@ -14,9 +15,9 @@ const conn = (id: string, segs: [string, string][] = [[`seg-${id}`, id]]) =>
 
 const listeners = (m: ConnectionMonitor) => (m as unknown as { events: EventEmitter }).events.listenerCount('event');
 
-function subscribe(m: ConnectionMonitor, scope: Parameters<typeof MonitorScopeSelector.fromPartial>[0] = {}) {
+function subscribe(m: ConnectionMonitor, scope: Parameters<typeof MonitorScopeSelector.fromPartial>[0] = {}, metadata?: Metadata) {
   const ac = new AbortController();
-  const it = m.implementation().monitorConnections(MonitorScopeSelector.fromPartial(scope), { signal: ac.signal } as CallContext)[Symbol.asyncIterator]();
+  const it = m.implementation().monitorConnections(MonitorScopeSelector.fromPartial(scope), { signal: ac.signal, ...(metadata ? { metadata } : {}) } as CallContext)[Symbol.asyncIterator]();
   const next = async (): Promise<ConnectionEvent> => {
     const r = await within(it.next(), 1000);
     assert.ok(!r.done, 'stream ended unexpectedly');
@@ -145,5 +146,40 @@ describe('monitor', () => {
     assert.equal(listeners(m), 0, 'returning after an UPDATE');
     s.ac.abort();
     s2.ac.abort();
+  });
+
+  it('a subscriber asking for losses only gets DELETEs and UPDATEs to DOWN, not UPDATEs of live connections', async () => {
+    const m = new ConnectionMonitor();
+    const all = subscribe(m);
+    const losses = subscribe(m, {}, lossesOnlyMetadata(new Metadata()));
+    assert.equal((await all.next()).type, ConnectionEventType.INITIAL_STATE_TRANSFER);
+    assert.equal((await losses.next()).type, ConnectionEventType.INITIAL_STATE_TRANSFER);
+    m.update(conn('a'));
+    m.update(Connection.fromPartial({ ...conn('b'), state: State.DOWN }));
+    m.remove(conn('a'));
+    assert.deepEqual(summary(await all.next()), [ConnectionEventType.UPDATE, ['a']]);
+    assert.deepEqual(summary(await all.next()), [ConnectionEventType.UPDATE, ['b']]);
+    assert.deepEqual(summary(await all.next()), [ConnectionEventType.DELETE, ['a']]);
+    assert.deepEqual(summary(await losses.next()), [ConnectionEventType.UPDATE, ['b']]);
+    assert.deepEqual(summary(await losses.next()), [ConnectionEventType.DELETE, ['a']]);
+    all.ac.abort();
+    losses.ac.abort();
+  });
+
+  it('a subscriber asking for losses only is not sent the DELETEs of its own Closes', async () => {
+    const m = new ConnectionMonitor();
+    const md = lossesOnlyMetadata(new Metadata());
+    md.set(INSTANCE_HEADER, 'life-1');
+    const losses = subscribe(m, {}, md);
+    assert.equal((await losses.next()).type, ConnectionEventType.INITIAL_STATE_TRANSFER);
+    m.update(conn('a'));
+    m.update(conn('b'));
+    m.update(conn('c'));
+    m.remove(conn('a'), 'life-1'); // its own Close
+    m.remove(conn('b'), 'life-2'); // someone else's
+    m.remove(conn('c')); // no caller (expiry, a background close)
+    assert.deepEqual(summary(await losses.next()), [ConnectionEventType.DELETE, ['b']]);
+    assert.deepEqual(summary(await losses.next()), [ConnectionEventType.DELETE, ['c']]);
+    losses.ac.abort();
   });
 });

@@ -4,8 +4,11 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
-import { State } from '../../../src/api/index.js';
-import { PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
+import { Connection, ConnectionEventType, State, type ConnectionEvent } from '../../../src/api/index.js';
+import { UnavailableError } from '../../../src/api/errors.js';
+import { registerInProcessMonitor } from '../../../src/sdk/core/in-process-monitor.js';
+import { ConnectionMonitor } from '../../../src/sdk/networkservice/monitor.js';
+import { livenessMonitor, PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
 import { FakeMonitor, trackTimers, until } from '../networkservice/heal-fakes.js';
 
 const A = 'unix:///run/nsm/nsmgr.sock';
@@ -165,5 +168,22 @@ describe('peer-watch', () => {
     watcher.watch(B, 'c3', () => undefined)();
     watcher.close();
     assert.equal(peer.last().signal.aborted, true, 'close() ends lingering streams too');
+  });
+
+  it('a liveness stream carries no connection, yet breaks when the peer goes away', async () => {
+    const monitor = new ConnectionMonitor();
+    const conn = Connection.fromPartial({ id: 'c1', path: { index: 0, pathSegments: [{ name: 'a', id: 'c1' }] } });
+    monitor.update(conn);
+    const unregister = registerInProcessMonitor('unix:///x/live.sock', monitor.implementation());
+    const events = livenessMonitor('unix:///x/live.sock', new AbortController().signal)[Symbol.asyncIterator]();
+    const first = (await events.next()).value as ConnectionEvent;
+    assert.equal(first.type, ConnectionEventType.INITIAL_STATE_TRANSFER);
+    assert.deepEqual(first.connections, {});
+    const next = events.next();
+    monitor.update(Connection.fromPartial({ ...conn, networkService: 'x' }));
+    monitor.remove(conn);
+    await new Promise((r) => setTimeout(r, 20)); // events leave after a few ms: none may reach this stream
+    unregister();
+    await assert.rejects(next, (err: unknown) => err instanceof UnavailableError);
   });
 });
