@@ -4,9 +4,12 @@
 // connection DELETEd or DOWN; tells break listeners when the stream breaks (or cannot open) and reconnect
 // listeners when it is back. A stream nobody
 // watches any more may stay open a little (`lingerMs`), so back-to-back connections to one peer do not
-// each open and tear down a stream (and receive the peer's whole initial state).
+// each open and tear down a stream (and receive the peer's whole initial state). A peer watched only for its
+// breaks and comebacks (a forwarder or endpoint watching its nsmgr) is asked for a scope no connection is in:
+// it then sends no event at all, instead of every event of every connection it holds; the first `watch`
+// re-opens the stream with every connection in scope (not a break).
 import { createClient } from 'nice-grpc';
-import { ConnectionEventType, MonitorConnectionDefinition, State, type ConnectionEvent } from '../../api/index.js';
+import { ConnectionEventType, MonitorConnectionDefinition, MonitorScopeSelector, State, type ConnectionEvent } from '../../api/index.js';
 import { channelTo } from '../../api/transport.js';
 import { messageOf } from '../../api/errors.js';
 import { instanceMetadata } from '../core/grpc-metadata.js';
@@ -15,13 +18,18 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { Backoff } from './backoff.js';
 import { sleep } from './sleep.js';
 
-/** Opens a MonitorConnections stream (all connections) to a peer. */
-export type OpenMonitor = (url: string, signal: AbortSignal) => AsyncIterable<ConnectionEvent>;
+/** Every connection of the peer. */
+export const ALL_CONNECTIONS = MonitorScopeSelector.fromPartial({});
+/** No connection of the peer (a path segment id nobody has): the stream only tells that the peer is there. */
+export const NO_CONNECTION = MonitorScopeSelector.fromPartial({ pathSegments: [{ id: 'nsm-peer-watch:no-connection' }] });
+
+/** Opens a MonitorConnections stream to a peer (every connection in `scope`, default all). */
+export type OpenMonitor = (url: string, signal: AbortSignal, scope?: MonitorScopeSelector) => AsyncIterable<ConnectionEvent>;
 
 /** Over gRPC, or directly when the peer runs in this process (core/in-process-monitor). */
-export const grpcMonitor: OpenMonitor = (url, signal) =>
-  inProcessMonitor(url, { pathSegments: [], networkServices: [] }, { signal, metadata: instanceMetadata() }) ??
-  createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections({ pathSegments: [] }, { signal, metadata: instanceMetadata() });
+export const grpcMonitor: OpenMonitor = (url, signal, scope = ALL_CONNECTIONS) =>
+  inProcessMonitor(url, scope, { signal, metadata: instanceMetadata() }) ??
+  createClient(MonitorConnectionDefinition, channelTo(url)).monitorConnections(scope, { signal, metadata: instanceMetadata() });
 
 export interface PeerWatcherOptions {
   open?: OpenMonitor;
@@ -47,6 +55,10 @@ interface Peer {
   abort: AbortController;
   /** Pending close of an unwatched stream (lingerMs). */
   linger?: NodeJS.Timeout;
+  /** Connections are watched here: the stream must carry every connection's events (else NO_CONNECTION). */
+  events: boolean;
+  /** Ends the stream open now (to re-open it with every connection in scope). */
+  current?: AbortController;
 }
 
 export class PeerWatcher {
@@ -67,7 +79,12 @@ export class PeerWatcher {
 
   /** Calls `onDown` once when the peer's connection `id` goes away; returns an unwatch function. */
   watch(url: string, id: string, onDown: Down): () => void {
-    const peer = this.peer(url);
+    const peer = this.peer(url, true);
+    if (!peer.events) {
+      // Opened for breaks and comebacks only: re-open with every connection in scope.
+      peer.events = true;
+      peer.current?.abort();
+    }
     let set = peer.subs.get(id);
     if (!set) peer.subs.set(id, (set = new Set()));
     set.add(onDown);
@@ -112,14 +129,14 @@ export class PeerWatcher {
     this.peers.clear();
   }
 
-  private peer(url: string): Peer {
+  private peer(url: string, events = false): Peer {
     let p = this.peers.get(url);
     if (p?.linger) {
       clearTimeout(p.linger);
       p.linger = undefined;
     }
     if (!p) {
-      p = { subs: new Map(), reconnect: new Set(), breaks: new Set(), abort: new AbortController() };
+      p = { subs: new Map(), reconnect: new Set(), breaks: new Set(), abort: new AbortController(), events };
       this.peers.set(url, p);
       void this.run(url, p);
     }
@@ -158,8 +175,13 @@ export class PeerWatcher {
     let broken = false;
     while (!signal.aborted) {
       let reason = 'monitor stream ended';
+      const current = new AbortController();
+      const end = () => current.abort();
+      signal.addEventListener('abort', end, { once: true });
+      peer.current = current;
+      const events = peer.events;
       try {
-        for await (const ev of this.open(url, signal)) {
+        for await (const ev of this.open(url, current.signal, events ? ALL_CONNECTIONS : NO_CONNECTION)) {
           if (ev.type === ConnectionEventType.INITIAL_STATE_TRANSFER) {
             backoff.reset();
             if (broken) {
@@ -177,7 +199,13 @@ export class PeerWatcher {
       } catch (err) {
         reason = `monitor stream broke: ${messageOf(err)}`;
       }
+      // Ended by watch() to re-open with every connection in scope: not a break.
+      const widened = current.signal.aborted && events !== peer.events;
+      signal.removeEventListener('abort', end);
+      if (peer.current === current) peer.current = undefined;
+      current.abort();
       if (signal.aborted) return;
+      if (widened) continue;
       if (!broken) for (const cb of [...peer.breaks]) cb(reason);
       broken = true;
       if (peer.subs.size > 0) this.log.info({ url, reason, connections: peer.subs.size }, 'peer lost');

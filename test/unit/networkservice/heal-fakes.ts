@@ -3,7 +3,7 @@
 // that sets the connected URL and path, and a tracker of live timers.
 import type { TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Connection, ConnectionEventType, State, type ConnectionEvent } from '../../../src/api/index.js';
+import { Connection, ConnectionEventType, State, type ConnectionEvent, type MonitorScopeSelector } from '../../../src/api/index.js';
 import { element, type NetworkServiceElement } from '../../../src/sdk/core/chain.js';
 import { setConnectedUrl } from '../../../src/sdk/networkservice/connect.js';
 import type { OpenMonitor, PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
@@ -25,6 +25,8 @@ export class FakeStream {
   constructor(
     readonly url: string,
     readonly signal: AbortSignal,
+    /** The scope asked for (undefined: every connection). */
+    readonly scope?: MonitorScopeSelector,
   ) {}
 
   push(ev: ConnectionEvent | Error | null): void {
@@ -73,8 +75,8 @@ export class FakeStream {
 export class FakeMonitor {
   readonly streams: FakeStream[] = [];
   readonly openedAt: number[] = [];
-  readonly open: OpenMonitor = (url, signal) => {
-    const s = new FakeStream(url, signal);
+  readonly open: OpenMonitor = (url, signal, scope) => {
+    const s = new FakeStream(url, signal, scope);
     this.streams.push(s);
     this.openedAt.push(performance.now());
     return s.events();

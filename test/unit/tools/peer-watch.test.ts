@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { State } from '../../../src/api/index.js';
-import { PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
+import { ALL_CONNECTIONS, NO_CONNECTION, PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
 import { FakeMonitor, trackTimers, until } from '../networkservice/heal-fakes.js';
 
 const A = 'unix:///run/nsm/nsmgr.sock';
@@ -149,6 +149,32 @@ describe('peer-watch', () => {
     assert.equal(peer.last().signal.aborted, true);
     assert.equal(watcher.size, 0);
   });
+  it('a peer watched only for breaks and comebacks is asked for no connection; the first watch re-opens with all (not a break)', async () => {
+    const { peer, watcher } = setup();
+    let breaks = 0;
+    let backs = 0;
+    watcher.onBreak(A, () => breaks++);
+    watcher.onReconnect(A, () => backs++);
+    assert.deepEqual(peer.streams[0]!.scope, NO_CONNECTION);
+    peer.streams[0]!.initial();
+    const got: string[] = [];
+    watcher.watch(A, 'c1', (r) => got.push(r));
+    assert.equal(peer.streams[0]!.signal.aborted, true, 'the narrow stream ends');
+    await until(() => peer.streams.length === 2, 1000, 're-opened');
+    assert.deepEqual(peer.streams[1]!.scope, ALL_CONNECTIONS);
+    peer.streams[1]!.initial();
+    peer.streams[1]!.update('c1', State.DOWN);
+    await until(() => got.length === 1, 1000, 'c1 told');
+    assert.deepEqual([breaks, backs], [0, 0], 'no break, no comeback');
+    // A break still tells, and the stream re-opens with every connection in scope.
+    watcher.watch(A, 'c2', () => undefined);
+    peer.streams[1]!.break();
+    await until(() => peer.streams.length === 3, 1000, 're-opened after the break');
+    assert.deepEqual(peer.streams[2]!.scope, ALL_CONNECTIONS);
+    assert.equal(breaks, 1);
+    watcher.close();
+  });
+
   it('with lingerMs, an unwatched stream stays open that long and is reused by the next watch', async () => {
     const peer = new FakeMonitor();
     const watcher = new PeerWatcher({ open: peer.open, minBackoffMs: 10, maxBackoffMs: 40, lingerMs: 60 });
