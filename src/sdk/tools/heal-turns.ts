@@ -26,7 +26,7 @@ class Turns {
         const onAbort = () => {
           const i = this.waiting.indexOf(grant);
           if (i >= 0) this.waiting.splice(i, 1);
-          reject(signal.reason);
+          reject(signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
         };
         this.waiting.push(grant);
         signal.addEventListener('abort', onAbort, { once: true });
