@@ -109,6 +109,7 @@ async function healStormPhase(): Promise<void> {
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const mib = (k: string) => `${((peak.get(k) ?? 0) / 1024).toFixed(0)}`;
     const cpuNote = `restarted forwarder listening after ${((listening - kill) / 1000).toFixed(1)} s; CPU seconds from the kill to the last heal: forwarder ${fwdCpu.toFixed(1)} (restarted process), nsmgr ${cpu[1]!.toFixed(1)}, registry ${cpu[0]!.toFixed(1)}, nse ${cpu[2]!.toFixed(1)}, clients (bench process) ${clientCpu.toFixed(1)}; peak RSS MiB: forwarder ${mib('forwarder')} (${(rssBefore / 1024).toFixed(0)} before the kill), nsmgr ${mib('nsmgr')}, registry ${mib('registry')}, nse ${mib('nse')}, clients ${mib('clients')}; load average ${load}`;
+    log(`heal-storm: ${cpuNote}`);
     if (waiting > 0) {
       missing('heal.storm.seconds', `${waiting} of ${ids.length} connections not UP again within ${(WAIT_MS / 1000).toFixed(0)} s (${ids.length - waiting} were); ${cpuNote}`);
     } else {
