@@ -43,8 +43,17 @@ async function healStormPhase(): Promise<void> {
     let fwd = await start(fwdOpts.name, fwdArgs, /^forwarder .* listening on /);
     const nse = await start('nse-storm', ['nse', 'icmp-responder', '--name', 'nse-storm', '--nsmgr', nsmgrUrl, '--netns', nseNs, '--listen', mesh.sock('nse-storm'), '--cidr', '169.254.0.0/16'], /^nse .* serving /);
     const upAt = new Map<string, number>();
+    // Connections UP again since the kill, counted as they come (a scan of every id each poll cost the bench's own CPU).
+    let kill = Infinity;
+    const upAgain = new Set<string>();
+    const onState = (id: string, state: string) => {
+      if (state !== 'UP') return;
+      const now = Date.now();
+      upAt.set(id, now);
+      if (now >= kill) upAgain.add(id);
+    };
     for (let k = 0; k < NS; k++) {
-      clients.push(await MeshClient.create({ name: `bench-storm-${k}`, nsmgrUrl, ...(LOG_DIR ? { log: createLogger(`bench-storm-${k}`, 'info') } : {}), onState: (id, state) => state === 'UP' && upAt.set(id, Date.now()) }));
+      clients.push(await MeshClient.create({ name: `bench-storm-${k}`, nsmgrUrl, ...(LOG_DIR ? { log: createLogger(`bench-storm-${k}`, 'info') } : {}), onState }));
     }
     const { conns, made, failed, firstErr, seconds: setupSeconds } = await connectMany(clients, cns, N, CONC, 120_000);
     log(`heal-storm: ${conns.length} connections in ${setupSeconds.toFixed(1)} s (${failed} failed)`);
@@ -57,7 +66,8 @@ async function healStormPhase(): Promise<void> {
     const others = [reg, nsmgr, nse];
     const cpu0 = others.map((p) => cpuSeconds(p.pid));
     const self0 = process.cpuUsage();
-    const kill = Date.now();
+    kill = Date.now();
+    const killMono = process.hrtime.bigint() / 1000n;
     log('heal-storm: SIGKILL the forwarder, restart it at once');
     // Peak RSS of every mesh process (and the bench's own) during the storm, sampled every 200 ms.
     const peak = new Map<string, number>();
@@ -77,7 +87,8 @@ async function healStormPhase(): Promise<void> {
     let waiting = ids.length;
     let lastReport = Date.now();
     while (Date.now() < deadline) {
-      waiting = ids.filter((id) => (upAt.get(id) ?? 0) < kill).length;
+      // Every connection of these clients is one of `ids`.
+      waiting = ids.length - upAgain.size;
       if (waiting === 0) break;
       if (Date.now() - lastReport > 5000) {
         log(`heal-storm: ${waiting} of ${ids.length} not UP again after ${((Date.now() - kill) / 1000).toFixed(1)} s`);
@@ -89,6 +100,8 @@ async function healStormPhase(): Promise<void> {
     sample();
     const healed = Math.max(...ids.map((id) => upAt.get(id) ?? 0));
     const seconds = (healed - kill) / 1000;
+    // Monotonic microseconds (the clock of --cpu-prof profiles): the storm's window, to cut profiles to it.
+    log(`heal-storm: storm window (monotonic us) ${killMono} ${killMono + BigInt(Math.round((healed - kill) * 1000))}`);
     const cpu = others.map((p, j) => cpuSeconds(p.pid) - cpu0[j]!);
     const fwdCpu = cpuSeconds(fwd.pid);
     const selfCpu = process.cpuUsage(self0);
@@ -96,6 +109,7 @@ async function healStormPhase(): Promise<void> {
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const mib = (k: string) => `${((peak.get(k) ?? 0) / 1024).toFixed(0)}`;
     const cpuNote = `restarted forwarder listening after ${((listening - kill) / 1000).toFixed(1)} s; CPU seconds from the kill to the last heal: forwarder ${fwdCpu.toFixed(1)} (restarted process), nsmgr ${cpu[1]!.toFixed(1)}, registry ${cpu[0]!.toFixed(1)}, nse ${cpu[2]!.toFixed(1)}, clients (bench process) ${clientCpu.toFixed(1)}; peak RSS MiB: forwarder ${mib('forwarder')} (${(rssBefore / 1024).toFixed(0)} before the kill), nsmgr ${mib('nsmgr')}, registry ${mib('registry')}, nse ${mib('nse')}, clients ${mib('clients')}; load average ${load}`;
+    log(`heal-storm: ${cpuNote}`);
     if (waiting > 0) {
       missing('heal.storm.seconds', `${waiting} of ${ids.length} connections not UP again within ${(WAIT_MS / 1000).toFixed(0)} s (${ids.length - waiting} were); ${cpuNote}`);
     } else {

@@ -4,7 +4,7 @@ import { Connection, type NetworkServiceImplementation, type NetworkServiceReque
 import { BACKGROUND_EVENT } from './begin.js';
 import type { NetworkServiceHandler } from './chain.js';
 import { newCtx } from './ctx.js';
-import { toServerError } from '../../api/errors.js';
+import { messageOf, Status, statusOf, toServerError } from '../../api/errors.js';
 import { incomingFrom } from './grpc-metadata.js';
 import type { Logger } from './log.js';
 
@@ -36,7 +36,12 @@ export function networkServiceImplementation(handler: NetworkServiceHandler, log
         if (call.signal.aborted && !known) closeAbandoned(handler, conn, log);
         return conn;
       } catch (err) {
-        log.warn({ connId: req.connection?.id, err }, 'request failed');
+        const code = statusOf(err);
+        // A refusal made here (busy, no forwarder yet) or a caller that gave up is routine in a heal storm: one line
+        // without the stack (formatting it cost more than the refusal). A next hop's failure keeps its stack and causes.
+        const refusal = code === Status.RESOURCE_EXHAUSTED || (code === Status.UNAVAILABLE && !(err instanceof Error && err.cause));
+        if (refusal || code === Status.CANCELLED) log.warn({ connId: req.connection?.id, code, err: messageOf(err) }, 'request failed');
+        else log.warn({ connId: req.connection?.id, err }, 'request failed');
         throw toServerError(err);
       }
     },

@@ -3,7 +3,8 @@
 // died) or the nsmgr reports the connection DOWN or DELETEd (a hop after it died),
 // or a refresh fails, it re-requests the same path; when the data path is broken
 // too (the liveness check fails), it closes the old path and asks for a new
-// selection (state RESELECT_REQUESTED). Retries back off (with jitter) from 100 ms to 2 s until
+// selection (state RESELECT_REQUESTED). At most a few attempts of the process go to one nsmgr at a time
+// (tools/heal-turns: the others wait for a turn rather than be refused by a busy nsmgr). Retries back off (with jitter) from 100 ms to 2 s until
 // a request succeeds or the user closes the connection; an attempt that ran out of time gives the next one
 // twice as long (up to `maxAttemptTimeoutMs`), so a slow, busy node finishes heals instead of redoing them. A liveness check that cannot run
 // (a missing tool) leaves the connection UP and logs one warning. Sits between refresh and connect.
@@ -18,6 +19,7 @@ import { cannotCheck, type LivenessCheck, type LivenessVerdict } from '../tools/
 import { LivenessBeat } from './liveness-beat.js';
 import type { PeerWatcher } from '../tools/peer-watch.js';
 import { sleep } from '../tools/sleep.js';
+import { sharedHealTurns, type HealTurns } from '../tools/heal-turns.js';
 
 export type HealState = 'UP' | 'HEALING';
 
@@ -36,6 +38,8 @@ export interface HealOptions {
   /** The longest deadline an attempt grows to after attempts that timed out (default 15 s). */
   maxAttemptTimeoutMs?: number;
   onState?: (connId: string, state: HealState, conn?: Connection) => void;
+  /** Turns for heal attempts per nsmgr URL (default: this process's shared ones, tools/heal-turns). */
+  turns?: HealTurns;
 }
 
 interface Healing {
@@ -57,6 +61,15 @@ interface Healing {
   warned: boolean;
 }
 
+/**
+ * Whether a failed attempt ran out of its time: DEADLINE_EXCEEDED, or cancelled once its deadline had passed
+ * (the lean transport ends a call whose signal fired with a plain abort, CANCELLED, whatever the reason).
+ */
+function ranOutOfTime(err: unknown, elapsedMs: number, timeoutMs: number): boolean {
+  const code = statusOf(err);
+  return code === Status.DEADLINE_EXCEEDED || (code === Status.CANCELLED && elapsedMs >= timeoutMs * 0.95);
+}
+
 /** Per connection: heal's state. */
 const HEAL = createContextKey<Healing>('heal.state');
 
@@ -68,6 +81,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
   const attemptTimeout = opts.attemptTimeoutMs ?? 5000;
   const maxAttemptTimeout = Math.max(attemptTimeout, opts.maxAttemptTimeoutMs ?? 15_000);
   const beat = opts.liveness && interval > 0 ? new LivenessBeat(interval) : undefined;
+  const turns = opts.turns ?? sharedHealTurns();
 
   /** Runs the check; 'cannot check' counts as alive, with one warning per connection. */
   const isDead = async (st: Healing, ctx: Ctx, conn: Connection): Promise<boolean> => {
@@ -100,8 +114,17 @@ export function heal(opts: HealOptions): NetworkServiceElement {
       while (st.healing && !st.closed) {
         // A broken data plane means a new selection; a broken control plane alone, the same path.
         const dataplaneDown = reselect || (opts.liveness && st.last ? await isDead(st, ctx, st.last) : false);
+        // A turn among this process's heals to the same nsmgr (heal-turns); Close ends the wait.
+        let release: () => void;
+        try {
+          release = await turns.enter(connectedUrl(ctx) ?? '', st.closing.signal);
+        } catch {
+          return;
+        }
+        if (!st.healing || st.closed) return release();
         st.attempt = true;
         let delay: number;
+        const began = performance.now();
         try {
           await st.factory!.request((req) => {
             if (dataplaneDown) req.connection!.state = State.RESELECT_REQUESTED;
@@ -109,11 +132,12 @@ export function heal(opts: HealOptions): NetworkServiceElement {
           return;
         } catch (err) {
           if (err instanceof ConnectionClosedError) return;
-          if (statusOf(err) === Status.DEADLINE_EXCEEDED) timeoutMs = Math.min(timeoutMs * 2, maxAttemptTimeout);
+          if (ranOutOfTime(err, performance.now() - began, timeoutMs)) timeoutMs = Math.min(timeoutMs * 2, maxAttemptTimeout);
           delay = backoff.next();
           ctx.log.info({ connId: st.id, err, retryMs: delay, reselect: dataplaneDown, nextTimeoutMs: timeoutMs }, 'heal attempt failed');
         } finally {
           st.attempt = false;
+          release();
         }
         await sleep(delay, st.closing.signal, { unref: true });
       }

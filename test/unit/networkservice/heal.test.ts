@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { heal, type HealOptions, type HealState } from '../../../src/sdk/networkservice/heal.js';
 import type { LivenessVerdict } from '../../../src/sdk/tools/liveness.js';
 import { PeerWatcher } from '../../../src/sdk/tools/peer-watch.js';
+import { healTurns } from '../../../src/sdk/tools/heal-turns.js';
 import { FakeMonitor, fakeHop, nextIdOf, RecordingWatcher, trackTimers, until } from './heal-fakes.js';
 
 const URL = 'unix:///run/nsm/nsmgr.sock';
@@ -61,7 +62,12 @@ describe('heal', () => {
     await handler.close(conn, newCtx());
   });
 
-  it('an attempt that runs out of time gives the next one twice as long, up to maxAttemptTimeoutMs', async (t) => {
+  for (const [how, fail] of [
+    ['the deadline (TimeoutError)', (signal: AbortSignal) => signal.throwIfAborted()],
+    ['a plain abort once the deadline passed (the lean transport: CANCELLED)', () => {
+      throw Object.assign(new Error('The operation has been aborted'), { name: 'AbortError' });
+    }],
+  ] as const) it(`an attempt that runs out of time gives the next one twice as long, up to maxAttemptTimeoutMs: ${how}`, async (t) => {
     trackTimers(t);
     const watcher = new RecordingWatcher();
     const states: HealState[] = [];
@@ -75,7 +81,7 @@ describe('heal', () => {
           const t0 = performance.now();
           await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
           spent.push(performance.now() - t0);
-          ctx.signal.throwIfAborted();
+          fail(ctx.signal);
         }
         return next.request(req, ctx);
       },
@@ -90,6 +96,34 @@ describe('heal', () => {
     for (const [i, want] of [100, 200, 300, 300].entries()) assert.ok(spent[i]! >= want - 5, `attempt ${i} lasted ${spent[i]!.toFixed(0)} ms, want >= ${want} (${all})`);
     assert.ok(spent[3]! < 550, `capped at 300 ms (${all})`);
     await handler.close(conn, newCtx());
+  });
+
+  it('heal attempts to one nsmgr take turns: at most `turns` at a time, every connection heals', async (t) => {
+    trackTimers(t);
+    const watcher = new RecordingWatcher();
+    const up: string[] = [];
+    const hop = fakeHop(URL);
+    let now = 0;
+    let most = 0;
+    const slow = element({
+      async request(req, ctx, next) {
+        most = Math.max(most, ++now);
+        try {
+          await new Promise((r) => setTimeout(r, 10));
+          return await next.request(req, ctx);
+        } finally {
+          now--;
+        }
+      },
+    });
+    const handler = chain(begin(), heal({ watcher: watcher.asPeerWatcher, turns: healTurns(2), minBackoffMs: 5, maxBackoffMs: 5, livenessIntervalMs: 0, onState: (id, s) => s === 'UP' && up.push(id) }), slow, hop);
+    const ids = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+    const conns = await Promise.all(ids.map((id) => handler.request(NetworkServiceRequest.fromPartial({ connection: { id, networkService: 'svc' } }), newCtx())));
+    most = 0;
+    for (const id of ids) watcher.down(nextIdOf(id), 'down at the next hop');
+    await until(() => up.length === ids.length, 5000, 'all healed');
+    assert.equal(most, 2);
+    for (const c of conns) await handler.close(c, newCtx());
   });
 
   it('a broken stream: re-requests the same path with doubling backoff until it works; HEALING then UP', async (t) => {
