@@ -3,16 +3,17 @@
 // The client side offers its underlay address (src_ip) and a VNI; the endpoint side
 // adds its own (dst_ip). The underlay may be IPv4 or IPv6 (MTU 1450 or 1430). Either side can make its
 // interface ahead of the answer (prepare, prepareEndpoint: see tools/early-tunnel, tools/early-veth).
-import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
 import { aheadOfAnswer, type MechanismEnv, type PreparedTunnel, type ProgramContext, type RemoteMechanism, type Side } from '../../../sdk/tools/mechanism-module.js';
 import { P, VXLAN, vxlanMechanism } from '../../../sdk/tools/mechanisms.js';
 import { configure, configureOrRemove, createOrAdopt, keptInPlace, removeLinks } from '../common/links.js';
+import { VniBook } from './vni-book.js';
 
 /** VXLAN's outer headers: Ethernet 14 + UDP 8 + VXLAN 8, plus IPv4 20 or IPv6 40. */
 const overhead = (remote: string) => (isIP(remote) === 6 ? 70 : 50);
-const newVni = () => randomInt(1, 2 ** 24);
+/** The VNIs of this process's connections: offers and answers avoid one another's (vni-book). */
+const vnis = new VniBook();
 
 function validVni(v: string | undefined): number | undefined {
   const n = Number(v ?? '');
@@ -21,7 +22,7 @@ function validVni(v: string | undefined): number | undefined {
 
 async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'client' | 'endpoint') {
   const remote = role === 'client' ? m.parameters[P.dstIp]! : m.parameters[P.srcIp]!;
-  const vni = Number(m.parameters[P.vni]);
+  const vni = vnis.use(p.underlayIp, p.connId, Number(m.parameters[P.vni]));
   const links = [{ netns: side.netns, name: side.name }];
   const mtu = mtuOf(p, remote);
   // After a forwarder restart: the tunnel as this Request wants it, kept without a kernel command.
@@ -111,9 +112,16 @@ export const vxlan: RemoteMechanism = {
     if (isIP(src) !== isIP(env.underlayIp)) return `VXLAN "src_ip" ${src} is IPv${isIP(src)} but this forwarder's underlay is IPv${isIP(env.underlayIp)} (${env.underlayIp})`;
     return undefined;
   },
-  offer: (env, previous, incoming) =>
-    vxlanMechanism({ [P.srcIp]: env.underlayIp, [P.vni]: previous?.parameters[P.vni] ?? incoming?.parameters[P.vni] ?? String(newVni()) }),
-  accept: (m, env) => vxlanMechanism({ ...m.parameters, [P.dstIp]: env.underlayIp, [P.vni]: String(validVni(m.parameters[P.vni]) ?? newVni()) }),
+  offer: (env, previous, incoming, connId) =>
+    vxlanMechanism({ [P.srcIp]: env.underlayIp, [P.vni]: previous?.parameters[P.vni] ?? incoming?.parameters[P.vni] ?? String(vnis.fresh(env.underlayIp, connId)) }),
+  // An offered VNI another connection here uses (the kernel would refuse a second interface with it) is answered
+  // with another; the client side then makes its interface with the answer's (early-tunnel: it does not fit).
+  accept: (m, env, connId) => {
+    const offered = validVni(m.parameters[P.vni]);
+    const vni = offered !== undefined && !vnis.takenByOther(env.underlayIp, offered, connId) ? vnis.use(env.underlayIp, connId, offered) : vnis.fresh(env.underlayIp, connId);
+    return vxlanMechanism({ ...m.parameters, [P.dstIp]: env.underlayIp, [P.vni]: String(vni) });
+  },
+  release: async (connId) => vnis.release(connId),
   program,
   prepare,
   prepareEndpoint,
