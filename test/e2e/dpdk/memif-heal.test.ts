@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { sweepStaleTestNetns } from '../helpers/netns.js';
 import { waitFor } from '../helpers/mesh.js';
-import { hasTestpmd, memifMesh, nthLine } from './helpers.js';
+import { appStats, hasTestpmd, memifMesh, nthLine } from './helpers.js';
 
 before(async () => {
   await sweepStaleTestNetns();
@@ -44,6 +44,10 @@ test('MEMIF heal: a killed cross-connect or endpoint testpmd is noticed by the c
   await t.test('Close: the endpoint counted packets both ways after the last heal; no DPDK process, log or socket is left', async () => {
     const heals = app.lines().filter((l) => l.includes('"state":"HEALING"')).length;
     t.diagnostic(`heals: ${heals}; reasons: ${app.stderr.split('\n').filter((l) => l.includes('healing')).map((l) => (JSON.parse(l) as { reason?: string }).reason).join(' | ')}`);
+    // A memif port's counters read 0 once its peer is gone (the forwarder may stop the cross-connect
+    // before the Close reaches the endpoint), so the report at Close is the application's last periodic
+    // sample: wait for one that counted the packets since the last heal.
+    await waitFor('the endpoint\'s application counted packets', () => appStats(nseDir).rx > 0, 10_000);
     assert.deepEqual(await app.stop(), { code: 0, signal: null }, mesh.logs());
     await waitFor('the endpoint\'s counts', () => nse.lines().some((l) => l.includes('"memif"') && (JSON.parse(l) as { memif: { rx: number } }).memif.rx > 1000), 10_000);
     const counts = nse.lines().filter((l) => l.includes('"memif"')).map((l) => (JSON.parse(l) as { memif: { rx: number; tx: number } }).memif);
