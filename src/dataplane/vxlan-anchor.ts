@@ -37,7 +37,9 @@ export class VxlanAnchors {
     let p = this.made.get(key);
     if (!p) {
       p = this.make(ns, nsId, local, port, this.made.size).catch((err: unknown) => {
-        this.log?.warn({ underlay: netnsKey(ns), port, err: String(err) }, 'VXLAN anchor not made: a connection made right after the last one closed waits for a new UDP socket');
+        // Taken: an interface with that VNI on that port (e.g. another driver's anchor in this process) holds the socket already.
+        if (/File exists/i.test(String(err))) this.log?.debug({ underlay: netnsKey(ns), port }, 'VXLAN anchor VNI taken there: the socket is held already');
+        else this.log?.warn({ underlay: netnsKey(ns), port, err: String(err) }, 'VXLAN anchor not made: a connection made right after the last one closed waits for a new UDP socket');
       });
       this.made.set(key, p);
     }

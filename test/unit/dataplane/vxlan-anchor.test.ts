@@ -8,12 +8,12 @@ import { ANCHOR_VNI, VxlanAnchors } from '../../../src/dataplane/vxlan-anchor.js
 import type { RtnlDriver } from '../../../src/dataplane/rtnl-driver.js';
 import type { NetnsRef } from '../../../src/dataplane/netns.js';
 
-function fakeRtnl(fail = false) {
+function fakeRtnl(fail: false | string = false) {
   const calls: string[] = [];
   const rtnl = {
     createVxlan: async (ns: NetnsRef, _id: string | undefined, target: NetnsRef, _t: unknown, v: { name: string; vni: number; local: string; port: number }) => {
       calls.push(`create ${ns.kind === 'named' ? ns.name : ns.kind} -> ${target.kind} ${v.name} vni ${v.vni} ${v.local}:${v.port}`);
-      if (fail) throw new Error('File exists');
+      if (fail) throw new Error(fail);
     },
     aliasUp: async (_t: NetnsRef, _id: unknown, name: string, alias: string) => void calls.push(`up ${name} ${alias}`),
     closeFor: () => void calls.push('closeFor'),
@@ -41,7 +41,7 @@ describe('VxlanAnchors', () => {
   });
 
   it('a failure is logged, not thrown; after close nothing is made', async () => {
-    const { rtnl, calls } = fakeRtnl(true);
+    const { rtnl, calls } = fakeRtnl('setns into /proc/1/fd/9 failed');
     const warned: string[] = [];
     const log = { warn: (_o: object, m: string) => void warned.push(m), debug: () => undefined };
     const a = new VxlanAnchors(rtnl, log as never, openNetns);
@@ -50,5 +50,14 @@ describe('VxlanAnchors', () => {
     a.close();
     await a.ensure({ kind: 'named', name: 'other' }, undefined, '198.18.0.1', 4789);
     assert.equal(calls.filter((c) => c.startsWith('create')).length, 1);
+  });
+
+  it('the VNI taken there (another anchor holds the socket) is no warning', async () => {
+    const { rtnl } = fakeRtnl('link add nsm-anchor0 type vxlan id 16777215: File exists');
+    const warned: string[] = [];
+    const a = new VxlanAnchors(rtnl, { warn: (_o: object, m: string) => void warned.push(m), debug: () => undefined } as never, openNetns);
+    await a.ensure({ kind: 'host' }, undefined, '198.18.0.1', 4789);
+    assert.deepEqual(warned, []);
+    a.close();
   });
 });
