@@ -8,6 +8,7 @@ import { ALIAS_PREFIX } from './alias.js';
 import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
 import { describeNetns, deleteNamedNetns, netnsKey, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
 import { RtnlDriver } from './rtnl-driver.js';
+import { VxlanAnchors } from './vxlan-anchor.js';
 import { listLinksIn, writeSysctlIn, type LinkInfo } from './ns-exec.js';
 import { checkAlias, checkCidr, checkIfName, checkIp, checkMtu, checkPort, checkSysctl, checkVni } from './validate.js';
 
@@ -19,6 +20,8 @@ export interface KernelDriverOptions {
   idleMs?: number;
   /** Hot-path operations over rtnetlink (default: yes unless NSM_RTNL=0; ip when the FFI cannot load). */
   rtnl?: boolean;
+  /** Over rtnetlink: a VXLAN anchor per underlay keeps its UDP socket open (vxlan-anchor.ts; default: yes unless NSM_VXLAN_ANCHOR=0). */
+  vxlanAnchor?: boolean;
 }
 
 export interface VethSpec {
@@ -73,6 +76,7 @@ export class KernelDriver {
   private readonly ids = new Map<string, string>();
   /** In-process rtnetlink for the hot path; undefined: everything goes through ip. */
   private readonly rtnl: RtnlDriver | undefined;
+  private readonly anchors: VxlanAnchors | undefined;
 
   constructor(opts: KernelDriverOptions = {}) {
     this.log = opts.logger;
@@ -84,6 +88,7 @@ export class KernelDriver {
           ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
         })
       : undefined;
+    this.anchors = this.rtnl && (opts.vxlanAnchor ?? process.env.NSM_VXLAN_ANCHOR !== '0') ? new VxlanAnchors(this.rtnl, opts.logger) : undefined;
     const poolOpts: ConstructorParameters<typeof IpBatchPool>[0] = {};
     if (opts.logger) poolOpts.logger = opts.logger;
     if (opts.timeoutMs !== undefined) poolOpts.timeoutMs = opts.timeoutMs;
@@ -150,6 +155,8 @@ export class KernelDriver {
     const rt = this.rtnl;
     try {
       if (rt) {
+        // The underlay's UDP socket stays open between connections (vxlan-anchor.ts); made once, never fails.
+        if (this.anchors) await this.anchors.ensure(ns, this.idOf(ns), local.address, port);
         const v = { name, vni, local: local.address, ...(remote ? { remote: remote.address } : {}), port, ...(dev !== undefined ? { dev } : {}), ...(mtu !== undefined ? { mtu } : {}) };
         await rt.createVxlan(ns, this.idOf(ns), target, this.idOf(target), v, spec.background);
       } else await this.chan(ns).run(`link add ${name}${m}${into} type vxlan id ${vni} local ${local.address}${remote ? ` remote ${remote.address}` : ''} dstport ${port}${d}`);
@@ -367,6 +374,7 @@ export class KernelDriver {
   /** Stop all channel processes. */
   close(): void {
     this.pool.closeAll();
+    this.anchors?.close();
     this.rtnl?.closeAll();
   }
 

@@ -234,3 +234,22 @@ export function openRtnlSocket(path: string | undefined, timeoutMs?: number): Rt
     throw err;
   }
 }
+
+/**
+ * A new, empty network namespace of this process's own, as an open file: the calling thread enters it only for
+ * unshare(2) and comes straight back (as in openRtnlSocket). It has no name and lives while the file (or a socket
+ * in it) is open; the kernel removes it, with the virtual links in it, when the last one closes or the process ends.
+ */
+export function openPrivateNetns(): number {
+  const s = rtnlSys();
+  selfFd ??= openSync('/proc/thread-self/ns/net', 'r');
+  if (s.unshare(CLONE_NEWNET) !== 0) throw new Error(`unshare of a network namespace failed (errno ${s.errno()}): needs root`);
+  try {
+    return openSync('/proc/thread-self/ns/net', 'r');
+  } finally {
+    if (s.setns(selfFd, CLONE_NEWNET) !== 0) {
+      process.emitWarning('rtnl: cannot return to our own network namespace');
+      process.exit(70);
+    }
+  }
+}

@@ -25,6 +25,8 @@ export const EAGAIN = 11;
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   setns(fd: number, nstype: number): number;
+  /** unshare(2) for the calling thread (CLONE_NEWNET: it enters a new, empty network namespace). */
+  unshare(flags: number): number;
   send(fd: number, buf: Buffer, len: number, flags: number): number;
   /** send(2) on one of koffi's worker threads (for calls the kernel sleeps in). */
   sendAsync(fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, n: number) => void): void;
@@ -47,6 +49,7 @@ function bind(): Libc {
   const lib = koffi.load('libc.so.6');
   const socket = lib.func('int socket(int, int, int)');
   const setns = lib.func('int setns(int, int)');
+  const unshare = lib.func('int unshare(int)');
   const send = lib.func('long send(int, const void *, size_t, int)');
   const recv = lib.func('long recv(int, _Out_ void *, size_t, int)');
   const sendto = lib.func('long sendto(int, const void *, size_t, int, const void *, uint32_t)');
@@ -57,6 +60,7 @@ function bind(): Libc {
   return {
     socket: (d, t, p) => socket(d, t, p) as number,
     setns: (fd, t) => setns(fd, t) as number,
+    unshare: (f) => unshare(f) as number,
     send: (fd, b, l, f) => Number(send(fd, b, l, f)),
     sendAsync: (fd, b, l, f, cb) => {
       send.async(fd, b, l, f, (err: unknown, n: unknown) => cb(err, Number(n)));

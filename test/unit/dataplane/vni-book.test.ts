@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { vxlan } from '../../../src/dataplane/mechanisms/vxlan/index.js';
-import { VniBook } from '../../../src/dataplane/mechanisms/vxlan/vni-book.js';
+import { ANCHOR_VNI, VniBook } from '../../../src/dataplane/mechanisms/vxlan/vni-book.js';
 import { P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 
 /** A picker that returns the given numbers in turn. */
@@ -55,5 +55,14 @@ describe('VniBook', () => {
     assert.equal(vxlan.accept(offer, env, 'conn-c').parameters[P.vni], '4242', 'free again after its Close');
     void vxlan.release!('conn-b', undefined as never);
     void vxlan.release!('conn-c', undefined as never);
+  });
+});
+
+describe('VniBook and the VXLAN anchor', () => {
+  it('never picks the anchor VNI and answers an offer of it with another', () => {
+    const book = new VniBook(picks(ANCHOR_VNI, 12));
+    assert.equal(book.fresh('u', 'a'), 12);
+    assert.equal(book.takenByOther('u', ANCHOR_VNI, 'b'), true);
+    assert.equal(new VniBook().fresh('u', 'x') < ANCHOR_VNI, true);
   });
 });

@@ -5,6 +5,12 @@
 // its connections uses; an endpoint side answers an offer whose VNI another of its connections uses with another.
 import { randomInt } from 'node:crypto';
 
+/**
+ * The VNI of a forwarder's VXLAN anchor (dataplane/vxlan-anchor.ts), on every underlay and port it uses: never
+ * offered, and an offer of it is answered with another (the kernel refuses a second interface with it there).
+ */
+export const ANCHOR_VNI = 2 ** 24 - 1;
+
 /** Entries kept at most (a Request that failed before its Close leaves its entry; the oldest go first). */
 const MAX_ENTRIES = 65_536;
 
@@ -13,10 +19,11 @@ export class VniBook {
   private readonly byConn = new Map<string, string>();
   private readonly users = new Map<string, Set<string>>();
 
-  constructor(private readonly pick: () => number = () => randomInt(1, 2 ** 24)) {}
+  constructor(private readonly pick: () => number = () => randomInt(1, ANCHOR_VNI)) {}
 
   /** Whether a connection other than `connId` uses `vni` in `domain`. */
   takenByOther(domain: string, vni: number, connId: string): boolean {
+    if (vni === ANCHOR_VNI) return true;
     const u = this.users.get(`${domain}/${vni}`);
     return !!u && (u.size > 1 || !u.has(connId));
   }
@@ -25,7 +32,7 @@ export class VniBook {
   fresh(domain: string, connId: string): number {
     for (let i = 0; i < 64; i++) {
       const v = this.pick();
-      if (!this.users.has(`${domain}/${v}`)) return this.use(domain, connId, v);
+      if (v !== ANCHOR_VNI && !this.users.has(`${domain}/${v}`)) return this.use(domain, connId, v);
     }
     return this.use(domain, connId, this.pick());
   }
