@@ -1,7 +1,8 @@
 // Diagnostic: CPU time (utime+stime from /proc/PID/stat) each mesh process spends per local Request+Close,
 // to see where the request path's time goes. Run: node --import tsx bench/request-cpu.ts [runs] [--with-forwarder]
 // (--with-forwarder: the forwarder in the nsmgr's process, --background-removal, as the latency benches run it).
-// NSM_RTNL=0 puts the forwarder's kernel work back on its `ip -batch` children (the *TreeCpuMs figures include them).
+// --hold N: N connections (other interfaces of the client's namespace) stay open while the measured ones run, to
+// show costs that grow with the number of connections. NSM_RTNL=0 puts the forwarder's kernel work back on its `ip -batch` children (the *TreeCpuMs figures include them).
 import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { closeAllChannels } from '../src/api/index.js';
@@ -11,8 +12,10 @@ import { freePort, Mesh } from '../test/e2e/helpers/mesh.js';
 import { treeTicks } from './lib/proc-stats.js';
 
 process.env.NSM_LOG_LEVEL ??= 'warn';
-const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
+const RUNS = Number(process.argv.slice(2).find((a, i, all) => /^\d+$/.test(a) && all[i - 1] !== '--hold') ?? 40);
 const WITH_FORWARDER = process.argv.includes('--with-forwarder');
+const holdArg = process.argv.indexOf('--hold');
+const HOLD = holdArg > 0 ? Number(process.argv[holdArg + 1]) : 0;
 // --warn: components at log level warn, as the scale bench runs them (default: info, as the e2e helper starts them).
 const env = process.argv.includes('--warn') ? { env: { NSM_LOG_LEVEL: 'warn' } } : {};
 const ticks = (pid: number) => {
@@ -48,6 +51,11 @@ try {
     return req;
   };
   for (let i = 0; i < 5; i++) await one(i);
+  const held = [];
+  for (let i = 0; i < HOLD; i += 8) {
+    const batch = Array.from({ length: Math.min(8, HOLD - i) }, (_, k) => client.request({ service: 'icmp-responder', ifname: `nsm-h${i + k}`, netnsUrl: `file:///var/run/netns/${c}` }));
+    held.push(...(await Promise.all(batch)));
+  }
   const before = procs.map((p) => ticks(p.pid));
   const sysBefore = procs.map((p) => sysTicks(p.pid));
   const treeBefore = procs.map((p) => treeTicks(p.pid));
@@ -69,6 +77,7 @@ try {
   // with its child processes (ip -batch channels, spawned tools): what the old kernel path cost beside the process itself
   procs.forEach((p, j) => (out[`${p.kind}TreeCpuMs`] = ((treeTicks(p.pid) - treeBefore[j]!) * 10) / RUNS));
   out.totalTreeCpuMs = procs.reduce((a, p) => a + out[`${p.kind}TreeCpuMs`]!, 0) + out.benchClientCpuMs!;
+  out.held = held.length;
   console.log(JSON.stringify(out, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v)));
   if (process.env.NSM_MESH_NODE_ARGS?.includes('--cpu-prof')) console.log(`window ${window}`);
 } finally {
