@@ -4,7 +4,7 @@
 // --threads: CPU per thread of each process (main thread, V8's GC workers, libuv's pool) beside the totals.
 // --hold N: N connections (other interfaces of the client's namespace) stay open while the measured ones run, to
 // show costs that grow with the number of connections. NSM_RTNL=0 puts the forwarder's kernel work back on its `ip -batch` children (the *TreeCpuMs figures include them).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { closeAllChannels } from '../src/api/index.js';
 import { MeshClient } from '../src/components/client.js';
@@ -53,8 +53,8 @@ try {
   };
   for (let i = 0; i < 5; i++) await one(i);
   const held = [];
-  for (let i = 0; i < HOLD; i += 8) {
-    const batch = Array.from({ length: Math.min(8, HOLD - i) }, (_, k) => client.request({ service: 'icmp-responder', ifname: `nsm-h${i + k}`, netnsUrl: `file:///var/run/netns/${c}` }));
+  for (let i = 0; i < HOLD; i += 4) {
+    const batch = Array.from({ length: Math.min(4, HOLD - i) }, (_, k) => client.request({ service: 'icmp-responder', ifname: `nsm-h${i + k}`, netnsUrl: `file:///var/run/netns/${c}` }));
     held.push(...(await Promise.all(batch)));
   }
   // --threads: CPU per thread (main, V8 workers, libuv pool, ...) of each process, by the thread's name
@@ -74,6 +74,9 @@ try {
   };
   const THREADS = process.argv.includes('--threads');
   const thBefore = THREADS ? procs.map((p) => threadTicks(p.pid)) : [];
+  // --stdout-dir DIR: what each process printed during the measured runs goes to DIR/KIND.measured.txt
+  // (diagnostics: e.g. NSM_MESH_NODE_ARGS='--trace-opt --trace-deopt')
+  const stdoutAt = procs.map((p) => p.stdout.length);
   const before = procs.map((p) => ticks(p.pid));
   const sysBefore = procs.map((p) => sysTicks(p.pid));
   const treeBefore = procs.map((p) => treeTicks(p.pid));
@@ -96,6 +99,8 @@ try {
   procs.forEach((p, j) => (out[`${p.kind}TreeCpuMs`] = ((treeTicks(p.pid) - treeBefore[j]!) * 10) / RUNS));
   out.totalTreeCpuMs = procs.reduce((a, p) => a + out[`${p.kind}TreeCpuMs`]!, 0) + out.benchClientCpuMs!;
   out.held = held.length;
+  const outDir = process.argv[process.argv.indexOf('--stdout-dir') + 1];
+  if (process.argv.includes('--stdout-dir') && outDir) for (const [j, p] of procs.entries()) writeFileSync(`${outDir}/${p.kind}.measured.txt`, p.stdout.slice(stdoutAt[j]));
   if (THREADS) {
     procs.forEach((p, j) => {
       const now = threadTicks(p.pid);

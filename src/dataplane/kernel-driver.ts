@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, MeshError, Status } from '../api/errors.js';
 import { ALIAS_PREFIX } from './alias.js';
 import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
-import { describeNetns, deleteNamedNetns, netnsKey, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
+import { describeNetns, deleteNamedNetns, netnsKey, netnsPath, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
 import { RtnlDriver } from './rtnl-driver.js';
+import { closeCounterSocketFor, closeCounterSockets } from './link-stats.js';
 import { listLinksIn, writeSysctlIn, type LinkInfo } from './ns-exec.js';
 import { checkAlias, checkCidr, checkIfName, checkIp, checkMtu, checkPort, checkSysctl, checkVni } from './validate.js';
 
@@ -356,6 +357,7 @@ export class KernelDriver {
     if (p.kind === 'inode') return;
     this.pool.closeFor(p);
     this.rtnl?.closeFor(p);
+    closeCounterSocketFor(netnsPath(p));
   }
 
   /** Close the channel, then delete a named namespace. */
@@ -368,6 +370,7 @@ export class KernelDriver {
   close(): void {
     this.pool.closeAll();
     this.rtnl?.closeAll();
+    closeCounterSockets();
   }
 
   private async resolve(netns: NetnsLike, field: string): Promise<NetnsRef> {

@@ -111,6 +111,12 @@ export function closeCounterSockets(): void {
   sweeper = undefined;
 }
 
+/** Closes the socket kept for the namespace at `path` (before that namespace is deleted: the socket pins it). */
+export function closeCounterSocketFor(path: string): void {
+  kept.get(path)?.sock.close();
+  kept.delete(path);
+}
+
 /** Kept sockets now (tests). */
 export const keptCounterSockets = (): number => kept.size;
 

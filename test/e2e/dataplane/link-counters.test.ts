@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { closeCounterSockets, keptCounterSockets, readLinkCounters } from '../../../src/dataplane/link-stats.js';
+import { KernelDriver } from '../../../src/dataplane/index.js';
 import { createNamedNetns, deleteNamedNetns } from '../../../src/dataplane/netns.js';
 import { createTestNetns, ping, sweepStaleTestNetns, TEST_PREFIX } from '../helpers/netns.js';
 
@@ -41,6 +42,12 @@ test('a namespace deleted and made again under its name is read anew; unused soc
   try {
     execFileSync('ip', ['-n', name, 'link', 'add', 'lcold', 'type', 'veth', 'peer', 'name', 'lcold1']);
     closeCounterSockets();
+    assert.ok((await readLinkCounters(name, ['lcold'])).has('lcold'));
+    assert.equal(keptCounterSockets(), 1);
+    const driver = new KernelDriver({ rtnl: true });
+    driver.closeNetns(name);
+    assert.equal(keptCounterSockets(), 0, "closeNetns lets go of the namespace's counter socket too");
+    driver.close();
     assert.ok((await readLinkCounters(name, ['lcold'])).has('lcold'));
     await deleteNamedNetns(name);
     await createNamedNetns(name);
