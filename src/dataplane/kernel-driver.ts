@@ -6,9 +6,10 @@ import type { Logger } from 'pino';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, MeshError, Status } from '../api/errors.js';
 import { ALIAS_PREFIX } from './alias.js';
 import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
-import { describeNetns, deleteNamedNetns, netnsKey, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
+import { describeNetns, deleteNamedNetns, netnsKey, netnsPath, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
 import { RtnlDriver } from './rtnl-driver.js';
 import { VxlanAnchors } from './vxlan-anchor.js';
+import { closeCounterSocketFor, closeCounterSockets } from './link-stats.js';
 import { listLinksIn, writeSysctlIn, type LinkInfo } from './ns-exec.js';
 import { checkAlias, checkCidr, checkIfName, checkIp, checkMtu, checkPort, checkSysctl, checkVni } from './validate.js';
 
@@ -363,6 +364,7 @@ export class KernelDriver {
     if (p.kind === 'inode') return;
     this.pool.closeFor(p);
     this.rtnl?.closeFor(p);
+    closeCounterSocketFor(netnsPath(p));
   }
 
   /** Close the channel, then delete a named namespace. */
@@ -376,6 +378,7 @@ export class KernelDriver {
     this.pool.closeAll();
     this.anchors?.close();
     this.rtnl?.closeAll();
+    closeCounterSockets();
   }
 
   private async resolve(netns: NetnsLike, field: string): Promise<NetnsRef> {

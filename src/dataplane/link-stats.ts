@@ -3,7 +3,7 @@
 // namespace holds), or every interface of it from /proc/thread-self/net/dev (the calling thread enters the
 // namespace with setns(2) through the koffi FFI and comes back), whose text and cost grow with every
 // interface there (~3 ms of kernel time for 1,000 veths): the fallback when rtnetlink cannot be used.
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { CLONE_NEWNET, libc } from './icmp-sys.js';
 import { netnsPath, resolveNetns, type NetnsLike } from './netns.js';
 import { RtnlErrno, openRtnlSocket, type RtnlSocket } from './rtnl-socket.js';
@@ -59,11 +59,72 @@ const paths = new Map<string, string>();
 /** False once rtnetlink could not be used here (no FFI, no socket): /proc/net/dev from then on. */
 let rtnlUsable = true;
 
-/** The named interfaces' counters over one rtnetlink socket opened in the namespace for this read (a kept socket would pin it). */
+/**
+ * Sockets kept per namespace path between reads (a counter read comes with every Request, two namespaces each):
+ * opening one costs an open, two setns(2), socket(2), two setsockopt(2) and a 64 KiB buffer. Each is checked
+ * against the namespace the path names now (one stat; a name deleted and made again gets a new socket) and closed
+ * after KEEP_MS unused, since a kept socket pins its namespace (as RtnlDriver's do, for 5 s).
+ */
+const kept = new Map<string, { sock: RtnlSocket; id: string }>();
+const KEEP_MS = 2_000;
+let sweeper: NodeJS.Timeout | undefined;
+
+const idOfPath = (path: string): string | undefined => {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st ? `${st.dev}:${st.ino}` : undefined;
+};
+
+function sweep(): void {
+  const now = Date.now();
+  for (const [path, k] of kept) {
+    if (k.sock.isClosed || (!k.sock.busy && now - k.sock.lastUsed >= KEEP_MS)) {
+      k.sock.close();
+      kept.delete(path);
+    }
+  }
+  if (kept.size === 0 && sweeper) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/** The kept socket of the namespace at `path`, or a new one (kept) when there is none or the namespace changed. */
+function counterSocket(path: string): RtnlSocket {
+  const id = idOfPath(path);
+  const k = kept.get(path);
+  if (k && !k.sock.isClosed && id !== undefined && k.id === id) return k.sock;
+  k?.sock.close();
+  kept.delete(path);
+  const sock = openRtnlSocket(path);
+  if (id !== undefined) {
+    kept.set(path, { sock, id });
+    sweeper ??= setInterval(sweep, KEEP_MS / 2).unref();
+  }
+  return sock;
+}
+
+/** Closes the sockets kept for counter reads (tests, shutdown). */
+export function closeCounterSockets(): void {
+  for (const k of kept.values()) k.sock.close();
+  kept.clear();
+  if (sweeper) clearInterval(sweeper);
+  sweeper = undefined;
+}
+
+/** Closes the socket kept for the namespace at `path` (before that namespace is deleted: the socket pins it). */
+export function closeCounterSocketFor(path: string): void {
+  kept.get(path)?.sock.close();
+  kept.delete(path);
+}
+
+/** Kept sockets now (tests). */
+export const keptCounterSockets = (): number => kept.size;
+
+/** The named interfaces' counters over the namespace's kept rtnetlink socket (see counterSocket). */
 async function viaRtnl(path: string, names: string[]): Promise<Map<string, LinkCounters>> {
   let sock: RtnlSocket;
   try {
-    sock = openRtnlSocket(path);
+    sock = counterSocket(path);
   } catch (err) {
     if (!/setns into/.test((err as Error).message)) rtnlUsable = false;
     throw err;
@@ -83,8 +144,13 @@ async function viaRtnl(path: string, names: string[]): Promise<Map<string, LinkC
       if (c) out.set(name, c);
     });
     return out;
-  } finally {
+  } catch (err) {
+    // a socket that failed is not trusted again
+    if (kept.get(path)?.sock === sock) kept.delete(path);
     sock.close();
+    throw err;
+  } finally {
+    if (kept.get(path)?.sock !== sock) sock.close();
   }
 }
 

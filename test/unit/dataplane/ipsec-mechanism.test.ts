@@ -50,3 +50,29 @@ test('program refuses malformed peer parameters with INVALID_ARGUMENT before cre
   }
   assert.deepEqual(calls, [], 'nothing was created');
 });
+
+test('ports: one per connection, kept on refresh, free again once released (held by count, not by a scan of every connection)', async () => {
+  const { reservePort, unreservePort } = await import('../../../src/dataplane/mechanisms/ipsec/charon.js');
+  const before = process.env.NSM_IPSEC_DIR;
+  process.env.NSM_IPSEC_DIR = `/tmp/nsm-ipsec-unit-${process.pid}-missing`;
+  try {
+    assert.equal(reservePort('port-a', 21000), 21000);
+    assert.notEqual(reservePort('port-b', 21000), 21000, 'taken by port-a');
+    const b = reservePort('port-b');
+    assert.equal(reservePort('port-a', 21000), 21000, 'a refresh keeps its own port');
+    assert.equal(reservePort('port-b'), b);
+    const many = new Set(Array.from({ length: 300 }, (_, i) => reservePort(`port-m${i}`, 21000 + (i % 7))));
+    assert.equal(many.size, 300, 'every connection its own port');
+    for (let i = 0; i < 300; i++) unreservePort(`port-m${i}`);
+    assert.equal(unreservePort('port-a'), true);
+    assert.equal(unreservePort('port-a'), false);
+    assert.equal(reservePort('port-c', 21000), 21000, 'free again after release');
+    // moving to another port frees the old one
+    assert.equal(reservePort('port-c', 21001), 21001);
+    assert.equal(reservePort('port-d', 21000), 21000);
+    for (const id of ['port-b', 'port-c', 'port-d']) unreservePort(id);
+  } finally {
+    if (before === undefined) delete process.env.NSM_IPSEC_DIR;
+    else process.env.NSM_IPSEC_DIR = before;
+  }
+});

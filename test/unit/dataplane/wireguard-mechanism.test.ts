@@ -75,6 +75,28 @@ describe('wireguard mechanism', () => {
     assert.match(wireguard.check(o, { underlayIp: '2001:db8:ff::2' })!, /"src_ip" 198\.18\.0\.1 is IPv4 but this forwarder's underlay is IPv6/);
   });
 
+  it('ports: distinct per connection even when their preferred ports collide, and free again once released', async () => {
+    const byPort = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const id = `pc${i}`;
+      const other = byPort.get(portOf(id));
+      if (other) pair = [other, id];
+      else byPort.set(portOf(id), id);
+    }
+    const [x, y] = pair;
+    const port = (id: string) => Number(wireguard.offer(V4, undefined, undefined, id)!.parameters[W.srcPort]);
+    assert.equal(port(x), portOf(x));
+    assert.notEqual(port(y), portOf(y), 'the preferred port is held by the other connection');
+    const ports = new Set([port(x), port(y), ...Array.from({ length: 200 }, (_, i) => port(`pm${i}`))]);
+    assert.equal(ports.size, 202);
+    await wireguard.release!(x, recordingDp().dp);
+    await wireguard.release!(y, recordingDp().dp);
+    for (let i = 0; i < 200; i++) await wireguard.release!(`pm${i}`, recordingDp().dp);
+    assert.equal(port(y), portOf(y), 'free again');
+    await wireguard.release!(y, recordingDp().dp);
+  });
+
   it('malformed parameters are named', () => {
     const o = wireguard.offer(V4, undefined, undefined, 'c2')!;
     const bad = (k: string, v: string) => wireguard.check({ ...o, parameters: { ...o.parameters, [k]: v } }, V4B);

@@ -6,7 +6,7 @@
 // whose; stopping one removes its TUN device with it and then its directory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -19,15 +19,19 @@ const PORT_SPAN = 12_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The state directory of this forwarder's namespace (one forwarder per namespace). */
+// Our namespace is read once (release asks on every Close, whatever the mechanism): the main thread is in its
+// own namespace whenever synchronous code like this runs.
+let ownIno: number | undefined;
 export function forwarderDir(): string {
   const root = process.env.NSM_IPSEC_DIR ?? '/run/nsm-ipsec';
-  let ino = 0;
-  try {
-    ino = statSync('/proc/self/ns/net').ino;
-  } catch {
-    // no procfs: one directory for all
+  if (ownIno === undefined) {
+    try {
+      ownIno = statSync('/proc/self/ns/net').ino;
+    } catch {
+      ownIno = 0; // no procfs: one directory for all
+    }
   }
-  return join(root, `ns${ino}`);
+  return join(root, `ns${ownIno}`);
 }
 
 /** A file-system-safe name for a connection id. */
@@ -39,8 +43,11 @@ export const connDir = (connId: string) => join(forwarderDir(), dirNameOf(connId
 
 /** Connection directories left in this forwarder's namespace (by an earlier life, say). */
 export function listConnDirs(): string[] {
+  const dir = forwarderDir();
+  // (a missing directory, the usual case without IPsec connections, answered without an exception per offer)
+  if (!existsSync(dir)) return [];
   try {
-    return readdirSync(forwarderDir());
+    return readdirSync(dir);
   } catch {
     return [];
   }
@@ -48,13 +55,22 @@ export function listConnDirs(): string[] {
 
 /** Ports held by this forwarder: picked for an offer not yet closed, or written in a state directory. */
 const reserved = new Map<string, number>();
+/** The same, by port (how many connections hold each: one, unless two offers raced), so a pick is not O(connections). */
+const reservedPorts = new Map<number, number>();
+function reserve(connId: string, port: number): void {
+  const had = reserved.get(connId);
+  if (had === port) return;
+  if (had !== undefined) unreservePort(connId);
+  reserved.set(connId, port);
+  reservedPorts.set(port, (reservedPorts.get(port) ?? 0) + 1);
+}
 
 /** The IKE/ESP-in-UDP port of a connection: kept once picked (`wanted` when free), else derived from the id and probed. */
 export function reservePort(connId: string, wanted?: number): number {
   const had = reserved.get(connId);
   if (had !== undefined && (wanted === undefined || wanted === had)) return had;
   const used = new Set<number>();
-  for (const [id, port] of reserved) if (id !== connId) used.add(port);
+  const taken = (port: number) => used.has(port) || (reservedPorts.get(port) ?? 0) - (had === port ? 1 : 0) > 0;
   const mine = dirNameOf(connId);
   for (const d of listConnDirs()) {
     if (d === mine) continue;
@@ -64,13 +80,21 @@ export function reservePort(connId: string, wanted?: number): number {
       // a directory being made or removed
     }
   }
-  let port = wanted !== undefined && !used.has(wanted) ? wanted : PORT_BASE + (createHash('sha256').update(connId).digest().readUInt32BE(0) % PORT_SPAN);
-  while (used.has(port)) port = PORT_BASE + ((port - PORT_BASE + 1) % PORT_SPAN);
-  reserved.set(connId, port);
+  let port = wanted !== undefined && !taken(wanted) ? wanted : PORT_BASE + (createHash('sha256').update(connId).digest().readUInt32BE(0) % PORT_SPAN);
+  while (taken(port)) port = PORT_BASE + ((port - PORT_BASE + 1) % PORT_SPAN);
+  reserve(connId, port);
   return port;
 }
 
-export const unreservePort = (connId: string) => reserved.delete(connId);
+export function unreservePort(connId: string): boolean {
+  const port = reserved.get(connId);
+  if (port === undefined) return false;
+  reserved.delete(connId);
+  const n = (reservedPorts.get(port) ?? 1) - 1;
+  if (n > 0) reservedPorts.set(port, n);
+  else reservedPorts.delete(port);
+  return true;
+}
 
 /**
  * Per connection: kernel-libipsec insists on a route via its TUN device for every outbound policy,

@@ -27,7 +27,9 @@ const CPU = Number(process.env.NSM_DPDK_CPU ?? Math.max(0, cpus().length - 1));
 const FWD_PREFIX = 'nsm-fwd-';
 
 /** The connection's tag: per connection and per forwarder (two forwarders of one connection may share a machine). */
-const tagOfConn = (connId: string) => tagOf('fwd', `${readlinkSync('/proc/self/ns/net')}/${connId}`);
+// (Our namespace is read once: the main thread is back in its own whenever synchronous code like this runs.)
+let ownNs: string | undefined;
+const tagOfConn = (connId: string) => tagOf('fwd', `${(ownNs ??= readlinkSync('/proc/self/ns/net'))}/${connId}`);
 /** The tunnel interface (in the forwarder's namespace) of a connection toward another node. */
 const tunnelName = (socket: string) => `nsm-m${createHash('sha256').update(socket).digest('hex').slice(0, 8)}`;
 
@@ -127,6 +129,7 @@ export const memif: LocalMechanism = {
   joinRemote,
   async release(connId) {
     // Only what this life started or adopted (a scan of /proc per Close would tax every kernel connection); the sweep takes the rest.
+    if (mine.size === 0) return;
     const tag = tagOfConn(connId);
     if (!mine.delete(tag)) return;
     const found = findTestpmd(tag, DPDK_LOG_DIR);

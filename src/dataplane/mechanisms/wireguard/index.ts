@@ -23,8 +23,36 @@ interface Own extends KeyPair {
   port: number;
 }
 
+/** Own entries by connection id, counting the ports in use so a new connection's pick is not O(connections). */
+class OwnTable extends Map<string, Own> {
+  private readonly ports = new Map<number, number>();
+  override set(connId: string, o: Own): this {
+    this.drop(connId);
+    this.ports.set(o.port, (this.ports.get(o.port) ?? 0) + 1);
+    return super.set(connId, o);
+  }
+  override delete(connId: string): boolean {
+    this.drop(connId);
+    return super.delete(connId);
+  }
+  override clear(): void {
+    this.ports.clear();
+    super.clear();
+  }
+  /** Whether a connection holds this port. */
+  portUsed(port: number): boolean {
+    return this.ports.has(port);
+  }
+  private drop(connId: string): void {
+    const old = super.get(connId);
+    if (!old) return;
+    const n = (this.ports.get(old.port) ?? 1) - 1;
+    if (n > 0) this.ports.set(old.port, n);
+    else this.ports.delete(old.port);
+  }
+}
 /** This forwarder's key pair and port per connection (its own connection id). */
-const own = new Map<string, Own>();
+const own = new OwnTable();
 /** The helper process per connection while the connection is held. */
 const held = new Map<string, Helper>();
 /** Helpers an earlier life of this forwarder left, not adopted yet (by connection id). */
@@ -35,9 +63,8 @@ const nodeId = () => (node ??= ownNetns());
 function ownOf(connId: string): Own {
   let o = own.get(connId);
   if (!o) {
-    const used = new Set([...own.values()].map((x) => x.port));
     let port = portOf(connId);
-    for (let i = 1; used.has(port) && i < PORT_COUNT; i++) port = portOf(connId, i);
+    for (let i = 1; own.portUsed(port) && i < PORT_COUNT; i++) port = portOf(connId, i);
     o = { ...newKeyPair(), port };
     own.set(connId, o);
   }
