@@ -92,11 +92,14 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
     );
   /** Requests being served now: links made ahead of an answer while it is the only one go from this thread (aheadOfAnswer). */
   let serving = 0;
-  /** Endpoints that request onward through this forwarder (passthroughs): their onward Request must not wait for this thread. */
+  /**
+   * Endpoints that request onward through this forwarder (passthroughs): their onward Request must not wait for this
+   * thread; and Requests waiting for them are not other work for the onward Request (see tools/chain-links).
+   */
   const chainLinks = new ChainLinks();
   const ahead = (conn: Connection): ProgramContext => ({
     ...contextOf(guarded, conn, opts.underlayIp),
-    ...(serving === 1 && !chainLinks.isLink(conn.networkServiceEndpointName) ? { idle: true } : {}),
+    ...(serving - chainLinks.pendingAtLinks() === 1 && !chainLinks.isLink(conn.networkServiceEndpointName) ? { idle: true } : {}),
   });
   const programming = element({
     async request(req, ctx, next) {
@@ -140,7 +143,9 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
           (await veth?.finish(contextOf(guarded, out, opts.underlayIp), mechs.incoming, out.mechanism, out.context?.ipContext));
         const links = finished ?? (await build(opts.mechanisms, guarded, out, mechs.incoming, out.mechanism, opts.underlayIp));
         ctx.metadata.set(PROGRAMMED, { key, links });
-        ctx.log.info({ connId: out.id, links, ms: +(performance.now() - started).toFixed(2), ...(finished ? { early: true } : {}) }, 'data plane programmed');
+        const programmed = { connId: out.id, links, ms: +(performance.now() - started).toFixed(2), ...(finished ? { early: true } : {}) };
+        // Logged once the answer is on its way (a log line cost ~0.2-1 ms before the answer left, at every hop).
+        setImmediate(() => ctx.log.info(programmed, 'data plane programmed'));
       } catch (err) {
         ctx.metadata.delete(PROGRAMMED);
         await next.close(out, ctx).catch(() => undefined);

@@ -1,7 +1,8 @@
 // chain-links (forwarder): learns which endpoints are links of a service function chain, i.e. request onward
 // through this same forwarder while their own Request is still pending here (a passthrough: its onward Request's
 // path starts with its own name). Links made ahead of such an endpoint's answer must not hold up this forwarder's
-// thread (the onward Request would wait for them): program-dataplane sends them from a worker thread instead.
+// thread (the onward Request would wait for them): program-dataplane sends them from a worker thread instead; and a
+// Request pending at a chain link does not count as other work when the onward Request's links are made.
 // Pure bookkeeping; bounded (the oldest names are forgotten first).
 
 export class ChainLinks {
@@ -32,6 +33,16 @@ export class ChainLinks {
     this.links.delete(origin);
     this.links.add(origin);
     if (this.links.size > this.max) this.links.delete(this.links.values().next().value!);
+  }
+
+  /**
+   * How many of the Requests pending here wait for a chain link: such a Request waits for the onward Requests it
+   * brings (which come through here), not competing with them, so it does not make this forwarder busy.
+   */
+  pendingAtLinks(): number {
+    let n = 0;
+    for (const [endpoint, count] of this.pending) if (this.links.has(endpoint)) n += count;
+    return n;
   }
 
   /** Whether `endpoint` was seen requesting onward through this forwarder. */

@@ -23,7 +23,7 @@ const CLIENT_NS = 'file:///proc/100/ns/net';
 const NSE_NS = 'file:///var/run/netns/nse-1';
 const OTHER_NS = 'file:///var/run/netns/nse-2';
 const NSE_URL = 'unix:///run/nsm/nse-1.sock';
-const ids = ['0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9', '1b2c3d4e-5f60-7182-93a4-b5c6d7e8f90a', '2c3d4e5f-6071-8293-a4b5-c6d7e8f90a1b', '3d4e5f60-7182-93a4-b5c6-d7e8f90a1b2c'];
+const ids = ['0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9', '1b2c3d4e-5f60-7182-93a4-b5c6d7e8f90a', '2c3d4e5f-6071-8293-a4b5-c6d7e8f90a1b', '3d4e5f60-7182-93a4-b5c6-d7e8f90a1b2c', '4e5f6071-8293-a4b5-c6d7-e8f90a1b2c3d'];
 
 type VethEnd = { alias: string; mtu?: number; peer: string };
 
@@ -149,6 +149,23 @@ describe('early veth (local KERNEL<->KERNEL)', () => {
       dp.named('createVeth').map(([spec]) => [(spec as { name: string }).name, (spec as { background: boolean }).background]),
       [['nsm-3', true]],
       'alone in flight, yet its onward Request must not wait for this thread',
+    );
+  });
+
+  it("an onward Request of a chain link makes its links on this thread: the Request waiting for the link is no other work", async () => {
+    const { dp, request, endpoint } = setup();
+    await request(ids[0]!, 'nsm-1');
+    endpoint({ onward: () => request(ids[3]!, 'pto-1', { origin: 'nse-1', endpoint: 'nse-2' }) });
+    await request(ids[1]!, 'nsm-2');
+    dp.reset();
+    endpoint({ onward: () => request(ids[4]!, 'pto-2', { origin: 'nse-1', endpoint: 'nse-2' }) });
+    await request(ids[2]!, 'nsm-3');
+    assert.deepEqual(
+      dp.named('createVeth').map(([spec]) => [(spec as { name: string }).name, (spec as { background: boolean }).background]),
+      [
+        ['nsm-3', true],
+        ['pto-2', false],
+      ],
     );
   });
 

@@ -47,4 +47,19 @@ describe('ChainLinks', () => {
     }
     assert.deepEqual(['a', 'b', 'c'].map((n) => l.isLink(n)), [false, true, true]);
   });
+
+  it('counts the Requests pending at chain links (not at other endpoints)', () => {
+    const l = new ChainLinks();
+    const a = l.pendingAt('fw-1');
+    const b = l.pendingAt('nse-1');
+    assert.equal(l.pendingAtLinks(), 0);
+    l.arrived('fw-1');
+    assert.equal(l.pendingAtLinks(), 1);
+    const c = l.pendingAt('fw-1');
+    assert.equal(l.pendingAtLinks(), 2);
+    a();
+    c();
+    b();
+    assert.equal(l.pendingAtLinks(), 0);
+  });
 });
