@@ -25,7 +25,9 @@ export function passthrough(client: OnwardClient, opts: OnwardOptions): NetworkS
         const trace = ctx.values.get(TRACE_HEADERS);
         onward = await client.request({ ...onwardRequest(conn, opts), ...(trace ? { trace } : {}) });
         ctx.metadata.set(ONWARD, onward);
-        ctx.log.info({ connId: conn.id, onward: onward.id, endpoint: onward.networkServiceEndpointName }, 'onward connection up');
+        const up = { connId: conn.id, onward: onward.id, endpoint: onward.networkServiceEndpointName };
+        // Logged once the answer is on its way: a log line (~0.2-1 ms) held up every hop of the chain behind it.
+        setImmediate(() => ctx.log.info(up, 'onward connection up'));
       }
       conn.context ??= ConnectionContext.create();
       conn.context.ipContext = chainedIpContext(onward, conn.context.ipContext);

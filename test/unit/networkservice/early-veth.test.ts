@@ -23,7 +23,7 @@ const CLIENT_NS = 'file:///proc/100/ns/net';
 const NSE_NS = 'file:///var/run/netns/nse-1';
 const OTHER_NS = 'file:///var/run/netns/nse-2';
 const NSE_URL = 'unix:///run/nsm/nse-1.sock';
-const ids = ['0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9', '1b2c3d4e-5f60-7182-93a4-b5c6d7e8f90a', '2c3d4e5f-6071-8293-a4b5-c6d7e8f90a1b', '3d4e5f60-7182-93a4-b5c6-d7e8f90a1b2c'];
+const ids = ['0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9', '1b2c3d4e-5f60-7182-93a4-b5c6d7e8f90a', '2c3d4e5f-6071-8293-a4b5-c6d7e8f90a1b', '3d4e5f60-7182-93a4-b5c6-d7e8f90a1b2c', '4e5f6071-8293-a4b5-c6d7-e8f90a1b2c3d'];
 
 type VethEnd = { alias: string; mtu?: number; peer: string };
 
@@ -65,6 +65,8 @@ interface EndpointOpts {
   mtu?: number;
   rename?: boolean;
   fail?: Error;
+  /** Called (once) while its Request is pending: a passthrough requesting onward through the same forwarder. */
+  onward?: () => Promise<unknown>;
 }
 
 /** A local endpoint answering the forwarder's KERNEL offer with its namespace (each answer as `behave()` says now). */
@@ -78,6 +80,11 @@ function setup() {
       // Let the preparation (asynchronous, like the kernel's) run first, as a real next hop would.
       await new Promise((r) => setImmediate(r));
       seen.linksWhenAsked = dp.links.size;
+      const onward = behave.onward;
+      if (onward) {
+        behave = { ...behave, onward: undefined };
+        await onward();
+      }
       if (behave.fail) throw behave.fail;
       const offered = req.mechanismPreferences[0]!;
       const conn = req.connection!;
@@ -87,10 +94,15 @@ function setup() {
     },
   });
   const handler = chain(begin(), nextUrlIs(NSE_URL), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), rec);
-  const request = (id: string, ifname = 'nsm-1', opts: { endpoint?: string; mtu?: number } = {}) =>
+  const request = (id: string, ifname = 'nsm-1', opts: { endpoint?: string; mtu?: number; origin?: string } = {}) =>
     handler.request(
       NetworkServiceRequest.fromPartial({
-        connection: { id, networkServiceEndpointName: opts.endpoint ?? 'nse-1', ...(opts.mtu ? { context: { MTU: opts.mtu } } : {}) },
+        connection: {
+          id,
+          networkServiceEndpointName: opts.endpoint ?? 'nse-1',
+          ...(opts.mtu ? { context: { MTU: opts.mtu } } : {}),
+          ...(opts.origin ? { path: { index: 0, pathSegments: [{ name: opts.origin, id }] } } : {}),
+        },
         mechanismPreferences: [kernelMechanism({ [P.name]: ifname, [P.inodeURL]: CLIENT_NS })],
       }),
       newCtx(),
@@ -120,6 +132,39 @@ describe('early veth (local KERNEL<->KERNEL)', () => {
       [
         ['nsm-2', false],
         ['nsm-3', true],
+      ],
+    );
+  });
+
+  it('toward an endpoint seen requesting onward through this forwarder while its Request was pending (a chain link), from a worker thread', async () => {
+    const { dp, request, endpoint } = setup();
+    await request(ids[0]!, 'nsm-1');
+    // nse-1 acts as a passthrough: while the forwarder waits for its answer, it requests onward as client "nse-1".
+    endpoint({ onward: () => request(ids[3]!, 'pto-1', { origin: 'nse-1' }) });
+    await request(ids[1]!, 'nsm-2');
+    dp.reset();
+    endpoint({});
+    await request(ids[2]!, 'nsm-3');
+    assert.deepEqual(
+      dp.named('createVeth').map(([spec]) => [(spec as { name: string }).name, (spec as { background: boolean }).background]),
+      [['nsm-3', true]],
+      'alone in flight, yet its onward Request must not wait for this thread',
+    );
+  });
+
+  it("an onward Request of a chain link makes its links on this thread: the Request waiting for the link is no other work", async () => {
+    const { dp, request, endpoint } = setup();
+    await request(ids[0]!, 'nsm-1');
+    endpoint({ onward: () => request(ids[3]!, 'pto-1', { origin: 'nse-1', endpoint: 'nse-2' }) });
+    await request(ids[1]!, 'nsm-2');
+    dp.reset();
+    endpoint({ onward: () => request(ids[4]!, 'pto-2', { origin: 'nse-1', endpoint: 'nse-2' }) });
+    await request(ids[2]!, 'nsm-3');
+    assert.deepEqual(
+      dp.named('createVeth').map(([spec]) => [(spec as { name: string }).name, (spec as { background: boolean }).background]),
+      [
+        ['nsm-3', true],
+        ['pto-2', false],
       ],
     );
   });

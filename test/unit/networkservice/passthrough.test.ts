@@ -8,6 +8,7 @@ import { passthrough } from '../../../src/sdk/networkservice/passthrough.js';
 import { chainedIpContext } from '../../../src/sdk/tools/passthrough-context.js';
 import { onwardIfname, onwardRequest, type OnwardClient, type OnwardRequest } from '../../../src/sdk/tools/passthrough-onward.js';
 import { recorder } from './helpers.js';
+import type { Logger } from '../../../src/sdk/core/log.js';
 
 const NETNS = 'file:///var/run/netns/fw';
 
@@ -113,6 +114,16 @@ describe('passthrough', () => {
     // Another connection gets its own onward connection.
     await handler.request(incoming('c2'), newCtx());
     assert.equal(onward.requests.length, 2);
+  });
+
+  it("answers before it logs 'onward connection up' (the line is written once the answer is on its way)", async () => {
+    const { handler } = setup();
+    const lines: string[] = [];
+    const log = { info: (_o: object, msg: string) => lines.push(msg), warn: () => undefined, debug: () => undefined } as unknown as Logger;
+    await handler.request(incoming('c1'), newCtx({ log }));
+    assert.deepEqual(lines, []);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(lines, ['onward connection up']);
   });
 
   it('close of the incoming connection closes the onward one (once)', async () => {
