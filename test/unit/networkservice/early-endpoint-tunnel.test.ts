@@ -15,8 +15,8 @@ import { ALIAS_PREFIX, programDataplane, type ForwarderDataplane } from '../../.
 import { EarlyVeths } from '../../../src/sdk/tools/early-veth.js';
 import { kernelMechanism, memifMechanism, P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 import { mechanismRegistry } from '../../../src/dataplane/mechanisms/index.js';
-import { nextUrlIs, recorder } from './helpers.js';
-import { numberedIpContext, RecordingDataplane } from './recording-dataplane.js';
+import { nextUrlIs } from './helpers.js';
+import { fakeLocalEndpoint, RecordingDataplane, type EndpointBehaviour } from './recording-dataplane.js';
 
 const MECHANISMS = mechanismRegistry();
 const UNDERLAY = '198.18.0.2';
@@ -56,34 +56,16 @@ class Kernel extends RecordingDataplane implements ForwarderDataplane {
   }
 }
 
-interface EndpointOpts {
-  netns?: string;
-  mtu?: number;
+interface EndpointOpts extends EndpointBehaviour {
   memif?: boolean;
-  fail?: Error;
 }
 
-/** Forwarder-2's chain: a local endpoint answering the forwarder's KERNEL offer with its namespace (each answer as `behave()` says now). */
+/** Forwarder-2's chain: a local endpoint answering the forwarder's KERNEL offer with its namespace (each answer as `endpoint()` says now). */
 function setup() {
   const dp = new Kernel();
-  const seen = { linksWhenAsked: -1 };
-  let behave: EndpointOpts = {};
-  let n = 0;
-  const rec = recorder({
-    async onRequest(req) {
-      // Let the preparation (asynchronous, like the kernel's) run first, as a real next hop would.
-      await new Promise((r) => setImmediate(r));
-      seen.linksWhenAsked = dp.links.size;
-      if (behave.fail) throw behave.fail;
-      const conn = req.connection!;
-      if (behave.memif) conn.mechanism = memifMechanism({ [P.socketfile]: '/run/nse/memif.sock' });
-      else {
-        const offered = req.mechanismPreferences[0]!;
-        conn.mechanism = kernelMechanism({ ...offered.parameters, [P.inodeURL]: behave.netns ?? NSE_NS });
-      }
-      conn.context = { ipContext: numberedIpContext(++n), dnsContext: undefined, ethernetContext: undefined, extraContext: {}, MTU: behave.mtu ?? conn.context?.MTU ?? 0 };
-    },
-  });
+  const { rec, seen, endpoint } = fakeLocalEndpoint<EndpointOpts>(dp.links, (req, b) =>
+    b.memif ? memifMechanism({ [P.socketfile]: '/run/nse/memif.sock' }) : kernelMechanism({ ...req.mechanismPreferences[0]!.parameters, [P.inodeURL]: b.netns ?? NSE_NS }),
+  );
   const handler = chain(begin(), nextUrlIs(NSE_URL), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), rec);
   const request = (id: string, opts: { mtu?: number } = {}) =>
     handler.request(
@@ -99,9 +81,7 @@ function setup() {
     seen,
     request,
     close: (conn: Connection) => handler.close(conn, newCtx()),
-    endpoint: (o: EndpointOpts) => {
-      behave = o;
-    },
+    endpoint,
   };
 }
 

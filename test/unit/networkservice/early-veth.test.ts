@@ -14,8 +14,8 @@ import { ALIAS_PREFIX, programDataplane, type ForwarderDataplane } from '../../.
 import { EarlyVeths, localEndpointKey } from '../../../src/sdk/tools/early-veth.js';
 import { kernelMechanism, P } from '../../../src/sdk/tools/mechanisms.js';
 import { mechanismRegistry } from '../../../src/dataplane/mechanisms/index.js';
-import { nextUrlIs, recorder } from './helpers.js';
-import { numberedIpContext, RecordingDataplane } from './recording-dataplane.js';
+import { nextUrlIs } from './helpers.js';
+import { fakeLocalEndpoint, RecordingDataplane, type EndpointBehaviour } from './recording-dataplane.js';
 
 const MECHANISMS = mechanismRegistry();
 const UNDERLAY = '198.18.0.1';
@@ -60,38 +60,16 @@ class Kernel extends RecordingDataplane implements ForwarderDataplane {
   }
 }
 
-interface EndpointOpts {
-  netns?: string;
-  mtu?: number;
+interface EndpointOpts extends EndpointBehaviour {
   rename?: boolean;
-  fail?: Error;
-  /** Called (once) while its Request is pending: a passthrough requesting onward through the same forwarder. */
-  onward?: () => Promise<unknown>;
 }
 
-/** A local endpoint answering the forwarder's KERNEL offer with its namespace (each answer as `behave()` says now). */
+/** A local endpoint answering the forwarder's KERNEL offer with its namespace (each answer as `endpoint()` says now). */
 function setup() {
   const dp = new Kernel();
-  const seen = { linksWhenAsked: -1 };
-  let behave: EndpointOpts = {};
-  let n = 0;
-  const rec = recorder({
-    async onRequest(req) {
-      // Let the preparation (asynchronous, like the kernel's) run first, as a real next hop would.
-      await new Promise((r) => setImmediate(r));
-      seen.linksWhenAsked = dp.links.size;
-      const onward = behave.onward;
-      if (onward) {
-        behave = { ...behave, onward: undefined };
-        await onward();
-      }
-      if (behave.fail) throw behave.fail;
-      const offered = req.mechanismPreferences[0]!;
-      const conn = req.connection!;
-      const name = behave.rename ? 'eth-own' : offered.parameters[P.name]!;
-      conn.mechanism = kernelMechanism({ ...offered.parameters, [P.name]: name, [P.inodeURL]: behave.netns ?? NSE_NS });
-      conn.context = { ipContext: numberedIpContext(++n), dnsContext: undefined, ethernetContext: undefined, extraContext: {}, MTU: behave.mtu ?? conn.context?.MTU ?? 0 };
-    },
+  const { rec, seen, endpoint } = fakeLocalEndpoint<EndpointOpts>(dp.links, (req, b) => {
+    const offered = req.mechanismPreferences[0]!;
+    return kernelMechanism({ ...offered.parameters, [P.name]: b.rename ? 'eth-own' : offered.parameters[P.name]!, [P.inodeURL]: b.netns ?? NSE_NS });
   });
   const handler = chain(begin(), nextUrlIs(NSE_URL), forwarderMechanisms({ underlayIp: UNDERLAY, mechanisms: MECHANISMS }), programDataplane(dp, { underlayIp: UNDERLAY, mechanisms: MECHANISMS }), rec);
   const request = (id: string, ifname = 'nsm-1', opts: { endpoint?: string; mtu?: number; origin?: string } = {}) =>
@@ -113,9 +91,7 @@ function setup() {
     seen,
     request,
     close: (conn: Connection) => handler.close(conn, newCtx()),
-    endpoint: (o: EndpointOpts) => {
-      behave = o;
-    },
+    endpoint,
   };
 }
 

@@ -1,5 +1,8 @@
 // Shared by the early veth/tunnel element tests: the bookkeeping of a fake kernel (every call logged, a failure
-// on demand, addresses and routes recorded) and a distinct IP context per connection number.
+// on demand, addresses and routes recorded), a distinct IP context per connection number and a fake local
+// endpoint whose next answer each test sets.
+import type { Mechanism, NetworkServiceRequest } from '../../../src/api/index.js';
+import { recorder } from './helpers.js';
 
 /** The base of a fake ForwarderDataplane: subclasses add the links they keep. */
 export abstract class RecordingDataplane {
@@ -39,3 +42,46 @@ export const numberedIpContext = (n: number) => ({
   extraPrefixRequest: [],
   extraPrefixes: [],
 });
+
+/** How the fake local endpoint answers from now on. */
+export interface EndpointBehaviour {
+  netns?: string;
+  mtu?: number;
+  fail?: Error;
+  /** Called (once) while its Request is pending: a passthrough requesting onward through the same forwarder. */
+  onward?: () => Promise<unknown>;
+}
+
+/**
+ * A fake local endpoint as the forwarder's next hop: it answers a turn after the Request arrived (so what is
+ * made ahead of the answer runs first, as with a real hop), notes how many links the fake kernel held then,
+ * and answers with the mechanism `answer` builds, a numbered IP context and the MTU asked for (or the behaviour's),
+ * or fails as the behaviour set by `endpoint` says.
+ */
+export function fakeLocalEndpoint<B extends EndpointBehaviour>(links: { readonly size: number }, answer: (req: NetworkServiceRequest, b: B) => Mechanism) {
+  const seen = { linksWhenAsked: -1 };
+  let behave = {} as B;
+  let n = 0;
+  const rec = recorder({
+    async onRequest(req) {
+      await new Promise((r) => setImmediate(r));
+      seen.linksWhenAsked = links.size;
+      const onward = behave.onward;
+      if (onward) {
+        behave = { ...behave, onward: undefined };
+        await onward();
+      }
+      if (behave.fail) throw behave.fail;
+      const conn = req.connection!;
+      conn.mechanism = answer(req, behave);
+      conn.context = { ipContext: numberedIpContext(++n), dnsContext: undefined, ethernetContext: undefined, extraContext: {}, MTU: behave.mtu ?? conn.context?.MTU ?? 0 };
+    },
+  });
+  return {
+    rec,
+    seen,
+    endpoint: (b: B) => {
+      behave = b;
+    },
+  };
+}
