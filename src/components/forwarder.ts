@@ -1,7 +1,6 @@
 // A forwarder: the node's data plane. Registers with its nsmgr and programs the
 // data plane it is given (the kernel one in production, a fake in sandbox tests)
 // for every connection that passes it.
-import { RemovalHold } from '../sdk/tools/removal-hold.js';
 import { MonitorConnectionDefinition } from '../api/index.js';
 import { mechanismRegistry, remoteMechanismNames } from '../dataplane/mechanisms/index.js';
 import { DEFAULT_TOKEN_LIFETIME_MS } from '../sdk/core/token.js';
@@ -99,8 +98,6 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
   };
   let sweep = clock.setTimeout(runSweep, sweepAfterMs);
   const directory = registryDirectory(opts.nsmgrUrl);
-  // NSM_REMOVAL_HOLD_MS: how long a Close's links wait before deletion, so that it does not overlap the next Request.
-  const removalHold = opts.backgroundRemoval ? new RemovalHold(Number(process.env.NSM_REMOVAL_HOLD_MS ?? 0) || 0) : undefined;
   const chain = newForwarderChain({
     name: opts.name,
     underlayIp: opts.underlayIp,
@@ -110,7 +107,6 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
     dataplane,
     mechanisms,
     ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}),
-    ...(removalHold ? { removalHold } : {}),
     ...(opts.encryptedServices ? { encryptedServices: opts.encryptedServices } : {}),
   });
   const counters = opts.linkCounters
@@ -159,8 +155,6 @@ export async function startForwarder(opts: ForwarderOptions): Promise<RunningFor
       unregisterInProcess();
       await registration.stop();
       await running.stop();
-      // Links of closed connections still held back are deleted before the data plane's sockets close.
-      await removalHold?.flush();
       directory.close();
       dataplane.close?.();
     },

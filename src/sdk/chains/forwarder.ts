@@ -1,6 +1,5 @@
 // The forwarder chain (assembly only): a hop in every path that programs its
 // half of the data plane on the way back.
-import type { RemovalHold } from '../tools/removal-hold.js';
 import type { NetworkServiceHandler } from '../core/chain.js';
 import { chain } from '../core/chain.js';
 import { serverHop } from './server-hop.js';
@@ -30,8 +29,6 @@ export interface ForwarderChainOptions {
   mechanisms: MechanismRegistry;
   /** Close returns before the kernel has removed the connection's links (see programDataplane). */
   backgroundRemoval?: boolean;
-  /** With backgroundRemoval: when a Close's links are deleted (tools/removal-hold; default at once). */
-  removalHold?: RemovalHold;
   /** Network services whose remote connections must use an encrypting mechanism (WIREGUARD, IPSEC). */
   encryptedServices?: string[];
 }
@@ -44,7 +41,7 @@ export function newForwarderChain(opts: ForwarderChainOptions): { networkService
       ...serverHop(opts.name, opts.signer, monitor, opts.clock),
       resolveEndpoint(opts.directory),
       forwarderMechanisms({ underlayIp: opts.underlayIp, mechanisms: opts.mechanisms, ...(opts.encryptedServices ? { encryptedServices: opts.encryptedServices } : {}) }),
-      programDataplane(opts.dataplane, { underlayIp: opts.underlayIp, mechanisms: opts.mechanisms, ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}), ...(opts.removalHold ? { removalHold: opts.removalHold } : {}) }),
+      programDataplane(opts.dataplane, { underlayIp: opts.underlayIp, mechanisms: opts.mechanisms, ...(opts.backgroundRemoval ? { backgroundRemoval: true } : {}) }),
       monitorNext(monitor, sharedPeerWatcher()),
       connect(nextUrlOf),
     ),

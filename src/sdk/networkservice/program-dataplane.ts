@@ -16,7 +16,6 @@ import { mechanismsOf } from './forwarder-mechanisms.js';
 import type { ForwarderDataplane, ProgrammedLink } from '../tools/forwarder-dataplane.js';
 import { findMechanism, type LocalMechanism, type MechanismRegistry, type ProgramContext, type Side } from '../tools/mechanism-module.js';
 import { PendingRemovals } from '../tools/pending-removals.js';
-import type { RemovalHold } from '../tools/removal-hold.js';
 import { startEarlyTunnel } from '../tools/early-tunnel.js';
 import { EarlyVeths, localEndpointKey } from '../tools/early-veth.js';
 import { nextUrlOf } from '../tools/next-url.js';
@@ -78,12 +77,8 @@ function recorded(dp: ForwarderDataplane, connId: string): Programmed | undefine
   return links.length > 0 ? { key: '', links } : undefined;
 }
 
-/**
- * `backgroundRemoval`: Close returns without waiting for the links' removal (a later link of the same name waits for
- * it); `removalHold` (with it) says when that removal starts, so that it does not overlap a Request (tools/removal-hold).
- */
-export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry; backgroundRemoval?: boolean; removalHold?: RemovalHold }): NetworkServiceElement {
-  const hold = opts.backgroundRemoval ? opts.removalHold : undefined;
+/** `backgroundRemoval`: Close returns without waiting for the links' removal (a later link of the same name waits for it). */
+export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: string; mechanisms: MechanismRegistry; backgroundRemoval?: boolean }): NetworkServiceElement {
   const removals = new PendingRemovals();
   const guarded = removals.guard(dp);
   const veths = new EarlyVeths(opts.mechanisms);
@@ -149,17 +144,14 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
       const done = ctx.metadata.get(PROGRAMMED) ?? recorded(dp, conn.id);
       ctx.metadata.delete(PROGRAMMED);
       // The kernel takes ~16 ms to delete a veth: do it while the Close travels on. With `backgroundRemoval` the
-      // Close does not wait for it at all (started as `removalHold` says); a later link of the same name waits for
-      // it, and starts it at once if it is still held (PendingRemovals).
-      const links = done?.links;
-      const scheduled = links ? (hold ? hold.schedule(() => remove(dp, links)) : { done: remove(dp, links), hurry: undefined }) : undefined;
-      const removal = scheduled
-        ? scheduled.done.then((failed) => {
-            if (failed.length === 0) ctx.log.info({ connId: conn.id, links }, 'data plane removed');
+      // Close does not wait for it at all; a later link of the same name waits for it (PendingRemovals).
+      const removal = done
+        ? remove(dp, done.links).then((failed) => {
+            if (failed.length === 0) ctx.log.info({ connId: conn.id, links: done.links }, 'data plane removed');
             for (const f of failed) ctx.log.warn({ connId: conn.id, link: f.link, err: f.err }, 'data plane removal failed');
           })
         : Promise.resolve();
-      if (links) removals.track(links, removal, scheduled?.hurry);
+      if (done) removals.track(done.links, removal);
       const released = release(conn.id, ctx.log);
       try {
         await next.close(conn, ctx);
@@ -172,11 +164,7 @@ export function programDataplane(dp: ForwarderDataplane, opts: { underlayIp: str
   return element({
     request(req, ctx, next) {
       serving++;
-      hold?.begin();
-      return programming.request(req, ctx, next).finally(() => {
-        serving--;
-        hold?.end();
-      });
+      return programming.request(req, ctx, next).finally(() => serving--);
     },
     close: (conn, ctx, next) => programming.close(conn, ctx, next),
   });

@@ -7,30 +7,22 @@ const keyOf = (netns: string | undefined, name: string) => `${netns ?? ''}\u0000
 
 export class PendingRemovals {
   private readonly pending = new Map<string, Promise<unknown>>();
-  /** How to start a removal that is still held back (tools/removal-hold), by link. */
-  private readonly hurries = new Map<string, () => void>();
 
-  /** Records `removal` for each link until it settles; `hurry` starts it at once when a link of that name is wanted. */
-  track(links: ProgrammedLink[], removal: Promise<unknown>, hurry?: () => void): void {
+  /** Records `removal` for each link until it settles. */
+  track(links: ProgrammedLink[], removal: Promise<unknown>): void {
     const settled = removal.catch(() => undefined);
     for (const l of links) {
       const k = keyOf(l.netns, l.name);
       this.pending.set(k, settled);
-      if (hurry) this.hurries.set(k, hurry);
-      else this.hurries.delete(k);
       void settled.then(() => {
-        if (this.pending.get(k) !== settled) return;
-        this.pending.delete(k);
-        this.hurries.delete(k);
+        if (this.pending.get(k) === settled) this.pending.delete(k);
       });
     }
   }
 
   /** Resolves when no removal of these (netns, name) pairs is pending. */
   async wait(...links: { netns: string | undefined; name: string }[]): Promise<void> {
-    const keys = links.map((l) => keyOf(l.netns, l.name));
-    for (const k of keys) this.hurries.get(k)?.();
-    const ps = keys.map((k) => this.pending.get(k)).filter((p) => p !== undefined);
+    const ps = links.map((l) => this.pending.get(keyOf(l.netns, l.name))).filter((p) => p !== undefined);
     if (ps.length > 0) await Promise.all(ps);
   }
 

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ForwarderDataplane } from '../../../src/sdk/tools/forwarder-dataplane.js';
 import { PendingRemovals } from '../../../src/sdk/tools/pending-removals.js';
-import { RemovalHold } from '../../../src/sdk/tools/removal-hold.js';
 
 function fakeDp(events: string[]): ForwarderDataplane {
   return {
@@ -29,20 +28,6 @@ describe('pending removals', () => {
     await same;
     assert.deepEqual(events, ['create c/nsm-1', 'removed c/nsm-0', 'create c/nsm-0']);
     assert.equal(r.size, 0);
-  });
-
-  it('a removal still held back (RemovalHold) starts at once when a link of that name is wanted', async () => {
-    const events: string[] = [];
-    const r = new PendingRemovals();
-    const dp = r.guard(fakeDp(events));
-    const hold = new RemovalHold(60_000);
-    hold.begin(); // a Request being served would otherwise keep it held
-    const { done, hurry } = hold.schedule(async () => void events.push('removed c/nsm-0'));
-    r.track([{ netns: 'c', name: 'nsm-0' }], done, hurry);
-    await dp.createVeth({ name: 'nsm-0', netns: 'c', peerName: 'p0', peerNetns: 'e', alias: 'x' });
-    assert.deepEqual(events, ['removed c/nsm-0', 'create c/nsm-0']);
-    assert.equal(hold.size, 0);
-    hold.end();
   });
 
   it('a failed removal does not block, and other methods are the data plane own', async () => {
