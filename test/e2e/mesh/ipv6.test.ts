@@ -142,7 +142,7 @@ test('endpoint restart: its leases survive, the healed connection keeps its addr
   for (const addr of [...b.conn.srcIps!, ...b.conn.dstIps!]) assert.ok(!taken.has(addr), `${addr} handed out twice`);
   // nsc-1's connection heals (re-requested through the restarted endpoint) with the same addresses.
   const healed = () => a.proc.lines().map((l) => JSON.parse(l) as NscSummary & { state?: string }).filter((l) => l.state === 'UP');
-  await waitFor('nsc-1 to heal through the restarted endpoint', () => healed().length > 0, 20_000, 250);
+  await waitFor('nsc-1 to heal through the restarted endpoint', () => healed().length > 0, 20_000, 250).catch((err: unknown) => assert.fail(`${String(err)}\n${mesh.logs(40)}`));
   assert.deepEqual(healed()[0]!.srcIps, a.conn.srcIps);
   assert.deepEqual(healed()[0]!.dstIps, a.conn.dstIps);
   for (const dst of a.conn.dstIps) assert.ok(ping(c1, ipOf(dst)), `nsc-1 -> ${dst} after the heal`);
