@@ -145,9 +145,8 @@ async function viaRtnl(path: string, names: string[]): Promise<Map<string, LinkC
     });
     return out;
   } catch (err) {
-    // a socket that failed is not trusted again
+    // a socket that failed is not trusted again (closed below, as one that is not kept)
     if (kept.get(path)?.sock === sock) kept.delete(path);
-    sock.close();
     throw err;
   } finally {
     if (kept.get(path)?.sock !== sock) sock.close();

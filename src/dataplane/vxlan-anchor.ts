@@ -7,12 +7,15 @@
 import type { Logger } from 'pino';
 import { isIPv4 } from 'node:net';
 import { closeSync } from 'node:fs';
-import { ANCHOR_VNI } from './mechanisms/vxlan/vni-book.js';
 import { netnsKey, type NetnsRef } from './netns.js';
 import type { RtnlDriver } from './rtnl-driver.js';
 import { openPrivateNetns } from './rtnl-socket.js';
 
-export { ANCHOR_VNI };
+/**
+ * The VNI of a forwarder's VXLAN anchor, on every underlay and port it uses: never offered, and an offer of it is
+ * answered with another (mechanisms/vxlan/vni-book.ts; the kernel refuses a second interface with it there).
+ */
+export const ANCHOR_VNI = 2 ** 24 - 1;
 
 export class VxlanAnchors {
   private readonly made = new Map<string, Promise<void>>();

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { vxlan } from '../../../src/dataplane/mechanisms/vxlan/index.js';
-import { ANCHOR_VNI, VniBook } from '../../../src/dataplane/mechanisms/vxlan/vni-book.js';
+import { VniBook } from '../../../src/dataplane/mechanisms/vxlan/vni-book.js';
+import { ANCHOR_VNI } from '../../../src/dataplane/vxlan-anchor.js';
 import { P, vxlanMechanism } from '../../../src/sdk/tools/mechanisms.js';
 
 /** A picker that returns the given numbers in turn. */

@@ -4,12 +4,7 @@
 // new pick collides about once in 16,000 (a 10,000-connection mesh hit it). A client side offers a VNI none of
 // its connections uses; an endpoint side answers an offer whose VNI another of its connections uses with another.
 import { randomInt } from 'node:crypto';
-
-/**
- * The VNI of a forwarder's VXLAN anchor (dataplane/vxlan-anchor.ts), on every underlay and port it uses: never
- * offered, and an offer of it is answered with another (the kernel refuses a second interface with it there).
- */
-export const ANCHOR_VNI = 2 ** 24 - 1;
+import { ANCHOR_VNI } from '../../vxlan-anchor.js';
 
 /** Entries kept at most (a Request that failed before its Close leaves its entry; the oldest go first). */
 const MAX_ENTRIES = 65_536;
