@@ -49,7 +49,13 @@ export class RtnlDriver {
     sb.indexes.delete(peer);
     const end = (n: string, s: RtnlSocket): LinkEnd => ({ name: n, nsFd: s.nsFd, ...(mtu !== undefined ? { mtu } : {}) });
     const host = this.sock({ kind: 'host' }, undefined);
-    await this.run(host, { kind: 'host' }, `link add ${name} type veth peer name ${peer}`, RTM.NEWLINK, CREATE_EXCL, vethNewLink(end(name, sa), end(peer, sb)), background);
+    // Both namespace files travel in a request on the host socket: lent until the kernel has answered.
+    const back = [sa.lend(), sb.lend()];
+    try {
+      await this.run(host, { kind: 'host' }, `link add ${name} type veth peer name ${peer}`, RTM.NEWLINK, CREATE_EXCL, vethNewLink(end(name, sa), end(peer, sb)), background);
+    } finally {
+      for (const b of back) b();
+    }
   }
 
   /** Create a VXLAN interface whose underlay is `ns`, placed in `target`, up. */
@@ -64,18 +70,24 @@ export class RtnlDriver {
     const s = this.sock(ns, nsId);
     const t = this.sock(target, targetId);
     t.indexes.delete(v.name);
-    const linkIndex = v.dev === undefined ? undefined : await this.index(s, ns, v.dev);
-    const body = vxlanNewLink({
-      name: v.name,
-      vni: v.vni,
-      local: v.local,
-      ...(v.remote !== undefined ? { remote: v.remote } : {}),
-      port: v.port,
-      ...(linkIndex !== undefined ? { linkIndex } : {}),
-      ...(v.mtu !== undefined ? { mtu: v.mtu } : {}),
-      ...(t !== s ? { nsFd: t.nsFd } : {}),
-    });
-    await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body, background);
+    // The request goes out on `s` carrying `t`'s namespace file: lent until the kernel has answered.
+    const back = t.lend();
+    try {
+      const linkIndex = v.dev === undefined ? undefined : await this.index(s, ns, v.dev);
+      const body = vxlanNewLink({
+        name: v.name,
+        vni: v.vni,
+        local: v.local,
+        ...(v.remote !== undefined ? { remote: v.remote } : {}),
+        port: v.port,
+        ...(linkIndex !== undefined ? { linkIndex } : {}),
+        ...(v.mtu !== undefined ? { mtu: v.mtu } : {}),
+        ...(t !== s ? { nsFd: t.nsFd } : {}),
+      });
+      await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body, background);
+    } finally {
+      back();
+    }
   }
 
   /** Set the peer (default destination) of a VXLAN link in `ns`. */

@@ -74,6 +74,8 @@ export class RtnlSocket {
   private readonly pending = new Map<number, Pending>();
   private readonly buf = Buffer.alloc(64 * 1024);
   private closed = false;
+  /** Requests on other sockets that carry this namespace's file (IFLA_NET_NS_FD) and are not answered yet. */
+  private lent = 0;
   /** Interface indexes by name, learnt from the kernel (dropped when a link of that name is made or deleted). */
   readonly indexes = new Map<string, Promise<number>>();
   /** Last time a request was made (for idle closing). */
@@ -90,9 +92,24 @@ export class RtnlSocket {
     return this.closed;
   }
 
-  /** Whether requests are waiting for their replies. */
+  /** Whether requests are waiting for their replies, or the namespace file is lent to one (see lend). */
   get busy(): boolean {
-    return this.pending.size > 0;
+    return this.pending.size > 0 || this.lent > 0;
+  }
+
+  /**
+   * Marks `nsFd` as carried by a request on another socket until the returned function is called: the file stays
+   * open that long, also through close() (closed, the kernel would see EBADF, or another namespace's file under a
+   * reused number and make the link there).
+   */
+  lend(): () => void {
+    this.lent++;
+    let back = false;
+    return () => {
+      if (back) return;
+      back = true;
+      if (--this.lent === 0 && this.closed) closeSync(this.nsFd);
+    };
   }
 
   /**
@@ -186,7 +203,7 @@ export class RtnlSocket {
     for (const seq of [...this.pending.keys()]) this.finish(seq, new Error('rtnetlink socket closed'));
     const s = rtnlSys();
     s.close(this.fd);
-    closeSync(this.nsFd);
+    if (this.lent === 0) closeSync(this.nsFd);
   }
 }
 

@@ -6,6 +6,7 @@ import { begin } from '../core/begin.js';
 import type { Clock } from '../core/clock.js';
 import type { TokenSigner } from '../core/token.js';
 import { connect } from '../networkservice/connect.js';
+import { deadlineGuard } from '../networkservice/deadline-guard.js';
 import { refresh } from '../networkservice/refresh.js';
 import { updatePath } from '../networkservice/updatepath.js';
 import { updateToken } from '../networkservice/updatetoken.js';
@@ -23,6 +24,8 @@ export interface ClientChainOptions {
 
 export function newClientChain(opts: ClientChainOptions): NetworkServiceHandler {
   return chain(
+    // First: the caller's Request and Close end by their deadline whatever the elements below do.
+    deadlineGuard(),
     updatePath(opts.name),
     begin(),
     updateToken(opts.signer, opts.clock),
