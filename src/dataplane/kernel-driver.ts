@@ -127,7 +127,7 @@ export class KernelDriver {
     try {
       await settleAll(
         rt
-          ? [rt.aliasUp(a, this.idOf(a), name, alias), rt.aliasUp(b, this.idOf(b), peer, alias)]
+          ? [rt.aliasUp(a, this.idOf(a), name, alias, spec.background), rt.aliasUp(b, this.idOf(b), peer, alias, spec.background)]
           : [this.chan(a).run(`link set dev ${name} alias ${alias} up`), this.chan(b).run(`link set dev ${peer} alias ${alias} up`)],
       );
     } catch (err) {

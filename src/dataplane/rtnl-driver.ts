@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { IpCommandError } from './ip-batch.js';
 import { describeNetns, netnsKey, netnsPath, type NetnsRef } from './netns.js';
 import { NLM_F, RTM, aliasUp, delLink, errnoText, getLink, linkIndexOf, newAddr, newRoute, proxyNeigh, vethNewLink, vxlanNewLink, vxlanSetRemote, type LinkEnd } from './rtnl-msg.js';
-import { RtnlErrno, openRtnlSocket, rtnlSys, type RtnlSocket } from './rtnl-socket.js';
+import { RtnlErrno, openRtnlSocket, rtnlSys, type RtnlSocket, type SendMode } from './rtnl-socket.js';
 
 export interface RtnlDriverOptions {
   logger?: Logger;
@@ -52,7 +52,7 @@ export class RtnlDriver {
     // Both namespace files travel in a request on the host socket: lent until the kernel has answered.
     const back = [sa.lend(), sb.lend()];
     try {
-      await this.run(host, { kind: 'host' }, `link add ${name} type veth peer name ${peer}`, RTM.NEWLINK, CREATE_EXCL, vethNewLink(end(name, sa), end(peer, sb)), background);
+      await this.run(host, { kind: 'host' }, `link add ${name} type veth peer name ${peer}`, RTM.NEWLINK, CREATE_EXCL, vethNewLink(end(name, sa), end(peer, sb)), background ? 'ahead' : 'inline');
     } finally {
       for (const b of back) b();
     }
@@ -84,7 +84,7 @@ export class RtnlDriver {
         ...(v.mtu !== undefined ? { mtu: v.mtu } : {}),
         ...(t !== s ? { nsFd: t.nsFd } : {}),
       });
-      await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body, background);
+      await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body, background ? 'ahead' : 'inline');
     } finally {
       back();
     }
@@ -95,9 +95,9 @@ export class RtnlDriver {
     await this.run(this.sock(ns, id), ns, `link set dev ${name} type vxlan remote ${remote}`, RTM.NEWLINK, 0, vxlanSetRemote(name, remote));
   }
 
-  /** Tag a link with its alias and bring it up. */
-  async aliasUp(ns: NetnsRef, id: string | undefined, name: string, alias: string): Promise<void> {
-    await this.run(this.sock(ns, id), ns, `link set dev ${name} alias ${alias} up`, RTM.NEWLINK, 0, aliasUp(name, alias));
+  /** Tag a link with its alias and bring it up (`background`: from a worker thread, as createVeth). */
+  async aliasUp(ns: NetnsRef, id: string | undefined, name: string, alias: string, background = false): Promise<void> {
+    await this.run(this.sock(ns, id), ns, `link set dev ${name} alias ${alias} up`, RTM.NEWLINK, 0, aliasUp(name, alias), background ? 'ahead' : 'inline');
   }
 
   /** `addr replace` (IPv6: without DAD, and published as a proxy NDP entry on the link). */
@@ -123,7 +123,7 @@ export class RtnlDriver {
     const s = this.sock(ns, id);
     s.indexes.delete(name);
     try {
-      await this.run(s, ns, `link del dev ${name}`, RTM.DELLINK, 0, delLink(name), true);
+      await this.run(s, ns, `link del dev ${name}`, RTM.DELLINK, 0, delLink(name), 'slow');
       return true;
     } catch (err) {
       if (err instanceof IpCommandError && /No such device/.test(err.stderr)) return false;
@@ -171,9 +171,9 @@ export class RtnlDriver {
     }
   }
 
-  private async run(s: RtnlSocket, ns: NetnsRef, what: string, type: number, flags: number, body: Buffer, slow = false): Promise<Buffer[]> {
+  private async run(s: RtnlSocket, ns: NetnsRef, what: string, type: number, flags: number, body: Buffer, lane: SendMode = 'inline'): Promise<Buffer[]> {
     try {
-      return await s.request(type, flags, body, slow);
+      return await s.request(type, flags, body, lane);
     } catch (err) {
       const text = err instanceof RtnlErrno ? errnoText(err.errno, err.code, err.detail) : (err as Error).message;
       throw new IpCommandError(what, text, describeNetns(ns));

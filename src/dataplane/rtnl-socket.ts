@@ -2,11 +2,12 @@
 // namespace (setns on this thread, socket(2), setns back) and stays bound to it. The kernel runs an
 // rtnetlink request inside send(2): creating and configuring takes it microseconds of CPU, done right here;
 // a deletion waits ~16 ms there for the network to quiesce, so it goes to koffi's worker threads and never
-// blocks the event loop. Either way the replies are then already queued and read without blocking.
+// blocks the event loop; so do links made ahead of an answer (in a lane of their own: send-lane.ts). Either way the replies are then already queued and read without blocking.
 import { closeSync, openSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { AF_NETLINK, CLONE_NEWNET, type Libc, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, libc } from '../sys/libc.js';
 import { NLMSG_ERROR, errnoOf, extackOf } from './rtnl-msg.js';
+import { SendLane } from './send-lane.js';
 
 const NETLINK_ROUTE = 0;
 const NLM_F_REQUEST = 1;
@@ -15,8 +16,15 @@ const NLMSG_DONE = 3;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
-/** Sends on worker threads at once: the kernel serializes them on its rtnl lock anyway; the rest of the pool stays free. */
-const MAX_IN_FLIGHT = 2;
+/**
+ * How a request is sent: `inline` on this thread (the kernel needs microseconds of CPU for it); `slow` from a worker
+ * thread (the kernel sleeps in it: a deletion); `ahead` from a worker thread too, for links made ahead of an answer,
+ * in a lane of their own, so they never queue behind deletions still sleeping in the kernel (~16 ms each).
+ */
+export type SendMode = 'inline' | 'slow' | 'ahead';
+
+/** Process-wide lanes: two deletions and one link made ahead at once, so one of libuv's four pool threads stays free. */
+const LANES = { slow: new SendLane(2), ahead: new SendLane(1) } as const;
 
 /** The libc calls (src/sys/libc.ts); throws ToolUnavailableError when koffi or libc cannot load. */
 export function rtnlSys(): Libc {
@@ -49,23 +57,6 @@ interface Pending {
   resolve: (r: Buffer[]) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout | undefined;
-}
-
-/** Sends waiting for a worker slot, process-wide (see MAX_IN_FLIGHT). */
-const waiting: (() => void)[] = [];
-let inFlight = 0;
-function slot(start: () => void): void {
-  if (inFlight < MAX_IN_FLIGHT) {
-    inFlight++;
-    start();
-  } else {
-    waiting.push(start);
-  }
-}
-function release(): void {
-  const next = waiting.shift();
-  if (next) next();
-  else inFlight--;
 }
 
 /** One rtnetlink socket bound to one namespace; requests are matched to replies by sequence number. */
@@ -114,9 +105,9 @@ export class RtnlSocket {
 
   /**
    * Send one request (REQUEST|ACK|flags); resolves with the bodies of its replies, rejects with RtnlErrno.
-   * `slow`: the kernel sleeps in it (deleting a link), so it is sent from a worker thread.
+   * `lane`: how it is sent (see SendMode).
    */
-  request(type: number, flags: number, body: Buffer, slow = false): Promise<Buffer[]> {
+  request(type: number, flags: number, body: Buffer, lane: SendMode = 'inline'): Promise<Buffer[]> {
     if (this.closed) return Promise.reject(new Error('rtnetlink socket is closed'));
     this.lastUsed = Date.now();
     this.seq = (this.seq % 0x7fffffff) + 1;
@@ -134,7 +125,7 @@ export class RtnlSocket {
         p.timer = setTimeout(() => this.finish(seq, new Error(`rtnetlink request timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
         p.timer.unref();
       };
-      if (!slow) {
+      if (lane === 'inline') {
         const n = rtnlSys().send(this.fd, msg, msg.length, 0);
         if (n < 0) this.finish(seq, new Error(`rtnetlink send failed (errno ${rtnlSys().errno()})`));
         this.drain();
@@ -143,14 +134,15 @@ export class RtnlSocket {
         return;
       }
       arm();
-      slot(() => {
+      const l = LANES[lane];
+      l.slot(() => {
         if (this.closed) {
-          release();
+          l.release();
           this.finish(seq, new Error('rtnetlink socket is closed'));
           return;
         }
         rtnlSys().sendAsync(this.fd, msg, msg.length, 0, (err, n) => {
-          release();
+          l.release();
           if (err || n < 0) this.finish(seq, new Error(`rtnetlink send failed${err instanceof Error ? `: ${err.message}` : ''}`));
           this.drain();
         });

@@ -97,8 +97,35 @@ function setup() {
 
 const alias = (id: string) => `${ALIAS_PREFIX}${id}`;
 
+/** Runs `fn` with NSM_EARLY_VETH=main (the earlier way: an idle forwarder makes the pair on its own thread). */
+async function onMainThread(fn: () => Promise<void>): Promise<void> {
+  const saved = process.env.NSM_EARLY_VETH;
+  process.env.NSM_EARLY_VETH = 'main';
+  try {
+    await fn();
+  } finally {
+    if (saved === undefined) delete process.env.NSM_EARLY_VETH;
+    else process.env.NSM_EARLY_VETH = saved;
+  }
+}
+
+const vethSends = (dp: Kernel) => dp.named('createVeth').map(([spec]) => [(spec as { name: string }).name, (spec as { background: boolean }).background]);
+
 describe('early veth (local KERNEL<->KERNEL)', () => {
-  it('makes the veth from a worker thread while other Requests are in flight (aheadOfAnswer), on this thread when alone', async () => {
+  it('makes the veth from a worker thread, alone in flight or not', async () => {
+    const { dp, request } = setup();
+    await request(ids[0]!, 'nsm-1');
+    dp.reset();
+    await request(ids[1]!, 'nsm-2');
+    await Promise.all([request(ids[2]!, 'nsm-3'), request(ids[3]!, 'nsm-4')]);
+    assert.deepEqual(vethSends(dp).sort(), [
+      ['nsm-2', true],
+      ['nsm-3', true],
+      ['nsm-4', true],
+    ]);
+  });
+
+  it('NSM_EARLY_VETH=main: from a worker thread while other Requests are in flight (aheadOfAnswer), on this thread when alone', () => onMainThread(async () => {
     const { dp, request } = setup();
     await request(ids[0]!, 'nsm-1');
     dp.reset();
@@ -110,9 +137,9 @@ describe('early veth (local KERNEL<->KERNEL)', () => {
         ['nsm-3', true],
       ],
     );
-  });
+  }));
 
-  it('toward an endpoint seen requesting onward through this forwarder while its Request was pending (a chain link), from a worker thread', async () => {
+  it('NSM_EARLY_VETH=main: toward an endpoint seen requesting onward through this forwarder while its Request was pending (a chain link), from a worker thread', () => onMainThread(async () => {
     const { dp, request, endpoint } = setup();
     await request(ids[0]!, 'nsm-1');
     // nse-1 acts as a passthrough: while the forwarder waits for its answer, it requests onward as client "nse-1".
@@ -126,9 +153,9 @@ describe('early veth (local KERNEL<->KERNEL)', () => {
       [['nsm-3', true]],
       'alone in flight, yet its onward Request must not wait for this thread',
     );
-  });
+  }));
 
-  it("an onward Request of a chain link makes its links on this thread: the Request waiting for the link is no other work", async () => {
+  it("NSM_EARLY_VETH=main: an onward Request of a chain link makes its links on this thread: the Request waiting for the link is no other work", () => onMainThread(async () => {
     const { dp, request, endpoint } = setup();
     await request(ids[0]!, 'nsm-1');
     endpoint({ onward: () => request(ids[3]!, 'pto-1', { origin: 'nse-1', endpoint: 'nse-2' }) });
@@ -143,7 +170,7 @@ describe('early veth (local KERNEL<->KERNEL)', () => {
         ['pto-2', false],
       ],
     );
-  });
+  }));
 
   it('the first Request to an endpoint programs after the answer; the next one finds its veth made before the answer', async () => {
     const { dp, seen, request } = setup();
@@ -153,7 +180,7 @@ describe('early veth (local KERNEL<->KERNEL)', () => {
     await request(ids[1]!, 'nsm-2');
     assert.equal(seen.linksWhenAsked, 4, 'the second pair existed before the endpoint answered');
     const peerName = endpointIfName(ids[1]!);
-    assert.deepEqual(dp.named('createVeth'), [[{ name: 'nsm-2', netns: CLIENT_NS, peerName, peerNetns: NSE_NS, alias: alias(ids[1]!), background: false }]], 'the only Request in flight: made on this thread');
+    assert.deepEqual(dp.named('createVeth'), [[{ name: 'nsm-2', netns: CLIENT_NS, peerName, peerNetns: NSE_NS, alias: alias(ids[1]!), background: true }]], 'made from a worker thread');
     assert.deepEqual(dp.named('addAddress'), [
       [CLIENT_NS, 'nsm-2', '169.254.2.1/32'],
       [NSE_NS, peerName, '169.254.2.0/32'],

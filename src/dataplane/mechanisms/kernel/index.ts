@@ -1,7 +1,7 @@
 // KERNEL (local): a workload's interface in its own namespace, named by the client
 // (parameter "name") or by the forwarder for an endpoint. Client and endpoint on one
 // node are joined by one veth pair, each end created directly in its namespace (made early, while
-// the Request travels to the endpoint, when its end can be predicted: tools/early-veth).
+// the Request travels to the endpoint, when its end can be predicted: tools/early-veth; from a worker thread).
 import type { IPContext, Mechanism } from '../../../api/index.js';
 import { FailedPreconditionError } from '../../../api/errors.js';
 import { aheadOfAnswer, endpointIfName, type LocalMechanism, type PreparedCrossConnect, type ProgramContext, type Side } from '../../../sdk/tools/mechanism-module.js';
@@ -22,6 +22,14 @@ async function crossConnect(p: ProgramContext, c: Side, e: Side) {
 const sameEnd = (a: Side, b: Side) => a.netns === b.netns && a.name === b.name;
 
 /**
+ * How an early pair is sent. By default from a worker thread (rtnetlink's own lane for links made ahead, never
+ * behind a Close's deletion), also when the forwarder serves nothing else: the endpoint's answer is then read as
+ * soon as it comes while the kernel makes the pair (on this thread, its 1-3 ms, far more when the machine's rtnl
+ * lock is contended, held the answer up). NSM_EARLY_VETH=main: the earlier way (aheadOfAnswer), for A/B runs.
+ */
+const sendOf = (p: ProgramContext): Promise<boolean> => (process.env.NSM_EARLY_VETH === 'main' ? aheadOfAnswer(p) : Promise.resolve(true));
+
+/**
  * Before a local endpoint has answered: the veth pair with both ends in their namespaces, named, tagged,
  * with the MTU and up (the endpoint's end where the caller predicts it); `finish` adds both ends' addresses
  * and routes. Not when the ledger already holds links of this connection (an earlier life's, kept in
@@ -35,7 +43,7 @@ function prepareCrossConnect(p: ProgramContext, c: Side, e: Side): Promise<Prepa
     fits: (q, c2, e2) => q.alias === p.alias && q.mtu === p.mtu && sameEnd(c2, c) && sameEnd(e2, e),
     finish: (_q, c2, e2) => configureOrRemove(p.dp, links, [c2, e2]),
   };
-  return aheadOfAnswer(p)
+  return sendOf(p)
     .then((background) => p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), background }))
     .then(() => made);
 }
