@@ -61,6 +61,7 @@ export function kernelDataplane(opts: KernelDataplaneOptions): ManagedDataplane 
     createVxlan: (spec) => driver.createVxlan(spec),
     setVxlanRemote: (netns, name, remote) => driver.setVxlanRemote(netns, name, remote),
     addAddress: (netns, ifname, cidr) => driver.addAddress(netns, ifname, cidr),
+    addLinkLocal: (netns, name) => driver.addLinkLocal(netns, name),
     addRoute: (netns, route) => driver.addRoute(netns, route),
     linkInfo: (netns, name) => driver.linkInfo(netns, name),
     ipLines: (netns, lines, ignore, family) => driver.runLines(netns, lines, ignore, family),

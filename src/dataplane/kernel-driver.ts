@@ -23,6 +23,11 @@ export interface KernelDriverOptions {
   rtnl?: boolean;
   /** Over rtnetlink: a VXLAN anchor per underlay keeps its UDP socket open (vxlan-anchor.ts; default: yes unless NSM_VXLAN_ANCHOR=0). */
   vxlanAnchor?: boolean;
+  /**
+   * Over rtnetlink: links asked for with `noLinkLocal` come up without the kernel's IPv6 link-local address,
+   * given one by addLinkLocal when their connection carries IPv6 (default: yes unless NSM_LINK_LOCAL=kernel).
+   */
+  linkLocalOnDemand?: boolean;
 }
 
 export interface VethSpec {
@@ -34,6 +39,8 @@ export interface VethSpec {
   mtu?: number;
   /** Made ahead of need (while a Request travels): over rtnetlink it is sent from a worker thread, so the event loop stays free. */
   background?: boolean;
+  /** No IPv6 link-local address from the kernel when it comes up (see KernelDriver.addLinkLocal). */
+  noLinkLocal?: boolean;
 }
 
 export interface VxlanSpec {
@@ -52,6 +59,8 @@ export interface VxlanSpec {
   mtu?: number;
   /** As VethSpec's. */
   background?: boolean;
+  /** As VethSpec's. */
+  noLinkLocal?: boolean;
 }
 
 export interface RouteSpec {
@@ -78,6 +87,8 @@ export class KernelDriver {
   /** In-process rtnetlink for the hot path; undefined: everything goes through ip. */
   private readonly rtnl: RtnlDriver | undefined;
   private readonly anchors: VxlanAnchors | undefined;
+  /** Whether `noLinkLocal` is honoured (rtnetlink only). */
+  private readonly linkLocalOnDemand: boolean;
 
   constructor(opts: KernelDriverOptions = {}) {
     this.log = opts.logger;
@@ -89,6 +100,7 @@ export class KernelDriver {
           ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
         })
       : undefined;
+    this.linkLocalOnDemand = this.rtnl !== undefined && (opts.linkLocalOnDemand ?? process.env.NSM_LINK_LOCAL !== 'kernel');
     this.anchors = this.rtnl && (opts.vxlanAnchor ?? process.env.NSM_VXLAN_ANCHOR !== '0') ? new VxlanAnchors(this.rtnl, opts.logger) : undefined;
     const poolOpts: ConstructorParameters<typeof IpBatchPool>[0] = {};
     if (opts.logger) poolOpts.logger = opts.logger;
@@ -124,10 +136,11 @@ export class KernelDriver {
       }
       throw this.mapError(err, a, name);
     }
+    const up = { background: spec.background === true, noLinkLocal: this.noLinkLocal(spec) };
     try {
       await settleAll(
         rt
-          ? [rt.aliasUp(a, this.idOf(a), name, alias, spec.background), rt.aliasUp(b, this.idOf(b), peer, alias, spec.background)]
+          ? [rt.aliasUp(a, this.idOf(a), name, alias, up), rt.aliasUp(b, this.idOf(b), peer, alias, up)]
           : [this.chan(a).run(`link set dev ${name} alias ${alias} up`), this.chan(b).run(`link set dev ${peer} alias ${alias} up`)],
       );
     } catch (err) {
@@ -168,7 +181,7 @@ export class KernelDriver {
       throw this.mapError(err, target, name);
     }
     try {
-      if (rt) await rt.aliasUp(target, this.idOf(target), name, alias);
+      if (rt) await rt.aliasUp(target, this.idOf(target), name, alias, { noLinkLocal: this.noLinkLocal(spec) });
       else await this.chan(target).run(`link set dev ${name} alias ${alias} up`);
     } catch (err) {
       await this.rollback(target, name);
@@ -245,6 +258,25 @@ export class KernelDriver {
     const v6 = c.family === 6 ? ` nodad${c.prefixLen === 128 ? ' noprefixroute' : ''}` : '';
     const add = `addr replace ${c.address}/${c.prefixLen} dev ${ifname}${v6}`;
     await this.exec(netns, ifname, c.family === 6 ? [add, `neigh replace proxy ${c.address} dev ${ifname}`] : add);
+  }
+
+  /**
+   * The IPv6 link-local address the kernel would have given a link made with `noLinkLocal` (EUI-64 of its
+   * MAC, without DAD); nothing where the kernel made its own (over ip, or NSM_LINK_LOCAL=kernel).
+   */
+  async addLinkLocal(netns: NetnsLike, ifname: string): Promise<void> {
+    checkIfName('ifname', ifname);
+    if (!this.rtnl || !this.linkLocalOnDemand) return;
+    const ns = await this.resolve(netns, 'netns');
+    try {
+      await this.rtnl.addLinkLocal(ns, this.idOf(ns), ifname);
+    } catch (err) {
+      throw this.mapError(err, ns, ifname);
+    }
+  }
+
+  private noLinkLocal(spec: { noLinkLocal?: boolean }): boolean {
+    return this.linkLocalOnDemand && spec.noLinkLocal === true;
   }
 
   /** Remove an address (and, for IPv6, its proxy NDP entry); a missing address or interface is not an error. */

@@ -149,6 +149,7 @@ export class LinkLedger {
       addRoute: (netns, route) => dp.addRoute(netns, route),
       ...(dp.ipLines ? { ipLines: dp.ipLines.bind(dp) } : {}),
       ...(dp.setVxlanRemote ? { setVxlanRemote: dp.setVxlanRemote.bind(dp) } : {}),
+      ...(dp.addLinkLocal ? { addLinkLocal: dp.addLinkLocal.bind(dp) } : {}),
       ...(dp.setSysctl ? { setSysctl: dp.setSysctl.bind(dp) } : {}),
       ...(dp.deviceOf ? { deviceOf: dp.deviceOf.bind(dp) } : {}),
       ...(dump ? { earlierLinks: (alias: string, ends: { netns: string; name: string }[]) => this.earlierLinks(alias, ends, dump) } : {}),

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { IpCommandError } from './ip-batch.js';
 import { describeNetns, netnsKey, netnsPath, type NetnsRef } from './netns.js';
-import { NLM_F, RTM, aliasUp, delLink, errnoText, getLink, linkIndexOf, newAddr, newRoute, proxyNeigh, vethNewLink, vxlanNewLink, vxlanSetRemote, type LinkEnd } from './rtnl-msg.js';
+import { NLM_F, RTM, aliasUp, delLink, errnoText, getLink, eui64LinkLocal, linkAddressOf, linkIndexOf, newAddr, noLinkLocal, newRoute, proxyNeigh, vethNewLink, vxlanNewLink, vxlanSetRemote, type LinkEnd } from './rtnl-msg.js';
 import { RtnlErrno, openRtnlSocket, rtnlSys, type RtnlSocket, type SendMode } from './rtnl-socket.js';
 
 export interface RtnlDriverOptions {
@@ -95,9 +95,32 @@ export class RtnlDriver {
     await this.run(this.sock(ns, id), ns, `link set dev ${name} type vxlan remote ${remote}`, RTM.NEWLINK, 0, vxlanSetRemote(name, remote));
   }
 
-  /** Tag a link with its alias and bring it up (`background`: from a worker thread, as createVeth). */
-  async aliasUp(ns: NetnsRef, id: string | undefined, name: string, alias: string, background = false): Promise<void> {
-    await this.run(this.sock(ns, id), ns, `link set dev ${name} alias ${alias} up`, RTM.NEWLINK, 0, aliasUp(name, alias), background ? 'ahead' : 'inline');
+  /**
+   * Tag a link with its alias and bring it up. `noLinkLocal`: first stop the kernel from making it an IPv6
+   * link-local address (and the routes, DAD and multicast reports that go with one) when it comes up;
+   * addLinkLocal gives it the same address later, when its connection carries IPv6. `background`: from a worker
+   * thread, as createVeth.
+   */
+  async aliasUp(ns: NetnsRef, id: string | undefined, name: string, alias: string, opts: { background?: boolean; noLinkLocal?: boolean } = {}): Promise<void> {
+    const s = this.sock(ns, id);
+    const mode = opts.background ? 'ahead' : 'inline';
+    if (opts.noLinkLocal) await this.run(s, ns, `link set dev ${name} addrgenmode none`, RTM.NEWLINK, 0, noLinkLocal(name), mode);
+    await this.run(s, ns, `link set dev ${name} alias ${alias} up`, RTM.NEWLINK, 0, aliasUp(name, alias), mode);
+  }
+
+  /**
+   * Give a link the IPv6 link-local address the kernel would have made itself (EUI-64 of its MAC), without
+   * DAD, as `addr replace` (idempotent); nothing for a link without a MAC (the kernel makes none there either).
+   */
+  async addLinkLocal(ns: NetnsRef, id: string | undefined, ifname: string): Promise<void> {
+    const s = this.sock(ns, id);
+    const r = await this.run(s, ns, `link show dev ${ifname}`, RTM.GETLINK, 0, getLink(ifname));
+    if (!r[0]) throw new IpCommandError(`link show dev ${ifname}`, 'no reply', describeNetns(ns));
+    const mac = linkAddressOf(r[0]);
+    if (mac?.length !== 6) return;
+    const index = linkIndexOf(r[0]);
+    const ll = eui64LinkLocal(mac);
+    await this.run(s, ns, `addr replace ${ll}/64 dev ${ifname}`, RTM.NEWADDR, CREATE_REPLACE, newAddr(index, ll, 64));
   }
 
   /** `addr replace` (IPv6: without DAD, and published as a proxy NDP entry on the link). */

@@ -14,7 +14,9 @@ const AF_INET6 = 10;
 const IFF_UP = 1;
 const NLA_F_NESTED = 0x8000;
 
-const IFLA = { IFNAME: 3, MTU: 4, LINK: 5, LINKINFO: 18, IFALIAS: 20, NET_NS_FD: 28, EXT_MASK: 29 } as const;
+const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, LINKINFO: 18, IFALIAS: 20, AF_SPEC: 26, NET_NS_FD: 28, EXT_MASK: 29 } as const;
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+const IN6_ADDR_GEN_MODE_NONE = 1;
 const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 const VETH_INFO_PEER = 1;
 const IFLA_VXLAN = { ID: 1, GROUP: 2, LINK: 3, LOCAL: 4, PORT: 15, GROUP6: 16, LOCAL6: 17 } as const;
@@ -144,6 +146,35 @@ export function vxlanSetRemote(name: string, remote: string): Buffer {
 /** RTM_NEWLINK body (no CREATE: changes an existing link) that sets a link's alias and brings it up, by name. */
 export function aliasUp(name: string, alias: string): Buffer {
   return Buffer.concat([ifinfomsg(0, true), str(IFLA.IFNAME, name), str(IFLA.IFALIAS, alias)]);
+}
+
+/**
+ * RTM_NEWLINK body (no CREATE) that stops the kernel from giving a link an IPv6 link-local address of its own
+ * (`ip link set dev NAME addrgenmode none`), by name. Sent before the link goes up: the kernel reads the mode
+ * when the link comes up, and in one message with the up flag it would be too late (the flags go first).
+ */
+export function noLinkLocal(name: string): Buffer {
+  const mode = attr(IFLA_INET6_ADDR_GEN_MODE, Buffer.from([IN6_ADDR_GEN_MODE_NONE]));
+  return Buffer.concat([ifinfomsg(), str(IFLA.IFNAME, name), nested(IFLA.AF_SPEC, [nested(AF_INET6, [mode])])]);
+}
+
+/** The link-layer address (IFLA_ADDRESS) in an RTM_NEWLINK reply body, or undefined without one. */
+export function linkAddressOf(body: Buffer): Buffer | undefined {
+  for (let off = 16; off + 4 <= body.length; ) {
+    const len = body.readUInt16LE(off);
+    if (len < 4 || off + len > body.length) return undefined;
+    if ((body.readUInt16LE(off + 2) & 0x3fff) === IFLA.ADDRESS) return Buffer.from(body.subarray(off + 4, off + len));
+    off += (len + 3) & ~3;
+  }
+  return undefined;
+}
+
+/** The IPv6 link-local address the kernel makes from a 6-byte MAC (EUI-64, `addrgenmode eui64`): fe80::/64. */
+export function eui64LinkLocal(mac: Buffer): string {
+  if (mac.length !== 6) throw new Error(`not a 6-byte link-layer address: ${mac.toString('hex')}`);
+  const id = [mac[0]! ^ 0x02, mac[1]!, mac[2]!, 0xff, 0xfe, mac[3]!, mac[4]!, mac[5]!];
+  const groups = [0, 2, 4, 6].map((i) => ((id[i]! << 8) | id[i + 1]!).toString(16));
+  return `fe80::${groups.join(':')}`;
 }
 
 /** RTM_DELLINK body: delete a link by name. */

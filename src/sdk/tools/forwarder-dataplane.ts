@@ -5,9 +5,15 @@
 /** The kernel operations the forwarder needs (implemented by dataplane's KernelDriver). */
 export interface ForwarderDataplane {
   /** `background`: made ahead of an answer (early veth/tunnel): the kernel work may leave the event loop free meanwhile. */
-  createVeth(spec: { name: string; netns: string; peerName: string; peerNetns: string; alias: string; mtu?: number; background?: boolean }): Promise<void>;
+  createVeth(spec: { name: string; netns: string; peerName: string; peerNetns: string; alias: string; mtu?: number; background?: boolean; noLinkLocal?: boolean }): Promise<void>;
   /** `remote` absent: no default destination yet (see setVxlanRemote). */
-  createVxlan(spec: { name: string; netns?: string; targetNetns: string; vni: number; local: string; remote?: string; alias: string; mtu?: number; background?: boolean }): Promise<void>;
+  createVxlan(spec: { name: string; netns?: string; targetNetns: string; vni: number; local: string; remote?: string; alias: string; mtu?: number; background?: boolean; noLinkLocal?: boolean }): Promise<void>;
+  /**
+   * Gives a link made with `noLinkLocal` the IPv6 link-local address the kernel would have made (configure()
+   * calls it for a side with IPv6). A dataplane without it ignores `noLinkLocal`: the kernel makes its own.
+   * `noLinkLocal` spares the kernel that address's routes, DAD and multicast reports on IPv4-only links.
+   */
+  addLinkLocal?(netns: string, name: string): Promise<void>;
   /** Sets the peer of a VXLAN interface made without one (lets a forwarder create it before the peer has answered). */
   setVxlanRemote?(netns: string, name: string, remote: string): Promise<void>;
   addAddress(netns: string, ifname: string, cidr: string): Promise<void>;

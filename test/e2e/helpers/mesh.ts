@@ -315,6 +315,16 @@ export function addrs(netns: string, ifname: string, family: 4 | 6 = 4): string[
   }
 }
 
+/** IPv6 link-local addresses of an interface ("fe80::.../64"). */
+export function linkLocalAddrs(netns: string, ifname: string): string[] {
+  try {
+    const out = execFileSync('ip', ['-n', netns, '-o', '-6', 'addr', 'show', 'dev', ifname, 'scope', 'link'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return [...out.matchAll(/inet6 (\S+)/g)].map((m) => m[1]!);
+  } catch {
+    return [];
+  }
+}
+
 /** Routes of one family in a namespace's main table, as `ip -o route` lines (IPv6: without link-local and multicast). */
 export function routes(netns: string, family: 4 | 6 = 4): string[] {
   const out = execFileSync('ip', ['-n', netns, '-o', `-${family}`, 'route', 'show', 'table', 'main'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, test, type TestContext } from 'node:test';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { addrs, iperf, ipOf, links, Mesh, routes, waitFor, type NscSummary } from '../helpers/mesh.js';
+import { addrs, iperf, ipOf, linkLocalAddrs, links, Mesh, routes, waitFor, type NscSummary } from '../helpers/mesh.js';
 import { oneNode } from '../helpers/one-node.js';
 import { twoNodeMesh } from '../helpers/two-nodes.js';
 
@@ -39,6 +39,8 @@ test('local IPv6-only connection: /128 pair outside the excluded prefixes, ping 
     assert.deepEqual(addrs(nse, links(nse)[0]!, 6), [conn.dstIp]);
     assert.match(routes(c1, 6).join('\n'), /^2001:db8:1::100 dev nsm-1/m);
     assert.match(routes(nse, 6).join('\n'), /^2001:db8:1::102 dev /m);
+    // IPv6: each end has the link-local address the kernel would have made (EUI-64), added by the forwarder.
+    for (const [ns, dev] of [[c1, 'nsm-1'], [nse, links(nse)[0]!]] as const) assert.match(linkLocalAddrs(ns, dev).join(' '), /^fe80::[0-9a-f:]+\/64$/, `${ns} ${dev}`);
   });
 
   await t.test('ping -6 both ways (usable at once: no DAD)', () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createTestNetns, ping, sweepStaleTestNetns } from '../helpers/netns.js';
-import { addrs, iperf, ipOf, links, Mesh, waitFor } from '../helpers/mesh.js';
+import { addrs, iperf, ipOf, linkLocalAddrs, links, Mesh, waitFor } from '../helpers/mesh.js';
 import { oneNode } from '../helpers/one-node.js';
 
 before(async () => {
@@ -31,6 +31,8 @@ test('local kernel connection: ping both ways, iperf3, distinct addresses, 4-seg
     assert.equal(links(nse).length, 1, `one interface in the endpoint namespace: ${links(nse)}`);
     assert.deepEqual(addrs(nse, links(nse)[0]!), [conn.dstIp]);
     assert.deepEqual(links(node), [], 'local kernel connection puts nothing in the node namespace');
+    // IPv4 only: no IPv6 link-local address (the kernel's IPv6 autoconfiguration is spared, see linkLocalOnDemand).
+    assert.deepEqual([...linkLocalAddrs(c1, 'nsm-1'), ...linkLocalAddrs(nse, links(nse)[0]!)], []);
   });
 
   await t.test('ping both ways', () => {

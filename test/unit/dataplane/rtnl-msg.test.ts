@@ -8,13 +8,16 @@ import {
   delLink,
   errnoOf,
   errnoText,
+  eui64LinkLocal,
   extackOf,
   getLink,
   getLinkStats,
   ipBytes,
   linkStats64Of,
+  linkAddressOf,
   linkIndexOf,
   newAddr,
+  noLinkLocal,
   newRoute,
   proxyNeigh,
   vethNewLink,
@@ -110,6 +113,31 @@ test('alias+up, delete and get go by name', () => {
   const reply = Buffer.alloc(16);
   reply.writeInt32LE(42, 4);
   assert.equal(linkIndexOf(reply), 42);
+});
+
+test('no link-local: addrgenmode none under IFLA_AF_SPEC / AF_INET6, by name, flags untouched', () => {
+  const b = noLinkLocal('nsm-a');
+  assert.equal(b.readInt32LE(4), 0, 'by name');
+  assert.equal(b.readUInt32LE(8), 0, 'no flags (the link goes up afterwards, with aliasUp)');
+  assert.equal(b.readUInt32LE(12), 0);
+  const at = attrs(b.subarray(16));
+  assert.equal(cstr(byType(at, 3)), 'nsm-a');
+  const spec = byType(at, 26);
+  assert.ok(spec, 'IFLA_AF_SPEC');
+  const inet6 = byType(attrs(spec), 10);
+  assert.ok(inet6, 'AF_INET6 inside');
+  assert.deepEqual([...byType(attrs(inet6), 8)!], [1], 'IFLA_INET6_ADDR_GEN_MODE = IN6_ADDR_GEN_MODE_NONE');
+});
+
+test('link-local: the MAC of a link reply, and the EUI-64 address the kernel would make from it', () => {
+  const mac = Buffer.from('3a9de3104fd4', 'hex');
+  const reply = Buffer.concat([Buffer.alloc(16), attr(3, Buffer.from('nsm-a\0')), attr(1, mac), attr(2, Buffer.from('ffffffffffff', 'hex'))]);
+  assert.deepEqual(linkAddressOf(reply), mac, 'IFLA_ADDRESS, not IFLA_BROADCAST');
+  assert.equal(linkAddressOf(Buffer.concat([Buffer.alloc(16), attr(3, Buffer.from('tun0\0'))])), undefined);
+  // as `ip -6 addr` shows it for MAC 3a:9d:e3:10:4f:d4 (U/L bit flipped, ff:fe in the middle)
+  assert.equal(eui64LinkLocal(mac), 'fe80::389d:e3ff:fe10:4fd4');
+  assert.equal(eui64LinkLocal(Buffer.from('020000000001', 'hex')), 'fe80::0:ff:fe00:1');
+  assert.throws(() => eui64LinkLocal(Buffer.alloc(4)));
 });
 
 test('addresses: IPv4 plain; IPv6 without DAD, a /128 also without prefix route', () => {

@@ -18,7 +18,16 @@ export interface Wanted {
 }
 
 /**
- * Addresses and routes of one side, pipelined. A device route (no next hop) does not
+ * What a mechanism adds to the links it makes for a connection's sides: no IPv6 link-local address from the
+ * kernel (configure gives one to a side with IPv6), where the data plane can add it later.
+ */
+export const linkLocalOnDemand = (dp: ForwarderDataplane): { noLinkLocal?: true } => (dp.addLinkLocal ? { noLinkLocal: true } : {});
+
+/** Whether a side carries IPv6 (an address, a route or a next hop). */
+export const hasIPv6 = (side: Side): boolean => side.addrs.some((a) => a.includes(':')) || side.routes.some((r) => r.prefix.includes(':') || !!r.nextHop?.includes(':'));
+
+/**
+ * Addresses and routes of one side, pipelined (with IPv6, the link-local address too: see linkLocalOnDemand). A device route (no next hop) does not
  * need the address, so everything goes at once; a route via a next hop waits for the
  * addresses (the kernel wants the gateway reachable).
  */
@@ -26,7 +35,8 @@ export async function configure(dp: ForwarderDataplane, side: Side): Promise<voi
   const route = (r: Side['routes'][number]) => dp.addRoute(side.netns, { prefix: r.prefix, dev: side.name, ...(r.nextHop ? { via: r.nextHop } : {}) });
   const direct = side.routes.filter((r) => !r.nextHop);
   const viaGateway = side.routes.filter((r) => r.nextHop);
-  await Promise.all([...side.addrs.map((a) => dp.addAddress(side.netns, side.name, a)), ...direct.map(route)]);
+  const linkLocal = dp.addLinkLocal && hasIPv6(side) ? [dp.addLinkLocal(side.netns, side.name)] : [];
+  await Promise.all([...linkLocal, ...side.addrs.map((a) => dp.addAddress(side.netns, side.name, a)), ...direct.map(route)]);
   await Promise.all(viaGateway.map(route));
 }
 

@@ -6,7 +6,7 @@ import type { IPContext, Mechanism } from '../../../api/index.js';
 import { FailedPreconditionError } from '../../../api/errors.js';
 import { aheadOfAnswer, endpointIfName, type LocalMechanism, type PreparedCrossConnect, type ProgramContext, type Side } from '../../../sdk/tools/mechanism-module.js';
 import { KERNEL, kernelMechanism, P } from '../../../sdk/tools/mechanisms.js';
-import { configureOrRemove, createOrAdopt, keptInPlace } from '../common/links.js';
+import { configureOrRemove, createOrAdopt, keptInPlace, linkLocalOnDemand } from '../common/links.js';
 
 async function crossConnect(p: ProgramContext, c: Side, e: Side) {
   const links = [{ netns: c.netns, name: c.name }];
@@ -14,7 +14,7 @@ async function crossConnect(p: ProgramContext, c: Side, e: Side) {
   // After a forwarder restart: the pair as this Request wants it, kept without a kernel command.
   if (await keptInPlace(p.dp, [links[0]!, peer], { alias: p.alias, kind: 'veth' }, [c, e])) return links;
   await createOrAdopt(p.dp, links[0]!, { alias: p.alias, kind: 'veth', peer }, () =>
-    p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}) }),
+    p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), ...linkLocalOnDemand(p.dp) }),
   );
   return configureOrRemove(p.dp, links, [c, e]);
 }
@@ -44,7 +44,7 @@ function prepareCrossConnect(p: ProgramContext, c: Side, e: Side): Promise<Prepa
     finish: (_q, c2, e2) => configureOrRemove(p.dp, links, [c2, e2]),
   };
   return sendOf(p)
-    .then((background) => p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), background }))
+    .then((background) => p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), background, ...linkLocalOnDemand(p.dp) }))
     .then(() => made);
 }
 

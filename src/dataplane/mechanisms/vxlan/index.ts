@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { Mechanism } from '../../../api/index.js';
 import { aheadOfAnswer, type MechanismEnv, type PreparedTunnel, type ProgramContext, type RemoteMechanism, type Side } from '../../../sdk/tools/mechanism-module.js';
 import { P, VXLAN, vxlanMechanism } from '../../../sdk/tools/mechanisms.js';
-import { configure, configureOrRemove, createOrAdopt, keptInPlace, removeLinks } from '../common/links.js';
+import { configure, configureOrRemove, createOrAdopt, keptInPlace, linkLocalOnDemand, removeLinks } from '../common/links.js';
 import { VniBook } from './vni-book.js';
 
 /** VXLAN's outer headers: Ethernet 14 + UDP 8 + VXLAN 8, plus IPv4 20 or IPv6 40. */
@@ -28,7 +28,7 @@ async function program(p: ProgramContext, side: Side, m: Mechanism, role: 'clien
   // After a forwarder restart: the tunnel as this Request wants it, kept without a kernel command.
   if (await keptInPlace(p.dp, links, { alias: p.alias, kind: 'vxlan', vni, remote }, [side])) return links;
   await createOrAdopt(p.dp, links[0]!, { alias: p.alias, kind: 'vxlan', vni, remote }, () =>
-    p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu }),
+    p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu, ...linkLocalOnDemand(p.dp) }),
   );
   return configureOrRemove(p.dp, links, [side]);
 }
@@ -72,7 +72,7 @@ function prepare(p: ProgramContext, side: Side, offer: Mechanism): Promise<Prepa
     },
   };
   return aheadOfAnswer(p)
-    .then((background) => p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, alias: p.alias, mtu, background }))
+    .then((background) => p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, alias: p.alias, mtu, background, ...linkLocalOnDemand(p.dp) }))
     .then(() => tunnel);
 }
 
@@ -97,7 +97,7 @@ function prepareEndpoint(p: ProgramContext, side: Side, incoming: Mechanism): Pr
     finish: (_q, s) => configureOrRemove(p.dp, links, [s]),
   };
   return aheadOfAnswer(p)
-    .then((background) => p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu, background }))
+    .then((background) => p.dp.createVxlan({ name: side.name, targetNetns: side.netns, vni, local: p.underlayIp, remote, alias: p.alias, mtu, background, ...linkLocalOnDemand(p.dp) }))
     .then(() => tunnel);
 }
 
