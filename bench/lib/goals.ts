@@ -36,7 +36,8 @@ export const GOALS: Record<string, Goal> = {
   'registry.find.p50.k8s': value('<', 5, 'ms'),
   'connections.1000.seconds': value('<', 30, 's'),
   'connections.10000.seconds': value('<', 60, 's'),
-  'memory.per-connection': value('<=', 64, 'KiB'),
+  // RSS growth per connection: issue 16 sets the 64 KiB goal after a full GC (memory.per-connection.after-gc);
+  // memory.per-connection is the same growth with garbage not yet collected, shown without a goal.
   'memory.per-connection.heap': value('<', 64, 'KiB'),
   'memory.per-connection.after-gc': value('<=', 64, 'KiB'),
   'heal.forwarder.ms': value('<=', 1000, 'ms'),
