@@ -70,8 +70,8 @@ export class RtnlDriver {
     const s = this.sock(ns, nsId);
     const t = this.sock(target, targetId);
     t.indexes.delete(v.name);
-    // The request goes out on `s` carrying `t`'s namespace file: lent until the kernel has answered.
-    const back = t.lend();
+    // Placed in another namespace, the request goes out on `s` carrying `t`'s file: lent until the kernel has answered.
+    const back = t !== s ? t.lend() : undefined;
     try {
       const linkIndex = v.dev === undefined ? undefined : await this.index(s, ns, v.dev);
       const body = vxlanNewLink({
@@ -86,7 +86,7 @@ export class RtnlDriver {
       });
       await this.run(s, ns, `link add ${v.name} type vxlan id ${v.vni}${v.remote === undefined ? '' : ` remote ${v.remote}`}`, RTM.NEWLINK, CREATE_EXCL, body, background ? 'ahead' : 'inline');
     } finally {
-      back();
+      back?.();
     }
   }
 
