@@ -157,7 +157,7 @@ export async function runAfterFns(): Promise<void> {
 export { rssKiB, treeRssKiB } from './proc-stats.js';
 
 // ---------- baseline: CNI ptp ADD (host-local IPAM) for one namespace ----------
-async function ptpBaseline(runs: number): Promise<{ add: number[]; del: number[] }> {
+async function ptpBaseline(runs: number, warmup: number): Promise<{ add: number[]; del: number[] }> {
   const cniNs = await netns('cni');
   const dataDir = mkdtempSync(join(tmpdir(), 'nsm-bench-cni-'));
   tempDirs.add(dataDir);
@@ -185,15 +185,15 @@ async function ptpBaseline(runs: number): Promise<{ add: number[]; del: number[]
   const times: number[] = [];
   const del: number[] = [];
   try {
-    for (let i = 0; i <= runs; i++) {
-      const id = `bench${process.pid}x${i}`;
+    for (let i = 0; i < runs + warmup; i++) {
+      const id = `bench${process.pid}x${ptpCount++}`;
       const t0 = performance.now();
       await cni('ADD', id);
       const t1 = performance.now();
       await cni('DEL', id);
       const t2 = performance.now();
-      if (i > 0) {
-        // run 0 warms the page cache
+      if (i >= warmup) {
+        // warm-up runs fill the page cache
         times.push(t1 - t0);
         del.push(t2 - t1);
       }
@@ -255,24 +255,29 @@ export async function iperfMedian(serverNs: string, serverIp: string, clientNs: 
 export const RUNS = QUICK ? 15 : 60;
 export const IPERF_REPS = QUICK ? 1 : 3;
 export const IPERF_SECONDS = QUICK ? 2 : 4;
-let ptpTimes: number[] | undefined;
-let ptpDelTimes: number[] | undefined;
+let ptpCount = 0;
+const ptpTimes = { add: [] as number[], del: [] as number[] };
 
-/** The CNI ptp ADD times of this run (measured once, on first use). */
+/**
+ * Runs `runs` CNI ptp ADD+DEL pairs now (after `warmup` untimed ones) and adds them to this run's baseline. A
+ * phase measuring ours in rounds calls it between its rounds, so both sides see the machine in the same state.
+ */
+export async function ptpRound(runs: number, warmup = 0): Promise<void> {
+  const t = await ptpBaseline(runs, warmup);
+  ptpTimes.add.push(...t.add);
+  ptpTimes.del.push(...t.del);
+}
+/** The CNI ptp ADD times of this run (measured on first use, unless a phase measured them in rounds). */
 export async function ptp(): Promise<number[]> {
-  if (!ptpTimes) {
-    const t = await ptpBaseline(RUNS);
-    ptpTimes = t.add;
-    ptpDelTimes = t.del;
-  }
-  return ptpTimes;
+  if (ptpTimes.add.length < RUNS) await ptpRound(RUNS - ptpTimes.add.length, 1);
+  return ptpTimes.add;
 }
 /** The CNI ptp DEL times of this run (measured with the ADDs). */
 export async function ptpDel(): Promise<number[]> {
   await ptp();
-  return ptpDelTimes!;
+  return ptpTimes.del;
 }
-export const ptpSamples = () => ptpTimes?.length ?? 0;
+export const ptpSamples = () => ptpTimes.add.length;
 
 export function addRequest(prefix: string, ours: number[], base: number[], baselineLabel = 'CNI ptp ADD'): void {
   add({ name: `${prefix}.p50`, value: percentile(ours, 50), unit: 'ms', baseline: percentile(base, 50), baselineLabel });

@@ -1,5 +1,5 @@
 // Bench phase `local`: one node (registry, nsmgr with its forwarder in process, icmp-responder NSE): request.local.*
-// and close.local.* against the CNI ptp plugin's ADD and DEL (and the same with the forwarder as a separate process),
+// and close.local.* against the CNI ptp plugin's ADD and DEL, measured in alternating rounds (and the same with the forwarder as a separate process),
 // throughput.kernel and rtt.local.* against a raw veth, and 1,000 connections
 // (connections.1000.*, memory.per-connection as RSS growth across all mesh processes).
 import { closeMany, connectMany } from '../lib/connect-many.js';
@@ -7,7 +7,7 @@ import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
 import { freePort, type Mesh } from '../../test/e2e/helpers/mesh.js';
 import {
-  add, addRequest, addRtt, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, median, missing, netns, newMesh, ptp, ptpDel, requestCloseTimes, RUNS, stopMesh, treeRssKiB, wanted,
+  add, addRequest, addRtt, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, median, missing, netns, newMesh, ptp, ptpDel, ptpRound, requestCloseTimes, RUNS, stopMesh, treeRssKiB, wanted,
   type Phase,
 } from '../lib/harness.js';
 
@@ -48,18 +48,18 @@ async function localPhase(): Promise<void> {
       await sep.nse({ name: 'nse-s', nsmgr: sep.sock('nsmgr'), workloadNetns: sepNse, cidr: '169.254.0.0/16' });
       const sepClient = await MeshClient.create({ name: 'bench-nsc-s', nsmgrUrl: sep.sock('nsmgr') });
       clients.push(sepClient);
-      log(`local: ${RUNS} sequential Request+Close on each mesh, alternating in rounds of 5`);
+      log(`local: ${RUNS} sequential Request+Close on each mesh and CNI ptp ADD+DEL, alternating in rounds of 5`);
       const ours = { request: [] as number[], close: [] as number[] };
       const separate = { request: [] as number[], close: [] as number[] };
       for (let r = 0; r < Math.ceil(RUNS / 5); r++) {
         const a = await requestCloseTimes(client, c0, 5, r === 0 ? 3 : 0, r * 5);
+        await ptpRound(5, r === 0 ? 1 : 0);
         const b = await requestCloseTimes(sepClient, sepC, 5, r === 0 ? 3 : 0, r * 5);
         ours.request.push(...a.request);
         ours.close.push(...a.close);
         separate.request.push(...b.request);
         separate.close.push(...b.close);
       }
-      log('local: CNI ptp baseline (ADD and DEL)');
       const [add_, del] = [await ptp(), await ptpDel()];
       addRequest('request.local', ours.request, add_);
       addRequest('close.local', ours.close, del, 'CNI ptp DEL');
