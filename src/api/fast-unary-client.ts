@@ -6,7 +6,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { ClientError, Status, type Metadata } from 'nice-grpc-common';
-import { decodeGrpcMessage, FINAL_MESSAGE_HEADER, frame, metadataToHeaders, unframe, WireError } from './grpc-wire.js';
+import { decodeGrpcMessage, FINAL_MESSAGE_HEADER, frame, metadataToHeaders, openWindow, unframe, WireError } from './grpc-wire.js';
 
 /** A peer's address (transport.ts MeshUrl has the same shape). */
 type MeshUrl = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -41,6 +41,7 @@ function sessionFor(u: MeshUrl): { session: http2.ClientHttp2Session; fresh: boo
   s.on('error', forget);
   s.on('close', forget);
   s.on('goaway', forget);
+  s.once('connect', () => openWindow(s));
   sessions.set(key, s);
   return { session: s, fresh: true };
 }

@@ -7,7 +7,7 @@ import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { CallContext, Metadata } from 'nice-grpc-common';
 import { ServerError, Status } from 'nice-grpc-common';
-import { encodeGrpcMessage, FINAL_MESSAGE_HEADER, frame, headersToMetadata, parseTimeout, unframe, WireError } from './grpc-wire.js';
+import { encodeGrpcMessage, FINAL_MESSAGE_HEADER, frame, headersToMetadata, openWindow, parseTimeout, unframe, WireError } from './grpc-wire.js';
 import { parseUnixPeer } from './unix-peer.js';
 
 /** The parts of a nice-grpc method definition the fast path needs. */
@@ -93,6 +93,9 @@ function installInterception(): void {
   const wrap = <S extends http2.Http2Server | http2.Http2SecureServer>(make: (...a: unknown[]) => S) => (...a: unknown[]) => {
     const s = make(...a);
     created?.push(s);
+    s.on('session', (session: http2.ServerHttp2Session) => {
+      if (served.has(s)) openWindow(session);
+    });
     const emit = s.emit.bind(s) as (event: string | symbol, ...args: unknown[]) => boolean;
     s.emit = function (this: S, event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'stream') {

@@ -1,6 +1,7 @@
 // The gRPC-over-HTTP/2 wire rules shared by the lean unary client and server (fast-unary-*.ts): message
 // framing (1-byte compressed flag, 4-byte length), grpc-timeout, grpc-message percent-encoding and metadata as
 // HTTP/2 headers (binary `-bin` values in base64). grpc-js serves and calls everything else.
+import type { Http2Session } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { Metadata } from 'nice-grpc-common';
 import { Status } from './errors.js';
@@ -90,6 +91,22 @@ export function headersToMetadata(headers: Record<string, string | string[] | nu
     else md.set(k, vs.join(', '));
   }
   return md;
+}
+
+/**
+ * The connection-level receive window the lean client and server open on a session (HTTP/2's default is 64 KiB, and
+ * nghttp2 sends a WINDOW_UPDATE, a write of its own and a wake-up of the peer, whenever half of it has been received:
+ * every ~15 Request/Close calls here). grpc-go grows its window up to the same 16 MiB; grpc-js takes it as an option.
+ */
+export const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/** Opens a session's connection window to SESSION_WINDOW_BYTES (once it is connected). */
+export function openWindow(s: Http2Session): void {
+  try {
+    s.setLocalWindowSize(SESSION_WINDOW_BYTES);
+  } catch {
+    // a session already closing keeps its default window
+  }
 }
 
 /**

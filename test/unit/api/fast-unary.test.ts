@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,7 +13,7 @@ import { createChannel, createClient, createServer, Metadata, type Server } from
 import { ClientError, ServerError, Status } from 'nice-grpc-common';
 import { Connection, NetworkServiceDefinition, NetworkServiceRequest, type NetworkServiceClient, type NetworkServiceImplementation } from '../../../src/api/index.js';
 import { messageOf } from '../../../src/api/errors.js';
-import { FINAL_MESSAGE_HEADER, frame } from '../../../src/api/grpc-wire.js';
+import { FINAL_MESSAGE_HEADER, frame, SESSION_WINDOW_BYTES } from '../../../src/api/grpc-wire.js';
 import { dropFastSession, fastUnaryCall, fastUnaryClient } from '../../../src/api/fast-unary-client.js';
 import { fastUnaryServed } from '../../../src/api/fast-unary-server.js';
 import { closeAllChannels, listenOn, newGrpcServer, parseMeshUrl, PEER_PID_HEADER } from '../../../src/api/transport.js';
@@ -190,6 +191,46 @@ describe('fast unary path', () => {
     } finally {
       for (const r of release) r();
       dropFastSession(parseMeshUrl(`unix://${path}`));
+      await new Promise((resolve) => raw.close(resolve));
+    }
+  });
+  it('opens the connection window wide both ways: no WINDOW_UPDATE every few calls', async () => {
+    // Our server, seen from a plain node:http2 client: the window it may send into after one call.
+    const url = await serve({});
+    const path = parseMeshUrl(url);
+    assert.equal(path.kind, 'unix');
+    const plain = http2.connect('http://localhost', { createConnection: () => net.connect((path as { path: string }).path) });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const st = plain.request({ ':method': 'POST', ':path': '/networkservice.NetworkService/Close', 'content-type': 'application/grpc', te: 'trailers' });
+        st.on('error', reject);
+        st.on('data', () => undefined);
+        st.on('close', () => resolve());
+        st.end(frame(Connection.encode(Connection.fromPartial({ id: 'w2' })).finish()));
+      });
+      assert.ok(plain.state.remoteWindowSize! > SESSION_WINDOW_BYTES / 2, `server window ${plain.state.remoteWindowSize}`);
+    } finally {
+      plain.close();
+    }
+    // Our client, seen from a plain node:http2 server: the window it may answer into.
+    const raw = http2.createServer();
+    let seen: http2.Http2Session | undefined;
+    raw.on('stream', (stream) => {
+      seen = stream.session;
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(frame(Connection.encode(Connection.fromPartial({ id: 'w3' })).finish()));
+      });
+    });
+    const rawPath = `${dir}/window.sock`;
+    await new Promise<void>((resolve) => raw.listen(rawPath, resolve));
+    try {
+      await fastUnaryCall(parseMeshUrl(`unix://${rawPath}`), '/networkservice.NetworkService/Close', Connection.encode(Connection.fromPartial({ id: 'w3' })).finish());
+      assert.ok(seen!.state.remoteWindowSize! > SESSION_WINDOW_BYTES / 2, `client window ${seen!.state.remoteWindowSize}`);
+    } finally {
+      dropFastSession(parseMeshUrl(`unix://${rawPath}`));
       await new Promise((resolve) => raw.close(resolve));
     }
   });
