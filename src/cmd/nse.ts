@@ -10,8 +10,10 @@ import { startMacswapEndpoint } from '../components/macswap-endpoint.js';
 import { netnsUrlArg } from './netns-arg.js';
 import { usageError } from './cli-error.js';
 import { messageOf } from '../api/errors.js';
-import { createLogger } from '../sdk/core/log.js';
+import { createLogger, type Logger } from '../sdk/core/log.js';
 import { serveMetrics } from '../observability/serve.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
+import type { OtelHopTracer } from '../observability/tracing.js';
 import { cidrsArg, durationArg, labelsArg, listArg, meshUrlArg, metricsListenOption, otlpEndpointOption, nsmgrOption, tokenLifetimeOption, waitForSignal } from './cli-options.js';
 
 interface NseFlags {
@@ -44,6 +46,35 @@ function orphanGraceOption(): Option {
   return new Option('--orphan-grace <duration>', 'release a connection whose forwarder has watched nothing here for this long').env('NSM_ORPHAN_GRACE').default(15_000, '15s').argParser(durationArg);
 }
 
+/** What an endpoint kind's start gets beside its flags: the process's logger, metrics and tracer (when asked for). */
+interface EndpointExtras {
+  log: Logger;
+  metrics?: MeshMetrics;
+  tracer?: OtelHopTracer;
+}
+
+/**
+ * The life of an `nsm nse` process: metrics (and tracing) served when asked for, the endpoint started, its
+ * "nse NAME serving SERVICES on URL (what)" line printed, everything stopped on SIGINT/SIGTERM.
+ */
+async function runEndpoint<E extends { url: string; stop(): Promise<void> }>(
+  flags: NseFlags,
+  log: Logger,
+  start: (extras: EndpointExtras) => Promise<E>,
+  what: (endpoint: E) => string = () => '',
+): Promise<void> {
+  const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
+  const tracer = flags.otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
+  const endpoint = await start({ log, ...(served ? { metrics: served.metrics } : {}), ...(tracer ? { tracer } : {}) });
+  const suffix = what(endpoint);
+  process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url}${suffix ? ` (${suffix})` : ''}\n`);
+  await waitForSignal(log);
+  await endpoint.stop();
+  await served?.server.stop();
+  await tracer?.shutdown();
+  process.exit(0);
+}
+
 export function registerNseCommand(program: Command): void {
   const nse = program.command('nse').description('run a network service endpoint');
   nse
@@ -62,27 +93,18 @@ export function registerNseCommand(program: Command): void {
     .addOption(otlpEndpointOption())
     .addOption(policyOption())
     .action(async (flags: NseFlags) => {
-      const log = createLogger(flags.name);
-      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
-      const tracer = flags.otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
-      const endpoint = await startEndpoint({
-        name: flags.name,
-        services: flags.service,
-        cidrs: flags.cidr,
-        ...endpointPlace(flags),
-        tokenLifetimeMs: flags.maxTokenLifetime,
-        orphanGraceMs: flags.orphanGrace,
-        ...(served ? { metrics: served.metrics } : {}),
-        ...(tracer ? { tracer } : {}),
-        ...(flags.policy ? { policy: flags.policy } : {}),
-        log,
-      });
-      process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url}\n`);
-      await waitForSignal(log);
-      await endpoint.stop();
-      await served?.server.stop();
-      await tracer?.shutdown();
-      process.exit(0);
+      await runEndpoint(flags, createLogger(flags.name), (extras) =>
+        startEndpoint({
+          name: flags.name,
+          services: flags.service,
+          cidrs: flags.cidr,
+          ...endpointPlace(flags),
+          tokenLifetimeMs: flags.maxTokenLifetime,
+          orphanGraceMs: flags.orphanGrace,
+          ...(flags.policy ? { policy: flags.policy } : {}),
+          ...extras,
+        }),
+      );
     });
 
   nse
@@ -101,27 +123,22 @@ export function registerNseCommand(program: Command): void {
     .addOption(metricsListenOption())
     .addOption(otlpEndpointOption())
     .action(async (flags: NseFlags & { requestTimeout: number }) => {
-      const log = createLogger(flags.name);
-      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
-      const tracer = flags.otlpEndpoint ? (await import('../observability/tracing.js')).otlpTracer(flags.otlpEndpoint, flags.name) : undefined;
-      const endpoint = await startPassthrough({
-        name: flags.name,
-        services: flags.service,
-        ...endpointPlace(flags),
-        tokenLifetimeMs: flags.maxTokenLifetime,
-        requestTimeoutMs: flags.requestTimeout,
-        orphanGraceMs: flags.orphanGrace,
-        onConnection: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
-        ...(served ? { metrics: served.metrics } : {}),
-        ...(tracer ? { tracer } : {}),
-        log,
-      });
-      process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (passthrough)\n`);
-      await waitForSignal(log);
-      await endpoint.stop();
-      await served?.server.stop();
-      await tracer?.shutdown();
-      process.exit(0);
+      await runEndpoint(
+        flags,
+        createLogger(flags.name),
+        (extras) =>
+          startPassthrough({
+            name: flags.name,
+            services: flags.service,
+            ...endpointPlace(flags),
+            tokenLifetimeMs: flags.maxTokenLifetime,
+            requestTimeoutMs: flags.requestTimeout,
+            orphanGraceMs: flags.orphanGrace,
+            onConnection: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
+            ...extras,
+          }),
+        () => 'passthrough',
+      );
     });
 
   nse
@@ -138,24 +155,22 @@ export function registerNseCommand(program: Command): void {
     .addOption(orphanGraceOption())
     .addOption(metricsListenOption())
     .action(async (flags: NseFlags & { runtimeDir?: string }) => {
-      const log = createLogger(flags.name);
-      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
-      const endpoint = await startMacswapEndpoint({
-        name: flags.name,
-        services: flags.service,
-        ...endpointPlace(flags),
-        runtimeDir: flags.runtimeDir ?? `/run/nsm/${flags.name}`,
-        tokenLifetimeMs: flags.maxTokenLifetime,
-        orphanGraceMs: flags.orphanGrace,
-        onStats: (id, stats) => process.stdout.write(`${JSON.stringify({ id, memif: { rx: stats.rxPackets, tx: stats.txPackets } })}\n`),
-        ...(served ? { metrics: served.metrics } : {}),
-        log,
-      });
-      process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (macswap over memif)\n`);
-      await waitForSignal(log);
-      await endpoint.stop();
-      await served?.server.stop();
-      process.exit(0);
+      await runEndpoint(
+        flags,
+        createLogger(flags.name),
+        (extras) =>
+          startMacswapEndpoint({
+            name: flags.name,
+            services: flags.service,
+            ...endpointPlace(flags),
+            runtimeDir: flags.runtimeDir ?? `/run/nsm/${flags.name}`,
+            tokenLifetimeMs: flags.maxTokenLifetime,
+            orphanGraceMs: flags.orphanGrace,
+            onStats: (id, stats) => process.stdout.write(`${JSON.stringify({ id, memif: { rx: stats.rxPackets, tx: stats.txPackets } })}\n`),
+            ...extras,
+          }),
+        () => 'macswap over memif',
+      );
     });
 
   nse
@@ -183,23 +198,23 @@ export function registerNseCommand(program: Command): void {
       } catch (err) {
         usageError(`nse vl3: ${messageOf(err)}`);
       }
-      const served = await serveMetrics(flags.metricsListen, { component: flags.name, kind: 'endpoint' }, log);
-      const endpoint = await startVl3Endpoint({
-        ...(dnsUpstreams ? { dnsUpstreams } : {}),
-        name: flags.name,
-        services: flags.service,
-        cidr: flags.cidr[0]!,
-        ...(flags.sliceBits !== undefined ? { sliceBits: flags.sliceBits } : {}),
-        dnsPort: flags.dnsPort,
-        ...endpointPlace(flags),
-        tokenLifetimeMs: flags.maxTokenLifetime,
-        onState: (state) => process.stdout.write(`${JSON.stringify({ vl3: state })}\n`),
+      await runEndpoint(
+        flags,
         log,
-      });
-      process.stdout.write(`nse ${flags.name} serving ${flags.service.join(',')} on ${endpoint.url} (vl3 slice ${endpoint.slice.cidr})\n`);
-      await waitForSignal(log);
-      await endpoint.stop();
-      await served?.server.stop();
-      process.exit(0);
+        ({ log }) =>
+          startVl3Endpoint({
+            ...(dnsUpstreams ? { dnsUpstreams } : {}),
+            name: flags.name,
+            services: flags.service,
+            cidr: flags.cidr[0]!,
+            ...(flags.sliceBits !== undefined ? { sliceBits: flags.sliceBits } : {}),
+            dnsPort: flags.dnsPort,
+            ...endpointPlace(flags),
+            tokenLifetimeMs: flags.maxTokenLifetime,
+            onState: (state) => process.stdout.write(`${JSON.stringify({ vl3: state })}\n`),
+            log,
+          }),
+        (endpoint) => `vl3 slice ${endpoint.slice.cidr}`,
+      );
     });
 }
