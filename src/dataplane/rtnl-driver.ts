@@ -99,22 +99,20 @@ export class RtnlDriver {
    * Tag a link with its alias and bring it up. `noLinkLocal`: first stop the kernel from making it an IPv6
    * link-local address (and the routes, DAD and multicast reports that go with one) when it comes up;
    * addLinkLocal gives it the same address later, when its connection carries IPv6. `background`: from a worker
-   * thread, as createVeth. All in one send(2), which also asks for the link's index (remembered for the addresses
-   * and routes that follow: one request fewer for each of them to wait for).
+   * thread, as createVeth. Both in one send(2). Then the link's index is asked for the addresses and routes that
+   * follow, the same way, without waiting for it (it is theirs to wait for, when they come before it).
    */
   async aliasUp(ns: NetnsRef, id: string | undefined, name: string, alias: string, opts: { background?: boolean; noLinkLocal?: boolean } = {}): Promise<void> {
     const s = this.sock(ns, id);
+    const lane = opts.background ? 'ahead' : 'inline';
     const steps = [
       ...(opts.noLinkLocal ? [{ what: `link set dev ${name} addrgenmode none`, type: RTM.NEWLINK, flags: 0, body: noLinkLocal(name) }] : []),
       { what: `link set dev ${name} alias ${alias} up`, type: RTM.NEWLINK, flags: 0, body: aliasUp(name, alias) },
-      { what: `link show dev ${name}`, type: RTM.GETLINK, flags: 0, body: getLink(name) },
     ];
-    const answers = s.requestAll(steps, opts.background ? 'ahead' : 'inline');
-    const results = await Promise.allSettled(answers);
-    // The kernel ran them in order; the first that failed says why (the ones after it are then moot).
+    const results = await Promise.allSettled(s.requestAll(steps, lane));
+    // The kernel ran them in order; the first that failed says why (the one after it is then moot).
     for (const [i, r] of results.entries()) if (r.status === 'rejected') throw this.failure(ns, steps[i]!.what, r.reason);
-    const link = (results.at(-1) as PromiseFulfilledResult<Buffer[]>).value[0];
-    if (link) s.indexes.set(name, Promise.resolve(linkIndexOf(link)));
+    void this.index(s, ns, name, lane).catch(() => undefined);
   }
 
   /**
@@ -178,15 +176,17 @@ export class RtnlDriver {
   }
 
   /** The interface index of `name` (asked once, then remembered until that name is made or deleted again). */
-  private index(s: RtnlSocket, ns: NetnsRef, name: string): Promise<number> {
+  private index(s: RtnlSocket, ns: NetnsRef, name: string, lane: SendMode = 'inline'): Promise<number> {
     let p = s.indexes.get(name);
     if (!p) {
-      p = this.run(s, ns, `link show dev ${name}`, RTM.GETLINK, 0, getLink(name)).then((r) => {
+      p = this.run(s, ns, `link show dev ${name}`, RTM.GETLINK, 0, getLink(name), lane).then((r) => {
         if (!r[0]) throw new IpCommandError(`link show dev ${name}`, 'no reply', describeNetns(ns));
         return linkIndexOf(r[0]);
       });
-      s.indexes.set(name, p);
-      p.catch(() => s.indexes.delete(name));
+      const asked = p;
+      s.indexes.set(name, asked);
+      // A lookup that failed is forgotten (not a later one of a link made again under that name).
+      asked.catch(() => s.indexes.get(name) === asked && s.indexes.delete(name));
     }
     return p;
   }
