@@ -34,7 +34,12 @@ export class PendingRemovals {
   /** `create` once no removal of these pairs is pending: right away (in this call) when none is. */
   private after<T>(links: { netns: string | undefined; name: string }[], create: () => Promise<T>): Promise<T> {
     const p = this.pendingFor(links);
-    return p ? p.then(create) : create();
+    if (p) return p.then(create);
+    try {
+      return create();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err))); // as from an async function: a data plane that throws at once still rejects
+    }
   }
 
   get size(): number {
