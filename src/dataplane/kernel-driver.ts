@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, MeshError, Status } from '../api/errors.js';
 import { ALIAS_PREFIX } from './alias.js';
 import { IpBatchPool, IpCommandError, type IpBatchChannel } from './ip-batch.js';
-import { describeNetns, deleteNamedNetns, netnsKey, netnsPath, parseNetns, resolveNetnsId, type NetnsLike, type NetnsRef } from './netns.js';
+import { describeNetns, deleteNamedNetns, netnsKey, netnsPath, parseNetns, resolveNetnsId, resolveNetnsIdNow, type NetnsLike, type NetnsRef } from './netns.js';
 import { RtnlDriver } from './rtnl-driver.js';
 import { VxlanAnchors } from './vxlan-anchor.js';
 import { closeCounterSocketFor, closeCounterSockets } from './link-stats.js';
@@ -120,7 +120,9 @@ export class KernelDriver {
     const peer = checkIfName('peerName', spec.peerName);
     const alias = checkAlias('alias', spec.alias);
     const mtu = spec.mtu === undefined ? undefined : checkMtu('mtu', spec.mtu);
-    const [a, b] = await Promise.all([this.resolve(spec.netns, 'netns'), this.resolve(spec.peerNetns, 'peerNetns')]);
+    // Namespaces resolved before are known on this thread: then the pair goes to the kernel before this call returns.
+    const known = [this.resolveNow(spec.netns), this.resolveNow(spec.peerNetns)] as const;
+    const [a, b] = known[0] && known[1] ? [known[0], known[1]] : await Promise.all([this.resolve(spec.netns, 'netns'), this.resolve(spec.peerNetns, 'peerNetns')]);
     if (name === peer && sameNetns(a, b)) throw new InvalidArgumentError(`peerName: "${peer}" equals name in the same namespace`);
     const m = mtu === undefined ? '' : ` mtu ${mtu}`;
     const add = `link add ${name}${m}${netnsArg(a)} type veth peer name ${peer}${m}${netnsArg(b)}`;
@@ -411,6 +413,13 @@ export class KernelDriver {
     this.anchors?.close();
     this.rtnl?.closeAll();
     closeCounterSockets();
+  }
+
+  /** resolve's answer when it takes no promise step (see resolveNetnsIdNow); undefined otherwise. */
+  private resolveNow(netns: NetnsLike): NetnsRef | undefined {
+    const r = resolveNetnsIdNow(netns);
+    if (r) this.ids.set(netnsKey(r.ref), r.id);
+    return r?.ref;
   }
 
   private async resolve(netns: NetnsLike, field: string): Promise<NetnsRef> {

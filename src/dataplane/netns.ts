@@ -157,8 +157,36 @@ function statNow(path: string): { dev: number; ino: number } | undefined {
   }
 }
 
+/**
+ * resolveNetnsId's answer when earlier resolutions already found it (one stat on this thread, no promise step);
+ * undefined when it takes more (a scan, a statfs, an error to report): then resolveNetnsId finds out.
+ */
+export function resolveNetnsIdNow(ref: NetnsLike): ResolvedNetns | undefined {
+  let parsed: NetnsRef | InodeRef;
+  try {
+    parsed = parseNetns(ref);
+  } catch {
+    return undefined;
+  }
+  if (parsed.kind === 'inode') {
+    const id = `${parsed.dev}:${parsed.ino}`;
+    const cached = byInode.get(id);
+    if (!cached) return undefined;
+    const path = netnsPath(cached);
+    const st = OWN_PATHS.has(path) ? ownNetns() : statNow(path);
+    return st && st.dev === parsed.dev && st.ino === parsed.ino ? { ref: cached, id } : undefined;
+  }
+  const path = netnsPath(parsed);
+  if (OWN_PATHS.has(path)) return { ref: parsed, id: ownNetns().id };
+  const st = statNow(path);
+  const id = st && `${st.dev}:${st.ino}`;
+  return id !== undefined && nsfsChecked.get(path) === id ? { ref: parsed, id } : undefined;
+}
+
 /** Parse, check existence and identify a namespace; throws FailedPreconditionError naming it if missing. */
 export async function resolveNetnsId(ref: NetnsLike): Promise<ResolvedNetns> {
+  const now = resolveNetnsIdNow(ref);
+  if (now) return now;
   const parsed = parseNetns(ref);
   if (parsed.kind === 'inode') {
     const id = `${parsed.dev}:${parsed.ino}`;

@@ -99,13 +99,20 @@ export class RtnlDriver {
    * Tag a link with its alias and bring it up. `noLinkLocal`: first stop the kernel from making it an IPv6
    * link-local address (and the routes, DAD and multicast reports that go with one) when it comes up;
    * addLinkLocal gives it the same address later, when its connection carries IPv6. `background`: from a worker
-   * thread, as createVeth.
+   * thread, as createVeth. Both in one send(2). Then the link's index is asked for the addresses and routes that
+   * follow, the same way, without waiting for it (it is theirs to wait for, when they come before it).
    */
   async aliasUp(ns: NetnsRef, id: string | undefined, name: string, alias: string, opts: { background?: boolean; noLinkLocal?: boolean } = {}): Promise<void> {
     const s = this.sock(ns, id);
-    const mode = opts.background ? 'ahead' : 'inline';
-    if (opts.noLinkLocal) await this.run(s, ns, `link set dev ${name} addrgenmode none`, RTM.NEWLINK, 0, noLinkLocal(name), mode);
-    await this.run(s, ns, `link set dev ${name} alias ${alias} up`, RTM.NEWLINK, 0, aliasUp(name, alias), mode);
+    const lane = opts.background ? 'ahead' : 'inline';
+    const steps = [
+      ...(opts.noLinkLocal ? [{ what: `link set dev ${name} addrgenmode none`, type: RTM.NEWLINK, flags: 0, body: noLinkLocal(name) }] : []),
+      { what: `link set dev ${name} alias ${alias} up`, type: RTM.NEWLINK, flags: 0, body: aliasUp(name, alias) },
+    ];
+    const results = await Promise.allSettled(s.requestAll(steps, lane));
+    // The kernel ran them in order; the first that failed says why (the one after it is then moot).
+    for (const [i, r] of results.entries()) if (r.status === 'rejected') throw this.failure(ns, steps[i]!.what, r.reason);
+    void this.index(s, ns, name, lane).catch(() => undefined);
   }
 
   /**
@@ -169,15 +176,17 @@ export class RtnlDriver {
   }
 
   /** The interface index of `name` (asked once, then remembered until that name is made or deleted again). */
-  private index(s: RtnlSocket, ns: NetnsRef, name: string): Promise<number> {
+  private index(s: RtnlSocket, ns: NetnsRef, name: string, lane: SendMode = 'inline'): Promise<number> {
     let p = s.indexes.get(name);
     if (!p) {
-      p = this.run(s, ns, `link show dev ${name}`, RTM.GETLINK, 0, getLink(name)).then((r) => {
+      p = this.run(s, ns, `link show dev ${name}`, RTM.GETLINK, 0, getLink(name), lane).then((r) => {
         if (!r[0]) throw new IpCommandError(`link show dev ${name}`, 'no reply', describeNetns(ns));
         return linkIndexOf(r[0]);
       });
-      s.indexes.set(name, p);
-      p.catch(() => s.indexes.delete(name));
+      const asked = p;
+      s.indexes.set(name, asked);
+      // A lookup that failed is forgotten (not a later one of a link made again under that name).
+      asked.catch(() => s.indexes.get(name) === asked && s.indexes.delete(name));
     }
     return p;
   }
@@ -198,9 +207,14 @@ export class RtnlDriver {
     try {
       return await s.request(type, flags, body, lane);
     } catch (err) {
-      const text = err instanceof RtnlErrno ? errnoText(err.errno, err.code, err.detail) : (err as Error).message;
-      throw new IpCommandError(what, text, describeNetns(ns));
+      throw this.failure(ns, what, err);
     }
+  }
+
+  /** A refusal of the kernel as ip would report it. */
+  private failure(ns: NetnsRef, what: string, err: unknown): IpCommandError {
+    const text = err instanceof RtnlErrno ? errnoText(err.errno, err.code, err.detail) : (err as Error).message;
+    return new IpCommandError(what, text, describeNetns(ns));
   }
 
   /** The socket of a namespace: cached; reopened when the namespace under that name is a new one. */

@@ -52,6 +52,13 @@ function codeOf(errno: number): string {
   }
 }
 
+/** One request of a batch (requestAll): its message type, flags besides REQUEST|ACK, and body. */
+export interface RtnlRequest {
+  type: number;
+  flags: number;
+  body: Buffer;
+}
+
 interface Pending {
   replies: Buffer[];
   resolve: (r: Buffer[]) => void;
@@ -108,46 +115,66 @@ export class RtnlSocket {
    * `lane`: how it is sent (see SendMode).
    */
   request(type: number, flags: number, body: Buffer, lane: SendMode = 'inline'): Promise<Buffer[]> {
-    if (this.closed) return Promise.reject(new Error('rtnetlink socket is closed'));
+    return this.requestAll([{ type, flags, body }], lane)[0]!;
+  }
+
+  /**
+   * Several requests in one send(2): the kernel runs them in order, each with its own answer (a failed one does not
+   * stop the ones after it); one promise per request, as `request` gives. One system call (and, from a worker
+   * thread, one trip there and back) instead of one per request.
+   */
+  requestAll(msgs: readonly RtnlRequest[], lane: SendMode = 'inline'): Promise<Buffer[]>[] {
+    if (this.closed) return msgs.map(() => Promise.reject(new Error('rtnetlink socket is closed')));
     this.lastUsed = Date.now();
-    this.seq = (this.seq % 0x7fffffff) + 1;
-    const seq = this.seq;
-    const msg = Buffer.alloc(16 + body.length);
-    msg.writeUInt32LE(msg.length, 0);
-    msg.writeUInt16LE(type, 4);
-    msg.writeUInt16LE(flags | NLM_F_REQUEST | NLM_F_ACK, 6);
-    msg.writeUInt32LE(seq, 8);
-    body.copy(msg, 16);
-    return new Promise<Buffer[]>((resolve, reject) => {
-      const p: Pending = { replies: [], resolve, reject, timer: undefined };
-      this.pending.set(seq, p);
-      const arm = () => {
+    const seqs: number[] = [];
+    const msg = Buffer.alloc(msgs.reduce((n, m) => n + 16 + ((m.body.length + 3) & ~3), 0));
+    let off = 0;
+    for (const m of msgs) {
+      this.seq = (this.seq % 0x7fffffff) + 1;
+      seqs.push(this.seq);
+      const len = 16 + m.body.length;
+      msg.writeUInt32LE(len, off);
+      msg.writeUInt16LE(m.type, off + 4);
+      msg.writeUInt16LE(m.flags | NLM_F_REQUEST | NLM_F_ACK, off + 6);
+      msg.writeUInt32LE(this.seq, off + 8);
+      m.body.copy(msg, off + 16);
+      off += (len + 3) & ~3;
+    }
+    const promises = seqs.map((seq) => new Promise<Buffer[]>((resolve, reject) => this.pending.set(seq, { replies: [], resolve, reject, timer: undefined })));
+    const fail = (err: Error) => {
+      for (const seq of seqs) this.finish(seq, err);
+    };
+    const arm = () => {
+      for (const seq of seqs) {
+        const p = this.pending.get(seq);
+        if (!p) continue;
         p.timer = setTimeout(() => this.finish(seq, new Error(`rtnetlink request timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
         p.timer.unref();
-      };
-      if (lane === 'inline') {
-        const n = rtnlSys().send(this.fd, msg, msg.length, 0);
-        if (n < 0) this.finish(seq, new Error(`rtnetlink send failed (errno ${rtnlSys().errno()})`));
-        this.drain();
-        // the answer is queued before send(2) returns: a timer only if it was lost on the way
-        if (this.pending.has(seq)) arm();
+      }
+    };
+    if (lane === 'inline') {
+      const n = rtnlSys().send(this.fd, msg, msg.length, 0);
+      if (n < 0) fail(new Error(`rtnetlink send failed (errno ${rtnlSys().errno()})`));
+      this.drain();
+      // the answers are queued before send(2) returns: a timer only if one was lost on the way
+      arm();
+      return promises;
+    }
+    arm();
+    const l = LANES[lane];
+    l.slot(() => {
+      if (this.closed) {
+        l.release();
+        fail(new Error('rtnetlink socket is closed'));
         return;
       }
-      arm();
-      const l = LANES[lane];
-      l.slot(() => {
-        if (this.closed) {
-          l.release();
-          this.finish(seq, new Error('rtnetlink socket is closed'));
-          return;
-        }
-        rtnlSys().sendAsync(this.fd, msg, msg.length, 0, (err, n) => {
-          l.release();
-          if (err || n < 0) this.finish(seq, new Error(`rtnetlink send failed${err instanceof Error ? `: ${err.message}` : ''}`));
-          this.drain();
-        });
+      rtnlSys().sendAsync(this.fd, msg, msg.length, 0, (err, n) => {
+        l.release();
+        if (err || n < 0) fail(new Error(`rtnetlink send failed${err instanceof Error ? `: ${err.message}` : ''}`));
+        this.drain();
       });
     });
+    return promises;
   }
 
   /** Read every queued reply and hand each to its request. */

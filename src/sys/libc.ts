@@ -36,6 +36,8 @@ export interface Libc {
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
   getsockopt(fd: number, level: number, name: number, out: Buffer, len: Uint32Array): number;
   close(fd: number): number;
+  /** capget(2): `header` (version, pid: 8 bytes) names the process, `data` (two 12-byte sets) gets its capabilities. */
+  capget(header: Buffer, data: Buffer): number;
   /** errno of the last call on this thread. */
   errno(): number;
 }
@@ -57,6 +59,7 @@ function bind(): Libc {
   const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
   const getsockopt = lib.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)');
   const close = lib.func('int close(int)');
+  const capget = lib.func('int capget(void *, _Out_ void *)');
   return {
     socket: (d, t, p) => socket(d, t, p) as number,
     setns: (fd, t) => setns(fd, t) as number,
@@ -71,6 +74,7 @@ function bind(): Libc {
     setsockopt: (fd, lv, n, v, l) => setsockopt(fd, lv, n, v, l) as number,
     getsockopt: (fd, lv, n, o, l) => getsockopt(fd, lv, n, o, l) as number,
     close: (fd) => close(fd) as number,
+    capget: (h, d) => capget(h, d) as number,
     errno: () => koffi.errno(),
   };
 }

@@ -40,13 +40,16 @@ async function check(req: NetworkServiceRequest, ctx: Ctx, facts: NamespaceFacts
   if (urls.length === 0) return;
   const peer = ctx.incoming.peer;
   const callerNs = peer?.pid !== undefined ? await facts.idOfPid(peer.pid) : undefined;
-  const requireProof = opts.requireProof ?? (peer?.pid !== undefined && !(await facts.privileged(peer.pid)));
-  const protectedIds = requireProof ? [] : await facts.protectedIds();
+  // Asked only for a namespace that is not the caller's own (the common case, a client's own namespace, needs neither).
+  let requireProof = opts.requireProof;
+  let protectedIds: string[] | undefined;
   for (const url of urls) {
     // A URL that names no namespace here is left to the forwarder to refuse (unless proof is required).
     const id = await facts.idOf(url).catch(() => undefined);
     if (id !== undefined && callerNs === id) continue;
+    requireProof ??= peer?.pid !== undefined && !(await facts.privileged(peer.pid));
     if (requireProof) throw new PermissionDeniedError(`${CHECK}: mechanism parameter inodeURL "${url}" is not the caller's network namespace${peer?.pid !== undefined ? ` (pid ${peer.pid}, uid ${peer.uid ?? '?'}, without CAP_SYS_ADMIN, lives in another)` : ''}`);
+    protectedIds ??= await facts.protectedIds();
     if (id !== undefined && protectedIds.includes(id)) throw new PermissionDeniedError(`${CHECK}: inodeURL "${url}" is the node's own network namespace`);
   }
 }

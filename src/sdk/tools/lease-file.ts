@@ -3,7 +3,7 @@
 // restarted endpoint knows which addresses its connections hold; a change costs one small
 // append however many leases there are. A torn last line (crash mid-write) is skipped. A file
 // that cannot be written only costs the restart guarantee: logged once, never fatal.
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { LeaseStore } from './p2p-pool.js';
@@ -26,7 +26,23 @@ export function leaseFile(file: string, log?: Logger): LeaseStore {
       warned = true;
     }
   };
-  const line = (l: object) => guard(() => appendFileSync(file, `${JSON.stringify(l)}\n`));
+  /** The file open for appending, kept (one write per change on an endpoint's Request and Close, no open and close). */
+  let fd: number | undefined;
+  const reopen = () => {
+    const was = fd;
+    fd = undefined;
+    if (was !== undefined) guard(() => closeSync(was));
+  };
+  const line = (l: object) =>
+    guard(() => {
+      try {
+        fd ??= openSync(file, 'a');
+        writeSync(fd, `${JSON.stringify(l)}\n`);
+      } catch (err) {
+        reopen();
+        throw err;
+      }
+    });
   return {
     load() {
       const leases: Record<string, string[]> = {};
@@ -51,6 +67,8 @@ export function leaseFile(file: string, log?: Logger): LeaseStore {
         mkdirSync(dirname(file), { recursive: true });
         writeFileSync(`${file}.tmp`, Object.entries(leases).map(([id, addrs]) => `${JSON.stringify({ id, addrs })}\n`).join(''));
         renameSync(`${file}.tmp`, file);
+        // Lines go to the compacted file from now on (not to the one it replaced).
+        reopen();
       });
       return leases;
     },

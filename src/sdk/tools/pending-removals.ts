@@ -22,8 +22,24 @@ export class PendingRemovals {
 
   /** Resolves when no removal of these (netns, name) pairs is pending. */
   async wait(...links: { netns: string | undefined; name: string }[]): Promise<void> {
+    await this.pendingFor(links);
+  }
+
+  /** What the removals of these pairs settle on; undefined when none is pending (nothing to wait for). */
+  private pendingFor(links: { netns: string | undefined; name: string }[]): Promise<unknown> | undefined {
     const ps = links.map((l) => this.pending.get(keyOf(l.netns, l.name))).filter((p) => p !== undefined);
-    if (ps.length > 0) await Promise.all(ps);
+    return ps.length > 0 ? Promise.all(ps) : undefined;
+  }
+
+  /** `create` once no removal of these pairs is pending: right away (in this call) when none is. */
+  private after<T>(links: { netns: string | undefined; name: string }[], create: () => Promise<T>): Promise<T> {
+    const p = this.pendingFor(links);
+    if (p) return p.then(create);
+    try {
+      return create();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err))); // as from an async function: a data plane that throws at once still rejects
+    }
   }
 
   get size(): number {
@@ -32,14 +48,10 @@ export class PendingRemovals {
 
   /** `dp` whose link creations and lookups first wait for pending removals of the same names. */
   guard(dp: ForwarderDataplane): ForwarderDataplane {
-    const createVeth: ForwarderDataplane['createVeth'] = async (spec) => {
-      await this.wait({ netns: spec.netns, name: spec.name }, { netns: spec.peerNetns, name: spec.peerName });
-      return dp.createVeth(spec);
-    };
-    const createVxlan: ForwarderDataplane['createVxlan'] = async (spec) => {
-      await this.wait({ netns: spec.netns, name: spec.name }, { netns: spec.targetNetns, name: spec.name });
-      return dp.createVxlan(spec);
-    };
+    const createVeth: ForwarderDataplane['createVeth'] = (spec) =>
+      this.after([{ netns: spec.netns, name: spec.name }, { netns: spec.peerNetns, name: spec.peerName }], () => dp.createVeth(spec));
+    const createVxlan: ForwarderDataplane['createVxlan'] = (spec) =>
+      this.after([{ netns: spec.netns, name: spec.name }, { netns: spec.targetNetns, name: spec.name }], () => dp.createVxlan(spec));
     const linkInfo: ForwarderDataplane['linkInfo'] = async (netns, name) => {
       await this.wait({ netns, name });
       return dp.linkInfo?.(netns, name);

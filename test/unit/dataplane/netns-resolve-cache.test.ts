@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FailedPreconditionError } from '../../../src/api/errors.js';
 import { statSync } from 'node:fs';
-import { createNamedNetns, deleteNamedNetns, inodeUrlOf, ownNetns, resolveNetnsId } from '../../../src/dataplane/netns.js';
+import { createNamedNetns, deleteNamedNetns, inodeUrlOf, ownNetns, resolveNetnsId, resolveNetnsIdNow } from '../../../src/dataplane/netns.js';
 
 const root = process.getuid?.() === 0;
 
@@ -49,5 +49,26 @@ describe('resolveNetnsId cache', { skip: !root && 'needs root' }, () => {
     assert.equal((await resolveNetnsId('host')).id, ownNetns().id);
     assert.equal((await resolveNetnsId('file:///proc/self/ns/net')).id, ownNetns().id);
     assert.deepEqual((await resolveNetnsId(`inode://${st.dev}/${st.ino}`)).ref, { kind: 'host' });
+  });
+  it('resolveNetnsIdNow answers on this thread only what was resolved before, and nothing once it is gone', async () => {
+    const name = `u${process.pid}rn`;
+    await createNamedNetns(name);
+    try {
+      const st = statSync(`/var/run/netns/${name}`);
+      const url = `inode://${st.dev}/${st.ino}`;
+      assert.equal(resolveNetnsIdNow(name), undefined, 'a name never checked to be a namespace file');
+      assert.equal(resolveNetnsIdNow(url), undefined, 'an inode URL never looked up');
+      const byName = await resolveNetnsId(name);
+      const byUrl = await resolveNetnsId(url);
+      assert.deepEqual(resolveNetnsIdNow(name), byName);
+      assert.deepEqual(resolveNetnsIdNow(url), byUrl);
+      assert.deepEqual(resolveNetnsIdNow('host'), { ref: { kind: 'host' }, id: ownNetns().id });
+      assert.equal(resolveNetnsIdNow('not a name!'), undefined, 'a malformed reference is left to resolveNetnsId to refuse');
+      await deleteNamedNetns(name);
+      assert.equal(resolveNetnsIdNow(name), undefined);
+      assert.equal(resolveNetnsIdNow(url), undefined);
+    } finally {
+      await deleteNamedNetns(name);
+    }
   });
 });

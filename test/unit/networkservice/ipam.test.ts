@@ -148,6 +148,16 @@ describe('lease file', () => {
     assert.equal(pool.inUse, 0);
   });
 
+  it('after its own compaction it writes to the compacted file (not to the one the rename replaced)', () => {
+    const file = join(dir, 'again.leases.json');
+    const s = leaseFile(file);
+    s.save('a', ['169.254.0.0/32', '169.254.0.1/32']);
+    assert.deepEqual(s.load(), { a: ['169.254.0.0/32', '169.254.0.1/32'] });
+    s.save('b', ['169.254.0.2/32', '169.254.0.3/32']);
+    s.remove('a');
+    assert.deepEqual(leaseFile(file).load(), { b: ['169.254.0.2/32', '169.254.0.3/32'] });
+  });
+
   it('an unwritable file is not fatal', () => {
     writeFileSync(join(dir, 'a-file'), '');
     const s = leaseFile(join(dir, 'a-file', 'leases.json'));

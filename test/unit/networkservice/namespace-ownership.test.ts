@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Connection, NetworkServiceRequest } from '../../../src/api/index.js';
 import { Status, statusOf } from '../../../src/api/errors.js';
@@ -75,4 +77,18 @@ describe('namespace-ownership', () => {
     assert.equal(await kernelNamespaceFacts.idOfPid(2 ** 22 + 1), undefined);
     assert.equal(await kernelNamespaceFacts.privileged(2 ** 22 + 1), false);
   });
+
+  it('the kernel facts: CAP_SYS_ADMIN as /proc/PID/status says it, also for a process that dropped it', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+    const child = spawn('setpriv', ['--inh-caps=-sys_admin', '--bounding-set=-sys_admin', '--', 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const capEff = (pid: number) => (BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]}`) & (1n << 21n)) !== 0n;
+      assert.equal(capEff(child.pid!), false, 'the child runs without CAP_SYS_ADMIN');
+      assert.equal(await kernelNamespaceFacts.privileged(child.pid!), false);
+      assert.equal(await kernelNamespaceFacts.privileged(1), capEff(1));
+    } finally {
+      child.kill();
+    }
+  });
 });
+

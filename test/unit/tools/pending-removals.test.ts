@@ -39,4 +39,16 @@ describe('pending removals', () => {
     assert.equal(await dp.deleteLink('c', 'nsm-0'), true);
     assert.deepEqual(events, ['create c/nsm-0', 'del c/nsm-0']);
   });
+
+  it('with no removal pending for its names, a link goes to the data plane within the call (no promise step first)', async () => {
+    const events: string[] = [];
+    const r = new PendingRemovals();
+    const dp = r.guard(fakeDp(events));
+    r.track([{ netns: 'c', name: 'nsm-9' }], new Promise<void>(() => undefined));
+    const veth = dp.createVeth({ name: 'nsm-0', netns: 'c', peerName: 'p0', peerNetns: 'e', alias: 'x' });
+    const vxlan = dp.createVxlan({ name: 'vx-0', netns: 'h', targetNetns: 'e', vni: 1, local: '198.18.0.1', alias: 'y' });
+    assert.deepEqual(events, ['create c/nsm-0', 'vxlan e/vx-0']);
+    await Promise.all([veth, vxlan]);
+  });
 });
+

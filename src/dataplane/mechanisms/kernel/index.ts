@@ -25,9 +25,11 @@ const sameEnd = (a: Side, b: Side) => a.netns === b.netns && a.name === b.name;
  * How an early pair is sent. By default from a worker thread (rtnetlink's own lane for links made ahead, never
  * behind a Close's deletion), also when the forwarder serves nothing else: the endpoint's answer is then read as
  * soon as it comes while the kernel makes the pair (on this thread, its 1-3 ms, far more when the machine's rtnl
- * lock is contended, held the answer up). NSM_EARLY_VETH=main: the earlier way (aheadOfAnswer), for A/B runs.
+ * lock is contended, held the answer up). It is on its way there before the Request goes on to the endpoint (the
+ * kernel takes longer for the pair than the endpoint for its answer). NSM_EARLY_VETH=main: the earlier way
+ * (aheadOfAnswer), for A/B runs.
  */
-const sendOf = (p: ProgramContext): Promise<boolean> => (process.env.NSM_EARLY_VETH === 'main' ? aheadOfAnswer(p) : Promise.resolve(true));
+const onMainThread = () => process.env.NSM_EARLY_VETH === 'main';
 
 /**
  * Before a local endpoint has answered: the veth pair with both ends in their namespaces, named, tagged,
@@ -43,9 +45,9 @@ function prepareCrossConnect(p: ProgramContext, c: Side, e: Side): Promise<Prepa
     fits: (q, c2, e2) => q.alias === p.alias && q.mtu === p.mtu && sameEnd(c2, c) && sameEnd(e2, e),
     finish: (_q, c2, e2) => configureOrRemove(p.dp, links, [c2, e2]),
   };
-  return sendOf(p)
-    .then((background) => p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), background, ...linkLocalOnDemand(p.dp) }))
-    .then(() => made);
+  const create = (background: boolean) =>
+    p.dp.createVeth({ name: c.name, netns: c.netns, peerName: e.name, peerNetns: e.netns, alias: p.alias, ...(p.mtu ? { mtu: p.mtu } : {}), background, ...linkLocalOnDemand(p.dp) });
+  return (onMainThread() ? aheadOfAnswer(p).then(create) : create(true)).then(() => made);
 }
 
 export const kernel: LocalMechanism = {
