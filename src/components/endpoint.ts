@@ -124,6 +124,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
       unwatchNsmgr();
       await registration.stop();
       await running.stop();
+      leases?.close?.();
     },
   };
 }

@@ -122,7 +122,8 @@ export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<Runnin
   const lost = new Set<string>();
   for (let attempt = 0; ; attempt++) {
     const slice = chooseSlice(opts.cidr, opts.sliceBits, opts.name, [...(await claims(opts, service)).values(), ...lost], previous);
-    const pool = new Vl3Pool(slice.prefix, leaseFile(`${dir}/${opts.name}.vl3-leases.json`, opts.log));
+    const leases = leaseFile(`${dir}/${opts.name}.vl3-leases.json`, opts.log);
+    const pool = new Vl3Pool(slice.prefix, leases);
     const publish = () => dns.update({ records: pool.records() });
     const endpoint = await startEndpoint({
       name: opts.name,
@@ -148,6 +149,7 @@ export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<Runnin
       previous = undefined;
       stopChecks();
       await endpoint.stop();
+      leases.close?.();
       continue;
     }
     writeFileSync(sliceFile, JSON.stringify({ slice: slice.cidr }));
@@ -176,6 +178,7 @@ export async function startVl3Endpoint(opts: Vl3EndpointOptions): Promise<Runnin
         stopChecks();
         await mesh.stop();
         await endpoint.stop();
+        leases.close?.();
         dns.stop();
       },
     };

@@ -78,5 +78,6 @@ export function leaseFile(file: string, log?: Logger): LeaseStore {
     remove(connId) {
       line({ id: connId, removed: true });
     },
+    close: reopen,
   };
 }

@@ -22,6 +22,8 @@ export interface LeaseStore {
   load(): Record<string, string[]>;
   save(connId: string, addrs: string[]): void;
   remove(connId: string): void;
+  /** Lets go of what the store keeps open (an endpoint's stop); a change after it opens it again. */
+  close?(): void;
 }
 
 /** Host prefixes of a lease: dst of every family, then src of every family. */

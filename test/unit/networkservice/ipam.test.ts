@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -156,6 +156,21 @@ describe('lease file', () => {
     s.save('b', ['169.254.0.2/32', '169.254.0.3/32']);
     s.remove('a');
     assert.deepEqual(leaseFile(file).load(), { b: ['169.254.0.2/32', '169.254.0.3/32'] });
+  });
+
+  it('close lets go of the open file; a change after it opens it again', () => {
+    const file = join(dir, 'closed.leases.json');
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const s = leaseFile(file);
+    s.save('a', ['169.254.0.0/32', '169.254.0.1/32']);
+    assert.equal(fds(), before + 1, 'kept open for the next append');
+    s.close?.();
+    assert.equal(fds(), before);
+    s.save('b', ['169.254.0.2/32', '169.254.0.3/32']);
+    s.close?.();
+    assert.equal(fds(), before);
+    assert.deepEqual(Object.keys(leaseFile(file).load()), ['a', 'b']);
   });
 
   it('an unwritable file is not fatal', () => {
