@@ -27,10 +27,12 @@ export function monitorNext(monitor: ConnectionPublisher, watcher: PeerWatcher):
       const nextId = conn.path?.pathSegments[conn.path.index + 1]?.id;
       if (url && nextId) {
         const snapshot = Connection.fromPartial(conn);
+        // The watch lives as long as the connection: it keeps the connection's metadata and log, not the call's ctx.
+        const { metadata, log } = ctx;
         const unwatch = watcher.watch(url, nextId, (reason) => {
-          if (ctx.metadata.get(UNWATCH) !== unwatch) return;
-          ctx.metadata.delete(UNWATCH);
-          ctx.log.info({ connId: snapshot.id, url, reason }, 'next hop lost: reporting the connection DOWN');
+          if (metadata.get(UNWATCH) !== unwatch) return;
+          metadata.delete(UNWATCH);
+          log.info({ connId: snapshot.id, url, reason }, 'next hop lost: reporting the connection DOWN');
           monitor.update(Connection.fromPartial({ ...snapshot, state: State.DOWN }));
         });
         ctx.metadata.set(UNWATCH, unwatch);
