@@ -6,9 +6,10 @@
 // the baseline), and each reading is taken once the mesh is settled (see settled() and readings()).
 //
 // What made it unsteady (85.9, 78.4, 17.2, 61.1, 83.9, 21.3 KiB in six runs): after a burst V8 keeps the young
-// generation it grew (~30 MiB in the nsmgr, ~15 MiB in the nse) until a full GC finds the allocation rate low,
-// which takes a few quiet seconds; a reading taken 6 s after the burst fell on either side of that (so did the
-// baseline), and each side is ~45 KiB per connection apart. Also, the baseline could still hold the warm-up's
+// generation it grew (~30 MiB in the nsmgr, ~15 MiB in the nse) until a GC finds the allocation rate low, which
+// takes a few quiet seconds of GCs (see readings()); a reading taken 6 s after the burst fell on either side of
+// that (so did the baseline), and the two sides are ~45 KiB per connection apart. And the GC itself, run inside the
+// signal's JS callback, left ~16 MiB of garbage in the nsmgr for an unpredictable while (src/cmd/gc-signal.ts). Also, the baseline could still hold the warm-up's
 // Closes (the forwarder removes links in the background, at most two at a time: with the load of this machine that
 // took up to ~15 s) and the processes' log lines not yet read from their stderr pipes.
 import { closeMany, connectMany } from '../lib/connect-many.js';
@@ -62,9 +63,11 @@ async function settled(procs: MeshProcess[], emptyNs: string[], maxMs: number): 
 
 /**
  * Per process: tree RSS (KiB) after a full GC in every process, in GC-then-read rounds a second apart until the
- * summed RSS of the last three rounds agrees within 1 MiB (at least 6 rounds: V8 gives back the young generation it
- * grew in a burst only at a full GC that finds the allocation rate low, ~5 s after the burst; at most 20 rounds):
- * the median of those three. Returns the readings and how many rounds it took.
+ * summed RSS of the last three rounds agrees within 1 MiB, at least 10 and at most 20 rounds: the median of those
+ * three. Why at least 10: V8 gives back the young generation it grew in a burst (~30 MiB in the nsmgr) only at a GC
+ * that finds the allocation rate low, and it measures that rate over the GCs of the last 5 s, counting the first
+ * GC after the burst (which covers the burst's end) until the later ones add up to 5 s; so it comes at the 4th to
+ * 7th round, after rounds that agree with each other. Returns the readings and how many rounds it took.
  */
 async function readings(procs: MeshProcess[]): Promise<{ rss: number[]; rounds: number }> {
   const rounds: number[][] = [];
@@ -74,7 +77,7 @@ async function readings(procs: MeshProcess[]): Promise<{ rss: number[]; rounds: 
     await gcAll(procs);
     rounds.push(procs.map((p) => treeRssKiB([p.pid])));
     const last = rounds.slice(-3).map(sum);
-    if (rounds.length >= 6 && Math.max(...last) - Math.min(...last) <= 1024) break;
+    if (rounds.length >= 10 && Math.max(...last) - Math.min(...last) <= 1024) break;
   }
   const last = rounds.slice(-3);
   return { rss: procs.map((_, j) => median(last.map((x) => x[j]!))), rounds: rounds.length };
