@@ -15,6 +15,11 @@ const UNWATCH = createContextKey<() => void>('monitorNext.unwatch');
 /** Something that publishes connection updates (the hop's ConnectionMonitor). */
 export interface ConnectionPublisher {
   update(conn: Connection): void;
+  /**
+   * The connections it holds, by id (a ConnectionMonitor's, which the hop's monitor element fills with what the hop
+   * returned): when there, a DOWN report starts from the held copy, and no watch keeps a copy of its own.
+   */
+  readonly connections?: ReadonlyMap<string, Connection>;
 }
 
 export function monitorNext(monitor: ConnectionPublisher, watcher: PeerWatcher): NetworkServiceElement {
@@ -26,12 +31,17 @@ export function monitorNext(monitor: ConnectionPublisher, watcher: PeerWatcher):
       const url = connectedUrl(ctx);
       const nextId = conn.path?.pathSegments[conn.path.index + 1]?.id;
       if (url && nextId) {
-        const snapshot = Connection.fromPartial(conn);
+        const connId = conn.id;
+        const snapshot = monitor.connections ? undefined : Connection.fromPartial(conn);
+        // The watch lives as long as the connection: it keeps the connection's metadata and log, not the call's ctx.
+        const { metadata, log } = ctx;
         const unwatch = watcher.watch(url, nextId, (reason) => {
-          if (ctx.metadata.get(UNWATCH) !== unwatch) return;
-          ctx.metadata.delete(UNWATCH);
-          ctx.log.info({ connId: snapshot.id, url, reason }, 'next hop lost: reporting the connection DOWN');
-          monitor.update(Connection.fromPartial({ ...snapshot, state: State.DOWN }));
+          if (metadata.get(UNWATCH) !== unwatch) return;
+          metadata.delete(UNWATCH);
+          const last = snapshot ?? monitor.connections?.get(connId);
+          if (!last) return;
+          log.info({ connId, url, reason }, 'next hop lost: reporting the connection DOWN');
+          monitor.update(Connection.fromPartial({ ...last, state: State.DOWN }));
         });
         ctx.metadata.set(UNWATCH, unwatch);
       }

@@ -27,10 +27,13 @@ export function refresh(opts: { onError?: (connId: string, err: unknown) => void
       const expires = earliestExpiry(conn);
       const factory = eventFactoryOf(ctx);
       if (expires !== undefined && factory) {
+        // The timer lives as long as the connection: it keeps only what it needs, not the call's ctx or answer.
+        const { log } = ctx;
+        const connId = conn.id;
         setConnectionTimer(ctx, TIMER, Math.max(50, (expires - clock.now()) / 3), () => {
           factory.request().catch((err) => {
-            ctx.log.warn({ connId: conn.id, err }, 'refresh failed');
-            opts.onError?.(conn.id, err);
+            log.warn({ connId, err }, 'refresh failed');
+            opts.onError?.(connId, err);
           });
         }, clock);
       }

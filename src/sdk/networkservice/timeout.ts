@@ -22,9 +22,12 @@ export function timeout(clock: Clock = realClock): NetworkServiceElement {
       const expires = expiryOf(req.connection!);
       const factory = eventFactoryOf(ctx);
       if (expires && factory) {
+        // The timer lives as long as the connection: it keeps only what it needs, not the call's ctx or answer.
+        const { log } = ctx;
+        const connId = conn.id;
         setConnectionTimer(ctx, TIMER, Math.max(0, expires.getTime() - clock.now()), () => {
-          ctx.log.info({ connId: conn.id }, 'connection expired: closing');
-          factory.close().catch((err) => ctx.log.warn({ connId: conn.id, err }, 'expiry close failed'));
+          log.info({ connId }, 'connection expired: closing');
+          factory.close().catch((err) => log.warn({ connId, err }, 'expiry close failed'));
         }, clock);
       }
       return conn;

@@ -39,6 +39,25 @@ describe('monitor-next', () => {
     assert.deepEqual(updates[0]!.path, conn.path);
   });
 
+  it('with a publisher that holds the connections, reports DOWN from its held copy', async () => {
+    const held = new Map<string, Connection>();
+    const updates: Connection[] = [];
+    const watcher = new RecordingWatcher();
+    const publisher = { connections: held, update: (c: Connection) => void (updates.push(c), held.set(c.id, Connection.fromPartial(c))) };
+    const handler = chain(begin(), monitorNext(publisher, watcher.asPeerWatcher), fakeHop(URL));
+    const conn = await handler.request(NetworkServiceRequest.fromPartial({ connection: { id: ID, networkService: 'svc' } }), newCtx());
+    held.set(ID, Connection.fromPartial({ ...conn, labels: { seen: 'by the monitor' } }));
+    watcher.down(nextIdOf(ID), 'closed by the next hop');
+    assert.equal(updates.length, 1);
+    assert.equal(updates[0]!.state, State.DOWN);
+    assert.deepEqual(updates[0]!.path, conn.path);
+    assert.deepEqual(updates[0]!.labels, { seen: 'by the monitor' });
+    held.clear();
+    await handler.request(NetworkServiceRequest.fromPartial({ connection: { id: ID, networkService: 'svc' } }), newCtx());
+    watcher.down(nextIdOf(ID));
+    assert.equal(updates.length, 1, 'nothing to report for a connection the monitor does not hold');
+  });
+
   it('a re-request replaces the watch; the old one no longer reports', async () => {
     const { updates, watcher, request } = setup();
     await request();
