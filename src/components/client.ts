@@ -9,7 +9,7 @@ import { echoLiveness } from '../dataplane/echo-liveness.js';
 import { newClientChain } from '../sdk/chains/client.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../sdk/core/chain.js';
 import type { Clock } from '../sdk/core/clock.js';
-import { newCtx } from '../sdk/core/ctx.js';
+import { newDeadlineCtx } from '../sdk/core/ctx.js';
 import { FailedPreconditionError, messageOf } from '../api/errors.js';
 import type { Logger } from '../sdk/core/log.js';
 import { silentLogger } from '../sdk/core/log.js';
@@ -132,16 +132,24 @@ export class MeshClient {
             : kernelMechanism({ [P.name]: r.ifname, [P.inodeURL]: r.netnsUrl }),
       ],
     });
-    const conn = await this.chain.request(req, newCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000, ...(r.trace ? { incoming: { ...r.trace } } : {}) }));
-    this.open.set(conn.id, conn);
-    return conn;
+    // The deadline's timer ends with the call (an AbortSignal.timeout would stay for the whole 15 s after it).
+    const { ctx, end } = newDeadlineCtx({ log: this.log, timeoutMs: r.timeoutMs ?? 15_000, ...(r.trace ? { incoming: { ...r.trace } } : {}) });
+    try {
+      const conn = await this.chain.request(req, ctx);
+      this.open.set(conn.id, conn);
+      return conn;
+    } finally {
+      end();
+    }
   }
 
   /** Closes a connection along its whole path (its refresh and heal stop with it). */
   async close(conn: Connection, timeoutMs = 15_000): Promise<void> {
+    const { ctx, end } = newDeadlineCtx({ log: this.log, timeoutMs });
     try {
-      await this.chain.close(this.open.get(conn.id) ?? conn, newCtx({ log: this.log, timeoutMs }));
+      await this.chain.close(this.open.get(conn.id) ?? conn, ctx);
     } finally {
+      end();
       this.open.delete(conn.id);
     }
   }

@@ -36,18 +36,24 @@ export function echoLiveness(opts: EchoLivenessOptions = {}): EchoLiveness {
   const paths = new Map<string, string>();
   /** connection id -> namespace file its checks use. */
   const users = new Map<string, string>();
+  /** namespace file -> how many connections use it (a Close does not scan every connection's namespace). */
+  const counts = new Map<string, number>();
 
   const release = (connId: string) => {
     const path = users.get(connId);
     if (path === undefined) return;
     users.delete(connId);
-    if (![...users.values()].includes(path)) prober.forget(path);
+    const left = (counts.get(path) ?? 1) - 1;
+    if (left > 0) return void counts.set(path, left);
+    counts.delete(path);
+    prober.forget(path);
   };
 
   const echo = (conn: Connection, path: string, dst: string): Promise<LivenessVerdict> => {
     if (users.get(conn.id) !== path) {
       release(conn.id);
       users.set(conn.id, path);
+      counts.set(path, (counts.get(path) ?? 0) + 1);
     }
     return prober.echo(path, dst, waitMs).then(
       (r) => (r === 'reply' ? 'alive' : 'dead'),
@@ -73,6 +79,7 @@ export function echoLiveness(opts: EchoLivenessOptions = {}): EchoLiveness {
     release,
     close() {
       users.clear();
+      counts.clear();
       prober.close();
     },
   };

@@ -111,3 +111,19 @@ export function newCtx(opts: CtxOptions = {}): Ctx {
     metadata: opts.metadata ?? new ContextValues(),
   };
 }
+
+/**
+ * A fresh context with a deadline `timeoutMs` from now that `end()` cancels, for a caller that knows when its call
+ * is over (MeshClient's Request and Close). Cheaper than newCtx's AbortSignal.timeout, whose signal and timer
+ * cannot be cancelled and stay (as a weak signal with a timer) for the whole timeout after the call. The signal
+ * aborts at the deadline as AbortSignal.timeout's does (a DOMException named TimeoutError); not after `end()`.
+ */
+export function newDeadlineCtx(opts: Omit<CtxOptions, 'signal' | 'timeoutMs'> & { timeoutMs: number }): { ctx: Ctx; end: () => void } {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), opts.timeoutMs);
+  timer.unref();
+  return {
+    ctx: { signal: ctl.signal, log: opts.log ?? silentLogger, incoming: opts.incoming ?? {}, values: new ContextValues(), metadata: opts.metadata ?? new ContextValues() },
+    end: () => clearTimeout(timer),
+  };
+}

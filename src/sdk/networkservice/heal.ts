@@ -56,8 +56,9 @@ interface Healing {
   unwatch?: () => void;
   /** Stops this connection's periodic liveness checks. */
   unbeat?: () => void;
-  /** Aborted on Close: ends the backoff wait between heal attempts at once. */
-  closing: AbortController;
+  /** Aborted on Close: ends the backoff wait between heal attempts at once (made when a heal starts: a Close of a
+   *  connection that never healed has nothing to abort). */
+  closing?: AbortController;
   checking: boolean;
   failures: number;
   /** The warning that the check cannot run was logged (once per connection until it runs again). */
@@ -111,6 +112,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     stopWatching(st);
     ctx.log.warn({ connId: st.id, reason, reselect }, 'connection broken: healing');
     opts.onState?.(st.id, 'HEALING');
+    const closing = (st.closing ??= new AbortController());
     void (async () => {
       const backoff = new Backoff({ initialMs: min, maxMs: max });
       let timeoutMs = attemptTimeout;
@@ -120,7 +122,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
         // A turn among this process's heals to the same nsmgr (heal-turns); Close ends the wait.
         let release: () => void;
         try {
-          release = await turns.enter(connectedUrl(ctx) ?? '', st.closing.signal);
+          release = await turns.enter(connectedUrl(ctx) ?? '', closing.signal);
         } catch {
           return;
         }
@@ -142,7 +144,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
           st.attempt = false;
           release();
         }
-        await sleep(delay, st.closing.signal, { unref: true });
+        await sleep(delay, closing.signal, { unref: true });
       }
     })();
   };
@@ -170,7 +172,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
     async request(req, ctx, next) {
       const conn = req.connection!;
       let st = ctx.metadata.get(HEAL);
-      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0, warned: false, closing: new AbortController() }));
+      if (!st) ctx.metadata.set(HEAL, (st = { id: conn.id, closed: false, healing: false, attempt: false, checking: false, failures: 0, warned: false }));
       st.factory = eventFactoryOf(ctx) ?? st.factory;
       if (conn.state === State.RESELECT_REQUESTED && st.last) {
         // Best effort: free the old path's data plane before asking for a new one.
@@ -200,7 +202,7 @@ export function heal(opts: HealOptions): NetworkServiceElement {
         st.closed = true;
         st.healing = false;
         stopWatching(st);
-        st.closing.abort(CLOSED);
+        st.closing?.abort(CLOSED);
         opts.liveness?.release?.(st.id);
       }
       return next.close(conn, ctx);

@@ -63,8 +63,10 @@ interface Peer {
   /** Told once per break (not per failed re-open), also when the first open fails. */
   breaks: Set<(reason: string) => void>;
   abort: AbortController;
-  /** Pending close of an unwatched stream (lingerMs). */
+  /** Pending close of an unwatched stream (lingerMs); not cancelled when a watcher comes back (it re-checks). */
   linger?: NodeJS.Timeout;
+  /** When the peer was last left without watchers (performance.now()); undefined while watched. */
+  idleSince?: number;
 }
 
 export class PeerWatcher {
@@ -132,10 +134,9 @@ export class PeerWatcher {
 
   private peer(url: string): Peer {
     let p = this.peers.get(url);
-    if (p?.linger) {
-      clearTimeout(p.linger);
-      p.linger = undefined;
-    }
+    // A lingering stream is reused; its timer stays (a timer set and cleared per connection cost more than one
+    // that fires once per lingerMs and finds the peer watched again).
+    if (p) p.idleSince = undefined;
     if (!p) {
       p = { subs: new Map(), reconnect: new Set(), breaks: new Set(), abort: new AbortController() };
       this.peers.set(url, p);
@@ -147,13 +148,22 @@ export class PeerWatcher {
   private maybeStop(url: string, peer: Peer): void {
     if (peer.subs.size > 0 || peer.reconnect.size > 0 || peer.breaks.size > 0) return;
     if (this.lingerMs > 0 && !peer.abort.signal.aborted) {
-      peer.linger ??= setTimeout(() => {
-        peer.linger = undefined;
-        if (peer.subs.size === 0 && peer.reconnect.size === 0 && peer.breaks.size === 0) this.stop(url, peer);
-      }, this.lingerMs).unref();
+      peer.idleSince = performance.now();
+      if (!peer.linger) this.linger(url, peer, this.lingerMs);
       return;
     }
     this.stop(url, peer);
+  }
+
+  /** Stops the peer's stream `ms` from now if it has been unwatched for lingerMs by then (else waits the rest). */
+  private linger(url: string, peer: Peer, ms: number): void {
+    peer.linger = setTimeout(() => {
+      peer.linger = undefined;
+      if (peer.idleSince === undefined || peer.subs.size > 0 || peer.reconnect.size > 0 || peer.breaks.size > 0) return;
+      const left = peer.idleSince + this.lingerMs - performance.now();
+      if (left >= 1) this.linger(url, peer, left);
+      else this.stop(url, peer);
+    }, ms).unref();
   }
 
   private stop(url: string, peer: Peer): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { once } from 'node:events';
-import { ContextValues, createContextKey, newCtx } from '../../../src/sdk/core/ctx.js';
+import { ContextValues, createContextKey, newCtx, newDeadlineCtx } from '../../../src/sdk/core/ctx.js';
 import { silentLogger } from '../../../src/sdk/core/log.js';
 
 /** Waits for `signal` to abort, keeping the event loop alive (AbortSignal.timeout is unref'd). */
@@ -49,6 +49,24 @@ describe('ctx', () => {
     assert.ok(took < 4000, `aborted after ${took}ms`);
     assert.equal((ctx.signal.reason as Error).name, 'TimeoutError');
     assert.throws(() => ctx.signal.throwIfAborted(), (e: Error) => e.name === 'TimeoutError');
+  });
+
+  it('newDeadlineCtx aborts at its deadline with a TimeoutError, like AbortSignal.timeout', async () => {
+    const incoming = { token: 't' };
+    const { ctx } = newDeadlineCtx({ timeoutMs: 20, log: silentLogger, incoming });
+    assert.equal(ctx.incoming, incoming);
+    assert.equal(ctx.signal.aborted, false);
+    const took = await aborted(ctx.signal);
+    assert.ok(took < 4000, `aborted after ${took}ms`);
+    assert.equal((ctx.signal.reason as Error).name, 'TimeoutError');
+    assert.ok(ctx.signal.reason instanceof Error);
+  });
+
+  it('newDeadlineCtx: end() cancels the deadline', async () => {
+    const { ctx, end } = newDeadlineCtx({ timeoutMs: 10 });
+    end();
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(ctx.signal.aborted, false);
   });
 
   it('timeoutMs 0 aborts (almost) at once', async () => {

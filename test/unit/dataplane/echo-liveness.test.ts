@@ -71,4 +71,18 @@ describe('echo-liveness', () => {
     live.close();
     assert.equal(prober.closed, 1);
   });
+
+  it('a connection checked from another namespace leaves its first one (counted once per connection)', async () => {
+    const prober = fakeProber(async () => 'reply');
+    const live = echoLiveness({ prober });
+    await live.check(conn('a', 'file:///var/run/netns/n1', '169.254.1.0/32'));
+    await live.check(conn('a', 'file:///var/run/netns/n1', '169.254.1.0/32'));
+    await live.check(conn('b', 'file:///var/run/netns/n1', '169.254.2.0/32'));
+    await live.check(conn('a', 'file:///var/run/netns/n2', '169.254.1.0/32'));
+    assert.deepEqual(prober.forgotten, []);
+    live.release!('b');
+    assert.deepEqual(prober.forgotten, ['/var/run/netns/n1']);
+    live.release!('a');
+    assert.deepEqual(prober.forgotten, ['/var/run/netns/n1', '/var/run/netns/n2']);
+  });
 });

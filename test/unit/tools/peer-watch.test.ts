@@ -176,6 +176,21 @@ describe('peer-watch', () => {
     assert.equal(peer.last().signal.aborted, true, 'close() ends lingering streams too');
   });
 
+  it('with lingerMs, the stream lingers that long after the latest watcher left, not after the first', async () => {
+    const peer = new FakeMonitor();
+    const watcher = new PeerWatcher({ open: peer.open, minBackoffMs: 10, maxBackoffMs: 40, lingerMs: 100 });
+    watcher.watch(A, 'c1', () => undefined)();
+    await new Promise((r) => setTimeout(r, 60));
+    watcher.watch(A, 'c2', () => undefined)();
+    const left = performance.now();
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(peer.streams[0]!.signal.aborted, false, 'still lingering 120 ms after the first watcher left');
+    await until(() => peer.streams[0]!.signal.aborted, 500, 'closed after lingerMs');
+    assert.ok(performance.now() - left >= 95, `closed ${performance.now() - left} ms after the latest watcher left`);
+    assert.equal(peer.streams.length, 1);
+    watcher.close();
+  });
+
   it('a liveness stream carries no connection, yet breaks when the peer goes away', async () => {
     const monitor = new ConnectionMonitor();
     const conn = Connection.fromPartial({ id: 'c1', path: { index: 0, pathSegments: [{ name: 'a', id: 'c1' }] } });
