@@ -102,9 +102,8 @@ export class RtnlDriver {
    * Tag a link with its alias and bring it up. `noLinkLocal`: first stop the kernel from making it an IPv6
    * link-local address (and the routes, DAD and multicast reports that go with one) when it comes up;
    * addLinkLocal gives it the same address later, when its connection carries IPv6. `background`: from a worker
-   * thread, as createVeth. The link's index, for the addresses and routes that follow, is asked for in the same
-   * send(2) (one trip to the kernel, and from a worker one trip there and back, instead of two); nothing waits for
-   * it here (it is theirs to wait for, when they come before it).
+   * thread, as createVeth. Both in one send(2). Then the link's index is asked for the addresses and routes that
+   * follow, the same way, without waiting for it (it is theirs to wait for, when they come before it).
    */
   async aliasUp(ns: NetnsRef, id: string | undefined, name: string, alias: string, opts: { background?: boolean; noLinkLocal?: boolean } = {}): Promise<void> {
     const s = this.sock(ns, id);
@@ -113,12 +112,10 @@ export class RtnlDriver {
       ...(opts.noLinkLocal ? [{ what: `link set dev ${name} addrgenmode none`, type: RTM.NEWLINK, flags: 0, body: noLinkLocal(name) }] : []),
       { what: `link set dev ${name} alias ${alias} up`, type: RTM.NEWLINK, flags: 0, body: aliasUp(name, alias) },
     ];
-    const known = s.indexes.has(name);
-    const sent = s.requestAll(known ? steps : [...steps, { type: RTM.GETLINK, flags: 0, body: getLink(name) }], lane);
-    if (!known) this.remember(s, ns, name, sent[steps.length]!);
-    const results = await Promise.allSettled(sent.slice(0, steps.length));
+    const results = await Promise.allSettled(s.requestAll(steps, lane));
     // The kernel ran them in order; the first that failed says why (the one after it is then moot).
     for (const [i, r] of results.entries()) if (r.status === 'rejected') throw this.failure(ns, steps[i]!.what, r.reason);
+    void this.index(s, ns, name, lane).catch(() => undefined);
   }
 
   /**
@@ -183,25 +180,18 @@ export class RtnlDriver {
 
   /** The interface index of `name` (asked once, then remembered until that name is made or deleted again). */
   private index(s: RtnlSocket, ns: NetnsRef, name: string, lane: SendMode = 'inline'): Promise<number> {
-    return s.indexes.get(name) ?? this.remember(s, ns, name, s.request(RTM.GETLINK, 0, getLink(name), lane));
-  }
-
-  /** Remembers the index a GETLINK of `name` (already sent) answers with; a lookup that failed is forgotten. */
-  private remember(s: RtnlSocket, ns: NetnsRef, name: string, reply: Promise<Buffer[]>): Promise<number> {
-    const what = `link show dev ${name}`;
-    const asked = reply.then(
-      (r) => {
-        if (!r[0]) throw new IpCommandError(what, 'no reply', describeNetns(ns));
+    let p = s.indexes.get(name);
+    if (!p) {
+      p = this.run(s, ns, `link show dev ${name}`, RTM.GETLINK, 0, getLink(name), lane).then((r) => {
+        if (!r[0]) throw new IpCommandError(`link show dev ${name}`, 'no reply', describeNetns(ns));
         return linkIndexOf(r[0]);
-      },
-      (err: unknown) => {
-        throw this.failure(ns, what, err);
-      },
-    );
-    s.indexes.set(name, asked);
-    // (not a later lookup of a link made again under that name)
-    asked.catch(() => s.indexes.get(name) === asked && s.indexes.delete(name));
-    return asked;
+      });
+      const asked = p;
+      s.indexes.set(name, asked);
+      // A lookup that failed is forgotten (not a later one of a link made again under that name).
+      asked.catch(() => s.indexes.get(name) === asked && s.indexes.delete(name));
+    }
+    return p;
   }
 
   /** Runs `fn` with the link's index; once more with a fresh index when the remembered one is gone (ENODEV). */

@@ -1,6 +1,6 @@
 // Several rtnetlink requests in one send(2) (RtnlSocket.requestAll): the kernel runs them in order, each gets its own
 // answer, a failed one does not stop the ones after it. RtnlDriver.aliasUp sends its steps that way (addrgenmode,
-// alias and up) and, in the same send, the link's index for the addresses and routes that follow.
+// alias and up), then looks the link's index up for the addresses and routes that follow.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
