@@ -28,6 +28,11 @@ export interface KernelDriverOptions {
    * given one by addLinkLocal when their connection carries IPv6 (default: yes unless NSM_LINK_LOCAL=kernel).
    */
   linkLocalOnDemand?: boolean;
+  /**
+   * TX and RX queues of each veth end (default 1 unless NSM_VETH_QUEUES says otherwise; `kernel` or 0: the
+   * kernel's default, one per possible CPU, of which it then keeps one in use after a wait for RCU).
+   */
+  vethQueues?: number;
 }
 
 export interface VethSpec {
@@ -89,15 +94,19 @@ export class KernelDriver {
   private readonly anchors: VxlanAnchors | undefined;
   /** Whether `noLinkLocal` is honoured (rtnetlink only). */
   private readonly linkLocalOnDemand: boolean;
+  /** TX and RX queues of each veth end; undefined: the kernel's default. */
+  private readonly vethQueues: number | undefined;
 
   constructor(opts: KernelDriverOptions = {}) {
     this.log = opts.logger;
+    this.vethQueues = vethQueuesFrom(opts.vethQueues, process.env.NSM_VETH_QUEUES);
     const useRtnl = opts.rtnl ?? process.env.NSM_RTNL !== '0';
     this.rtnl = useRtnl
       ? RtnlDriver.tryCreate({
           ...(opts.logger ? { logger: opts.logger } : {}),
           ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
           ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
+          ...(this.vethQueues !== undefined ? { vethQueues: this.vethQueues } : {}),
         })
       : undefined;
     this.linkLocalOnDemand = this.rtnl !== undefined && (opts.linkLocalOnDemand ?? process.env.NSM_LINK_LOCAL !== 'kernel');
@@ -124,7 +133,8 @@ export class KernelDriver {
     const known = [this.resolveNow(spec.netns), this.resolveNow(spec.peerNetns)] as const;
     const [a, b] = known[0] && known[1] ? [known[0], known[1]] : await Promise.all([this.resolve(spec.netns, 'netns'), this.resolve(spec.peerNetns, 'peerNetns')]);
     if (name === peer && sameNetns(a, b)) throw new InvalidArgumentError(`peerName: "${peer}" equals name in the same namespace`);
-    const m = mtu === undefined ? '' : ` mtu ${mtu}`;
+    const q = this.vethQueues === undefined ? '' : ` numtxqueues ${this.vethQueues} numrxqueues ${this.vethQueues}`;
+    const m = (mtu === undefined ? '' : ` mtu ${mtu}`) + q;
     const add = `link add ${name}${m}${netnsArg(a)} type veth peer name ${peer}${m}${netnsArg(b)}`;
     const rt = this.rtnl;
     try {
@@ -476,6 +486,13 @@ export class KernelDriver {
     }
     return err instanceof Error ? err : new Error(String(err), { cause: err });
   }
+}
+
+/** The veth queue count: the option, else NSM_VETH_QUEUES, else 1; undefined (`kernel`, 0): the kernel's default. */
+export function vethQueuesFrom(opt: number | undefined, env: string | undefined): number | undefined {
+  const v = opt ?? (env === undefined || env === '' ? 1 : env === 'kernel' ? 0 : Number(env));
+  if (!Number.isInteger(v) || v < 0 || v > 4096) throw new InvalidArgumentError(`NSM_VETH_QUEUES: not a queue count: ${env ?? String(opt)}`);
+  return v === 0 ? undefined : v;
 }
 
 function sameNetns(a: NetnsRef, b: NetnsRef): boolean {

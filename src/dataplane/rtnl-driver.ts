@@ -12,6 +12,8 @@ export interface RtnlDriverOptions {
   timeoutMs?: number;
   /** A socket of another namespace is closed after this long unused (default 5 s): it pins the namespace. */
   idleMs?: number;
+  /** TX and RX queues of each veth end (none: the kernel's default, one per possible CPU; see vethNewLink). */
+  vethQueues?: number;
 }
 
 const CREATE_EXCL = NLM_F.CREATE | NLM_F.EXCL;
@@ -47,7 +49,8 @@ export class RtnlDriver {
     const [sa, sb] = [this.sock(a, aId), this.sock(b, bId)];
     sa.indexes.delete(name);
     sb.indexes.delete(peer);
-    const end = (n: string, s: RtnlSocket): LinkEnd => ({ name: n, nsFd: s.nsFd, ...(mtu !== undefined ? { mtu } : {}) });
+    const queues = this.opts.vethQueues;
+    const end = (n: string, s: RtnlSocket): LinkEnd => ({ name: n, nsFd: s.nsFd, ...(mtu !== undefined ? { mtu } : {}), ...(queues !== undefined ? { queues } : {}) });
     const host = this.sock({ kind: 'host' }, undefined);
     // Both namespace files travel in a request on the host socket: lent until the kernel has answered.
     const back = [sa.lend(), sb.lend()];

@@ -14,7 +14,7 @@ const AF_INET6 = 10;
 const IFF_UP = 1;
 const NLA_F_NESTED = 0x8000;
 
-const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, LINKINFO: 18, IFALIAS: 20, AF_SPEC: 26, NET_NS_FD: 28, EXT_MASK: 29 } as const;
+const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, LINKINFO: 18, IFALIAS: 20, AF_SPEC: 26, NET_NS_FD: 28, EXT_MASK: 29, NUM_TX_QUEUES: 31, NUM_RX_QUEUES: 32 } as const;
 const IFLA_INET6_ADDR_GEN_MODE = 8;
 const IN6_ADDR_GEN_MODE_NONE = 1;
 const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
@@ -89,16 +89,21 @@ export function ifinfomsg(index = 0, up = false): Buffer {
   return b;
 }
 
-/** One end of a link to create: its name, the namespace (an open nsfs fd; none: the socket's own) and MTU. */
+/**
+ * One end of a link to create: its name, the namespace (an open nsfs fd; none: the socket's own), MTU, and
+ * how many TX and RX queues the device gets (none: the kind's default; a veth's is one per possible CPU).
+ */
 export interface LinkEnd {
   name: string;
   nsFd?: number;
   mtu?: number;
+  queues?: number;
 }
 
 function endAttrs(end: LinkEnd): Buffer[] {
   const out = [str(IFLA.IFNAME, end.name)];
   if (end.mtu !== undefined) out.push(u32(IFLA.MTU, end.mtu));
+  if (end.queues !== undefined) out.push(u32(IFLA.NUM_TX_QUEUES, end.queues), u32(IFLA.NUM_RX_QUEUES, end.queues));
   if (end.nsFd !== undefined) out.push(u32(IFLA.NET_NS_FD, end.nsFd));
   return out;
 }
@@ -106,6 +111,8 @@ function endAttrs(end: LinkEnd): Buffer[] {
 /**
  * RTM_NEWLINK body (send with CREATE|EXCL): a veth pair, each end created directly in its namespace, down
  * (the kernel cannot open the peer before the pair is complete: ENOTCONN; aliasUp brings each end up).
+ * `queues: 1` on both ends spares the kernel the extra queues' sysfs objects and, above all, the RCU grace
+ * period it waits for (synchronize_net) when it cuts a veth made with more queues down to one in use.
  */
 export function vethNewLink(main: LinkEnd, peer: LinkEnd): Buffer {
   const peerInfo = attr(VETH_INFO_PEER, Buffer.concat([ifinfomsg(), ...endAttrs(peer)]));

@@ -1,6 +1,7 @@
 // E2E: veth pairs between real namespaces through KernelDriver: connectivity, tagging, errors, cleanup.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../../../src/api/errors.js';
 import { KernelDriver, aliasFor, connIdFromAlias, inodeUrlOf } from '../../../src/dataplane/index.js';
@@ -123,4 +124,28 @@ test('re-creating a deleted veth under the same names works (stale ip name cache
     assert.equal(await driver.linkExists(b, 'r2'), false);
   }
   assert.deepEqual(await linkNames(b), ['lo']);
+});
+
+test('veth ends get one TX and one RX queue (NSM_VETH_QUEUES), over rtnetlink and over ip; 0: the kernel default', async (t) => {
+  const [a, b] = await createTestNetns(t, 'a', 'b');
+  const queues = (ns: string, dev: string) => {
+    const [l] = JSON.parse(execFileSync('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as { num_tx_queues: number; num_rx_queues: number }[];
+    return [l!.num_tx_queues, l!.num_rx_queues];
+  };
+  const overIp = new KernelDriver({ rtnl: false });
+  const kernelDefault = new KernelDriver({ vethQueues: 0 });
+  t.after(() => {
+    overIp.close();
+    kernelDefault.close();
+  });
+  const alias = aliasFor('conn-q');
+  for (const [d, n] of [[driver, 'q1'], [overIp, 'q2']] as const) {
+    await d.createVeth({ name: `${n}a`, netns: a, peerName: `${n}b`, peerNetns: b, alias });
+    assert.deepEqual([queues(a, `${n}a`), queues(b, `${n}b`)], [[1, 1], [1, 1]], n);
+  }
+  await kernelDefault.createVeth({ name: 'q3a', netns: a, peerName: 'q3b', peerNetns: b, alias });
+  // veth's own default: one queue per possible CPU ("0-1": 2).
+  const possible = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',');
+  const cpus = possible.reduce((n, r) => n + (r.includes('-') ? Number(r.split('-')[1]) - Number(r.split('-')[0]) + 1 : 1), 0);
+  assert.deepEqual(queues(a, 'q3a'), [Math.min(cpus, 4096), Math.min(cpus, 4096)]);
 });

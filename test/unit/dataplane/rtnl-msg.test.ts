@@ -74,10 +74,21 @@ test('veth: both ends named, each with its namespace fd and MTU, down until alia
   assert.equal(byType(pa, 4)!.readUInt32LE(0), 1400);
 });
 
-test('veth without namespaces or MTU carries neither attribute', () => {
+test('veth without namespaces, MTU or queue counts carries none of them', () => {
   const top = attrs(vethNewLink({ name: 'a' }, { name: 'b' }).subarray(16));
   assert.equal(byType(top, 28), undefined);
   assert.equal(byType(top, 4), undefined);
+  assert.equal(byType(top, 31), undefined);
+  assert.equal(byType(top, 32), undefined);
+});
+
+test('veth queue counts: IFLA_NUM_TX_QUEUES and IFLA_NUM_RX_QUEUES on each end that asks', () => {
+  const top = attrs(vethNewLink({ name: 'a', queues: 1 }, { name: 'b', queues: 1 }).subarray(16));
+  assert.equal(byType(top, 31)!.readUInt32LE(0), 1);
+  assert.equal(byType(top, 32)!.readUInt32LE(0), 1);
+  const pa = attrs(byType(attrs(byType(attrs(byType(top, 18)!), 2)!), 1)!.subarray(16));
+  assert.equal(byType(pa, 31)!.readUInt32LE(0), 1);
+  assert.equal(byType(pa, 32)!.readUInt32LE(0), 1);
 });
 
 test('vxlan: VNI, local/remote by family, port big-endian, underlay device, target namespace', () => {
