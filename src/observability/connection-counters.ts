@@ -2,7 +2,7 @@
 // each interface it programmed for a connection (found by the connection's alias tag), exported as
 // Prometheus series and as the path segment's `metrics` map (upstream's `<ifname>_rx_bytes`, ...).
 import { Counter } from 'prom-client';
-import type { ConnectionStats } from '../sdk/networkservice/segment-stats.js';
+import type { ConnectionStats, SegmentMetricsOptions } from '../sdk/networkservice/segment-stats.js';
 import type { ProgrammedLink } from '../sdk/networkservice/program-dataplane.js';
 import type { MeshMetrics } from './mesh-metrics.js';
 
@@ -25,6 +25,8 @@ export interface ConnectionCountersOptions {
 }
 
 type Row = { connection: string; interface: string; counters: Counters };
+
+const ZERO: Counters = { rxBytes: 0, rxPackets: 0, rxDrops: 0, txBytes: 0, txPackets: 0, txDrops: 0 };
 
 const SERIES: [keyof Counters, string, string][] = [
   ['rxBytes', 'nsm_connection_rx_bytes_total', 'Bytes received on the connection interface'],
@@ -54,8 +56,9 @@ export class ConnectionCounters implements ConnectionStats {
     return rows;
   }
 
-  async segmentMetrics(connId: string): Promise<Record<string, string> | undefined> {
-    const rows = await this.of(connId);
+  /** `fresh`: the links were made in this Request (zeros, the kernel is not asked). */
+  async segmentMetrics(connId: string, opts?: SegmentMetricsOptions): Promise<Record<string, string> | undefined> {
+    const rows = opts?.fresh ? this.opts.linksOf(connId).map((l) => ({ connection: connId, interface: l.name, counters: ZERO })) : await this.of(connId);
     if (rows.length === 0) return undefined;
     const m: Record<string, string> = {};
     for (const r of rows) {

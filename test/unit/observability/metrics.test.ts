@@ -102,6 +102,9 @@ describe('observability metrics', () => {
     });
     assert.deepEqual(await counters.segmentMetrics('f1'), { 'nsm-1_rx_bytes': '1500', 'nsm-1_tx_bytes': '3000', 'nsm-1_rx_packets': '10', 'nsm-1_tx_packets': '20', 'nsm-1_drops': '3' });
     assert.equal(await counters.segmentMetrics('other'), undefined);
+    // links made in this Request: zeros under the same keys, the kernel not asked
+    const unread = new ConnectionCounters({ connectionIds: () => ['f1'], linksOf: () => [{ netns: 'ns-a', name: 'nsm-1' }], read: async () => assert.fail('read') });
+    assert.deepEqual(await unread.segmentMetrics('f1', { fresh: true }), { 'nsm-1_rx_bytes': '0', 'nsm-1_tx_bytes': '0', 'nsm-1_rx_packets': '0', 'nsm-1_tx_packets': '0', 'nsm-1_drops': '0' });
     const m = new MeshMetrics({ component: 'fwd', kind: 'forwarder', processMetrics: false });
     counters.register(m);
     const text = await m.text();
