@@ -1,5 +1,6 @@
 // Bench phase `local`: one node (registry, nsmgr with its forwarder in process, icmp-responder NSE): request.local.*
-// and close.local.* against the CNI ptp plugin's ADD and DEL, measured in alternating rounds (and the same with the forwarder as a separate process),
+// and close.local.* against the CNI ptp plugin's ADD and DEL, measured in alternating rounds after a warm-up of each
+// mesh (and the same with the forwarder as a separate process; request.local.fresh.*: the freshly started mesh),
 // throughput.kernel and rtt.local.* against a raw veth, and 1,000 connections
 // (connections.1000.*, memory.per-connection as RSS growth across all mesh processes).
 import { closeMany, connectMany } from '../lib/connect-many.js';
@@ -7,9 +8,13 @@ import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
 import { freePort, type Mesh } from '../../test/e2e/helpers/mesh.js';
 import {
-  add, addRequest, addRtt, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, median, missing, netns, newMesh, ptp, ptpDel, ptpRound, requestCloseTimes, RUNS, stopMesh, treeRssKiB, wanted,
+  add, addRequest, addRtt, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, QUICK, median, missing, netns, newMesh, ptp, ptpDel, ptpRound, requestCloseTimes, RUNS, stopMesh, treeRssKiB, wanted,
   type Phase,
 } from '../lib/harness.js';
+
+/** Requests measured on the freshly started mesh, and Requests that warm both meshes up before the rest. */
+const FRESH_RUNS = QUICK ? 15 : 30;
+const WARMUP = QUICK ? 50 : 300;
 
 async function localPhase(): Promise<void> {
   const wantReq = wanted('request.local.p50', 'request.local.p99', 'close.local.p50', 'close.local.p99', 'rtt.local');
@@ -48,13 +53,20 @@ async function localPhase(): Promise<void> {
       await sep.nse({ name: 'nse-s', nsmgr: sep.sock('nsmgr'), workloadNetns: sepNse, cidr: '169.254.0.0/16' });
       const sepClient = await MeshClient.create({ name: 'bench-nsc-s', nsmgrUrl: sep.sock('nsmgr') });
       clients.push(sepClient);
+      // A freshly started mesh first (request.local.fresh.*): V8 optimises a function only after hundreds of calls, so
+      // its first Requests run mostly unoptimised. Then both meshes serve WARMUP Requests, as a mesh that has been up a
+      // while has, before request.local.* and close.local.* are measured.
+      log(`local: ${FRESH_RUNS} Request+Close on the freshly started mesh, then ${WARMUP} on each mesh to warm it up`);
+      const fresh = await requestCloseTimes(client, c0, FRESH_RUNS, 3);
+      await requestCloseTimes(client, c0, 0, WARMUP);
+      await requestCloseTimes(sepClient, sepC, 0, WARMUP);
       log(`local: ${RUNS} sequential Request+Close on each mesh and CNI ptp ADD+DEL, alternating in rounds of 5`);
       const ours = { request: [] as number[], close: [] as number[] };
       const separate = { request: [] as number[], close: [] as number[] };
       for (let r = 0; r < Math.ceil(RUNS / 5); r++) {
-        const a = await requestCloseTimes(client, c0, 5, r === 0 ? 3 : 0, r * 5);
+        const a = await requestCloseTimes(client, c0, 5, 0, r * 5);
         await ptpRound(5, r === 0 ? 1 : 0);
-        const b = await requestCloseTimes(sepClient, sepC, 5, r === 0 ? 3 : 0, r * 5);
+        const b = await requestCloseTimes(sepClient, sepC, 5, 0, r * 5);
         ours.request.push(...a.request);
         ours.close.push(...a.close);
         separate.request.push(...b.request);
@@ -62,6 +74,7 @@ async function localPhase(): Promise<void> {
       }
       const [add_, del] = [await ptp(), await ptpDel()];
       addRequest('request.local', ours.request, add_);
+      addRequest('request.local.fresh', fresh.request, add_);
       addRequest('close.local', ours.close, del, 'CNI ptp DEL');
       addRequest('request.local.separate-forwarder', separate.request, add_);
       addRequest('close.local.separate-forwarder', separate.close, del, 'CNI ptp DEL');
