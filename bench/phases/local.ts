@@ -8,13 +8,12 @@ import { closeAllChannels } from '../../src/api/index.js';
 import { MeshClient } from '../../src/components/client.js';
 import { freePort, type Mesh } from '../../test/e2e/helpers/mesh.js';
 import {
-  add, addRequest, addRtt, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, QUICK, median, missing, netns, newMesh, ptp, ptpDel, ptpRound, requestCloseTimes, RUNS, stopMesh, treeRssKiB, wanted,
+  add, addRequest, addRtt, delNetns, ip, ipOf, iperfMedian, IPERF_REPS, IPERF_SECONDS, log, QUICK, median, missing, netns, newMesh, ptp, ptpDel, ptpRound, requestCloseTimes, RUNS, stopMesh, WARMUP, treeRssKiB, wanted,
   type Phase,
 } from '../lib/harness.js';
 
-/** Requests measured on the freshly started mesh, and Requests that warm both meshes up before the rest. */
+/** Requests measured on the freshly started mesh (before the warm-up). */
 const FRESH_RUNS = QUICK ? 15 : 30;
-const WARMUP = QUICK ? 50 : 300;
 
 async function localPhase(): Promise<void> {
   const wantReq = wanted('request.local.p50', 'request.local.p99', 'close.local.p50', 'close.local.p99', 'rtt.local');
