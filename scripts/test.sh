@@ -120,7 +120,8 @@ fi
 sum() { awk -v k="$1" '$1 == "#" && $2 == k { n += $3 } END { print n + 0 }' "$tap"; }
 pass=$(sum pass); fail=$(sum fail); skip=$(sum skipped)
 echo "slowest test files (s, summed test durations):"
-sort -rn "$durations" | head -15 | awk -v root="$(pwd)/" '{ sub(root, "", $4); printf "  %6.1f  %s\n", $1 / 1000, $4 }'
+# awk reads all of sort's output (head would close the pipe early: SIGPIPE fails the script under pipefail)
+sort -rn "$durations" | awk -v root="$(pwd)/" 'NR <= 15 { sub(root, "", $4); printf "  %6.1f  %s\n", $1 / 1000, $4 }'
 rm -f "$tap" "$durations"
 echo "tests: ${pass} passed, ${fail} failed, ${skip} skipped"
 (IFS=';'; echo "wall time: ${times[*]};total $SECONDS s" | sed 's/;/, /g')
